@@ -1,0 +1,117 @@
+#include "app.hpp"
+
+#include "commands/commands.hpp"
+
+#include <aliot/version.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+
+namespace aliot::cli {
+
+namespace {
+
+// The deepest subcommand the parser reached (for error messages that name the command).
+std::string command_path(const CLI::App& root) {
+  std::string path = "aliot";
+  const CLI::App* cur = &root;
+  while (true) {
+    auto subs = cur->get_subcommands();
+    if (subs.empty()) {
+      break;
+    }
+    cur = subs.front();
+    path += " " + cur->get_name();
+  }
+  return path;
+}
+
+} // namespace
+
+std::unique_ptr<CLI::App> build_app(Context& ctx) {
+  auto app = std::make_unique<CLI::App>(
+      "aliot: register, connect, publish, subscribe, RRPC and factory burning for devices on "
+      "Alibaba Cloud IoT Platform",
+      "aliot");
+  app->fallthrough(); // global options are accepted after the subcommand too
+  app->set_version_flag("--version", std::string("aliot ") + k_version);
+  app->require_subcommand(1);
+  auto& g = ctx.globals;
+  auto* out = app->add_option("-o,--output", g.output, "Output format: text, or json (JSON Lines)")
+                  ->type_name("FORMAT");
+  ctx.docs.choices(out, {"text", "json"});
+  app->add_flag("-v,--verbose", g.verbose, "More output on stderr (repeat: info, debug, trace)");
+  app->add_flag("--quiet", g.quiet, "Only errors on stderr");
+  app->add_flag("--no-color", g.no_color, "No colour (also NO_COLOR)");
+  app->add_flag("--strict", g.strict, "Refuse secret files that other users can read");
+  app->add_option("--profile", g.profile, "Profile in the config file (also ALIOT_PROFILE)")
+      ->type_name("NAME");
+  auto* cfg = app->add_option("--config", g.config, "Config file (default $XDG_CONFIG_HOME/aliot/config.json)")
+                  ->type_name("FILE");
+  ctx.docs.kind(cfg, ValueKind::file);
+
+  // THE list of commands, in the order `aliot --help` shows them.
+  add_sign_command(*app, ctx);
+  add_config_command(*app, ctx);
+  return app;
+}
+
+int run(int argc, const char* const* argv, Context& ctx) {
+  std::unique_ptr<CLI::App> app;
+  try {
+    app = build_app(ctx);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "aliot: error: internal: building the command line failed: %s\n", e.what());
+    return 1;
+  }
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app->exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app->exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app->exit(e);
+  } catch (const CLI::ParseError& e) {
+    const std::string cmd = command_path(*app);
+    std::string msg = e.what();
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && cmd == "aliot" &&
+        msg.find("subcommand") != std::string::npos) {
+      msg = "a command is required";
+    }
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", cmd.c_str(), msg.c_str(),
+                 cmd.c_str());
+    return 2;
+  }
+
+  auto& o = ctx.out;
+  o.format = ctx.globals.output == "json" ? Format::json : Format::text;
+  o.verbosity = ctx.globals.verbose;
+  o.quiet = ctx.globals.quiet;
+  o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end() &&
+            ::isatty(STDERR_FILENO) != 0;
+
+  if (!ctx.action) {
+    std::fprintf(stderr, "aliot: error: internal: the command has no action\n");
+    return 1;
+  }
+  try {
+    auto r = ctx.action();
+    if (!r) {
+      o.error(r.error());
+      return exit_status(r.error().code());
+    }
+  } catch (const std::exception& e) {
+    o.error(Error(Errc::internal, std::string("unexpected failure: ") + e.what(),
+                  "this is a bug in aliot: please report it with the command you ran"));
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace aliot::cli

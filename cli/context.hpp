@@ -1,0 +1,53 @@
+// What every command shares: global options, output, the doc registry, the environment, the
+// interrupt flag, and the action the parsed command will run.
+#pragma once
+
+#include "docs.hpp"
+#include "output.hpp"
+
+#include <aliot/config.hpp>
+#include <aliot/error.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace aliot::cli {
+
+struct GlobalOptions {
+  std::string output = "text";
+  int verbose = 0;
+  bool quiet = false;
+  bool no_color = false;
+  bool strict = false;
+  std::optional<std::string> profile;
+  std::optional<std::string> config;
+};
+
+struct Context {
+  GlobalOptions globals;
+  Output out;
+  DocRegistry docs;
+  config::Env env;                         // the process environment, captured once in main
+  const std::atomic<bool>* interrupted = nullptr; // set by SIGINT/SIGTERM
+  std::function<Result<void>()> action;    // set by the chosen command's callback
+
+  bool is_interrupted() const { return interrupted != nullptr && interrupted->load(); }
+
+  // Settings (flag > env > profile > default) for the given flag-level values.
+  Result<config::Settings> settings(config::Sources sources) const;
+
+  // Reads a secret from a file or '-' (stdin); warns (or, with --strict, fails) when others can
+  // read the file.
+  Result<Secret> secret_from_file(const std::string& path, std::string_view what) const;
+};
+
+// Sets `ctx.action` from a command callback: the action runs after parsing has fully succeeded.
+template <class Opts, class Fn>
+void set_action(Context& ctx, std::shared_ptr<Opts> opts, Fn fn) {
+  ctx.action = [&ctx, opts, fn] { return fn(ctx, *opts); };
+}
+
+} // namespace aliot::cli

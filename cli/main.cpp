@@ -1,0 +1,34 @@
+#include "app.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+
+extern char** environ; // NOLINT(readability-redundant-declaration)
+
+namespace {
+
+std::atomic<bool> g_interrupted{false}; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
+extern "C" void on_signal(int /*sig*/) { g_interrupted.store(true); }
+
+} // namespace
+
+int main(int argc, char** argv) {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN); // a closed pipe is an error return, not a silent death
+
+  aliot::cli::Context ctx;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq != nullptr) {
+      ctx.env.emplace(std::string(static_cast<const char*>(*e), eq), std::string(eq + 1));
+    }
+  }
+  ctx.interrupted = &g_interrupted;
+  return aliot::cli::run(argc, argv, ctx);
+}

@@ -1,0 +1,304 @@
+#include "options.hpp"
+
+#include <aliot/config.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <iostream>
+#include <iterator>
+
+namespace aliot::cli {
+
+namespace {
+
+void put(config::Sources& s, const char* key, const std::optional<std::string>& v,
+         const char* flag) {
+  if (v) {
+    s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
+  }
+}
+
+Result<int> parse_int(const std::string& text, const std::string& what) {
+  int v = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || p != end) {
+    return Error(Errc::usage, what + " '" + text + "' is not a whole number");
+  }
+  return v;
+}
+
+} // namespace
+
+void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
+  (void)ctx;
+  cmd.add_option("-k,--product-key", f.product_key, "ProductKey of the device")
+      ->type_name("PK")->group("Identity");
+  cmd.add_option("-d,--device-name", f.device_name, "DeviceName of the device")
+      ->type_name("DN")->group("Identity");
+  cmd.add_option("--device-secret", f.device_secret,
+                 "DeviceSecret given inline (visible to other users; prefer a file or the environment)")
+      ->type_name("SECRET")->group("Identity");
+  auto* dsf = cmd.add_option("--device-secret-file", f.device_secret_file,
+                             "Read the DeviceSecret from a file ('-' for standard input)")
+                  ->type_name("FILE")->group("Identity");
+  ctx.docs.kind(dsf, ValueKind::file);
+  cmd.add_option("--device-token", f.device_token,
+                 "DeviceToken from registration without pre-registration (use with --client-id)")
+      ->type_name("TOKEN")->group("Identity");
+  auto* tr = cmd.add_option("--triplet", f.triplet,
+                            "The console's device JSON {ProductKey, DeviceName, DeviceSecret} ('-' for standard input)")
+                 ->type_name("FILE")->group("Identity");
+  ctx.docs.kind(tr, ValueKind::file);
+  cmd.add_option("--client-id", f.client_id, "Custom client id (default: ${pk}.${dn})")
+      ->type_name("ID")->group("Identity");
+}
+
+void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
+  cmd.add_option("--region", f.region, "Region id (default cn-shanghai)")
+      ->type_name("ID")->group("Endpoint");
+  cmd.add_option("--instance", f.instance, "IotInstanceId of a new public or Enterprise instance")
+      ->type_name("ID")->group("Endpoint");
+  cmd.add_option("--host", f.host, "MQTT host (overrides region and instance)")
+      ->type_name("HOST")->group("Endpoint");
+  cmd.add_option("--port", f.port, "MQTT port (default 1883)")
+      ->type_name("PORT")->check(CLI::Range(1, 65535))->group("Endpoint");
+  cmd.add_flag("--tcp", f.tcp, "Plain MQTT without TLS (securemode=3)")->group("Endpoint");
+  auto* ca = cmd.add_option("--ca-file", f.ca_file, "Trust this CA bundle instead of the system store")
+                 ->type_name("FILE")->group("Endpoint");
+  ctx.docs.kind(ca, ValueKind::file);
+  cmd.add_flag("--insecure", f.insecure, "Do not verify the server certificate (testing only)")
+      ->group("Endpoint");
+}
+
+void add_sign_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
+  auto* sm = cmd.add_option("--sign-method", f.sign_method, "Signature method (default hmacsha256)")
+                 ->type_name("METHOD")->group("Signing");
+  ctx.docs.choices(sm, {"hmacsha256", "hmacsha1", "hmacmd5"});
+  auto* ts = cmd.add_option("--timestamp", f.timestamp, "Timestamp in milliseconds to sign (default: now)")
+                 ->type_name("MS")->group("Signing");
+  auto* nts = cmd.add_flag("--no-timestamp", f.no_timestamp, "Sign and send no timestamp")
+                  ->group("Signing");
+  ts->excludes(nts);
+  cmd.add_option("--keepalive", f.keepalive, "MQTT keepalive in seconds, 30-1200 (default 300)")
+      ->type_name("SECONDS")->group("Signing");
+  cmd.add_option("--clean-session", f.clean_session, "MQTT clean session (default true)")
+      ->type_name("BOOL")->group("Signing");
+}
+
+void add_device_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
+  add_identity_options(cmd, f, ctx);
+  add_endpoint_options(cmd, f, ctx);
+  add_sign_options(cmd, f, ctx);
+}
+
+config::Sources device_sources(const DeviceFlags& f) {
+  config::Sources s;
+  put(s, "product_key", f.product_key, "--product-key");
+  put(s, "device_name", f.device_name, "--device-name");
+  put(s, "device_secret", f.device_secret, "--device-secret");
+  put(s, "device_secret_file", f.device_secret_file, "--device-secret-file");
+  put(s, "device_token", f.device_token, "--device-token");
+  put(s, "client_id", f.client_id, "--client-id");
+  put(s, "region", f.region, "--region");
+  put(s, "instance", f.instance, "--instance");
+  put(s, "mqtt_host", f.host, "--host");
+  if (f.port) {
+    s.flags[f.tcp ? "mqtt_tcp_port" : "mqtt_port"] =
+        config::Value{std::to_string(*f.port), "flag --port", false};
+  }
+  put(s, "ca_file", f.ca_file, "--ca-file");
+  put(s, "sign_method", f.sign_method, "--sign-method");
+  if (f.keepalive) {
+    s.flags["keepalive"] = config::Value{std::to_string(*f.keepalive), "flag --keepalive", false};
+  }
+  return s;
+}
+
+sign::MqttCredentials DeviceConfig::credentials() const {
+  if (uses_token()) {
+    return sign::token_credentials(identity.client_id.value_or(params.client_id),
+                                   identity.product_key, identity.device_name,
+                                   identity.device_token);
+  }
+  return sign::mqtt_credentials(params, identity.device_secret);
+}
+
+std::string now_ms() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+}
+
+Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
+  config::Sources sources = device_sources(f);
+  if (f.device_secret) {
+    ctx.out.warn("--device-secret puts the secret in the process list where other users can "
+                 "read it; prefer --device-secret-file or ALIOT_DEVICE_SECRET");
+  }
+  if (f.device_token) {
+    ctx.out.warn("--device-token puts the token in the process list; prefer ALIOT_DEVICE_TOKEN");
+  }
+  if (f.device_secret_file) {
+    auto s = ctx.secret_from_file(*f.device_secret_file, "DeviceSecret");
+    if (!s) {
+      return std::move(s).error();
+    }
+    sources.flags["device_secret"] =
+        config::Value{s->reveal(), "flag --device-secret-file", true};
+  }
+  if (f.triplet) {
+    std::string text;
+    if (*f.triplet == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      auto sf = config::read_secret_file(*f.triplet);
+      if (!sf) {
+        return Error(Errc::config, "triplet file " + *f.triplet + ": " +
+                                       sf.error().message().substr(sf.error().message().find(": ") + 2));
+      }
+      if (sf->others_can_read) {
+        if (ctx.globals.strict) {
+          return Error(Errc::config, "triplet file " + *f.triplet + " is readable by other users",
+                       "chmod 600 " + *f.triplet);
+        }
+        ctx.out.warn("triplet file " + *f.triplet + " is readable by other users: chmod 600 it");
+      }
+      text = sf->value.reveal();
+    }
+    auto t = parse_triplet_json(text, "triplet file " + *f.triplet);
+    if (!t) {
+      return std::move(t).error();
+    }
+    const std::string origin = "triplet " + *f.triplet;
+    sources.files["product_key"] = config::Value{t->product_key, origin, false};
+    sources.files["device_name"] = config::Value{t->device_name, origin, false};
+    if (!t->device_secret.empty()) {
+      sources.files["device_secret"] = config::Value{t->device_secret.reveal(), origin, true};
+    } else {
+      sources.files["device_token"] = config::Value{t->device_token.reveal(), origin, true};
+      sources.files["client_id"] = config::Value{t->client_id.value_or(""), origin, false};
+    }
+  }
+  auto settings = ctx.settings(std::move(sources));
+  if (!settings) {
+    return std::move(settings).error();
+  }
+  DeviceConfig dc;
+  const auto& s = *settings;
+  dc.identity.product_key = s.text("product_key").value_or("");
+  dc.identity.device_name = s.text("device_name").value_or("");
+  if (dc.identity.product_key.empty()) {
+    return Error(Errc::config, "no ProductKey",
+                 "give -k PK, --triplet FILE, ALIOT_PRODUCT_KEY or a profile");
+  }
+  if (dc.identity.device_name.empty()) {
+    return Error(Errc::config, "no DeviceName",
+                 "give -d DN, --triplet FILE, ALIOT_DEVICE_NAME or a profile");
+  }
+  ALIOT_TRY(validate_product_key(dc.identity.product_key));
+  ALIOT_TRY(validate_device_name(dc.identity.device_name));
+
+  dc.identity.device_secret = s.secret("device_secret");
+  if (dc.identity.device_secret.empty()) {
+    if (auto file = s.get("device_secret_file"); file && !file->text.empty()) {
+      auto sec = ctx.secret_from_file(file->text, "DeviceSecret");
+      if (!sec) {
+        return std::move(sec).error();
+      }
+      dc.identity.device_secret = std::move(*sec);
+    }
+  }
+  if (dc.identity.device_secret.empty()) {
+    dc.identity.device_token = s.secret("device_token");
+    if (dc.identity.device_token.empty()) {
+      return Error(Errc::config, "no DeviceSecret for " + dc.identity.product_key + "/" +
+                                     dc.identity.device_name,
+                   "give --device-secret-file FILE, --triplet FILE, ALIOT_DEVICE_SECRET or a profile");
+    }
+    auto cid = s.text("client_id");
+    if (!cid) {
+      return Error(Errc::config, "a DeviceToken needs the ClientId the platform assigned",
+                   "give --client-id ID (from the registration result)");
+    }
+    dc.identity.client_id = *cid;
+  } else {
+    ALIOT_TRY(validate_device_secret(dc.identity.device_secret));
+  }
+
+  EndpointInput in;
+  in.product_key = dc.identity.product_key;
+  in.region = s.text("region").value_or(k_default_region);
+  in.instance = s.text("instance");
+  in.host = s.text("mqtt_host");
+  in.tcp = f.tcp;
+  in.ca_file = s.text("ca_file").value_or("");
+  in.insecure = f.insecure;
+  if (f.port) {
+    in.port = *f.port;
+  }
+  if (auto p = s.text("mqtt_port")) {
+    auto port = parse_port(*p, "MQTT port");
+    if (!port) {
+      return std::move(port).error();
+    }
+    in.tls_port = *port;
+  }
+  if (auto p = s.text("mqtt_tcp_port")) {
+    auto port = parse_port(*p, "MQTT TCP port");
+    if (!port) {
+      return std::move(port).error();
+    }
+    in.tcp_port = *port;
+  }
+  auto ep = resolve_mqtt_endpoint(in);
+  if (!ep) {
+    return std::move(ep).error();
+  }
+  dc.endpoint = std::move(*ep);
+
+  auto method = sign::parse_method(s.text("sign_method").value_or("hmacsha256"));
+  if (!method) {
+    return std::move(method).error();
+  }
+  dc.params.product_key = dc.identity.product_key;
+  dc.params.device_name = dc.identity.device_name;
+  dc.params.client_id = s.text("client_id").value_or("");
+  if (dc.params.client_id.size() > 64) {
+    return Error(Errc::usage, "client id '" + dc.params.client_id +
+                                  "' is longer than the platform's 64 characters");
+  }
+  if (dc.params.client_id.find_first_of("|,=") != std::string::npos) {
+    return Error(Errc::usage, "client id '" + dc.params.client_id +
+                                  "' may not contain '|', ',' or '='");
+  }
+  dc.params.method = *method;
+  dc.params.securemode = f.tcp ? 3 : 2;
+  if (!f.no_timestamp) {
+    if (f.timestamp) {
+      auto n = parse_int(*f.timestamp, "--timestamp");
+      if (!n && f.timestamp->find_first_not_of("0123456789") != std::string::npos) {
+        return Error(Errc::usage, "--timestamp '" + *f.timestamp + "' must be milliseconds since the epoch (digits only)");
+      }
+      dc.params.timestamp = *f.timestamp;
+    } else {
+      dc.params.timestamp = now_ms();
+    }
+  }
+  auto ka = parse_int(s.text("keepalive").value_or("300"), "keepalive");
+  if (!ka) {
+    return std::move(ka).error();
+  }
+  if (*ka < 30 || *ka > 1200) {
+    return Error(Errc::usage, "keepalive " + std::to_string(*ka) +
+                                  " s is outside the platform's 30-1200 s",
+                 "the platform refuses the connection otherwise; 300 is recommended");
+  }
+  dc.keepalive = *ka;
+  dc.clean_session = f.clean_session;
+  dc.settings = std::move(*settings);
+  return dc;
+}
+
+} // namespace aliot::cli

@@ -1,0 +1,74 @@
+// Option groups shared by every device-side command (identity, endpoint, TLS, signing) and
+// their resolution into what the library needs, with flag > env > profile > default.
+#pragma once
+
+#include "context.hpp"
+
+#include <aliot/endpoint.hpp>
+#include <aliot/identity.hpp>
+#include <aliot/sign.hpp>
+
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace aliot::cli {
+
+struct DeviceFlags {
+  std::optional<std::string> product_key;
+  std::optional<std::string> device_name;
+  std::optional<std::string> device_secret;
+  std::optional<std::string> device_secret_file;
+  std::optional<std::string> device_token;
+  std::optional<std::string> triplet;
+  std::optional<std::string> client_id;
+  // endpoint
+  std::optional<std::string> region;
+  std::optional<std::string> instance;
+  std::optional<std::string> host;
+  std::optional<int> port;
+  bool tcp = false;
+  std::optional<std::string> ca_file;
+  bool insecure = false;
+  // signing and session
+  std::optional<std::string> sign_method;
+  std::optional<std::string> timestamp;
+  bool no_timestamp = false;
+  std::optional<int> keepalive;
+  bool clean_session = true;
+};
+
+// -k -d --device-secret --device-secret-file --device-token --triplet --client-id
+void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx);
+// --region --instance --host --port --tcp --ca-file --insecure
+void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx);
+// --sign-method --timestamp --no-timestamp --keepalive --clean-session
+void add_sign_options(CLI::App& cmd, DeviceFlags& f, Context& ctx);
+// All three.
+void add_device_options(CLI::App& cmd, DeviceFlags& f, Context& ctx);
+
+// Everything needed to log in as a device.
+struct DeviceConfig {
+  Triplet identity; // secret or (client_id + token)
+  MqttEndpoint endpoint;
+  sign::MqttParams params; // filled except the secret
+  int keepalive = 300;
+  bool clean_session = true;
+  config::Settings settings;
+
+  bool uses_token() const { return identity.device_secret.empty(); }
+  sign::MqttCredentials credentials() const;
+};
+
+// Flag-level config values of the device flags (used by `config show` as well).
+config::Sources device_sources(const DeviceFlags& f);
+
+Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx);
+
+// Milliseconds since the epoch, as text.
+std::string now_ms();
+
+} // namespace aliot::cli

@@ -1,0 +1,40 @@
+// Where everything a command says goes: results to stdout, everything else to stderr, in text
+// or JSON Lines. No CLI11 or JSON types here (this header is included everywhere).
+#pragma once
+
+#include <aliot/error.hpp>
+#include <aliot/log.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace aliot::cli {
+
+enum class Format { text, json };
+
+class Output {
+public:
+  Format format = Format::text;
+  int verbosity = 0; // -v count
+  bool quiet = false;
+  bool color = false;
+
+  bool json() const { return format == Format::json; }
+
+  // One result line on stdout, flushed (pipes see it at once).
+  void line(std::string_view text) const;
+  // Raw bytes on stdout, flushed.
+  void raw(std::string_view bytes) const;
+
+  // `aliot: error: ...` (+ hint) on stderr; under -o json also the JSON error line.
+  void error(const Error& e) const;
+  void warn(std::string_view message) const;
+  void info(std::string_view message) const;  // shown with -v
+  void debug(std::string_view message) const; // shown with -vv
+  void trace(std::string_view message) const; // shown with -vvv
+
+  // A Logger for library calls, writing to stderr with the verbosity above.
+  Logger logger() const;
+};
+
+} // namespace aliot::cli

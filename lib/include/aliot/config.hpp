@@ -1,0 +1,88 @@
+// Configuration: profiles in $XDG_CONFIG_HOME/aliot/config.json, ALIOT_* environment, flags,
+// in that order of precedence (flag > environment > profile > default). The library never
+// calls getenv: the environment comes in as a map.
+#pragma once
+
+#include <aliot/error.hpp>
+#include <aliot/secret.hpp>
+
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aliot::config {
+
+struct Key {
+  std::string_view name;        // profile key, e.g. "product_key"
+  std::string_view env;         // e.g. "ALIOT_PRODUCT_KEY"
+  bool secret;                  // redacted in `config show`
+  std::string_view default_value;
+  std::string_view description;
+};
+
+// Every setting aliot knows, in display order.
+std::span<const Key> keys();
+const Key* find_key(std::string_view name);
+
+using Env = std::map<std::string, std::string, std::less<>>;
+
+struct Value {
+  std::string text;
+  std::string origin; // "flag --product-key", "env ALIOT_PRODUCT_KEY", "profile lab (path)", "default"
+  bool secret = false;
+};
+
+struct Sources {
+  Env env;
+  std::optional<std::string> config_path; // --config; else $XDG_CONFIG_HOME/aliot/config.json
+  std::optional<std::string> profile;     // --profile; else ALIOT_PROFILE; else default_profile
+  // Flag-level values: key -> (value, origin), e.g. {"product_key", {"a1..", "flag -k"}}.
+  std::map<std::string, Value, std::less<>> flags;
+  // Values between flags and the environment (a --triplet file), same shape.
+  std::map<std::string, Value, std::less<>> files;
+};
+
+class Settings {
+public:
+  std::optional<Value> get(std::string_view key) const;
+  std::optional<std::string> text(std::string_view key) const;
+  Secret secret(std::string_view key) const; // empty if unset
+  const std::map<std::string, Value, std::less<>>& all() const { return m_values; }
+  const std::string& config_path() const { return m_config_path; }
+  const std::string& profile() const { return m_profile; }
+  // Warnings collected while resolving (e.g. the config file holds secrets and is world-readable).
+  const std::vector<std::string>& warnings() const { return m_warnings; }
+
+private:
+  friend Result<Settings> resolve(const Sources& sources);
+  std::map<std::string, Value, std::less<>> m_values;
+  std::string m_config_path;
+  std::string m_profile;
+  std::vector<std::string> m_warnings;
+};
+
+std::string default_config_path(const Env& env);
+
+// Resolves every key. A missing config file is fine unless it was named explicitly or a
+// profile was asked for; a malformed one is Errc::config.
+Result<Settings> resolve(const Sources& sources);
+
+// A secret read from a file (trailing newline stripped). `others_can_read` reports a mode that
+// lets group/others read it. Missing/unreadable file: Errc::config.
+struct SecretFile {
+  Secret value;
+  bool others_can_read = false;
+};
+Result<SecretFile> read_secret_file(const std::string& path);
+
+// Reads a whole small file (Errc::config naming the file on failure).
+Result<std::string> read_text_file(const std::string& path, std::string_view what);
+
+// Writes a file atomically: temp file in the same directory, mode applied at creation, write,
+// fsync, rename, fsync of the directory. Errc::io on failure; never leaves a partial file.
+Result<void> write_file_atomic(const std::string& path, std::string_view content, unsigned mode);
+
+} // namespace aliot::config

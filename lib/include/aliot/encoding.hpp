@@ -1,0 +1,37 @@
+// Byte encodings used on the wire: hex, base64, percent-encoding (RFC 3986 and the Aliyun
+// OpenAPI flavour), form encoding, UTF-8 validation.
+#pragma once
+
+#include <aliot/error.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aliot::enc {
+
+std::string hex_lower(std::string_view bytes);
+std::string hex_upper(std::string_view bytes);
+Result<std::string> hex_decode(std::string_view hex); // accepts either case, ignores nothing
+
+std::string base64_encode(std::string_view bytes);
+Result<std::string> base64_decode(std::string_view text); // strict: padding and alphabet checked
+
+// Aliyun OpenAPI (POP) percent-encoding: unreserved A-Z a-z 0-9 - _ . ~ stay, every other byte
+// becomes %XY (upper-case hex); space is %20, never '+'.
+std::string percent_encode(std::string_view bytes);
+Result<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
+// application/x-www-form-urlencoded body from ordered pairs (percent_encode for each part).
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+// Parses a form body or query string; '+' means space.
+Result<std::vector<std::pair<std::string, std::string>>> form_decode(std::string_view body);
+
+bool is_valid_utf8(std::string_view bytes);
+
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view s);
+
+} // namespace aliot::enc

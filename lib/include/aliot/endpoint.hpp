@@ -1,0 +1,44 @@
+// Where a device connects (spec section 1) and how TLS is trusted.
+#pragma once
+
+#include <aliot/error.hpp>
+
+#include <optional>
+#include <string>
+
+namespace aliot {
+
+inline constexpr const char* k_default_region = "cn-shanghai";
+inline constexpr int k_default_mqtt_port = 1883;
+
+struct MqttEndpoint {
+  std::string host;
+  int port = k_default_mqtt_port;
+  bool tls = true;
+  std::string ca_file; // empty: the system trust store
+  bool insecure = false;
+};
+
+struct EndpointInput {
+  std::string product_key;
+  std::string region = k_default_region;
+  std::optional<std::string> instance; // IotInstanceId: `${id}.mqtt.iothub.aliyuncs.com`
+  std::optional<std::string> host;     // explicit host wins over region and instance
+  std::optional<int> port;             // explicit port wins over the two below
+  std::optional<int> tls_port;         // ALIOT_MQTT_PORT
+  std::optional<int> tcp_port;         // ALIOT_MQTT_TCP_PORT
+  bool tcp = false;
+  std::string ca_file;
+  bool insecure = false;
+};
+
+Result<MqttEndpoint> resolve_mqtt_endpoint(const EndpointInput& in);
+
+Result<void> validate_region(const std::string& region);
+Result<int> parse_port(const std::string& text, const std::string& what);
+
+// Base URLs of the HTTPS services (without a trailing slash).
+std::string default_auth_endpoint(const std::string& region);
+std::string default_api_endpoint(const std::string& region);
+
+} // namespace aliot

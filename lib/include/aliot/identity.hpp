@@ -1,0 +1,35 @@
+// Device identity: ProductKey, DeviceName, DeviceSecret, and the console's triplet JSON.
+#pragma once
+
+#include <aliot/error.hpp>
+#include <aliot/secret.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aliot {
+
+// Each returns an Errc::usage error that names the rule the value broke.
+Result<void> validate_product_key(std::string_view pk);
+Result<void> validate_device_name(std::string_view dn);
+Result<void> validate_device_secret(const Secret& ds, std::string_view what = "DeviceSecret");
+
+// A device's credentials as the console exports them: either a DeviceSecret (triplet) or, after
+// registration without pre-registration, a ClientId and DeviceToken.
+struct Triplet {
+  std::string product_key;
+  std::string device_name;
+  Secret device_secret;                 // empty when the device uses a token
+  std::optional<std::string> client_id; // with device_token
+  Secret device_token;
+};
+
+// Parses `{"ProductKey","DeviceName","DeviceSecret"}` (or the ClientId/DeviceToken form).
+// `origin` names the source in errors ("triplet file dev.json"). Errors are Errc::config.
+Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origin);
+
+// The console's JSON shape; this reveals the secret (use only when it is the asked-for result).
+std::string triplet_json(const Triplet& t, bool pretty);
+
+} // namespace aliot

@@ -1,0 +1,29 @@
+// Topics (spec section 3): relative topics, placeholders, the platform's limits and the
+// device's own namespace.
+#pragma once
+
+#include <aliot/error.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace aliot::topic {
+
+inline constexpr std::size_t k_max_bytes = 128;
+inline constexpr std::size_t k_max_payload = 256 * 1024;
+
+// `user/update` -> `/${pk}/${dn}/user/update`; `${productKey}`, `${deviceName}`,
+// `${YourProductKey}`, `${YourDeviceName}` expanded anywhere.
+std::string expand(std::string_view topic, std::string_view pk, std::string_view dn);
+
+enum class Use { publish, subscribe };
+
+// Checks shape and limits (length, empty levels, wildcards only in filters and in the right
+// place, valid UTF-8) and that the topic lies in this device's namespace. Errc::usage naming
+// the rule.
+Result<void> validate(std::string_view full, Use use, std::string_view pk, std::string_view dn);
+
+// The rule without the namespace check (for cloud-side use).
+Result<void> validate_shape(std::string_view full, Use use);
+
+} // namespace aliot::topic

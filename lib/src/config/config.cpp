@@ -1,0 +1,278 @@
+#include <aliot/config.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace aliot::config {
+
+namespace {
+
+constexpr std::array k_keys{
+    Key{"product_key", "ALIOT_PRODUCT_KEY", false, "", "ProductKey of the device"},
+    Key{"device_name", "ALIOT_DEVICE_NAME", false, "", "DeviceName of the device"},
+    Key{"device_secret", "ALIOT_DEVICE_SECRET", true, "", "DeviceSecret of the device"},
+    Key{"device_secret_file", "ALIOT_DEVICE_SECRET_FILE", false, "", "File holding the DeviceSecret"},
+    Key{"device_token", "ALIOT_DEVICE_TOKEN", true, "", "DeviceToken from registration without pre-registration"},
+    Key{"client_id", "ALIOT_CLIENT_ID", false, "", "Custom MQTT client id"},
+    Key{"product_secret", "ALIOT_PRODUCT_SECRET", true, "", "ProductSecret (one-type-one-secret)"},
+    Key{"region", "ALIOT_REGION", false, "cn-shanghai", "Region id"},
+    Key{"instance", "ALIOT_INSTANCE", false, "", "IotInstanceId of a new public or Enterprise instance"},
+    Key{"mqtt_host", "ALIOT_MQTT_HOST", false, "", "MQTT host override"},
+    Key{"mqtt_port", "ALIOT_MQTT_PORT", false, "", "MQTT over TLS port override"},
+    Key{"mqtt_tcp_port", "ALIOT_MQTT_TCP_PORT", false, "", "Plain MQTT port override (with --tcp)"},
+    Key{"ca_file", "ALIOT_CA_FILE", false, "", "CA bundle for TLS (default: the system store)"},
+    Key{"sign_method", "ALIOT_SIGN_METHOD", false, "hmacsha256", "MQTT sign method"},
+    Key{"keepalive", "ALIOT_KEEPALIVE", false, "300", "MQTT keepalive in seconds (30-1200)"},
+    Key{"auth_endpoint", "ALIOT_AUTH_ENDPOINT", false, "", "Base URL of HTTPS dynamic registration"},
+    Key{"api_endpoint", "ALIOT_API_ENDPOINT", false, "", "Base URL of the cloud OpenAPI"},
+    Key{"amqp_endpoint", "ALIOT_AMQP_ENDPOINT", false, "", "AMQP server-side subscription endpoint"},
+    Key{"access_key_id", "ALIOT_ACCESS_KEY_ID", false, "", "AccessKey id for the cloud OpenAPI"},
+    Key{"access_key_secret", "ALIOT_ACCESS_KEY_SECRET", true, "", "AccessKey secret"},
+};
+
+std::string errno_text(int e) { return std::strerror(e); } // NOLINT(concurrency-mt-unsafe)
+
+} // namespace
+
+std::span<const Key> keys() { return k_keys; }
+
+const Key* find_key(std::string_view name) {
+  for (const auto& k : k_keys) {
+    if (k.name == name) {
+      return &k;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<Value> Settings::get(std::string_view key) const {
+  auto it = m_values.find(key);
+  if (it == m_values.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::optional<std::string> Settings::text(std::string_view key) const {
+  auto v = get(key);
+  if (!v || v->text.empty()) {
+    return std::nullopt;
+  }
+  return v->text;
+}
+
+Secret Settings::secret(std::string_view key) const {
+  auto v = get(key);
+  return v ? Secret(v->text) : Secret();
+}
+
+std::string default_config_path(const Env& env) {
+  if (auto it = env.find("XDG_CONFIG_HOME"); it != env.end() && !it->second.empty()) {
+    return it->second + "/aliot/config.json";
+  }
+  if (auto it = env.find("HOME"); it != env.end() && !it->second.empty()) {
+    return it->second + "/.config/aliot/config.json";
+  }
+  return ".config/aliot/config.json";
+}
+
+Result<std::string> read_text_file(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int e = errno;
+    return Error(Errc::config, std::string(what) + " " + path + ": cannot be read: " + errno_text(e));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<Settings> resolve(const Sources& sources) {
+  Settings s;
+  const bool explicit_path = sources.config_path.has_value();
+  s.m_config_path = explicit_path ? *sources.config_path : default_config_path(sources.env);
+
+  std::optional<std::string> profile = sources.profile;
+  std::string profile_origin = "flag --profile";
+  if (!profile) {
+    if (auto it = sources.env.find("ALIOT_PROFILE"); it != sources.env.end() && !it->second.empty()) {
+      profile = it->second;
+      profile_origin = "env ALIOT_PROFILE";
+    }
+  }
+
+  nlohmann::json profile_obj = nlohmann::json::object();
+  struct stat st {};
+  const bool exists = ::stat(s.m_config_path.c_str(), &st) == 0;
+  if (!exists) {
+    if (explicit_path) {
+      return Error(Errc::config, "config file " + s.m_config_path + " does not exist");
+    }
+    if (profile) {
+      return Error(Errc::config,
+                   "profile '" + *profile + "' (" + profile_origin + ") not found: no config file at " +
+                       s.m_config_path);
+    }
+  } else {
+    auto text = read_text_file(s.m_config_path, "config file");
+    if (!text) {
+      return std::move(text).error();
+    }
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return Error(Errc::config, "config file " + s.m_config_path + ": not a JSON object",
+                   "expected {\"default_profile\": \"NAME\", \"profiles\": {\"NAME\": {...}}}");
+    }
+    if (!profile) {
+      if (auto it = j.find("default_profile"); it != j.end() && it->is_string()) {
+        profile = it->get<std::string>();
+        profile_origin = "default_profile";
+      }
+    }
+    auto profiles = j.find("profiles");
+    if (profiles != j.end() && !profiles->is_object()) {
+      return Error(Errc::config, "config file " + s.m_config_path + ": \"profiles\" must be an object");
+    }
+    if (profile) {
+      if (profiles == j.end() || !profiles->contains(*profile)) {
+        return Error(Errc::config, "profile '" + *profile + "' (" + profile_origin +
+                                       ") is not in " + s.m_config_path);
+      }
+      profile_obj = (*profiles)[*profile];
+      if (!profile_obj.is_object()) {
+        return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path +
+                                       " must be an object");
+      }
+      bool holds_secret = false;
+      for (const auto& [k, v] : profile_obj.items()) {
+        const Key* key = find_key(k);
+        if (key == nullptr) {
+          return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path +
+                                         ": unknown key \"" + k + "\"",
+                       "run 'aliot config show' to list the known keys");
+        }
+        if (!v.is_string() && !v.is_number_integer()) {
+          return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path +
+                                         ": key \"" + k + "\" must be a string");
+        }
+        holds_secret = holds_secret || key->secret;
+      }
+      if (holds_secret && (st.st_mode & 077U) != 0) {
+        s.m_warnings.push_back("config file " + s.m_config_path +
+                               " holds secrets and other users can read it: chmod 600 it");
+      }
+    }
+  }
+  s.m_profile = profile.value_or("");
+
+  for (const auto& key : k_keys) {
+    const std::string name(key.name);
+    Value v;
+    v.secret = key.secret;
+    if (auto it = sources.flags.find(name); it != sources.flags.end()) {
+      v.text = it->second.text;
+      v.origin = it->second.origin;
+    } else if (auto ft = sources.files.find(name); ft != sources.files.end()) {
+      v.text = ft->second.text;
+      v.origin = ft->second.origin;
+    } else if (auto et = sources.env.find(key.env); et != sources.env.end()) {
+      v.text = et->second;
+      v.origin = "env " + std::string(key.env);
+    } else if (profile_obj.contains(name)) {
+      const auto& pv = profile_obj[name];
+      v.text = pv.is_string() ? pv.get<std::string>() : std::to_string(pv.get<long long>());
+      v.origin = "profile " + s.m_profile + " (" + s.m_config_path + ")";
+    } else if (!key.default_value.empty()) {
+      v.text = std::string(key.default_value);
+      v.origin = "default";
+    } else {
+      continue;
+    }
+    s.m_values.emplace(name, std::move(v));
+  }
+  return s;
+}
+
+Result<SecretFile> read_secret_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    return Error(Errc::config, "secret file " + path + ": " + errno_text(e));
+  }
+  auto text = read_text_file(path, "secret file");
+  if (!text) {
+    return std::move(text).error();
+  }
+  std::string v = std::move(*text);
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) {
+    v.pop_back();
+  }
+  if (v.empty()) {
+    return Error(Errc::config, "secret file " + path + " is empty");
+  }
+  SecretFile f;
+  f.value = Secret(std::move(v));
+  f.others_can_read = (st.st_mode & 077U) != 0;
+  return f;
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string tmpl = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    const int e = errno;
+    return Error(Errc::io, "cannot create a temporary file next to " + path + ": " + errno_text(e));
+  }
+  auto fail = [&](const std::string& what) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return Error(Errc::io, what + " " + path + ": " + errno_text(e));
+  };
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    return fail("cannot set the mode of");
+  }
+  std::size_t off = 0;
+  while (off < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail("cannot write");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    return fail("cannot sync");
+  }
+  if (::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmpl.c_str());
+    return Error(Errc::io, "cannot close " + path + ": " + errno_text(e));
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmpl.c_str());
+    return Error(Errc::io, "cannot rename into " + path + ": " + errno_text(e));
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return ok();
+}
+
+} // namespace aliot::config

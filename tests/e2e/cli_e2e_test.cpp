@@ -1,0 +1,151 @@
+// The command-line contract: usage errors, exit codes, config precedence, bad input.
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+using namespace aliot::test;
+using nlohmann::json;
+
+TEST(Cli, VersionAndHelpExitZero) {
+  auto v = run_aliot({"--version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.out.rfind("aliot ", 0), 0U) << v.out;
+  auto h = run_aliot({"--help"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("sign"), std::string::npos);
+  auto sh = run_aliot({"sign", "--help"});
+  EXPECT_EQ(sh.status, 0);
+  EXPECT_NE(sh.out.find("Examples:"), std::string::npos);
+}
+
+TEST(Cli, UnknownFlagIsUsageErrorWithExactMessage) {
+  auto r = run_aliot({"sign", "--bogus"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "aliot sign: The following argument was not expected: --bogus\n"
+                   "Run 'aliot sign --help' for usage.\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, UnknownCommandAndMissingCommandAreUsageErrors) {
+  auto r = run_aliot({"frobnicate"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err.rfind("aliot: ", 0), 0U) << r.err;
+  auto none = run_aliot({});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.err, "aliot: a command is required\nRun 'aliot --help' for usage.\n");
+}
+
+TEST(Cli, BadChoiceIsUsageError) {
+  auto r = run_aliot({"sign", "--sign-method", "sha512", "-k", "pk1", "-d", "dev0001"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("aliot sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"), std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, InvalidDeviceNameAndKeepaliveAreUsageErrors) {
+  TempDir dir;
+  const std::string sf = dir.write("ds", "abc");
+  auto r = run_aliot({"sign", "-k", "pk1", "-d", "ab", "--device-secret-file", sf});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "aliot: error: DeviceName 'ab' must be 4 to 32 characters long (it has 2)\n");
+  auto k = run_aliot({"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", sf, "--keepalive", "10"});
+  EXPECT_EQ(k.status, 2);
+  EXPECT_NE(k.err.find("keepalive 10 s is outside the platform's 30-1200 s"), std::string::npos);
+}
+
+TEST(Cli, MissingSecretIsConfigErrorWithHint) {
+  auto r = run_aliot({"sign", "-k", "pk1", "-d", "dev0001"});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.err.find("aliot: error: no DeviceSecret for pk1/dev0001"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("aliot: hint: "), std::string::npos);
+}
+
+TEST(Cli, JsonModeAddsMachineReadableErrorLine) {
+  auto r = run_aliot({"sign", "-o", "json", "-k", "pk1", "-d", "dev0001"});
+  EXPECT_EQ(r.status, 3);
+  const auto last = r.err.substr(r.err.rfind('{', r.err.find("\"error\"")));
+  const json j = json::parse(last);
+  EXPECT_EQ(j["error"]["code"], "config");
+  EXPECT_EQ(j["error"]["exit_status"], 3);
+}
+
+TEST(Cli, BadTripletFilesExitThreeNamingTheProblem) {
+  TempDir dir;
+  struct Case {
+    std::string content;
+    std::string needle;
+  } cases[] = {
+      {"{not json", "not valid JSON"},
+      {R"({"DeviceName":"FakeDevice01","DeviceSecret":"x"})", "field \"ProductKey\" is missing"},
+      {R"({"ProductKey":"a1FakePK001","DeviceName":42,"DeviceSecret":"x"})", "field \"DeviceName\" must be a string"},
+  };
+  for (const auto& c : cases) {
+    const std::string p = dir.write("t.json", c.content);
+    auto r = run_aliot({"sign", "--triplet", p});
+    EXPECT_EQ(r.status, 3) << c.content;
+    EXPECT_NE(r.err.find("aliot: error: triplet file " + p + ": " + c.needle), std::string::npos) << r.err;
+  }
+  auto missing = run_aliot({"sign", "--triplet", dir.file("absent.json")});
+  EXPECT_EQ(missing.status, 3);
+  EXPECT_NE(missing.err.find("absent.json"), std::string::npos);
+}
+
+TEST(Cli, SecretOnCommandLineWarnsAndWorldReadableFileFailsUnderStrict) {
+  TempDir dir;
+  auto r = run_aliot({"sign", "-k", "pk1", "-d", "dev0001", "--device-secret", "abc"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.err.find("aliot: warning: --device-secret puts the secret in the process list"), std::string::npos);
+  const std::string loose = dir.write("ds", "abc", 0644);
+  auto w = run_aliot({"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", loose});
+  EXPECT_EQ(w.status, 0);
+  EXPECT_NE(w.err.find("readable by other users"), std::string::npos);
+  auto s = run_aliot({"--strict", "sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", loose});
+  EXPECT_EQ(s.status, 3);
+}
+
+TEST(Cli, SecretFromStdin) {
+  auto r = run_aliot({"sign", "-o", "json", "-k", "pk1", "-d", "dev0001", "--device-secret-file", "-", "--no-timestamp"},
+                     {.input = "S3cr3t\n"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto r2 = run_aliot({"sign", "-o", "json", "-k", "pk1", "-d", "dev0001", "--no-timestamp"},
+                      {.env = {{"ALIOT_DEVICE_SECRET", "S3cr3t"}}});
+  ASSERT_EQ(r2.status, 0);
+  EXPECT_EQ(json::parse(r.out)["password"], json::parse(r2.out)["password"]);
+}
+
+TEST(Cli, ConfigPrecedenceFlagOverEnvOverProfile) {
+  TempDir xdg;
+  std::filesystem::create_directories(xdg.file("aliot"));
+  xdg.write("aliot/config.json",
+            R"({"default_profile":"lab","profiles":{"lab":{"product_key":"pkProf","device_name":"devProf","region":"cn-beijing","device_secret":"profSecret"}}})");
+  RunOptions o{.env = {{"XDG_CONFIG_HOME", xdg.path()}, {"ALIOT_DEVICE_NAME", "devEnv01"}}};
+  auto r = run_aliot({"config", "show", "-o", "json", "--region", "us-east-1"}, o);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out)["settings"];
+  EXPECT_EQ(j["region"]["value"], "us-east-1");
+  EXPECT_EQ(j["region"]["origin"], "flag --region");
+  EXPECT_EQ(j["device_name"]["value"], "devEnv01");
+  EXPECT_EQ(j["device_name"]["origin"], "env ALIOT_DEVICE_NAME");
+  EXPECT_EQ(j["product_key"]["value"], "pkProf");
+  EXPECT_EQ(j["device_secret"]["value"], "<redacted>");
+  EXPECT_EQ(r.out.find("profSecret"), std::string::npos);
+  // The same precedence drives what sign computes.
+  auto s = run_aliot({"sign", "-o", "json"}, o);
+  ASSERT_EQ(s.status, 0) << s.err;
+  const json sj = json::parse(s.out);
+  EXPECT_EQ(sj["username"], "devEnv01&pkProf");
+  EXPECT_EQ(sj["host"], "pkProf.iot-as-mqtt.cn-beijing.aliyuncs.com");
+  auto text = run_aliot({"config", "show"}, o);
+  EXPECT_EQ(text.status, 0);
+  EXPECT_EQ(text.out.find("profSecret"), std::string::npos);
+  EXPECT_NE(text.out.find("<redacted>"), std::string::npos);
+}
+
+TEST(Cli, UnknownProfileIsConfigError) {
+  auto r = run_aliot({"--profile", "nope", "config", "show"});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.err.find("profile 'nope'"), std::string::npos) << r.err;
+}
