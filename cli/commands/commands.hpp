@@ -12,5 +12,13 @@ struct Context;
 
 void add_sign_command(CLI::App& parent, Context& ctx);
 void add_config_command(CLI::App& parent, Context& ctx);
+void add_emulate_command(CLI::App& parent, Context& ctx);
+void add_rrpc_command(CLI::App& parent, Context& ctx);
+
+// Nested verbs implemented in their own files (called by their parent command).
+void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);
+void add_emulate_switch_command(CLI::App& emulate, Context& ctx);
+void add_rrpc_call_command(CLI::App& rrpc, Context& ctx);
+void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx);
 
 } // namespace aliot::cli
