@@ -58,7 +58,9 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   // THE list of commands, in the order `aliot --help` shows them.
   add_sign_command(*app, ctx);
   add_config_command(*app, ctx);
+  add_register_command(*app, ctx);
   add_rrpc_command(*app, ctx);
+  add_cloud_command(*app, ctx);
   add_emulate_command(*app, ctx);
   return app;
 }

@@ -14,6 +14,8 @@ void add_sign_command(CLI::App& parent, Context& ctx);
 void add_config_command(CLI::App& parent, Context& ctx);
 void add_emulate_command(CLI::App& parent, Context& ctx);
 void add_rrpc_command(CLI::App& parent, Context& ctx);
+void add_register_command(CLI::App& parent, Context& ctx);
+void add_cloud_command(CLI::App& parent, Context& ctx);
 
 // Nested verbs implemented in their own files (called by their parent command).
 void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);

@@ -36,9 +36,8 @@ struct HttpsRequest {
 
 // `auth_endpoint` is a base URL such as https://iot-auth.cn-shanghai.aliyuncs.com (a trailing
 // slash is tolerated).
-HttpsRequest https_request(std::string_view auth_endpoint,
-                           const Request& r,
-                           const Secret& product_secret);
+HttpsRequest
+https_request(std::string_view auth_endpoint, const Request& r, const Secret& product_secret);
 
 // The platform's JSON reply: code 200 -> the triplet; code 401 -> Errc::auth (bad sign);
 // anything else -> Errc::remote with the platform's code and message and what to do.
@@ -52,7 +51,8 @@ Result<Triplet> register_https(http::Client& client,
 
 // The payload of /ext/register ({productKey, deviceName, deviceSecret}) or /ext/regnwl
 // ({clientId, productKey, deviceName, deviceToken}). Errc::remote if malformed.
-Result<Triplet> parse_mqtt_reply(std::string_view topic, std::string_view payload, const Request& r);
+Result<Triplet>
+parse_mqtt_reply(std::string_view topic, std::string_view payload, const Request& r);
 
 // The results file of `register --out`: JSON Lines, created 0600, each line appended with one
 // write() and fsync'ed before append() returns. Opening it repairs a torn last line (a crash in

@@ -15,11 +15,11 @@
 namespace aliot::http {
 
 struct ClientOptions {
-  std::string ca_file;          // empty: the system trust store
-  bool insecure = false;        // skip certificate verification (tests only)
+  std::string ca_file;   // empty: the system trust store
+  bool insecure = false; // skip certificate verification (tests only)
   long connect_timeout_ms = 10000;
-  long timeout_ms = 30000;      // whole request
-  std::string user_agent;       // empty: "aliot/<version>"
+  long timeout_ms = 30000; // whole request
+  std::string user_agent;  // empty: "aliot/<version>"
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -27,9 +27,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 struct Request {
   std::string method = "POST"; // GET or POST
   std::string url;
-  Headers headers;             // e.g. {"Content-Type", "application/x-www-form-urlencoded"}
+  Headers headers; // e.g. {"Content-Type", "application/x-www-form-urlencoded"}
   std::string body;
-  long timeout_ms = 0;         // 0: the client's default
+  long timeout_ms = 0; // 0: the client's default
 };
 
 struct Response {

@@ -18,8 +18,8 @@ namespace aliot::openapi {
 inline constexpr std::string_view k_version = "2018-01-20";
 
 struct ClientConfig {
-  std::string endpoint;                   // base URL, e.g. https://iot.cn-shanghai.aliyuncs.com
-  std::string region = "cn-shanghai";     // RegionId
+  std::string endpoint;               // base URL, e.g. https://iot.cn-shanghai.aliyuncs.com
+  std::string region = "cn-shanghai"; // RegionId
   std::string access_key_id;
   Secret access_key_secret;
   std::optional<std::string> instance_id; // IotInstanceId, added to every call when set
@@ -28,9 +28,9 @@ struct ClientConfig {
 
 // A request ready to send: what --dry-run prints.
 struct SignedRequest {
-  std::string method;         // GET or POST
-  std::string url;            // for GET it carries the whole query
-  std::string body;           // for POST: the form body, Signature last
+  std::string method; // GET or POST
+  std::string url;    // for GET it carries the whole query
+  std::string body;   // for POST: the form body, Signature last
   std::string string_to_sign;
   std::string signature;
 };
@@ -57,22 +57,22 @@ Result<std::string> decode_reply(std::string_view action, long http_status, std:
 struct RrpcRequest {
   std::string product_key;
   std::string device_name;
-  std::string payload;          // raw bytes (Base64-encoded on the wire)
-  int timeout_ms = 5000;        // 1000-8000
+  std::string payload;              // raw bytes (Base64-encoded on the wire)
+  int timeout_ms = 5000;            // 1000-8000
   std::optional<std::string> topic; // custom-topic RRPC
 };
 
 struct RrpcResult {
   std::string rrpc_code; // SUCCESS, TIMEOUT, OFFLINE, HALFCONN, UNKNOWN
   std::string message_id;
-  std::string payload;   // raw reply bytes (decoded from PayloadBase64Byte)
+  std::string payload; // raw reply bytes (decoded from PayloadBase64Byte)
   std::string request_id;
 };
 
 struct PubRequest {
   std::string product_key;
-  std::string topic;     // TopicFullName
-  std::string payload;   // raw bytes
+  std::string topic;   // TopicFullName
+  std::string payload; // raw bytes
   int qos = 0;
 };
 

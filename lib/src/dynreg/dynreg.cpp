@@ -4,21 +4,25 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 namespace aliot::dynreg {
 
 namespace {
 
-std::string errno_text(int e) { return std::strerror(e); } // NOLINT(concurrency-mt-unsafe)
+std::string errno_text(int e) {
+  return std::strerror(e);
+} // NOLINT(concurrency-mt-unsafe)
 
-std::string device_of(const Request& r) { return r.product_key + "/" + r.device_name; }
+std::string device_of(const Request& r) {
+  return r.product_key + "/" + r.device_name;
+}
 
 bool contains_ci(std::string_view hay, std::string_view needle) {
   return enc::to_lower(hay).find(enc::to_lower(needle)) != std::string::npos;
@@ -26,34 +30,35 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
 
 // What to do about a refused registration, from the platform's message.
 std::string hint_for(std::string_view message, const Request& r) {
-  if (contains_ci(message, "dynamic") || contains_ci(message, "dynreg") ||
-      contains_ci(message, "not allowed") || contains_ci(message, "disabled")) {
-    return "switch on dynamic registration for product " + r.product_key +
-           " in the console (product page, 'dynamic registration')";
+  if (contains_ci(message, "dynamic") || contains_ci(message, "dynreg")
+      || contains_ci(message, "not allowed") || contains_ci(message, "disabled")) {
+    return "switch on dynamic registration for product " + r.product_key
+           + " in the console (product page, 'dynamic registration')";
   }
   if (contains_ci(message, "activ") || contains_ci(message, "already")) {
-    return "the device " + device_of(r) +
-           " has connected with its secret already; reset it in the console (or with the "
-           "ResetThing API) to register it again";
+    return "the device " + device_of(r)
+           + " has connected with its secret already; reset it in the console (or with the "
+             "ResetThing API) to register it again";
   }
   if (contains_ci(message, "product")) {
     return "check the ProductKey " + r.product_key + " and the region/endpoint";
   }
-  if (contains_ci(message, "device") || contains_ci(message, "exist") ||
-      contains_ci(message, "not found")) {
-    return "pre-register " + device_of(r) +
-           " in the console first (or register with --via mqtt --no-preregister)";
+  if (contains_ci(message, "device") || contains_ci(message, "exist")
+      || contains_ci(message, "not found")) {
+    return "pre-register " + device_of(r)
+           + " in the console first (or register with --via mqtt --no-preregister)";
   }
   return {};
 }
 
 } // namespace
 
-std::string new_random() { return crypto::random_alnum(15); }
+std::string new_random() {
+  return crypto::random_alnum(15);
+}
 
-HttpsRequest https_request(std::string_view auth_endpoint,
-                           const Request& r,
-                           const Secret& product_secret) {
+HttpsRequest
+https_request(std::string_view auth_endpoint, const Request& r, const Secret& product_secret) {
   std::string base(auth_endpoint);
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
@@ -81,8 +86,8 @@ Result<Triplet> parse_https_reply(long http_status, std::string_view body, const
       }
     }
     return Error(Errc::remote,
-                 what + ": the server answered HTTP " + std::to_string(http_status) +
-                     " without a JSON reply" + (snippet.empty() ? "" : " (" + snippet + ")"),
+                 what + ": the server answered HTTP " + std::to_string(http_status)
+                     + " without a JSON reply" + (snippet.empty() ? "" : " (" + snippet + ")"),
                  "check ALIOT_AUTH_ENDPOINT: it must be the base URL of the dynamic registration "
                  "service (https://iot-auth.<region>.aliyuncs.com)");
   }
@@ -121,17 +126,17 @@ Result<Triplet> parse_https_reply(long http_status, std::string_view body, const
       return Error(Errc::remote, what + ": the success reply has no deviceSecret");
     }
     if (t.product_key != r.product_key || t.device_name != r.device_name) {
-      return Error(Errc::remote, what + ": the reply is for another device (" + t.product_key +
-                                     "/" + t.device_name + ")");
+      return Error(Errc::remote, what + ": the reply is for another device (" + t.product_key + "/"
+                                     + t.device_name + ")");
     }
     return t;
   }
-  const std::string platform = "the platform refused it (code " + std::to_string(code) +
-                               (message.empty() ? ")" : ": " + message + ")");
+  const std::string platform = "the platform refused it (code " + std::to_string(code)
+                               + (message.empty() ? ")" : ": " + message + ")");
   if (code == 401 || http_status == 401) {
     return Error(Errc::auth, what + ": " + platform,
-                 "the sign did not verify: check the ProductSecret of " + r.product_key +
-                     " (ALIOT_PRODUCT_SECRET, --product-secret-file or the profile)");
+                 "the sign did not verify: check the ProductSecret of " + r.product_key
+                     + " (ALIOT_PRODUCT_SECRET, --product-secret-file or the profile)");
   }
   if (code == 460) {
     return Error(Errc::remote, what + ": " + platform,
@@ -158,9 +163,8 @@ Result<Triplet> register_https(http::Client& client,
   return parse_https_reply(resp->status, resp->body, r);
 }
 
-Result<Triplet> parse_mqtt_reply(std::string_view topic,
-                                 std::string_view payload,
-                                 const Request& r) {
+Result<Triplet>
+parse_mqtt_reply(std::string_view topic, std::string_view payload, const Request& r) {
   const std::string what = "registering " + device_of(r) + " over MQTT";
   auto j = nlohmann::json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -188,16 +192,15 @@ Result<Triplet> parse_mqtt_reply(std::string_view topic,
     const std::string cid = str("clientId");
     t.device_token = Secret(str("deviceToken"));
     if (cid.empty() || t.device_token.empty()) {
-      return Error(Errc::remote,
-                   what + ": the /ext/regnwl reply lacks clientId or deviceToken");
+      return Error(Errc::remote, what + ": the /ext/regnwl reply lacks clientId or deviceToken");
     }
     t.client_id = cid;
   } else {
     return Error(Errc::remote, what + ": unexpected reply topic " + std::string(topic));
   }
   if (t.product_key != r.product_key || t.device_name != r.device_name) {
-    return Error(Errc::remote, what + ": the reply is for another device (" + t.product_key +
-                                   "/" + t.device_name + ")");
+    return Error(Errc::remote, what + ": the reply is for another device (" + t.product_key + "/"
+                                   + t.device_name + ")");
   }
   return t;
 }
@@ -241,8 +244,8 @@ bool complete_record(std::string_view line, std::string* key) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  if (s("ProductKey").empty() || s("DeviceName").empty() ||
-      (s("DeviceSecret").empty() && s("DeviceToken").empty())) {
+  if (s("ProductKey").empty() || s("DeviceName").empty()
+      || (s("DeviceSecret").empty() && s("DeviceToken").empty())) {
     return false;
   }
   *key = key_of(s("ProductKey"), s("DeviceName"));
@@ -251,7 +254,8 @@ bool complete_record(std::string_view line, std::string* key) {
 
 Result<void> fsync_dir_of(const std::string& path) {
   const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     return Error(Errc::io, "opening directory " + dir + ": " + errno_text(errno));
@@ -312,8 +316,8 @@ Result<OutFile> OutFile::open(const std::string& path) {
   content.resize(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
   while (got < content.size()) {
-    const ssize_t n = ::pread(fd, content.data() + got, content.size() - got,
-                              static_cast<off_t>(got));
+    const ssize_t n =
+        ::pread(fd, content.data() + got, content.size() - got, static_cast<off_t>(got));
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -339,8 +343,8 @@ Result<OutFile> OutFile::open(const std::string& path) {
         ALIOT_TRY(write_all(fd, "\n", path));
         m.done.insert(key);
       } else if (::ftruncate(fd, static_cast<off_t>(pos)) != 0) {
-        return Error(Errc::io, "repairing the torn last line of " + path + ": " +
-                                   errno_text(errno));
+        return Error(Errc::io,
+                     "repairing the torn last line of " + path + ": " + errno_text(errno));
       }
       if (::fsync(fd) != 0) {
         return Error(Errc::io, "syncing " + path + ": " + errno_text(errno));
@@ -367,7 +371,9 @@ std::size_t OutFile::size() const {
   return m_impl->done.size();
 }
 
-bool OutFile::repaired() const { return m_impl->repaired; }
+bool OutFile::repaired() const {
+  return m_impl->repaired;
+}
 
 Result<void> OutFile::append(std::string_view pk, std::string_view dn, std::string_view json_line) {
   std::lock_guard lock(m_impl->mu);

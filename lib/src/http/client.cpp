@@ -32,10 +32,8 @@ bool is_tls_error(CURLcode rc) {
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
   case CURLE_SSL_INVALIDCERTSTATUS:
   case CURLE_SSL_CRL_BADFILE:
-  case CURLE_SSL_ENGINE_INITFAILED:
-    return true;
-  default:
-    return false;
+  case CURLE_SSL_ENGINE_INITFAILED: return true;
+  default: return false;
   }
 }
 
@@ -72,7 +70,9 @@ Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
-const ClientOptions& Client::options() const { return m_impl->options; }
+const ClientOptions& Client::options() const {
+  return m_impl->options;
+}
 
 Result<Response> Client::send(const Request& req) {
   CURL* c = m_impl->curl;
@@ -91,8 +91,7 @@ Result<Response> Client::send(const Request& req) {
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  const std::string ua =
-      o.user_agent.empty() ? std::string("aliot/") + k_version : o.user_agent;
+  const std::string ua = o.user_agent.empty() ? std::string("aliot/") + k_version : o.user_agent;
   curl_easy_setopt(c, CURLOPT_USERAGENT, ua.c_str());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms > 0 ? req.timeout_ms : o.timeout_ms);
@@ -144,8 +143,8 @@ Result<Response> Client::send(const Request& req) {
                    o.ca_file.empty()
                        ? "the server certificate is not trusted by the system store; give "
                          "--ca-file FILE (or ALIOT_CA_FILE) with the right CA"
-                       : "the server certificate does not verify against " + o.ca_file +
-                             "; check --ca-file/ALIOT_CA_FILE and the host name");
+                       : "the server certificate does not verify against " + o.ca_file
+                             + "; check --ca-file/ALIOT_CA_FILE and the host name");
     }
     if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY) {
       return Error(Errc::network, what + ": " + why, "check the host name and DNS");
@@ -157,8 +156,8 @@ Result<Response> Client::send(const Request& req) {
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != nullptr) {
     resp.content_type = ct;
   }
-  m_impl->logger.trace("http: " + host + " answered " + std::to_string(resp.status) + " (" +
-                       std::to_string(resp.body.size()) + " bytes)");
+  m_impl->logger.trace("http: " + host + " answered " + std::to_string(resp.status) + " ("
+                       + std::to_string(resp.body.size()) + " bytes)");
   return resp;
 }
 

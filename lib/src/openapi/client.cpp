@@ -30,12 +30,18 @@ std::string json_text(const nlohmann::json& j, const char* key) {
 }
 
 bool is_auth_code(std::string_view code) {
-  static constexpr std::string_view k_auth[] = {
-      "SignatureDoesNotMatch",      "IncompleteSignature",     "InvalidAccessKeyId",
-      "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive", "Forbidden.AccessKeyDisabled",
-      "InvalidSecurityToken",       "Forbidden.RAM",           "Forbidden",
-      "NoPermission",               "iot.common.AuthActionPermissionDeny",
-      "iot.common.InvalidTenant"};
+  static constexpr std::string_view k_auth[] = {"SignatureDoesNotMatch",
+                                                "IncompleteSignature",
+                                                "InvalidAccessKeyId",
+                                                "InvalidAccessKeyId.NotFound",
+                                                "InvalidAccessKeyId.Inactive",
+                                                "Forbidden.AccessKeyDisabled",
+                                                "InvalidSecurityToken",
+                                                "Forbidden.RAM",
+                                                "Forbidden",
+                                                "NoPermission",
+                                                "iot.common.AuthActionPermissionDeny",
+                                                "iot.common.InvalidTenant"};
   for (auto c : k_auth) {
     if (code == c) {
       return true;
@@ -87,8 +93,8 @@ std::string new_nonce() {
   b[6] = static_cast<char>((static_cast<unsigned char>(b[6]) & 0x0F) | 0x40);
   b[8] = static_cast<char>((static_cast<unsigned char>(b[8]) & 0x3F) | 0x80);
   const std::string h = enc::hex_lower(b);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-"
+         + h.substr(20);
 }
 
 std::string now_timestamp() {
@@ -130,8 +136,7 @@ SignedRequest sign_request(const ClientConfig& config,
   r.string_to_sign = string_to_sign(r.method, p);
   r.signature = signature(config.access_key_secret, r.string_to_sign);
   // pop-core's wire form: the canonical (sorted, encoded) query with Signature appended last.
-  const std::string query =
-      canonical_query(p) + "&Signature=" + enc::percent_encode(r.signature);
+  const std::string query = canonical_query(p) + "&Signature=" + enc::percent_encode(r.signature);
   if (r.method == "GET") {
     r.url = base_url(config.endpoint) + "?" + query;
   } else {
@@ -146,8 +151,8 @@ Result<std::string> decode_reply(std::string_view action, long http_status, std:
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return Error(Errc::remote,
-                 what + ": the server answered HTTP " + std::to_string(http_status) +
-                     " without a JSON reply",
+                 what + ": the server answered HTTP " + std::to_string(http_status)
+                     + " without a JSON reply",
                  "check ALIOT_API_ENDPOINT: it must be the base URL of the cloud OpenAPI "
                  "(https://iot.<region>.aliyuncs.com)");
   }

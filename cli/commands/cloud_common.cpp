@@ -1,0 +1,226 @@
+#include "commands/cloud_common.hpp"
+
+#include <aliot/encoding.hpp>
+#include <aliot/endpoint.hpp>
+#include <aliot/topic.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <regex>
+#include <sstream>
+
+namespace aliot::cli {
+
+void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx) {
+  cmd.add_option("--access-key-id", f.access_key_id,
+                 "AccessKey id for the cloud OpenAPI (also ALIOT_ACCESS_KEY_ID)")
+      ->type_name("ID")
+      ->group("Cloud API");
+  auto* sf = cmd.add_option("--access-key-secret-file", f.access_key_secret_file,
+                            "Read the AccessKey secret from a file ('-' for standard input; "
+                            "also ALIOT_ACCESS_KEY_SECRET)")
+                 ->type_name("FILE")
+                 ->group("Cloud API");
+  ctx.docs.kind(sf, ValueKind::file);
+  cmd.add_option("--region", f.region, "Region id (default cn-shanghai)")
+      ->type_name("ID")
+      ->group("Cloud API");
+  cmd.add_option("--instance", f.instance,
+                 "IotInstanceId of a new public or Enterprise instance (sent as IotInstanceId)")
+      ->type_name("ID")
+      ->group("Cloud API");
+  auto* ca = cmd.add_option("--ca-file", f.ca_file,
+                            "Trust this CA bundle instead of the system store (also ALIOT_CA_FILE)")
+                 ->type_name("FILE")
+                 ->group("Cloud API");
+  ctx.docs.kind(ca, ValueKind::file);
+  cmd.add_flag("--insecure", f.insecure, "Do not verify the server certificate (testing only)")
+      ->group("Cloud API");
+  auto* hm = cmd.add_option("--http-method", f.http_method,
+                            "Send the call as POST with a form body (default) or as GET with "
+                            "the parameters in the query")
+                 ->type_name("METHOD")
+                 ->group("Cloud API");
+  ctx.docs.choices(hm, {"POST", "GET"});
+  cmd.add_flag("--dry-run", f.dry_run, "Print the signed request instead of sending it")
+      ->group("Cloud API");
+  cmd.add_option("--nonce", f.nonce, "SignatureNonce to sign (default: a fresh random UUID)")
+      ->type_name("TEXT")
+      ->group("Cloud API");
+  cmd.add_option("--timestamp", f.timestamp,
+                 "Timestamp to sign, ISO 8601 UTC like 2024-01-01T00:00:00Z (default: now)")
+      ->type_name("ISO8601")
+      ->group("Cloud API");
+}
+
+Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
+  config::Sources s;
+  auto put = [&s](const char* key, const std::optional<std::string>& v, const char* flag) {
+    if (v) {
+      s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
+    }
+  };
+  put("access_key_id", f.access_key_id, "--access-key-id");
+  put("region", f.region, "--region");
+  put("instance", f.instance, "--instance");
+  put("ca_file", f.ca_file, "--ca-file");
+  if (f.access_key_secret_file) {
+    auto sec = ctx.secret_from_file(*f.access_key_secret_file, "AccessKey secret");
+    if (!sec) {
+      return std::move(sec).error();
+    }
+    s.flags["access_key_secret"] =
+        config::Value{sec->reveal(), "flag --access-key-secret-file", true};
+  }
+  auto settings = ctx.settings(std::move(s));
+  if (!settings) {
+    return std::move(settings).error();
+  }
+  ApiSetup out;
+  auto& c = out.config;
+  c.region = settings->text("region").value_or(k_default_region);
+  ALIOT_TRY(validate_region(c.region));
+  c.instance_id = settings->text("instance");
+  c.endpoint = settings->text("api_endpoint").value_or(default_api_endpoint(c.region));
+  c.access_key_id = settings->text("access_key_id").value_or("");
+  c.access_key_secret = settings->secret("access_key_secret");
+  c.http_method = f.http_method.value_or("POST");
+  if (c.access_key_id.empty()) {
+    return Error(Errc::config, "no AccessKey id for the cloud OpenAPI",
+                 "give --access-key-id ID, ALIOT_ACCESS_KEY_ID or access_key_id in a profile");
+  }
+  if (c.access_key_secret.empty()) {
+    return Error(Errc::config, "no AccessKey secret for " + c.access_key_id,
+                 "set ALIOT_ACCESS_KEY_SECRET, give --access-key-secret-file FILE or put "
+                 "access_key_secret in a profile");
+  }
+  out.http.ca_file = settings->text("ca_file").value_or("");
+  out.http.insecure = f.insecure;
+  if (f.insecure) {
+    ctx.out.warn("--insecure: the server certificate is not verified");
+  }
+  return out;
+}
+
+void add_payload_options(CLI::App& cmd, PayloadFlags& f, Context& ctx) {
+  auto* m = cmd.add_option("-m,--message", f.message, "Payload text")
+                ->type_name("TEXT")
+                ->group("Payload");
+  auto* fi = cmd.add_option("-f,--file", f.file, "Payload from a file (raw bytes)")
+                 ->type_name("FILE")
+                 ->group("Payload");
+  ctx.docs.kind(fi, ValueKind::file);
+  auto* s = cmd.add_flag("-s,--stdin", f.stdin_all, "Payload from the whole standard input")
+                ->group("Payload");
+  auto* h = cmd.add_option("--hex", f.hex, "Payload given as hex digits")
+                ->type_name("HEX")
+                ->group("Payload");
+  auto* b = cmd.add_option("--base64", f.base64, "Payload given as Base64")
+                ->type_name("B64")
+                ->group("Payload");
+  std::vector<CLI::Option*> all{m, fi, s, h, b};
+  for (auto* a : all) {
+    for (auto* other : all) {
+      if (a != other) {
+        a->excludes(other);
+      }
+    }
+  }
+}
+
+Result<std::string> read_payload(const PayloadFlags& f) {
+  std::string out;
+  if (f.message) {
+    out = *f.message;
+  } else if (f.file) {
+    std::ifstream in(*f.file, std::ios::binary);
+    if (!in) {
+      return Error(Errc::io, "reading payload file " + *f.file + ": cannot open it");
+    }
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+      return Error(Errc::io, "reading payload file " + *f.file + ": read error");
+    }
+  } else if (f.stdin_all) {
+    out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (f.hex) {
+    auto d = enc::hex_decode(*f.hex);
+    if (!d) {
+      return Error(Errc::usage, "--hex: " + d.error().message());
+    }
+    out = std::move(*d);
+  } else if (f.base64) {
+    auto d = enc::base64_decode(*f.base64);
+    if (!d) {
+      return Error(Errc::usage, "--base64: " + d.error().message());
+    }
+    out = std::move(*d);
+  } else {
+    return Error(Errc::usage, "no payload",
+                 "give one of -m TEXT, -f FILE, -s (standard input), --hex HEX, --base64 B64");
+  }
+  if (out.size() > topic::k_max_payload) {
+    return Error(Errc::usage, "payload of " + std::to_string(out.size())
+                                  + " bytes is over the platform's 256 KB");
+  }
+  return out;
+}
+
+void print_signed_request(Context& ctx, const openapi::SignedRequest& r) {
+  if (ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["method"] = r.method;
+    j["url"] = r.url;
+    if (r.method == "POST") {
+      j["content_type"] = "application/x-www-form-urlencoded";
+      j["body"] = r.body;
+    }
+    j["string_to_sign"] = r.string_to_sign;
+    j["signature"] = r.signature;
+    ctx.out.line(j.dump());
+    return;
+  }
+  ctx.out.line(r.method + " " + r.url);
+  if (r.method == "POST") {
+    ctx.out.line("Content-Type: application/x-www-form-urlencoded");
+    ctx.out.line("");
+    ctx.out.line(r.body);
+  }
+}
+
+Result<std::optional<std::string>> call_or_print(Context& ctx,
+                                                 const ApiFlags& f,
+                                                 const ApiSetup& setup,
+                                                 std::string_view action,
+                                                 const openapi::Params& params) {
+  if (f.timestamp) {
+    static const std::regex k_iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
+    if (!std::regex_match(*f.timestamp, k_iso)) {
+      return Error(Errc::usage, "--timestamp '" + *f.timestamp
+                                    + "' is not ISO 8601 UTC like 2024-01-01T00:00:00Z");
+    }
+  }
+  if (f.nonce && f.nonce->empty()) {
+    return Error(Errc::usage, "--nonce must not be empty");
+  }
+  const auto req =
+      openapi::sign_request(setup.config, action, params, f.nonce.value_or(openapi::new_nonce()),
+                            f.timestamp.value_or(openapi::now_timestamp()));
+  if (f.dry_run) {
+    print_signed_request(ctx, req);
+    return std::optional<std::string>{};
+  }
+  ctx.out.debug("OpenAPI " + std::string(action) + " " + req.method + " " + req.url);
+  openapi::Client client(setup.config, setup.http, ctx.out.logger());
+  auto body = client.send(action, req);
+  if (!body) {
+    return std::move(body).error();
+  }
+  return std::optional<std::string>(std::move(*body));
+}
+
+} // namespace aliot::cli

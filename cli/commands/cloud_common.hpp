@@ -1,0 +1,69 @@
+// What the cloud-side commands (`rrpc call`, `cloud pub`) share: the AccessKey and OpenAPI
+// endpoint options, a payload from -m/-f/-s/--hex/--base64, and printing a signed request.
+#pragma once
+
+#include "context.hpp"
+
+#include <aliot/openapi_client.hpp>
+
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace aliot::cli {
+
+struct ApiFlags {
+  std::optional<std::string> access_key_id;
+  std::optional<std::string> access_key_secret_file;
+  std::optional<std::string> region;
+  std::optional<std::string> instance;
+  std::optional<std::string> ca_file;
+  bool insecure = false;
+  std::optional<std::string> http_method;
+  bool dry_run = false;
+  std::optional<std::string> nonce;
+  std::optional<std::string> timestamp;
+};
+
+// --access-key-id --access-key-secret-file --region --instance --ca-file --insecure
+// --http-method --dry-run --nonce --timestamp
+void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx);
+
+struct ApiSetup {
+  openapi::ClientConfig config;
+  http::ClientOptions http;
+};
+
+// flag > env (ALIOT_ACCESS_KEY_ID/SECRET, ALIOT_API_ENDPOINT, ALIOT_CA_FILE...) > profile.
+// Missing AccessKey: Errc::config (unless dry_run allows a placeholder... it does not: the
+// signature needs the secret).
+Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx);
+
+struct PayloadFlags {
+  std::optional<std::string> message;
+  std::optional<std::string> file;
+  bool stdin_all = false;
+  std::optional<std::string> hex;
+  std::optional<std::string> base64;
+};
+
+// -m -f -s --hex --base64 (exactly one of them).
+void add_payload_options(CLI::App& cmd, PayloadFlags& f, Context& ctx);
+Result<std::string> read_payload(const PayloadFlags& f);
+
+// Prints the signed request: text `METHOD URL` then the body (POST), or a JSON line under -o json
+// with method, url, content_type, body, string_to_sign, signature.
+void print_signed_request(Context& ctx, const openapi::SignedRequest& r);
+
+// Signs (with --nonce/--timestamp when given) and either prints (--dry-run) or sends.
+// Returns nullopt-like empty body after a dry run.
+Result<std::optional<std::string>> call_or_print(Context& ctx,
+                                                 const ApiFlags& f,
+                                                 const ApiSetup& setup,
+                                                 std::string_view action,
+                                                 const openapi::Params& params);
+
+} // namespace aliot::cli
