@@ -1,0 +1,774 @@
+// libaliot_emu.so: the local Aliyun IoT platform as a mosquitto 2.0 (plugin API v5) plugin.
+// See emulator/README-style notes in /work/shared/design/emulator-notes.md for the measured facts
+// behind the design; `aliot emulate cloud` writes the config that loads it.
+//
+// What it emulates (spec sections 2-6):
+//  - device logins (BASIC_AUTH): `id|k=v,...|` client ids, user `dn&pk`, HMAC md5/sha1/sha256
+//    passwords with or without clientId/timestamp in the sign content, keepalive 30-1200 s,
+//    custom clientId <= 64 characters, disabled/unknown devices refused; one connection per
+//    device (a newer login kicks the older one even with a different clientId);
+//  - MQTT dynamic registration (authType=register -> /ext/register, regnwl -> /ext/regnwl, both
+//    compact JSON, then the connection is closed) and token logins (authType=connwl);
+//  - topic rights (ACL_CHECK) per spec 3.5: refused SUBSCRIBE -> SUBACK 0x80, refused or
+//    oversized (> 256 KB) PUBLISH dropped;
+//  - RRPC (system and custom topic), Pub, RegisterDevice, QueryDeviceDetail, GetDeviceStatus over
+//    the OpenAPI (RPC signature v1) on plain HTTP, and HTTPS dynamic registration
+//    (http_api.cpp).
+//
+// CONNACK codes: mosquitto 2.0.11 lets a plugin refuse a login only with "not authorized", so
+// every refused login (bad sign, unknown/disabled device, bad keepalive, bad clientId, malformed
+// user name) is CONNACK 0x05 here (MQTT 5: 0x87). The broker log names the precise reason.
+//
+// Operator view (what devices sent, for tests and CI scripts):
+//  (a) HTTP: GET <ALIOT_API_ENDPOINT>/emu/messages?topic=FILTER&since=SEQ&limit=N returns
+//      {"messages":[{"seq":N,"ts":"<RFC 3339>","ts_ms":N,"topic":"...","qos":0,
+//      "payload_base64":"...","client":"<clientId>"}...],"next":SEQ} for the last 10000 messages
+//      clients published (after the topic rights check); poll with since=<next>.
+//  (b) MQTT: log in with user name `operator/<AccessKeyId>` and the AccessKey secret as password
+//      (any client id, no keepalive rule); an operator may subscribe and publish to any topic
+//      (e.g. `mosquitto_sub -t '#'`). AccessKeys come from `aliot emulate cloud add-access-key`.
+//  GET /emu/health answers "ok" once the plugin is up.
+//
+// Threading: only mosquitto's thread calls mosquitto_*; HTTP threads post jobs and wake the loop
+// with a real-time signal (pthread_kill(SIGRTMIN+3) interrupts epoll_wait), so a job runs
+// within microseconds instead of at the next 100 ms tick.
+#include "state.hpp"
+
+// mosquitto_broker.h must come before mosquitto_plugin.h in 2.0.11.
+#include "registry_file.hpp"
+
+#include <aliot/config.hpp>
+#include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
+#include <aliot/sign.hpp>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+
+#define EMU_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace aliot::emu {
+
+namespace {
+
+constexpr std::size_t k_max_payload = 256 * 1024;
+constexpr std::size_t k_max_custom_client_id = 64;
+
+enum class Kind { device, reg, operator_ };
+
+struct Session {
+  Kind kind = Kind::device;
+  std::string pk, dn;
+  std::string client_id;
+  bool ext_rrpc = false;
+};
+
+struct Online {
+  mosquitto* client = nullptr;
+  std::string client_id;
+};
+
+struct Kick {
+  std::string client_id;
+  mosquitto* client = nullptr; // only kicked while this session still exists
+  int ticks = 0;               // ticks seen since queued
+  long long not_before_ms = 0;
+};
+
+// Broker-thread state.
+struct Broker {
+  mosquitto_plugin_id_t* id = nullptr;
+  pthread_t main_thread{};
+  int wake_signal = 0;
+  std::unordered_map<mosquitto*, Session> sessions;
+  std::map<std::string, Online> online;       // "pk/dn"
+  std::map<std::string, DeviceStatus> status; // "pk/dn"
+  std::vector<Kick> kicks;
+};
+
+Broker& broker() {
+  static Broker* b = new Broker(); // never destroyed: see notes, pitfall 9
+  return *b;
+}
+
+void log(int level, const std::string& text) {
+  mosquitto_log_printf(level, "aliot-emu: %s", text.c_str());
+}
+
+std::string key_of(const std::string& pk, const std::string& dn) {
+  return pk + "/" + dn;
+}
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+void on_wake_signal(int /*sig*/) {}
+
+void set_status(const std::string& key, bool online, const std::string& address) {
+  auto& st = broker().status[key];
+  st.online = online;
+  st.changed_ms = now_ms();
+  if (!address.empty()) {
+    st.address = address;
+  }
+}
+
+// Marks the device as activated on its first login with its secret or token.
+void activate(const std::string& pk, const std::string& dn) {
+  auto view = emu().registry.cached();
+  const Device* d = view->device(pk, dn);
+  if (d == nullptr || d->activated) {
+    return;
+  }
+  auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
+    auto& devs = j["products"][pk]["devices"];
+    if (devs.contains(dn)) {
+      devs[dn]["activated"] = true;
+      devs[dn]["activated_ms"] = now_ms();
+    }
+    return ok();
+  });
+  if (!r) {
+    log(MOSQ_LOG_WARNING, "cannot record activation: " + r.error().message());
+  }
+}
+
+// A successful device login: session, status, and the takeover of an older connection.
+void device_logged_in(mosquitto* client,
+                      const std::string& pk,
+                      const std::string& dn,
+                      const std::string& cid,
+                      bool ext_rrpc) {
+  auto& b = broker();
+  const std::string key = key_of(pk, dn);
+  auto it = b.online.find(key);
+  if (it != b.online.end() && it->second.client != client) {
+    if (it->second.client_id != cid) {
+      // Aliyun keeps one connection per device; mosquitto only replaces identical client ids.
+      b.kicks.push_back({it->second.client_id, it->second.client, 0, 0});
+      log(MOSQ_LOG_NOTICE,
+          "device " + key + " logged in again as " + cid + ": kicking " + it->second.client_id);
+    }
+  }
+  b.online[key] = {client, cid};
+  b.sessions[client] = {Kind::device, pk, dn, cid, ext_rrpc};
+  const char* addr = mosquitto_client_address(client);
+  set_status(key, true, addr != nullptr ? addr : "");
+  activate(pk, dn);
+}
+
+std::string compact(const nlohmann::json& j) {
+  return j.dump();
+}
+
+// authType=register / regnwl (spec 4.4). Returns MOSQ_ERR_SUCCESS with the reply queued.
+int dynreg_login(mosquitto* client,
+                 const sign::ClientIdParts& parts,
+                 const std::string& cid,
+                 const std::string& pk,
+                 const std::string& dn,
+                 const std::string& password,
+                 bool nwl) {
+  auto view = emu().registry.current();
+  const Product* p = view->product(pk);
+  if (p == nullptr) {
+    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown product");
+    return MOSQ_ERR_AUTH;
+  }
+  if (!p->dynreg) {
+    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: dynamic registration is off");
+    return MOSQ_ERR_AUTH;
+  }
+  const auto random = parts.option("random");
+  if (!random || random->empty()) {
+    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: no random option");
+    return MOSQ_ERR_AUTH;
+  }
+  auto method = sign::parse_method(parts.option("signmethod").value_or("hmacmd5"));
+  if (!method) {
+    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown signmethod");
+    return MOSQ_ERR_AUTH;
+  }
+  const auto expected = sign::dynreg_sign(*method, Secret(p->secret), pk, dn, *random);
+  if (!sign::digest_equal(expected, password)) {
+    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: sign mismatch");
+    return MOSQ_ERR_AUTH;
+  }
+  const Device* d = view->device(pk, dn);
+  std::string topic;
+  std::string payload;
+  if (!nwl) {
+    if (d == nullptr) {
+      log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: device not pre-registered");
+      return MOSQ_ERR_AUTH;
+    }
+    if (!d->enabled || d->activated) {
+      log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: device "
+                               + (d->enabled ? "already activated" : "disabled"));
+      return MOSQ_ERR_AUTH;
+    }
+    const std::string ds = crypto::random_alnum(32);
+    auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
+      j["products"][pk]["devices"][dn]["device_secret"] = ds;
+      return ok();
+    });
+    if (!r) {
+      log(MOSQ_LOG_WARNING, "register: " + r.error().message());
+      return MOSQ_ERR_AUTH;
+    }
+    topic = "/ext/register";
+    payload = compact({{"productKey", pk}, {"deviceName", dn}, {"deviceSecret", ds}});
+  } else {
+    if (d != nullptr && !d->enabled) {
+      log(MOSQ_LOG_NOTICE, "regnwl " + pk + "/" + dn + " refused: device disabled");
+      return MOSQ_ERR_AUTH;
+    }
+    const std::string assigned = crypto::random_alnum(24);
+    const std::string token = crypto::random_hex(16);
+    auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
+      auto& devs = j["products"][pk]["devices"];
+      if (!devs.contains(dn)) {
+        devs[dn] = new_device(pk, dn, "", true, now_ms());
+      }
+      auto& tokens = devs[dn]["tokens"];
+      if (!tokens.is_array()) {
+        tokens = nlohmann::json::array();
+      }
+      tokens.push_back({{"client_id", assigned}, {"token", token}});
+      while (tokens.size() > 5) { // at most 5 clientIds per DeviceName
+        tokens.erase(tokens.begin());
+      }
+      return ok();
+    });
+    if (!r) {
+      log(MOSQ_LOG_WARNING, "regnwl: " + r.error().message());
+      return MOSQ_ERR_AUTH;
+    }
+    topic = "/ext/regnwl";
+    payload = compact(
+        {{"clientId", assigned}, {"productKey", pk}, {"deviceName", dn}, {"deviceToken", token}});
+  }
+  // Legal here: BASIC_AUTH runs on the broker thread; the message goes out right after CONNACK.
+  mosquitto_broker_publish_copy(cid.c_str(), topic.c_str(), static_cast<int>(payload.size()),
+                                payload.data(), 0, false, nullptr);
+  auto& b = broker();
+  b.sessions[client] = {Kind::reg, pk, dn, cid, false};
+  // One-shot connection: closed a while after the reply (spec 4.4: "close after ~5 s").
+  b.kicks.push_back({cid, client, 0, now_ms() + 5000});
+  log(MOSQ_LOG_NOTICE, std::string(nwl ? "regnwl" : "register") + " " + pk + "/" + dn + " ok");
+  return MOSQ_ERR_SUCCESS;
+}
+
+int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
+  auto* ed = static_cast<mosquitto_evt_basic_auth*>(event_data);
+  mosquitto* client = ed->client;
+  const char* cid_c = mosquitto_client_id(client);
+  const std::string cid = cid_c != nullptr ? cid_c : "";
+  const std::string user = ed->username != nullptr ? ed->username : "";
+  const std::string password = ed->password != nullptr ? ed->password : "";
+  auto view = emu().registry.current();
+  auto refuse = [&](const std::string& why) {
+    log(MOSQ_LOG_NOTICE, "login of '" + cid + "' refused: " + why);
+    return MOSQ_ERR_AUTH;
+  };
+
+  // Operator login: user `operator/<AccessKeyId>`, password = the AccessKey secret.
+  if (user.rfind("operator/", 0) == 0) {
+    auto it = view->access_keys.find(user.substr(9));
+    if (it == view->access_keys.end() || !crypto::equal_ct(it->second, password)) {
+      return refuse("unknown AccessKey or wrong secret for the operator login");
+    }
+    broker().sessions[client] = {Kind::operator_, "", "", cid, false};
+    return MOSQ_ERR_SUCCESS;
+  }
+
+  auto parts = sign::parse_client_id(cid);
+  if (!parts) {
+    return refuse("malformed client id (" + parts.error().message() + ")");
+  }
+  if (parts->client_id.size() > k_max_custom_client_id) {
+    return refuse("client id part longer than 64 characters");
+  }
+  const auto amp = user.find('&');
+  if (amp == std::string::npos || amp == 0 || amp + 1 == user.size()) {
+    return refuse("user name is not deviceName&productKey");
+  }
+  const std::string dn = user.substr(0, amp);
+  const std::string pk = user.substr(amp + 1);
+  if (password.empty()) {
+    return refuse("empty password");
+  }
+  const std::string auth_type = enc::to_lower(parts->option("authtype").value_or(""));
+  if (auth_type == "register" || auth_type == "regnwl") {
+    return dynreg_login(client, *parts, cid, pk, dn, password, auth_type == "regnwl");
+  }
+  const int ka = mosquitto_client_keepalive(client);
+  if (ka < 30 || ka > 1200) {
+    return refuse("keepalive " + std::to_string(ka) + " s outside 30-1200");
+  }
+  const Product* p = view->product(pk);
+  const Device* d = view->device(pk, dn);
+  if (p == nullptr || d == nullptr) {
+    return refuse("unknown device " + pk + "/" + dn);
+  }
+  if (!d->enabled) {
+    return refuse("device " + pk + "/" + dn + " is disabled");
+  }
+  const auto ext = parts->option("ext");
+  const bool ext_rrpc = ext && !ext->empty() && ((std::atoi(ext->c_str()) & 1) != 0);
+  if (auth_type == "connwl") {
+    for (const auto& [tcid, token] : d->tokens) {
+      if (tcid == parts->client_id && crypto::equal_ct(token, password)) {
+        device_logged_in(client, pk, dn, cid, ext_rrpc);
+        return MOSQ_ERR_SUCCESS;
+      }
+    }
+    return refuse("wrong device token or client id for " + pk + "/" + dn);
+  }
+  if (!auth_type.empty()) {
+    return refuse("unsupported authType " + auth_type);
+  }
+  auto method = sign::parse_method(parts->option("signmethod").value_or("hmacmd5"));
+  if (!method) {
+    return refuse("unknown signmethod");
+  }
+  if (d->secret.empty()) {
+    return refuse("device " + pk + "/" + dn + " has no DeviceSecret (token device)");
+  }
+  const auto ts = parts->option("timestamp");
+  const Secret ds(d->secret);
+  std::optional<std::string_view> tsv;
+  if (ts) {
+    tsv = *ts;
+  }
+  // The device chooses whether its clientId takes part in the sign content.
+  for (bool with_cid : {true, false}) {
+    std::optional<std::string_view> cv;
+    if (with_cid) {
+      cv = parts->client_id;
+    }
+    const auto content = sign::mqtt_sign_content(pk, dn, cv, tsv);
+    if (sign::digest_equal(sign::mqtt_password(*method, ds, content), password)) {
+      device_logged_in(client, pk, dn, cid, ext_rrpc);
+      return MOSQ_ERR_SUCCESS;
+    }
+  }
+  return refuse("signature mismatch for " + pk + "/" + dn);
+}
+
+int on_acl_check(int /*event*/, void* event_data, void* /*userdata*/) {
+  auto* ed = static_cast<mosquitto_evt_acl_check*>(event_data);
+  auto& b = broker();
+  auto it = b.sessions.find(ed->client);
+  if (it == b.sessions.end()) {
+    return MOSQ_ERR_ACL_DENIED;
+  }
+  const Session& s = it->second;
+  if (ed->access == MOSQ_ACL_UNSUBSCRIBE) {
+    return MOSQ_ERR_SUCCESS;
+  }
+  const std::string topic = ed->topic != nullptr ? ed->topic : "";
+  if (ed->access == MOSQ_ACL_WRITE && ed->payloadlen > k_max_payload) {
+    log(MOSQ_LOG_NOTICE, "dropped " + std::to_string(ed->payloadlen) + "-byte message from "
+                             + s.client_id + " on " + topic + ": over 256 KB");
+    return MOSQ_ERR_ACL_DENIED;
+  }
+  if (s.kind == Kind::operator_) {
+    return MOSQ_ERR_SUCCESS;
+  }
+  if (s.kind == Kind::reg) {
+    // mosquitto_sub needs its SUBSCRIBE to the reply topic granted.
+    const bool reply = topic == "/ext/register" || topic == "/ext/regnwl";
+    return reply && ed->access != MOSQ_ACL_WRITE ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+  }
+  auto view = emu().registry.cached();
+  const Product* p = view->product(s.pk);
+  static const std::vector<Category> none;
+  const auto& cats = p != nullptr ? p->cats : none;
+  const bool allowed = device_allowed(
+      cats, s.pk, s.dn, topic, ed->access == MOSQ_ACL_WRITE ? Need::publish : Need::subscribe,
+      ed->access == MOSQ_ACL_SUBSCRIBE);
+  if (!allowed && ed->access != MOSQ_ACL_READ) {
+    log(MOSQ_LOG_NOTICE,
+        std::string(ed->access == MOSQ_ACL_WRITE ? "dropped publish" : "refused subscribe") + " of "
+            + s.pk + "/" + s.dn + " on " + topic + ": no right");
+  }
+  return allowed ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+}
+
+void complete_rrpc(const std::string& mid, const Session& s, const std::string& payload) {
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard lk(emu().pending_mu);
+    auto it = emu().pending.find(mid);
+    if (it == emu().pending.end()) {
+      return;
+    }
+    p = it->second;
+  }
+  if (p->pk == s.pk && p->dn == s.dn) {
+    p->finish("SUCCESS", payload);
+  }
+}
+
+int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
+  auto* ed = static_cast<mosquitto_evt_message*>(event_data);
+  const std::string topic = ed->topic != nullptr ? ed->topic : "";
+  std::string payload(static_cast<const char*>(ed->payload), ed->payloadlen);
+  auto& b = broker();
+  auto it = b.sessions.find(ed->client);
+  std::string client;
+  if (const char* c = mosquitto_client_id(ed->client)) {
+    client = c;
+  }
+  if (it != b.sessions.end() && it->second.kind == Kind::device) {
+    const Session& s = it->second;
+    const std::string sys = "/sys/" + s.pk + "/" + s.dn + "/rrpc/response/";
+    if (topic.rfind(sys, 0) == 0) {
+      complete_rrpc(topic.substr(sys.size()), s, payload);
+    } else if (topic.rfind("/ext/rrpc/", 0) == 0) {
+      const auto rest = topic.substr(10);
+      complete_rrpc(rest.substr(0, rest.find('/')), s, payload);
+    }
+  }
+  emu().messages.add({0, now_ms(), topic, ed->qos, std::move(payload), client});
+  return MOSQ_ERR_SUCCESS;
+}
+
+int on_tick(int /*event*/, void* /*event_data*/, void* /*userdata*/) {
+  std::vector<std::function<void()>> jobs;
+  {
+    std::lock_guard lk(emu().jobs_mu);
+    jobs.swap(emu().jobs);
+  }
+  for (auto& j : jobs) {
+    j();
+  }
+  auto& b = broker();
+  if (!b.kicks.empty()) {
+    const long long now = now_ms();
+    std::vector<Kick> keep;
+    for (auto& k : b.kicks) {
+      // At least two loop iterations after queueing, so a reply published to the client has
+      // been written before the socket closes.
+      if (++k.ticks < 2 || now < k.not_before_ms) {
+        keep.push_back(k);
+        continue;
+      }
+      auto s = b.sessions.find(k.client);
+      if (s != b.sessions.end() && s->second.client_id == k.client_id) {
+        mosquitto_kick_client_by_clientid(k.client_id.c_str(), false);
+      }
+    }
+    b.kicks.swap(keep);
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
+int on_disconnect(int /*event*/, void* event_data, void* /*userdata*/) {
+  auto* ed = static_cast<mosquitto_evt_disconnect*>(event_data);
+  auto& b = broker();
+  auto it = b.sessions.find(ed->client);
+  if (it == b.sessions.end()) {
+    return MOSQ_ERR_SUCCESS;
+  }
+  if (it->second.kind == Kind::device) {
+    const std::string key = key_of(it->second.pk, it->second.dn);
+    auto o = b.online.find(key);
+    if (o != b.online.end() && o->second.client == ed->client) {
+      b.online.erase(o);
+      set_status(key, false, "");
+    }
+  }
+  b.sessions.erase(it);
+  return MOSQ_ERR_SUCCESS;
+}
+
+} // namespace
+
+// ---- pieces used by http_api.cpp (broker thread only) ----
+
+DeviceStatus broker_device_status(const std::string& pk, const std::string& dn) {
+  auto& b = broker();
+  auto it = b.status.find(key_of(pk, dn));
+  DeviceStatus st = it != b.status.end() ? it->second : DeviceStatus{};
+  st.online = b.online.count(key_of(pk, dn)) != 0;
+  return st;
+}
+
+std::optional<std::pair<std::string, bool>> broker_device_session(const std::string& pk,
+                                                                  const std::string& dn) {
+  auto& b = broker();
+  auto it = b.online.find(key_of(pk, dn));
+  if (it == b.online.end()) {
+    return std::nullopt;
+  }
+  auto s = b.sessions.find(it->second.client);
+  return std::make_pair(it->second.client_id, s != b.sessions.end() && s->second.ext_rrpc);
+}
+
+void broker_publish(const std::string& client_id,
+                    const std::string& topic,
+                    const std::string& payload,
+                    int qos) {
+  mosquitto_broker_publish_copy(client_id.empty() ? nullptr : client_id.c_str(), topic.c_str(),
+                                static_cast<int>(payload.size()), payload.data(), qos, false,
+                                nullptr);
+}
+
+void Emu::post_job(std::function<void()> job) {
+  {
+    std::lock_guard lk(jobs_mu);
+    jobs.push_back(std::move(job));
+  }
+  pthread_kill(broker().main_thread, broker().wake_signal);
+}
+
+// ---- shared state ----
+
+Emu& emu() {
+  static Emu* e = new Emu(); // never destroyed (threads may outlive a failed start)
+  return *e;
+}
+
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t Emu::next_message_id() {
+  // 64-bit decimal ids like the platform's: milliseconds shifted left, plus a sequence.
+  std::lock_guard lk(id_mu);
+  std::uint64_t id = (static_cast<std::uint64_t>(now_ms()) << 20);
+  if (id <= last_id) {
+    id = last_id + 1;
+  }
+  last_id = id;
+  return id;
+}
+
+namespace {
+
+Registry parse_registry(const nlohmann::json& j) {
+  Registry r;
+  // Each json::value() below is bound to a local: iterating .items() of a temporary dangles.
+  const auto products = j.value("products", nlohmann::json::object());
+  for (const auto& [pk, pj] : products.items()) {
+    if (!pj.is_object()) {
+      continue;
+    }
+    Product p;
+    p.secret = pj.value("product_secret", "");
+    p.dynreg = pj.value("dynamic_registration", true);
+    const auto topics = pj.value("topics", nlohmann::json::array());
+    for (const auto& t : topics) {
+      if (!t.is_object()) {
+        continue;
+      }
+      const std::string access = t.value("access", "");
+      Category c{normalize_category(t.value("topic", "")), access == "pub" || access == "all",
+                 access == "sub" || access == "all"};
+      if (!c.topic.empty()) {
+        p.cats.push_back(std::move(c));
+      }
+    }
+    const auto devices = pj.value("devices", nlohmann::json::object());
+    for (const auto& [dn, dj] : devices.items()) {
+      if (!dj.is_object()) {
+        continue;
+      }
+      Device d;
+      d.secret = dj.value("device_secret", "");
+      d.enabled = dj.value("enabled", true);
+      d.activated = dj.value("activated", false);
+      d.iot_id = dj.value("iot_id", make_iot_id(pk, dn));
+      d.nickname = dj.value("nickname", "");
+      d.created_ms = dj.value("created_ms", 0LL);
+      const auto tokens = dj.value("tokens", nlohmann::json::array());
+      for (const auto& t : tokens) {
+        if (t.is_object()) {
+          d.tokens.emplace_back(t.value("client_id", ""), t.value("token", ""));
+        }
+      }
+      p.devices.emplace(dn, std::move(d));
+    }
+    r.products.emplace(pk, std::move(p));
+  }
+  const auto keys = j.value("access_keys", nlohmann::json::object());
+  for (const auto& [id, aj] : keys.items()) {
+    if (aj.is_object()) {
+      r.access_keys.emplace(id, aj.value("secret", ""));
+    }
+  }
+  return r;
+}
+
+} // namespace
+
+void RegistryStore::reload_locked() {
+  struct stat st {};
+  Sig sig;
+  if (::stat(registry_path(m_dir).c_str(), &st) == 0) {
+    sig = {static_cast<long long>(st.st_ino), static_cast<long long>(st.st_size),
+           static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
+  }
+  if (sig == m_sig) {
+    return;
+  }
+  auto j = load_registry(m_dir);
+  if (!j) {
+    return; // keep the last good view; the CLI never writes a partial file
+  }
+  m_view = std::make_shared<const Registry>(parse_registry(*j));
+  m_sig = sig;
+}
+
+std::shared_ptr<const Registry> RegistryStore::current() {
+  std::lock_guard lk(m_mu);
+  reload_locked();
+  return m_view;
+}
+
+std::shared_ptr<const Registry> RegistryStore::cached() {
+  std::lock_guard lk(m_mu);
+  return m_view;
+}
+
+Result<void> RegistryStore::mutate(const std::function<Result<void>(nlohmann::json&)>& fn) {
+  std::lock_guard lk(m_mu);
+  RegistryLock file_lock(m_dir);
+  auto j = load_registry(m_dir);
+  if (!j) {
+    return std::move(j).error();
+  }
+  ALIOT_TRY(fn(*j));
+  ALIOT_TRY(save_registry(m_dir, *j));
+  m_sig = {};
+  reload_locked();
+  return ok();
+}
+
+void MessageRing::add(Message m) {
+  std::lock_guard lk(m_mu);
+  m.seq = m_next++;
+  m_items.push_back(std::move(m));
+  while (m_items.size() > k_capacity) {
+    m_items.pop_front();
+  }
+}
+
+std::vector<Message> MessageRing::since(std::uint64_t seq,
+                                        const std::string& filter,
+                                        std::size_t limit,
+                                        std::uint64_t& next) const {
+  std::vector<Message> out;
+  std::lock_guard lk(m_mu);
+  next = m_next;
+  for (const auto& m : m_items) {
+    if (m.seq < seq || !filter_matches(filter, m.topic)) {
+      continue;
+    }
+    if (out.size() >= limit) {
+      next = m.seq;
+      break;
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
+} // namespace aliot::emu
+
+using namespace aliot::emu; // NOLINT
+
+EMU_EXPORT int mosquitto_plugin_version(int count, const int* versions) {
+  for (int i = 0; i < count; ++i) {
+    if (versions[i] == 5) {
+      return 5;
+    }
+  }
+  return -1;
+}
+
+EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
+                                     void** userdata,
+                                     struct mosquitto_opt* opts,
+                                     int opt_count) {
+  *userdata = nullptr;
+  auto& e = emu();
+  for (int i = 0; i < opt_count; ++i) {
+    const std::string k = opts[i].key != nullptr ? opts[i].key : "";
+    const std::string v = trim(opts[i].value != nullptr ? opts[i].value : "");
+    if (k == "dir") {
+      e.dir = v;
+    } else if (k == "api_port") {
+      e.api_port = std::atoi(v.c_str());
+    } else if (k == "https_port") {
+      e.https_port = std::atoi(v.c_str());
+    } else if (k == "cert_file") {
+      e.cert_file = v;
+    } else if (k == "key_file") {
+      e.key_file = v;
+    }
+  }
+  if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.cert_file.empty()
+      || e.key_file.empty()) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: plugin_opt_dir, _api_port, _https_port, "
+                                       "_cert_file and _key_file are required");
+    return MOSQ_ERR_INVAL;
+  }
+  e.registry.set_dir(e.dir);
+  e.registry.current();
+
+  auto& b = broker();
+  b.id = id;
+  b.main_thread = pthread_self();
+  b.wake_signal = SIGRTMIN + 3;
+  struct sigaction sa {};
+  sa.sa_handler = on_wake_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(b.wake_signal, &sa, nullptr);
+
+  std::string why;
+  if (!start_http(e, why)) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: %s", why.c_str());
+    return MOSQ_ERR_UNKNOWN;
+  }
+  mosquitto_callback_register(id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr, nullptr);
+  mosquitto_callback_register(id, MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr, nullptr);
+  mosquitto_callback_register(id, MOSQ_EVT_MESSAGE, on_message, nullptr, nullptr);
+  mosquitto_callback_register(id, MOSQ_EVT_TICK, on_tick, nullptr, nullptr);
+  mosquitto_callback_register(id, MOSQ_EVT_DISCONNECT, on_disconnect, nullptr, nullptr);
+  mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                       "aliot-emu: OpenAPI on 127.0.0.1:%d, registration on "
+                       "127.0.0.1:%d, state in %s",
+                       e.api_port, e.https_port, e.dir.c_str());
+  return MOSQ_ERR_SUCCESS;
+}
+
+EMU_EXPORT int
+mosquitto_plugin_cleanup(void* /*userdata*/, struct mosquitto_opt* /*opts*/, int /*opt_count*/) {
+  auto& b = broker();
+  if (b.id != nullptr) {
+    mosquitto_callback_unregister(b.id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr);
+    mosquitto_callback_unregister(b.id, MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr);
+    mosquitto_callback_unregister(b.id, MOSQ_EVT_MESSAGE, on_message, nullptr);
+    mosquitto_callback_unregister(b.id, MOSQ_EVT_TICK, on_tick, nullptr);
+    mosquitto_callback_unregister(b.id, MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
+  }
+  stop_http();
+  return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,156 @@
+#include "rules.hpp"
+
+namespace aliot::emu {
+
+namespace {
+
+std::vector<std::string_view> split(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto pos = s.find('/', start);
+    if (pos == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+bool is_digits(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool category_allows(const std::vector<Category>& cats,
+                     const std::string& own,
+                     std::string_view topic,
+                     bool want_pub,
+                     bool want_sub,
+                     bool is_filter) {
+  for (const auto& c : cats) {
+    if ((want_pub && !c.pub) || (want_sub && !c.sub)) {
+      continue;
+    }
+    const std::string full = own + c.topic;
+    if (is_filter ? filter_covers(full, topic) : filter_matches(full, topic)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+bool filter_matches(std::string_view filter, std::string_view topic) {
+  const auto f = split(filter);
+  const auto t = split(topic);
+  std::size_t i = 0;
+  for (; i < f.size(); ++i) {
+    if (f[i] == "#") {
+      return true;
+    }
+    if (i >= t.size()) {
+      return false;
+    }
+    if (f[i] != "+" && f[i] != t[i]) {
+      return false;
+    }
+  }
+  return i == t.size();
+}
+
+bool filter_covers(std::string_view outer, std::string_view inner) {
+  const auto o = split(outer);
+  const auto n = split(inner);
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    if (o[i] == "#") {
+      return true;
+    }
+    if (i >= n.size()) {
+      return false;
+    }
+    if (n[i] == "#") {
+      return false; // inner reaches deeper than outer allows
+    }
+    if (o[i] == "+") {
+      continue;
+    }
+    if (n[i] == "+" || n[i] != o[i]) {
+      return false;
+    }
+  }
+  return o.size() == n.size();
+}
+
+bool device_allowed(const std::vector<Category>& cats,
+                    std::string_view pk,
+                    std::string_view dn,
+                    std::string_view topic,
+                    Need need,
+                    bool is_filter) {
+  const std::string own = "/" + std::string(pk) + "/" + std::string(dn) + "/";
+  const bool pub = need == Need::publish;
+  if (starts_with(topic, own)) {
+    return category_allows(cats, own, topic, pub, !pub, is_filter);
+  }
+  // Rule 2: the device's own system topics, both directions.
+  const std::string tail = std::string(pk) + "/" + std::string(dn);
+  if (starts_with(topic, "/sys/" + tail + "/") || starts_with(topic, "/ext/ntp/" + tail + "/")) {
+    return true;
+  }
+  if (topic == "/shadow/update/" + tail || topic == "/shadow/get/" + tail
+      || topic == "/ota/device/inform/" + tail || topic == "/ota/device/upgrade/" + tail) {
+    return true;
+  }
+  // Rule 3: custom-topic RRPC, /ext/rrpc/<id or +><own topic>, allowed when the embedded
+  // topic is (in either direction: request and response share the topic).
+  if (starts_with(topic, "/ext/rrpc/")) {
+    const auto rest = topic.substr(10);
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) {
+      return false;
+    }
+    const auto id = rest.substr(0, slash);
+    const auto embedded = rest.substr(slash);
+    if (!(is_digits(id) || (is_filter && id == "+"))) {
+      return false;
+    }
+    if (!starts_with(embedded, own)) {
+      return false;
+    }
+    return category_allows(cats, own, embedded, false, false, is_filter);
+  }
+  // Rule 4: product broadcasts may be subscribed and received.
+  if (!pub && starts_with(topic, "/broadcast/" + std::string(pk) + "/")) {
+    return true;
+  }
+  return false;
+}
+
+std::string normalize_category(std::string_view topic) {
+  for (std::string_view prefix :
+       {"/${productKey}/${deviceName}/", "/${YourProductKey}/${YourDeviceName}/"}) {
+    if (starts_with(topic, prefix)) {
+      return std::string(topic.substr(prefix.size()));
+    }
+  }
+  if (!topic.empty() && topic.front() == '/') {
+    return {};
+  }
+  return std::string(topic);
+}
+
+} // namespace aliot::emu

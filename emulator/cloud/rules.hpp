@@ -1,0 +1,37 @@
+// Pure topic logic of the emulator: MQTT filter matching and the device authorization rules of
+// spec section 3.5. No broker calls, so it is testable on its own.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aliot::emu {
+
+struct Category {
+  std::string topic; // relative to /${pk}/${dn}/, e.g. "user/get" (may hold + and #)
+  bool pub = false;
+  bool sub = false;
+};
+
+// MQTT semantics: does `filter` (with + and #) match the concrete `topic`?
+bool filter_matches(std::string_view filter, std::string_view topic);
+// Does every topic matched by `inner` also match `outer`?
+bool filter_covers(std::string_view outer, std::string_view inner);
+
+enum class Need { publish, subscribe };
+
+// Spec 3.5: may device pk/dn publish to (Need::publish) or subscribe to / receive on
+// (Need::subscribe) `topic`? `is_filter` for SUBSCRIBE filters.
+bool device_allowed(const std::vector<Category>& cats,
+                    std::string_view pk,
+                    std::string_view dn,
+                    std::string_view topic,
+                    Need need,
+                    bool is_filter);
+
+// "user/get", "/${productKey}/${deviceName}/user/get" and "/pk/dn/user/get" -> "user/get";
+// empty if the topic does not belong under the device.
+std::string normalize_category(std::string_view topic);
+
+} // namespace aliot::emu

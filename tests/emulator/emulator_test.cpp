@@ -1,0 +1,380 @@
+// The local platform (`aliot emulate cloud`) against peers we did not write: mosquitto_pub /
+// mosquitto_sub with passwords computed here by `openssl dgst -hmac`, curl with requests signed
+// by a small python3 signer (pop_sign.py), and curl against HTTPS registration.
+#include "emulator.hpp"
+
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <thread>
+
+using aliot::test::Background;
+using aliot::test::Emulator;
+using aliot::test::ProcResult;
+using aliot::test::run;
+using aliot::test::sh;
+using nlohmann::json;
+
+namespace {
+
+const std::string k_pk = "a1EmuPK0001";
+const std::string k_ps = "ProductSecret0001";
+const std::string k_ds = "0123456789abcdef0123456789abcdef";
+const std::string k_ak = "LTAIemuTest01";
+const std::string k_aks = "AccessKeySecretForTests01";
+
+// hex HMAC by the openssl binary: alg is md5, sha1 or sha256.
+std::string openssl_hmac(const std::string& alg, const std::string& key, const std::string& msg) {
+  auto r = sh("printf '%s' \"$MSG\" | openssl dgst -" + alg + " -hmac \"$KEY\" | sed 's/^.*= //'",
+              {.env = {{"MSG", msg}, {"KEY", key}}});
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::string out = r.out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+struct Login {
+  std::string client_id, username, password;
+};
+
+// The spec 2.3/2.4 credentials, computed independently of libaliot.
+Login device_login(const std::string& pk,
+                   const std::string& dn,
+                   const std::string& ds,
+                   const std::string& alg = "sha256",
+                   bool with_ts = true,
+                   const std::string& cid = "",
+                   const std::string& extra = "") {
+  const std::string id = cid.empty() ? pk + "." + dn : cid;
+  const std::string ts = "1700000000000";
+  std::string content = "clientId" + id + "deviceName" + dn + "productKey" + pk;
+  std::string opts = "securemode=3,signmethod=hmac" + alg;
+  if (with_ts) {
+    content += "timestamp" + ts;
+    opts += ",timestamp=" + ts;
+  }
+  opts += extra;
+  return {id + "|" + opts + "|", dn + "&" + pk, openssl_hmac(alg, ds, content)};
+}
+
+class EmulatorTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    if (!aliot::test::have_program("mosquitto_pub") || !aliot::test::have_program("curl")) {
+      GTEST_SKIP() << "mosquitto-clients and curl are needed";
+    }
+    emu = new Emulator();
+    ASSERT_EQ(emu->add_product(k_pk, k_ps).status, 0);
+    ASSERT_EQ(emu->add_device(k_pk, "dev1", k_ds).status, 0);
+    ASSERT_EQ(emu->add_device(k_pk, "dev2", k_ds).status, 0);
+    ASSERT_EQ(emu->add_device(k_pk, "devoff", k_ds, true).status, 0);
+    ASSERT_EQ(emu->add_access_key(k_ak, k_aks).status, 0);
+  }
+  static void TearDownTestSuite() {
+    delete emu;
+    emu = nullptr;
+  }
+
+  static std::vector<std::string>
+  mqtt_args(const std::string& tool, const Login& l, int keepalive = 60, bool tls = false) {
+    std::vector<std::string> a{tool,
+                               "-h",
+                               emu->host(),
+                               "-p",
+                               std::to_string(tls ? emu->mqtt_tls_port() : emu->mqtt_tcp_port()),
+                               "-i",
+                               l.client_id,
+                               "-u",
+                               l.username,
+                               "-P",
+                               l.password,
+                               "-k",
+                               std::to_string(keepalive),
+                               "-V",
+                               "mqttv311"};
+    if (tls) {
+      a.insert(a.end(), {"--cafile", emu->ca_file()});
+    }
+    return a;
+  }
+
+  static ProcResult pub(const Login& l,
+                        const std::string& topic,
+                        const std::string& msg,
+                        int keepalive = 60,
+                        bool tls = false) {
+    auto a = mqtt_args("mosquitto_pub", l, keepalive, tls);
+    a.insert(a.end(), {"-t", topic, "-m", msg, "-q", "1"});
+    return run(a, {.timeout_s = 20});
+  }
+
+  // Waits until /emu/messages lists a message on `topic` whose payload is `payload`.
+  static bool seen(const std::string& topic, const std::string& payload) {
+    for (int i = 0; i < 100; ++i) {
+      auto j = json::parse(emu->messages_json(topic), nullptr, false);
+      if (!j.is_discarded()) {
+        for (const auto& m : j["messages"]) {
+          if (m["topic"] == topic
+              && m["payload_base64"]
+                     == aliot::test::sh("printf '%s' \"$P\" | base64 -w0",
+                                        {.env = {{"P", payload}}})
+                            .out) {
+            return true;
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  static inline Emulator* emu = nullptr;
+};
+
+TEST_F(EmulatorTest, PrintsTheExportsOfCliMd) {
+  for (const char* k : {"ALIOT_MQTT_HOST", "ALIOT_MQTT_PORT", "ALIOT_MQTT_TCP_PORT",
+                        "ALIOT_CA_FILE", "ALIOT_AUTH_ENDPOINT", "ALIOT_API_ENDPOINT"}) {
+    EXPECT_EQ(emu->env().count(k), 1U) << k;
+  }
+  EXPECT_EQ(emu->host(), "127.0.0.1");
+  EXPECT_EQ(emu->api_endpoint().rfind("http://127.0.0.1:", 0), 0U);
+  EXPECT_EQ(emu->auth_endpoint().rfind("https://127.0.0.1:", 0), 0U);
+}
+
+TEST_F(EmulatorTest, RegistryIsPrivate) {
+  auto r = sh("stat -c %a \"$D/registry.json\"", {.env = {{"D", emu->dir()}}});
+  EXPECT_EQ(r.out, "600\n");
+}
+
+TEST_F(EmulatorTest, MosquittoPubLogsInWithEachSignMethod) {
+  int n = 0;
+  for (const std::string& alg : std::vector<std::string>{"sha256", "sha1", "md5"}) {
+    for (bool ts : {true, false}) {
+      const std::string msg = "hello-" + alg + (ts ? "-ts" : "-nots");
+      auto r = pub(device_login(k_pk, "dev1", k_ds, alg, ts, "c" + std::to_string(n++)),
+                   "/" + k_pk + "/dev1/user/update", msg);
+      EXPECT_EQ(r.status, 0) << alg << " ts=" << ts << ": " << r.err;
+      EXPECT_TRUE(seen("/" + k_pk + "/dev1/user/update", msg)) << msg;
+    }
+  }
+}
+
+TEST_F(EmulatorTest, UpperCaseHexPasswordIsAccepted) {
+  auto l = device_login(k_pk, "dev1", k_ds);
+  for (auto& c : l.password) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  auto r = pub(l, "/" + k_pk + "/dev1/user/update", "upper");
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(EmulatorTest, MosquittoPubOverTlsWithTheGeneratedCa) {
+  auto r =
+      pub(device_login(k_pk, "dev1", k_ds), "/" + k_pk + "/dev1/user/update", "over-tls", 60, true);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(seen("/" + k_pk + "/dev1/user/update", "over-tls"));
+}
+
+TEST_F(EmulatorTest, WrongPasswordIsRefusedWithConnack5) {
+  auto l = device_login(k_pk, "dev1", k_ds);
+  l.password = openssl_hmac("sha256", "not-the-secret", "x");
+  auto r = pub(l, "/" + k_pk + "/dev1/user/update", "x");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(EmulatorTest, SignMethodMismatchIsRefused) {
+  // sha1 password declared as hmacsha256.
+  auto l = device_login(k_pk, "dev1", k_ds, "sha1");
+  l.client_id = k_pk + ".dev1|securemode=3,signmethod=hmacsha256,timestamp=1700000000000|";
+  auto r = pub(l, "/" + k_pk + "/dev1/user/update", "x");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(EmulatorTest, UnknownAndDisabledDevicesAreRefused) {
+  auto r = pub(device_login(k_pk, "devoff", k_ds), "/" + k_pk + "/devoff/user/update", "x");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  r = pub(device_login(k_pk, "nosuchdev", k_ds), "/" + k_pk + "/nosuchdev/user/update", "x");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  r = pub(device_login("a1NoSuchPK0", "dev1", k_ds), "/a1NoSuchPK0/dev1/user/update", "x");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(EmulatorTest, KeepaliveOutside30To1200IsRefused) {
+  for (int ka : {10, 29, 1201}) {
+    auto r = pub(device_login(k_pk, "dev1", k_ds), "/" + k_pk + "/dev1/user/update", "x", ka);
+    EXPECT_NE(r.err.find("not authorised"), std::string::npos) << ka << ": " << r.err;
+  }
+  for (int ka : {30, 1200}) {
+    auto r = pub(device_login(k_pk, "dev1", k_ds), "/" + k_pk + "/dev1/user/update", "x", ka);
+    EXPECT_EQ(r.status, 0) << ka << ": " << r.err;
+  }
+}
+
+TEST_F(EmulatorTest, ClientIdOver64CharactersIsRefused) {
+  const std::string id64(64, 'a');
+  auto r = pub(device_login(k_pk, "dev1", k_ds, "sha256", true, id64),
+               "/" + k_pk + "/dev1/user/update", "x");
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = pub(device_login(k_pk, "dev1", k_ds, "sha256", true, id64 + "b"),
+          "/" + k_pk + "/dev1/user/update", "x");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(EmulatorTest, MalformedClientIdIsRefused) {
+  auto l = device_login(k_pk, "dev1", k_ds);
+  l.client_id = k_pk + ".dev1"; // no option section
+  auto r = pub(l, "/" + k_pk + "/dev1/user/update", "x");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(EmulatorTest, SubscribeOutsideTheRightsIsDenied) {
+  // user/update is publish-only; another device's topic and '#' are never allowed.
+  for (const std::string& t :
+       std::vector<std::string>{"/" + k_pk + "/dev1/user/update", "/" + k_pk + "/dev2/user/get",
+                                "#", "/" + k_pk + "/dev1/user/#"}) {
+    auto a = mqtt_args("mosquitto_sub", device_login(k_pk, "dev1", k_ds, "sha256", true, "s1"));
+    a.insert(a.end(), {"-t", t, "-W", "3"});
+    auto r = run(a, {.timeout_s = 20});
+    EXPECT_NE(r.err.find("All subscription requests were denied"), std::string::npos)
+        << t << ": " << r.err;
+  }
+}
+
+TEST_F(EmulatorTest, SubscribeWithinTheRightsIsGranted) {
+  // -W 2: no message arrives, so it times out (rc 27) instead of being denied.
+  for (const std::string& t : std::vector<std::string>{"/" + k_pk + "/dev1/user/get",
+                                                       "/sys/" + k_pk + "/dev1/rrpc/request/+",
+                                                       "/broadcast/" + k_pk + "/all"}) {
+    auto a = mqtt_args("mosquitto_sub", device_login(k_pk, "dev1", k_ds, "sha256", true, "s2"));
+    a.insert(a.end(), {"-t", t, "-W", "1"});
+    auto r = run(a, {.timeout_s = 20});
+    EXPECT_EQ(r.err.find("denied"), std::string::npos) << t << ": " << r.err;
+    EXPECT_EQ(r.status, 27) << t << ": " << r.err;
+  }
+}
+
+TEST_F(EmulatorTest, PublishOutsideTheRightsIsDropped) {
+  const auto l = device_login(k_pk, "dev1", k_ds, "sha256", true, "p1");
+  // user/get is subscribe-only; dev2's topic is not dev1's.
+  EXPECT_EQ(pub(l, "/" + k_pk + "/dev1/user/get", "dropped-1").status, 0);
+  EXPECT_EQ(pub(l, "/" + k_pk + "/dev2/user/update", "dropped-2").status, 0);
+  EXPECT_EQ(pub(l, "/" + k_pk + "/dev1/user/update", "marker-after-drops").status, 0);
+  ASSERT_TRUE(seen("/" + k_pk + "/dev1/user/update", "marker-after-drops"));
+  auto all = emu->messages_json("#");
+  EXPECT_EQ(all.find("/" + k_pk + "/dev1/user/get"), std::string::npos);
+  EXPECT_EQ(all.find("/" + k_pk + "/dev2/user/update"), std::string::npos);
+}
+
+TEST_F(EmulatorTest, PayloadOver256KiBIsDropped) {
+  aliot::test::TempDir tmp;
+  const std::string big = tmp.write("big", std::string(256 * 1024 + 1, 'x'));
+  const std::string ok = tmp.write("ok", std::string(256 * 1024, 'y'));
+  const auto l = device_login(k_pk, "dev2", k_ds, "sha256", true, "big1");
+  for (const auto& f : {big, ok}) {
+    auto a = mqtt_args("mosquitto_pub", l);
+    a.insert(a.end(), {"-t", "/" + k_pk + "/dev2/user/update/error", "-f", f, "-q", "1"});
+    EXPECT_EQ(run(a, {.timeout_s = 20}).status, 0);
+  }
+  json j;
+  for (int i = 0; i < 100; ++i) {
+    j = json::parse(emu->messages_json("/" + k_pk + "/dev2/user/update/error"));
+    if (!j["messages"].empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(j["messages"].size(), 1U) << j.dump().substr(0, 300);
+  EXPECT_EQ(j["messages"][0]["payload_base64"].get<std::string>().size(), (256 * 1024 + 2) / 3 * 4);
+}
+
+TEST_F(EmulatorTest, NewerLoginKicksTheOlderOneEvenWithAnotherClientId) {
+  auto a = mqtt_args("mosquitto_sub", device_login(k_pk, "dev2", k_ds, "sha256", true, "first"));
+  a.insert(a.end(), {"-t", "/" + k_pk + "/dev2/user/get", "-d"});
+  a.insert(a.begin(), {"stdbuf", "-oL"}); // its debug lines, unbuffered
+  Background first(a);
+  ASSERT_TRUE(first.wait_for("SUBACK", std::chrono::seconds(10))) << first.err();
+  // The second login (another clientId) publishes and leaves; the first was closed meanwhile
+  // and its client reconnects: a second CONNECT in its debug output.
+  auto r = pub(device_login(k_pk, "dev2", k_ds, "sha256", true, "second"),
+               "/" + k_pk + "/dev2/user/update", "takeover");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto out = first.wait_for("Client first|securemode=3,signmethod=hmacsha256,timestamp="
+                            "1700000000000| sending CONNECT",
+                            std::chrono::seconds(10));
+  ASSERT_TRUE(out);
+  std::size_t connects = 0;
+  for (std::size_t pos = 0; (pos = first.out().find("sending CONNECT", pos)) != std::string::npos;
+       ++pos) {
+    ++connects;
+  }
+  // wait_for returned at the first CONNECT already; wait for the reconnect.
+  for (int i = 0; i < 100 && connects < 2; ++i) {
+    first.wait_for("__never__", std::chrono::milliseconds(50));
+    connects = 0;
+    for (std::size_t pos = 0; (pos = first.out().find("sending CONNECT", pos)) != std::string::npos;
+         ++pos) {
+      ++connects;
+    }
+  }
+  EXPECT_GE(connects, 2U) << first.out();
+}
+
+TEST_F(EmulatorTest, OperatorLoginSeesEverything) {
+  std::vector<std::string> a{"mosquitto_sub",
+                             "-h",
+                             emu->host(),
+                             "-p",
+                             std::to_string(emu->mqtt_tcp_port()),
+                             "-i",
+                             "ops1",
+                             "-u",
+                             "operator/" + k_ak,
+                             "-P",
+                             k_aks,
+                             "-t",
+                             "#",
+                             "-v",
+                             "-C",
+                             "1",
+                             "-d"};
+  Background ops([&] {
+    auto b = a;
+    b.insert(b.begin(), {"stdbuf", "-oL"});
+    return b;
+  }());
+  ASSERT_TRUE(ops.wait_for("SUBACK", std::chrono::seconds(10))) << ops.err();
+  ASSERT_EQ(pub(device_login(k_pk, "dev1", k_ds, "sha256", true, "o1"),
+                "/" + k_pk + "/dev1/user/update", "for-the-operator")
+                .status,
+            0);
+  EXPECT_TRUE(
+      ops.wait_for("/" + k_pk + "/dev1/user/update for-the-operator", std::chrono::seconds(10)))
+      << ops.out();
+  a[8] = "operator/NoSuchKey";
+  a.resize(13);
+  auto r = run(a, {.timeout_s = 20});
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(EmulatorTest, RegistryChangesApplyToARunningEmulator) {
+  ASSERT_EQ(emu->add_device(k_pk, "latecomer", k_ds).status, 0);
+  auto r = pub(device_login(k_pk, "latecomer", k_ds), "/" + k_pk + "/latecomer/user/update", "hi");
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(emu->add_device(k_pk, "latecomer", k_ds, true).status, 0);
+  r = pub(device_login(k_pk, "latecomer", k_ds), "/" + k_pk + "/latecomer/user/update", "hi");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  // A custom topic category with all rights.
+  ASSERT_EQ(emu->add_topic(k_pk, "user/cmd", "all").status, 0);
+  EXPECT_EQ(pub(device_login(k_pk, "dev1", k_ds), "/" + k_pk + "/dev1/user/cmd", "custom").status,
+            0);
+  EXPECT_TRUE(seen("/" + k_pk + "/dev1/user/cmd", "custom"));
+}
+
+} // namespace
