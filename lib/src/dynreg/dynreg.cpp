@@ -30,6 +30,9 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
 
 // What to do about a refused registration, from the platform's message.
 std::string hint_for(std::string_view message, const Request& r) {
+  if (contains_ci(message, "device") && contains_ci(message, "disabled")) {
+    return "the device " + device_of(r) + " is disabled: enable it in the console";
+  }
   if (contains_ci(message, "dynamic") || contains_ci(message, "dynreg")
       || contains_ci(message, "not allowed") || contains_ci(message, "disabled")) {
     return "switch on dynamic registration for product " + r.product_key
