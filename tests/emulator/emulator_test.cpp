@@ -377,4 +377,202 @@ TEST_F(EmulatorTest, RegistryChangesApplyToARunningEmulator) {
   EXPECT_TRUE(seen("/" + k_pk + "/dev1/user/cmd", "custom"));
 }
 
+// ---- OpenAPI (signed by pop_sign.py, sent by curl) and RRPC ----
+
+const std::string k_test_dir = ALIOT_EMU_TEST_DIR;
+
+std::string b64(const std::string& s) {
+  return sh("printf '%s' \"$P\" | base64 -w0", {.env = {{"P", s}}}).out;
+}
+
+struct ApiReply {
+  int http = 0;
+  json body;
+};
+
+class OpenApiTest : public EmulatorTest {
+protected:
+  static ApiReply api(const std::vector<std::string>& params,
+                      const std::string& method = "GET",
+                      const std::string& secret = k_aks,
+                      const std::string& akid = k_ak,
+                      const std::vector<std::string>& signer_flags = {}) {
+    std::vector<std::string> a{"python3", k_test_dir + "/pop_sign.py", method, akid, secret};
+    a.insert(a.end(), signer_flags.begin(), signer_flags.end());
+    a.insert(a.end(), params.begin(), params.end());
+    auto q = run(a);
+    EXPECT_EQ(q.status, 0) << q.err;
+    std::string query = q.out.substr(0, q.out.find('\n'));
+    std::vector<std::string> curl{"curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"};
+    if (method == "GET") {
+      curl.push_back(emu->api_endpoint() + "/?" + query);
+    } else {
+      curl.insert(curl.end(),
+                  {"-X", "POST", "-H", "Content-Type: application/x-www-form-urlencoded",
+                   "--data-binary", query, emu->api_endpoint() + "/"});
+    }
+    auto r = run(curl, {.timeout_s = 30});
+    EXPECT_EQ(r.status, 0) << r.err;
+    ApiReply out;
+    const auto nl = r.out.rfind('\n');
+    if (nl != std::string::npos) {
+      out.http = std::atoi(r.out.c_str() + nl + 1);
+      out.body = json::parse(r.out.substr(0, nl), nullptr, false);
+    }
+    return out;
+  }
+
+  // A raw-socket device (rrpc_device.py) subscribed to `filter`, answering with `prefix`.
+  static std::unique_ptr<Background> responder(const std::string& dn,
+                                               const std::string& filter,
+                                               const std::string& prefix,
+                                               const std::string& extra = "") {
+    auto l = device_login(k_pk, dn, k_ds, "sha256", true, "", extra);
+    auto b = std::make_unique<Background>(std::vector<std::string>{
+        "python3", k_test_dir + "/rrpc_device.py", emu->host(),
+        std::to_string(emu->mqtt_tcp_port()), l.client_id, l.username, l.password, filter, prefix});
+    auto line = b->read_line(std::chrono::seconds(10));
+    EXPECT_TRUE(line && *line == "SUBACK 0") << (line ? *line : "no line") << b->err();
+    return b;
+  }
+};
+
+TEST_F(OpenApiTest, GetAndPostFormAreBothVerified) {
+  ASSERT_EQ(emu->add_device(k_pk, "stat1", k_ds).status, 0);
+  for (const std::string& m : {std::string("GET"), std::string("POST")}) {
+    auto r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=stat1"}, m);
+    EXPECT_EQ(r.http, 200) << m << " " << r.body.dump();
+    EXPECT_EQ(r.body["Success"], true) << r.body.dump();
+    EXPECT_EQ(r.body["Data"]["Status"], "UNACTIVE") << r.body.dump();
+  }
+  auto r = api({"Action=QueryDeviceDetail", "ProductKey=" + k_pk, "DeviceName=stat1"});
+  EXPECT_EQ(r.body["Data"]["DeviceSecret"], k_ds) << r.body.dump();
+  EXPECT_EQ(r.body["Data"]["Status"], "UNACTIVE");
+  // By IotId as well.
+  const std::string iot = r.body["Data"]["IotId"];
+  r = api({"Action=GetDeviceStatus", "IotId=" + iot});
+  EXPECT_EQ(r.body["Success"], true) << r.body.dump();
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=devoff"});
+  EXPECT_EQ(r.body["Data"]["Status"], "DISABLE") << r.body.dump();
+}
+
+TEST_F(OpenApiTest, BadSignatureUnknownKeyStaleTimestampAndReusedNonceAreRefused) {
+  auto r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=dev1"}, "GET",
+               "wrong-secret");
+  EXPECT_EQ(r.http, 400);
+  EXPECT_EQ(r.body["Code"], "SignatureDoesNotMatch") << r.body.dump();
+  EXPECT_TRUE(r.body.contains("RequestId") && r.body.contains("HostId")
+              && r.body.contains("Recommend"));
+  EXPECT_NE(r.body["Message"].get<std::string>().find("GET&%2F&"), std::string::npos);
+  // The same request as a POST form is accepted.
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=dev1"}, "POST");
+  EXPECT_EQ(r.body["Success"], true);
+
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=dev1"}, "GET", k_aks,
+          "LTAInoSuchKey");
+  EXPECT_EQ(r.http, 404);
+  EXPECT_EQ(r.body["Code"], "InvalidAccessKeyId.NotFound") << r.body.dump();
+
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=dev1"}, "GET", k_aks, k_ak,
+          {"--timestamp", "2020-01-01T00:00:00Z"});
+  EXPECT_EQ(r.http, 400);
+  EXPECT_EQ(r.body["Code"], "InvalidTimeStamp.Expired") << r.body.dump();
+
+  const std::vector<std::string> nonce{"--nonce", "fixed-nonce-for-replay-test"};
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=dev1"}, "GET", k_aks, k_ak,
+          nonce);
+  EXPECT_EQ(r.body["Success"], true) << r.body.dump();
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=dev1"}, "GET", k_aks, k_ak,
+          nonce);
+  EXPECT_EQ(r.http, 400);
+  EXPECT_EQ(r.body["Code"], "SignatureNonceUsed") << r.body.dump();
+
+  r = api({"Action=RRpc", "DeviceName=dev1", "RequestBase64Byte=" + b64("x"), "Timeout=1000"});
+  EXPECT_EQ(r.body["Code"], "MissingProductKey") << r.body.dump();
+  r = api({"Action=NoSuchAction"});
+  EXPECT_EQ(r.body["Code"], "InvalidAction.NotFound") << r.body.dump();
+}
+
+TEST_F(OpenApiTest, RrpcSuccessTimeoutAndOffline) {
+  ASSERT_EQ(emu->add_device(k_pk, "rrpc1", k_ds).status, 0);
+  ASSERT_EQ(emu->add_device(k_pk, "rrpc2", k_ds).status, 0);
+  ASSERT_EQ(emu->add_device(k_pk, "rrpc3", k_ds).status, 0);
+  auto answering = responder("rrpc1", "/sys/" + k_pk + "/rrpc1/rrpc/request/+", "pong:");
+  auto r = api({"Action=RRpc", "ProductKey=" + k_pk, "DeviceName=rrpc1",
+                "RequestBase64Byte=" + b64("ping"), "Timeout=5000"});
+  EXPECT_EQ(r.body["Success"], true) << r.body.dump();
+  EXPECT_EQ(r.body["RrpcCode"], "SUCCESS") << r.body.dump();
+  EXPECT_EQ(r.body["PayloadBase64Byte"], b64("pong:ping")) << r.body.dump();
+  EXPECT_TRUE(r.body["MessageId"].is_number()) << r.body.dump();
+  // The request went out on the system topic with that message id.
+  auto line = answering->read_line(std::chrono::seconds(5));
+  ASSERT_TRUE(line);
+  EXPECT_EQ(*line, "REQUEST /sys/" + k_pk + "/rrpc1/rrpc/request/"
+                       + std::to_string(r.body["MessageId"].get<std::uint64_t>()) + " ping");
+
+  auto mute = responder("rrpc2", "/sys/" + k_pk + "/rrpc2/rrpc/request/+", "-");
+  r = api({"Action=RRpc", "ProductKey=" + k_pk, "DeviceName=rrpc2",
+           "RequestBase64Byte=" + b64("anyone?"), "Timeout=1000"});
+  EXPECT_EQ(r.body["Success"], true) << r.body.dump();
+  EXPECT_EQ(r.body["RrpcCode"], "TIMEOUT") << r.body.dump();
+  EXPECT_FALSE(r.body.contains("PayloadBase64Byte"));
+
+  r = api({"Action=RRpc", "ProductKey=" + k_pk, "DeviceName=rrpc3",
+           "RequestBase64Byte=" + b64("hello"), "Timeout=1000"});
+  EXPECT_EQ(r.body["RrpcCode"], "OFFLINE") << r.body.dump();
+
+  r = api({"Action=RRpc", "ProductKey=" + k_pk, "DeviceName=rrpc1", "RequestBase64Byte=" + b64("x"),
+           "Timeout=500"});
+  EXPECT_EQ(r.body["Success"], false);
+  EXPECT_EQ(r.body["Code"], "iot.messagebroker.InvalidTimeoutValue") << r.body.dump();
+  r = api({"Action=RRpc", "ProductKey=" + k_pk, "DeviceName=nosuch",
+           "RequestBase64Byte=" + b64("x"), "Timeout=1000"});
+  EXPECT_EQ(r.body["Code"], "iot.device.NotExistedDevice") << r.body.dump();
+}
+
+TEST_F(OpenApiTest, CustomTopicRrpcNeedsExtBit) {
+  ASSERT_EQ(emu->add_device(k_pk, "rrpc4", k_ds).status, 0);
+  const std::string topic = "/" + k_pk + "/rrpc4/user/get";
+  auto dev = responder("rrpc4", "/ext/rrpc/+" + topic, "custom:", ",ext=1");
+  auto r = api({"Action=RRpc", "ProductKey=" + k_pk, "DeviceName=rrpc4",
+                "RequestBase64Byte=" + b64("q"), "Timeout=5000", "Topic=" + topic});
+  EXPECT_EQ(r.body["RrpcCode"], "SUCCESS") << r.body.dump();
+  EXPECT_EQ(r.body["PayloadBase64Byte"], b64("custom:q"));
+  auto line = dev->read_line(std::chrono::seconds(5));
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->rfind("REQUEST /ext/rrpc/", 0), 0U) << *line;
+  EXPECT_NE(line->find(topic + " q"), std::string::npos) << *line;
+}
+
+TEST_F(OpenApiTest, PubReachesASubscribedDevice) {
+  ASSERT_EQ(emu->add_device(k_pk, "pub1", k_ds).status, 0);
+  auto a = mqtt_args("mosquitto_sub", device_login(k_pk, "pub1", k_ds));
+  a.insert(a.end(), {"-t", "/" + k_pk + "/pub1/user/get", "-C", "1", "-d"});
+  a.insert(a.begin(), {"stdbuf", "-oL"});
+  Background sub(a);
+  ASSERT_TRUE(sub.wait_for("SUBACK", std::chrono::seconds(10))) << sub.err();
+  auto r = api({"Action=Pub", "ProductKey=" + k_pk, "TopicFullName=/" + k_pk + "/pub1/user/get",
+                "MessageContent=" + b64("from the cloud"), "Qos=1"});
+  EXPECT_EQ(r.body["Success"], true) << r.body.dump();
+  EXPECT_TRUE(r.body["MessageId"].is_string());
+  EXPECT_TRUE(sub.wait_for("from the cloud", std::chrono::seconds(10))) << sub.out();
+  // A topic outside the product is refused.
+  r = api({"Action=Pub", "ProductKey=" + k_pk, "TopicFullName=/a1Other0001/x/user/get",
+           "MessageContent=" + b64("x")});
+  EXPECT_EQ(r.body["Code"], "iot.messagebroker.InvalidFormattedTopicName") << r.body.dump();
+}
+
+TEST_F(OpenApiTest, RegisterDeviceThenLogIn) {
+  auto r = api({"Action=RegisterDevice", "ProductKey=" + k_pk, "DeviceName=viaapi1"});
+  ASSERT_EQ(r.body["Success"], true) << r.body.dump();
+  const std::string ds = r.body["Data"]["DeviceSecret"];
+  EXPECT_EQ(r.body["Data"]["DeviceName"], "viaapi1");
+  EXPECT_EQ(
+      pub(device_login(k_pk, "viaapi1", ds), "/" + k_pk + "/viaapi1/user/update", "hi").status, 0);
+  r = api({"Action=RegisterDevice", "ProductKey=" + k_pk, "DeviceName=viaapi1"});
+  EXPECT_EQ(r.body["Code"], "iot.device.AlreadyExistedDeviceName") << r.body.dump();
+  r = api({"Action=GetDeviceStatus", "ProductKey=" + k_pk, "DeviceName=viaapi1"});
+  EXPECT_EQ(r.body["Data"]["Status"], "OFFLINE") << r.body.dump(); // activated, gone again
+}
+
 } // namespace
