@@ -575,4 +575,163 @@ TEST_F(OpenApiTest, RegisterDeviceThenLogIn) {
   EXPECT_EQ(r.body["Data"]["Status"], "OFFLINE") << r.body.dump(); // activated, gone again
 }
 
+// ---- dynamic registration: HTTPS (curl) and MQTT (mosquitto_sub) ----
+
+class DynregTest : public EmulatorTest {
+protected:
+  static std::string dynreg_sign(const std::string& pk,
+                                 const std::string& dn,
+                                 const std::string& random,
+                                 const std::string& ps = k_ps,
+                                 const std::string& alg = "sha256") {
+    return openssl_hmac(alg, ps, "deviceName" + dn + "productKey" + pk + "random" + random);
+  }
+
+  static json https_register(const std::string& form, bool trust = true) {
+    std::vector<std::string> a{"curl",
+                               "-sS",
+                               "--max-time",
+                               "20",
+                               "-X",
+                               "POST",
+                               "-H",
+                               "Content-Type: application/x-www-form-urlencoded",
+                               "--data-binary",
+                               form,
+                               emu->auth_endpoint() + "/auth/register/device"};
+    if (trust) {
+      a.insert(a.begin() + 1, {"--cacert", emu->ca_file()});
+    }
+    auto r = run(a, {.timeout_s = 30});
+    if (r.status != 0) {
+      return {{"curl_status", r.status}};
+    }
+    return json::parse(r.out, nullptr, false);
+  }
+
+  static json register_device(const std::string& pk,
+                              const std::string& dn,
+                              const std::string& random = "R4nd0m") {
+    return https_register("productKey=" + pk + "&deviceName=" + dn + "&random=" + random
+                          + "&sign=" + dynreg_sign(pk, dn, random) + "&signMethod=hmacsha256");
+  }
+
+  // MQTT dynamic registration over TLS with mosquitto_sub; returns its stdout (the reply).
+  static ProcResult
+  mqtt_register(const std::string& dn, const std::string& auth_type, const std::string& ps = k_ps) {
+    const std::string random = "12345";
+    std::vector<std::string> a{"mosquitto_sub",
+                               "-h",
+                               emu->host(),
+                               "-p",
+                               std::to_string(emu->mqtt_tls_port()),
+                               "--cafile",
+                               emu->ca_file(),
+                               "-i",
+                               dn + "." + k_pk + "|random=" + random + ",authType=" + auth_type
+                                   + ",securemode=2,signmethod=hmacsha256|",
+                               "-u",
+                               dn + "&" + k_pk,
+                               "-P",
+                               dynreg_sign(k_pk, dn, random, ps),
+                               "-t",
+                               "/ext/" + auth_type,
+                               "-C",
+                               "1",
+                               "-W",
+                               "10",
+                               "-V",
+                               "mqttv311"};
+    return run(a, {.timeout_s = 30});
+  }
+};
+
+TEST_F(DynregTest, HttpsRegistrationIssuesANewSecretUntilTheFirstLogin) {
+  ASSERT_EQ(emu->add_device(k_pk, "reg1", k_ds).status, 0);
+  auto j = register_device(k_pk, "reg1");
+  ASSERT_EQ(j["code"], 200) << j.dump();
+  EXPECT_EQ(j["message"], "success");
+  EXPECT_EQ(j["data"]["productKey"], k_pk);
+  EXPECT_EQ(j["data"]["deviceName"], "reg1");
+  const std::string first = j["data"]["deviceSecret"];
+  j = register_device(k_pk, "reg1", "another");
+  ASSERT_EQ(j["code"], 200) << j.dump();
+  const std::string second = j["data"]["deviceSecret"];
+  EXPECT_NE(first, second);
+  // Only the latest secret is valid; logging in with it activates the device.
+  auto r = pub(device_login(k_pk, "reg1", first), "/" + k_pk + "/reg1/user/update", "x");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  r = pub(device_login(k_pk, "reg1", second), "/" + k_pk + "/reg1/user/update", "x");
+  EXPECT_EQ(r.status, 0) << r.err;
+  j = register_device(k_pk, "reg1");
+  EXPECT_EQ(j["code"], 409) << j.dump();
+}
+
+TEST_F(DynregTest, HttpsRegistrationErrors) {
+  ASSERT_EQ(emu->add_device(k_pk, "reg2", k_ds).status, 0);
+  auto j =
+      https_register("productKey=" + k_pk + "&deviceName=reg2&random=abc&sign="
+                     + dynreg_sign(k_pk, "reg2", "abc", "wrong-ps") + "&signMethod=hmacsha256");
+  EXPECT_EQ(j["code"], 401) << j.dump();
+  EXPECT_EQ(j["message"], "request auth error");
+  j = https_register("productKey=" + k_pk + "&deviceName=reg2&random=abc&signMethod=hmacsha256");
+  EXPECT_EQ(j["code"], 460) << j.dump();
+  EXPECT_EQ(j["message"], "request parameter error");
+  j = https_register("productKey=" + k_pk + "&deviceName=reg2&random=abc&sign=00&signMethod=rot13");
+  EXPECT_EQ(j["code"], 460) << j.dump();
+  j = register_device(k_pk, "notpreregistered");
+  EXPECT_EQ(j["code"], 404) << j.dump();
+  ASSERT_EQ(emu->add_product("a1NoDynReg1", k_ps, false).status, 0);
+  ASSERT_EQ(emu->add_device("a1NoDynReg1", "reg3", k_ds).status, 0);
+  j = register_device("a1NoDynReg1", "reg3");
+  EXPECT_EQ(j["code"], 403) << j.dump();
+  // md5 and sha1 signs work as well.
+  for (const std::string& alg : {std::string("md5"), std::string("sha1")}) {
+    j = https_register("productKey=" + k_pk + "&deviceName=reg2&random=r&sign="
+                       + dynreg_sign(k_pk, "reg2", "r", k_ps, alg) + "&signMethod=hmac" + alg);
+    EXPECT_EQ(j["code"], 200) << alg << " " << j.dump();
+  }
+  // curl does not trust the emulator without its CA (exit 60).
+  j = https_register("productKey=x", false);
+  EXPECT_EQ(j["curl_status"], 60) << j.dump();
+}
+
+TEST_F(DynregTest, MqttRegisterRepliesOnExtRegister) {
+  ASSERT_EQ(emu->add_device(k_pk, "mreg1", k_ds).status, 0);
+  auto r = mqtt_register("mreg1", "register");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["productKey"], k_pk);
+  EXPECT_EQ(j["deviceName"], "mreg1");
+  EXPECT_EQ(r.out.find(": "), std::string::npos) << "compact JSON (quirk Q2): " << r.out;
+  const std::string ds = j["deviceSecret"];
+  EXPECT_EQ(pub(device_login(k_pk, "mreg1", ds), "/" + k_pk + "/mreg1/user/update", "x").status, 0);
+  // Activated: registration is refused now; so is a wrong ProductSecret.
+  r = mqtt_register("mreg1", "register");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  ASSERT_EQ(emu->add_device(k_pk, "mreg2", k_ds).status, 0);
+  r = mqtt_register("mreg2", "register", "wrong-ps");
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+}
+
+TEST_F(DynregTest, MqttRegnwlGivesATokenForConnwlLogins) {
+  auto r = mqtt_register("nwl1", "regnwl");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["productKey"], k_pk);
+  EXPECT_EQ(j["deviceName"], "nwl1");
+  const std::string cid = j["clientId"];
+  const std::string token = j["deviceToken"];
+  EXPECT_LE(cid.size(), 64U);
+  Login l{cid + "|securemode=-2,authType=connwl|", "nwl1&" + k_pk, token};
+  auto p = pub(l, "/" + k_pk + "/nwl1/user/update", "with-token");
+  EXPECT_EQ(p.status, 0) << p.err;
+  EXPECT_TRUE(seen("/" + k_pk + "/nwl1/user/update", "with-token"));
+  l.password = "wrong-token";
+  p = pub(l, "/" + k_pk + "/nwl1/user/update", "x");
+  EXPECT_NE(p.err.find("not authorised"), std::string::npos) << p.err;
+}
+
 } // namespace
