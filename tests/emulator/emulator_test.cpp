@@ -734,4 +734,141 @@ TEST_F(DynregTest, MqttRegnwlGivesATokenForConnwlLogins) {
   EXPECT_NE(p.err.find("not authorised"), std::string::npos) << p.err;
 }
 
+// ---- the launcher and the registry verbs ----
+
+bool port_open(int port) {
+  return sh("exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port), {.timeout_s = 5}).status == 0;
+}
+
+std::string export_value(const std::string& out, const std::string& key) {
+  const auto pos = out.find("export " + key + "=");
+  if (pos == std::string::npos) {
+    return {};
+  }
+  const auto start = pos + key.size() + 8;
+  return out.substr(start, out.find('\n', start) - start);
+}
+
+TEST(EmulatorLauncher, MissingMosquittoIsOneClearError) {
+  aliot::test::TempDir tmp;
+  auto r = aliot::test::run_aliot(
+      {"emulate", "cloud", "--dir", tmp.file("state")},
+      {.env = {{"ALIOT_MOSQUITTO", "/nonexistent/mosquitto"}}, .timeout_s = 20});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("aliot: error: cannot start the emulator: the mosquitto broker is not "
+                       "installed"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(EmulatorLauncher, BusyPortIsOneClearError) {
+  aliot::test::TempDir tmp;
+  // Hold a port with a listening socket of our own.
+  Background holder({"python3", "-c",
+                     "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\n"
+                     "s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)"});
+  auto port = holder.read_line(std::chrono::seconds(10));
+  ASSERT_TRUE(port);
+  auto r = aliot::test::run_aliot(
+      {"emulate", "cloud", "--dir", tmp.file("state"), "--mqtt-port", *port}, {.timeout_s = 20});
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.err.find("port " + *port + " (--mqtt-port) on 127.0.0.1 is busy"), std::string::npos)
+      << r.err;
+}
+
+TEST(EmulatorLauncher, MissingDirIsAUsageError) {
+  auto r = aliot::test::run_aliot({"emulate", "cloud", "add-product", "-k", "a1EmuPK0001"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("--dir is required"), std::string::npos) << r.err;
+}
+
+TEST(EmulatorLauncher, SigtermStopsCleanlyAndStateSurvivesARestart) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  std::string tcp_port;
+  {
+    Background emu({aliot::test::aliot_bin(), "emulate", "cloud", "--dir", dir});
+    auto out = emu.wait_for("ALIOT_API_ENDPOINT", std::chrono::seconds(20));
+    ASSERT_TRUE(out) << emu.err();
+    tcp_port = export_value(*out, "ALIOT_MQTT_TCP_PORT");
+    ASSERT_TRUE(port_open(std::stoi(tcp_port)));
+    EXPECT_EQ(aliot::test::run_aliot({"emulate", "cloud", "add-product", "--dir", dir, "-k", k_pk},
+                                     {.env = {{"ALIOT_PRODUCT_SECRET", k_ps}}})
+                  .status,
+              0);
+    EXPECT_EQ(aliot::test::run_aliot(
+                  {"emulate", "cloud", "add-device", "--dir", dir, "-k", k_pk, "-d", "keep1"},
+                  {.env = {{"ALIOT_DEVICE_SECRET", k_ds}}})
+                  .status,
+              0);
+    emu.signal(SIGTERM);
+    auto st = emu.wait(std::chrono::seconds(10));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(*st, 0) << emu.err();
+  }
+  EXPECT_FALSE(port_open(std::stoi(tcp_port))) << "mosquitto still listening";
+  Background again({aliot::test::aliot_bin(), "emulate", "cloud", "--dir", dir});
+  auto out = again.wait_for("ALIOT_API_ENDPOINT", std::chrono::seconds(20));
+  ASSERT_TRUE(out) << again.err();
+  const auto l = device_login(k_pk, "keep1", k_ds);
+  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", export_value(*out, "ALIOT_MQTT_PORT"),
+                "--cafile", export_value(*out, "ALIOT_CA_FILE"), "-i", l.client_id, "-u",
+                l.username, "-P", l.password, "-k", "60", "-t", "/" + k_pk + "/keep1/user/update",
+                "-m", "after-restart"},
+               {.timeout_s = 20});
+  EXPECT_EQ(r.status, 0) << r.err;
+  again.signal(SIGINT);
+  auto st = again.wait(std::chrono::seconds(10));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, 0);
+}
+
+TEST(EmulatorRegistry, VerbsValidateAndRecord) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto run_v = [&](std::vector<std::string> args, aliot::test::Env env = {}) {
+    args.insert(args.begin(), {"emulate", "cloud"});
+    args.insert(args.begin() + 3, {"--dir", dir});
+    return aliot::test::run_aliot(args, {.env = std::move(env)});
+  };
+  auto r = run_v({"add-device", "-k", k_pk, "-d", "dev1"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("product " + k_pk + " is not in the emulator registry"), std::string::npos)
+      << r.err;
+  r = run_v({"add-product", "-k", k_pk});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto j = json::parse(r.out); // generated secret printed
+  EXPECT_EQ(j["ProductKey"], k_pk);
+  EXPECT_FALSE(j["ProductSecret"].get<std::string>().empty());
+  r = run_v({"add-device", "-k", k_pk, "-d", "dev1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = json::parse(r.out);
+  EXPECT_EQ(j["DeviceName"], "dev1");
+  EXPECT_EQ(j["DeviceSecret"].get<std::string>().size(), 32U);
+  r = run_v({"add-device", "-k", k_pk, "-d", "x"});
+  EXPECT_EQ(r.status, 2) << "DeviceName too short";
+  r = run_v({"add-access-key", "--access-key-id", "LTAIgen"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["AccessKeyId"], "LTAIgen");
+  r = run_v({"add-topic", "-k", k_pk, "--topic", "user/+/data", "--access", "pub"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("wildcards are allowed only with --access sub"), std::string::npos);
+  r = run_v({"add-topic", "-k", k_pk, "--topic", "user/bad-level", "--access", "sub"});
+  EXPECT_EQ(r.status, 2);
+  r = run_v({"add-topic", "-k", k_pk, "--topic", "user/+/data", "--access", "sub"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = run_v({"add-topic", "-k", k_pk, "--topic", "user/cmd", "--access", "rw"});
+  EXPECT_EQ(r.status, 2);
+  r = run_v({"add-consumer-group", "-k", k_pk, "--consumer-group", "DEFAULT_GROUP"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = run_v({"add-consumer-group", "-k", k_pk, "--consumer-group", "DEFAULT_GROUP"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto reg = json::parse(tmp.read("state/registry.json"));
+  EXPECT_EQ(reg["products"][k_pk]["consumer_groups"], json::array({"DEFAULT_GROUP"}));
+  EXPECT_EQ(reg["products"][k_pk]["topics"].size(), 4U);
+  EXPECT_EQ(reg["products"][k_pk]["devices"]["dev1"]["enabled"], true);
+  EXPECT_EQ(reg["access_keys"]["LTAIgen"]["secret"].get<std::string>().size(), 30U);
+}
+
 } // namespace
