@@ -1,0 +1,632 @@
+// The MQTT session over libmosquitto: one mosquitto object per connection, driven by
+// mosquitto_loop() on the caller's thread. libmosquitto's callbacks reach the owning Impl
+// through the obj pointer; no global state except the once-only mosquitto_lib_init().
+#include <aliot/mqtt.hpp>
+
+#include <fmt/core.h>
+#include <mosquitto.h>
+
+#include <netdb.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace aliot::mqtt {
+
+namespace {
+
+constexpr std::chrono::milliseconds k_slice{100};
+constexpr std::size_t k_max_filters_per_packet = 8;
+
+void lib_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { mosquitto_lib_init(); });
+}
+
+std::string errno_text(int e) {
+  return std::strerror(e); // NOLINT(concurrency-mt-unsafe): single-threaded use
+}
+
+int slice_ms(Deadline deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp(left, std::chrono::milliseconds(0), k_slice).count());
+}
+
+} // namespace
+
+std::chrono::milliseconds Backoff::delay(int attempt) const {
+  auto d = initial;
+  for (int i = 1; i < attempt && d < max; ++i) {
+    d *= 2;
+  }
+  return std::min(d, max);
+}
+
+Error connack_error(int code) {
+  switch (code) {
+  case 1:
+    return Error(Errc::remote, "connection refused (CONNACK 1): protocol level not supported",
+                 "the platform speaks MQTT 3.1.1; MQTT 5 only on Enterprise instances");
+  case 2:
+    return Error(Errc::auth,
+                 "connection refused (CONNACK 2): client id rejected: the client identifier is "
+                 "malformed (too long, bad option syntax between the two '|') or the keepalive is "
+                 "outside 30-1200 s",
+                 "check --client-id (at most 64 characters, no '|', ',' or '=') and --keepalive");
+  case 3:
+    return Error(Errc::remote, "connection refused (CONNACK 3): server unavailable",
+                 "the platform is in maintenance or overloaded; retry later");
+  case 4:
+    return Error(Errc::auth,
+                 "connection refused (CONNACK 4): user name or password malformed (the user name "
+                 "must be ${dn}&${pk} and the password not empty)",
+                 "check the ProductKey, DeviceName and the secret or device token");
+  case 5:
+    return Error(Errc::auth,
+                 "connection refused (CONNACK 5): not authorized: the signature does not match "
+                 "the DeviceSecret, or the device is unknown, disabled, or its token is wrong",
+                 "check the DeviceSecret (or device token) and --sign-method; the clock is not "
+                 "the cause, the platform does not check timestamps");
+  default:
+    return Error(Errc::auth, fmt::format("connection refused (CONNACK {})", code),
+                 "the platform refused the login");
+  }
+}
+
+struct Session::Impl {
+  Logger log;
+  mosquitto* mosq = nullptr;
+  ConnectParams params;
+  bool have_params = false;
+  std::function<void(const Message&)> handler;
+  std::function<void(const Event&)> event_handler;
+  const std::atomic<bool>* interrupt = nullptr;
+
+  // state written by the callbacks
+  int connack = -1;
+  bool connected = false;
+  bool lost = false;
+  int disconnect_rc = 0;
+  std::string last_error_log; // the last MOSQ_LOG_ERR/WARNING line (TLS reasons)
+  std::set<int> pending;      // publishes not yet written (QoS 0) / acknowledged (QoS 1)
+  std::set<int> early_done;   // on_publish before publish() returned the mid
+  int sub_mid = -1;
+  std::optional<std::vector<int>> sub_granted;
+  std::deque<Message> queue;
+  std::vector<std::string> filters; // for resubscribing
+  int filter_qos = 0;
+
+  explicit Impl(Logger l)
+      : log(std::move(l)) {
+    lib_init();
+  }
+  ~Impl() { destroy(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void destroy() {
+    if (mosq != nullptr) {
+      mosquitto_destroy(mosq);
+      mosq = nullptr;
+    }
+    connected = false;
+  }
+
+  static Impl& self(void* obj) { return *static_cast<Impl*>(obj); }
+
+  static void cb_connect(mosquitto* /*m*/, void* obj, int rc) {
+    auto& s = self(obj);
+    s.connack = rc;
+    s.connected = rc == 0;
+    s.log.debug(fmt::format("CONNACK {}", rc));
+  }
+  static void cb_disconnect(mosquitto* /*m*/, void* obj, int rc) {
+    auto& s = self(obj);
+    s.connected = false;
+    s.disconnect_rc = rc;
+    if (rc != 0) {
+      s.lost = true;
+    }
+  }
+  static void cb_publish(mosquitto* /*m*/, void* obj, int mid) {
+    auto& s = self(obj);
+    if (s.pending.erase(mid) == 0) {
+      s.early_done.insert(mid);
+    }
+  }
+  static void cb_message(mosquitto* /*m*/, void* obj, const mosquitto_message* msg) {
+    auto& s = self(obj);
+    Message m;
+    m.topic = msg->topic != nullptr ? msg->topic : "";
+    if (msg->payload != nullptr && msg->payloadlen > 0) {
+      m.payload.assign(static_cast<const char*>(msg->payload),
+                       static_cast<std::size_t>(msg->payloadlen));
+    }
+    m.qos = msg->qos;
+    m.retain = msg->retain;
+    s.log.trace(
+        fmt::format("PUBLISH received on {} ({} bytes, QoS {})", m.topic, m.payload.size(), m.qos));
+    s.queue.push_back(std::move(m));
+  }
+  static void cb_subscribe(mosquitto* /*m*/, void* obj, int mid, int count, const int* granted) {
+    auto& s = self(obj);
+    if (mid == s.sub_mid) {
+      s.sub_granted = std::vector<int>(granted, granted + count);
+    }
+  }
+  static void cb_log(mosquitto* /*m*/, void* obj, int level, const char* text) {
+    auto& s = self(obj);
+    const std::string_view t = text != nullptr ? text : "";
+    if (level == MOSQ_LOG_ERR || level == MOSQ_LOG_WARNING) {
+      s.last_error_log = std::string(t);
+      s.log.debug(t);
+    } else {
+      // libmosquitto's debug lines name packets and the client id, never the password
+      s.log.trace(t);
+    }
+  }
+
+  bool interrupted() const { return interrupt != nullptr && interrupt->load(); }
+
+  Error interrupted_error() const { return Error(Errc::interrupted, "interrupted"); }
+
+  // A libmosquitto error number as an Error of the right class.
+  Error mosq_error(int rc, std::string_view what, int saved_errno = 0) const {
+    std::string why;
+    Errc code = Errc::network;
+    switch (rc) {
+    case MOSQ_ERR_ERRNO: why = errno_text(saved_errno != 0 ? saved_errno : errno); break;
+    case MOSQ_ERR_EAI:
+      why = std::string("cannot resolve ") + params.host + ": "
+            + gai_strerror(saved_errno != 0 ? saved_errno : errno);
+      break;
+    case MOSQ_ERR_TLS:
+    case MOSQ_ERR_TLS_HANDSHAKE:
+      why = "TLS failed" + (last_error_log.empty() ? std::string() : ": " + last_error_log);
+      break;
+    case MOSQ_ERR_CONN_LOST:
+    case MOSQ_ERR_NO_CONN:
+      why = "connection lost" + (last_error_log.empty() ? std::string() : ": " + last_error_log);
+      break;
+    case MOSQ_ERR_KEEPALIVE: why = "connection lost: no answer to the keepalive ping"; break;
+    case MOSQ_ERR_PROTOCOL:
+    case MOSQ_ERR_MALFORMED_PACKET:
+      why = std::string("protocol error: ") + mosquitto_strerror(rc);
+      code = Errc::remote;
+      break;
+    case MOSQ_ERR_PAYLOAD_SIZE:
+    case MOSQ_ERR_INVAL:
+    case MOSQ_ERR_MALFORMED_UTF8:
+    case MOSQ_ERR_OVERSIZE_PACKET:
+      why = mosquitto_strerror(rc);
+      code = Errc::usage;
+      break;
+    case MOSQ_ERR_NOMEM:
+      why = "out of memory";
+      code = Errc::internal;
+      break;
+    case MOSQ_ERR_CONN_REFUSED:
+      if (connack > 0) {
+        return connack_error(connack);
+      }
+      why = "connection refused by the broker";
+      code = Errc::auth;
+      break;
+    default: why = mosquitto_strerror(rc); break;
+    }
+    return Error(code, std::string(what) + ": " + why);
+  }
+
+  Result<void> create() {
+    destroy();
+    mosq = mosquitto_new(params.client_id.c_str(), params.clean_session, this);
+    if (mosq == nullptr) {
+      return Error(Errc::usage, "cannot create the MQTT client: " + errno_text(errno));
+    }
+    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(mosq, cb_connect);
+    mosquitto_disconnect_callback_set(mosq, cb_disconnect);
+    mosquitto_publish_callback_set(mosq, cb_publish);
+    mosquitto_message_callback_set(mosq, cb_message);
+    mosquitto_subscribe_callback_set(mosq, cb_subscribe);
+    mosquitto_log_callback_set(mosq, cb_log);
+    if (!params.username.empty() || !params.password.empty()) {
+      const int rc = mosquitto_username_pw_set(mosq, params.username.c_str(),
+                                               params.password.reveal().c_str());
+      if (rc != MOSQ_ERR_SUCCESS) {
+        return mosq_error(rc, "setting the user name and password");
+      }
+    }
+    if (params.tls) {
+      int rc = 0;
+      if (!params.ca_file.empty()) {
+        rc = mosquitto_tls_set(mosq, params.ca_file.c_str(), nullptr, nullptr, nullptr, nullptr);
+      } else {
+        rc = mosquitto_tls_set(mosq, nullptr, k_system_ca_path, nullptr, nullptr, nullptr);
+      }
+      if (rc != MOSQ_ERR_SUCCESS) {
+        return Error(Errc::config,
+                     "TLS setup: cannot use the CA "
+                         + (params.ca_file.empty() ? std::string(k_system_ca_path) : params.ca_file)
+                         + ": " + mosquitto_strerror(rc));
+      }
+      if (params.insecure) {
+        mosquitto_tls_opts_set(mosq, 0 /* SSL_VERIFY_NONE */, nullptr, nullptr);
+        mosquitto_tls_insecure_set(mosq, true);
+      }
+    }
+    return ok();
+  }
+
+  Result<void> connect(Deadline deadline) {
+    ALIOT_TRY(create());
+    connack = -1;
+    connected = false;
+    lost = false;
+    last_error_log.clear();
+    pending.clear();
+    early_done.clear();
+    log.debug(fmt::format("connecting to {}:{} ({})", params.host, params.port,
+                          params.tls ? "TLS" : "plain TCP"));
+    errno = 0;
+    int rc = mosquitto_connect_async(mosq, params.host.c_str(), params.port, params.keepalive);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      const int e = errno;
+      auto err = mosq_error(rc, fmt::format("connecting to {}:{}", params.host, params.port), e);
+      destroy();
+      return err;
+    }
+    while (connack < 0) {
+      if (interrupted()) {
+        destroy();
+        return interrupted_error();
+      }
+      if (Clock::now() >= deadline) {
+        destroy();
+        return Error(
+            Errc::timeout,
+            fmt::format("connecting to {}:{}: no CONNACK in time", params.host, params.port),
+            "the host may drop packets (firewall) or not be an MQTT server; check "
+            "--host, --port and --tcp");
+      }
+      errno = 0;
+      rc = mosquitto_loop(mosq, slice_ms(deadline), 1);
+      const int e = errno;
+      if (connack >= 0) {
+        break;
+      }
+      if (rc != MOSQ_ERR_SUCCESS) {
+        auto err = mosq_error(rc, fmt::format("connecting to {}:{}", params.host, params.port), e);
+        destroy();
+        if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NO_CONN) {
+          return Error(Errc::network,
+                       fmt::format("connecting to {}:{}: the server closed the connection before "
+                                   "CONNACK",
+                                   params.host, params.port)
+                           + (last_error_log.empty() ? "" : " (" + last_error_log + ")"),
+                       params.tls ? "" : "is this a TLS port? drop --tcp");
+        }
+        return err;
+      }
+    }
+    if (connack != 0) {
+      destroy();
+      return connack_error(connack);
+    }
+    return ok();
+  }
+
+  // One loop pass; turns a lost connection into an error.
+  Result<void> pump(int ms) {
+    if (mosq == nullptr || (!connected && lost)) {
+      return lost_error();
+    }
+    errno = 0;
+    const int rc = mosquitto_loop(mosq, ms, 1);
+    const int e = errno;
+    if (rc != MOSQ_ERR_SUCCESS || lost) {
+      connected = false;
+      lost = true;
+      if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_LOST && rc != MOSQ_ERR_NO_CONN) {
+        return mosq_error(rc, "connection lost", e);
+      }
+      return lost_error();
+    }
+    return ok();
+  }
+
+  Error lost_error() const {
+    std::string why = "connection lost";
+    if (!last_error_log.empty()) {
+      why += ": " + last_error_log;
+    } else if (disconnect_rc != 0) {
+      why += std::string(": ") + mosquitto_strerror(disconnect_rc);
+    }
+    return Error(Errc::network, fmt::format("{} ({}:{})", why, params.host, params.port));
+  }
+
+  Result<void> wait_until(const std::function<bool()>& cond,
+                          Deadline deadline,
+                          const std::function<std::string()>& what) {
+    while (!cond()) {
+      if (interrupted()) {
+        return interrupted_error();
+      }
+      if (Clock::now() >= deadline) {
+        return Error(Errc::timeout, what());
+      }
+      ALIOT_TRY(pump(slice_ms(deadline)));
+    }
+    return ok();
+  }
+
+  Result<std::vector<int>>
+  subscribe(const std::vector<std::string>& fs, int qos, Deadline deadline) {
+    std::vector<int> all;
+    for (std::size_t i = 0; i < fs.size(); i += k_max_filters_per_packet) {
+      const std::size_t n = std::min(k_max_filters_per_packet, fs.size() - i);
+      std::vector<char*> ptrs;
+      for (std::size_t j = 0; j < n; ++j) {
+        ptrs.push_back(const_cast<char*>(fs[i + j].c_str())); // NOLINT: libmosquitto's signature
+      }
+      sub_granted.reset();
+      int mid = 0;
+      const int rc = mosquitto_subscribe_multiple(mosq, &mid, static_cast<int>(n), ptrs.data(), qos,
+                                                  0, nullptr);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        return mosq_error(rc, "subscribing");
+      }
+      sub_mid = mid;
+      ALIOT_TRY(wait_until([this] { return sub_granted.has_value(); }, deadline,
+                           [] { return std::string("subscribing: no SUBACK in time"); }));
+      for (std::size_t j = 0; j < sub_granted->size() && j < n; ++j) {
+        const int g = (*sub_granted)[j];
+        if (g == 0x80 || g < 0 || g > 2) {
+          return Error(Errc::auth,
+                       "subscription to " + fs[i + j] + " refused by the platform (SUBACK 0x80)",
+                       "the device may subscribe only to its own topics whose category allows "
+                       "Subscribe (e.g. /${pk}/${dn}/user/get, /sys/${pk}/${dn}/rrpc/request/+); "
+                       "at most 100 subscriptions per device");
+        }
+        all.push_back(g);
+      }
+    }
+    return all;
+  }
+};
+
+Session::Session(Logger log)
+    : m_impl(std::make_unique<Impl>(std::move(log))) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+void Session::on_message(std::function<void(const Message&)> handler) {
+  m_impl->handler = std::move(handler);
+}
+
+void Session::on_event(std::function<void(const Event&)> handler) {
+  m_impl->event_handler = std::move(handler);
+}
+
+void Session::set_interrupt(const std::atomic<bool>* flag) {
+  m_impl->interrupt = flag;
+}
+
+Result<void> Session::connect(const ConnectParams& params, Deadline deadline) {
+  m_impl->params = params;
+  m_impl->have_params = true;
+  m_impl->filters.clear();
+  return m_impl->connect(deadline);
+}
+
+bool Session::connected() const {
+  return m_impl->connected;
+}
+
+int Session::last_connack() const {
+  return m_impl->connack;
+}
+
+Result<std::vector<int>>
+Session::subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline) {
+  if (qos < 0 || qos > 1) {
+    return Error(Errc::usage,
+                 fmt::format("QoS {} is not supported: the platform has QoS 0 and 1 only", qos));
+  }
+  if (!m_impl->connected) {
+    return m_impl->lost_error();
+  }
+  auto r = m_impl->subscribe(filters, qos, deadline);
+  if (r) {
+    m_impl->filters.insert(m_impl->filters.end(), filters.begin(), filters.end());
+    m_impl->filter_qos = qos;
+  }
+  return r;
+}
+
+Result<int> Session::publish_async(std::string_view topic, std::string_view payload, int qos) {
+  auto& s = *m_impl;
+  if (qos < 0 || qos > 1) {
+    return Error(Errc::usage,
+                 fmt::format("QoS {} is not supported: the platform has QoS 0 and 1 only", qos));
+  }
+  if (s.mosq == nullptr || !s.connected) {
+    return s.lost_error();
+  }
+  int mid = 0;
+  const std::string t(topic);
+  const int rc = mosquitto_publish(s.mosq, &mid, t.c_str(), static_cast<int>(payload.size()),
+                                   payload.data(), qos, false);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) {
+      s.connected = false;
+      s.lost = true;
+      return s.lost_error();
+    }
+    return s.mosq_error(rc, "publishing to " + t);
+  }
+  if (s.early_done.erase(mid) == 0) {
+    s.pending.insert(mid);
+  }
+  return mid;
+}
+
+Result<void> Session::flush(Deadline deadline) {
+  return wait_pending(0, deadline);
+}
+
+Result<void> Session::wait_pending(std::size_t max_pending, Deadline deadline) {
+  auto& s = *m_impl;
+  auto r = s.wait_until([&] { return s.pending.size() <= max_pending; }, deadline,
+                        [&] {
+                          return fmt::format(
+                              "publishing: {} message(s) not acknowledged (no PUBACK) in time",
+                              s.pending.size());
+                        });
+  if (!r && r.error().code() == Errc::network && !s.pending.empty()) {
+    return Error(Errc::network, fmt::format("{} message(s) unacknowledged: {}", s.pending.size(),
+                                            r.error().message()));
+  }
+  return r;
+}
+
+std::size_t Session::pending() const {
+  return m_impl->pending.size();
+}
+
+Result<void>
+Session::publish(std::string_view topic, std::string_view payload, int qos, Deadline deadline) {
+  auto mid = publish_async(topic, payload, qos);
+  if (!mid) {
+    return std::move(mid).error();
+  }
+  return flush(deadline);
+}
+
+Result<Message> Session::next_message(Deadline deadline) {
+  auto& s = *m_impl;
+  ALIOT_TRY(s.wait_until([&] { return !s.queue.empty(); }, deadline,
+                         [] { return std::string("no message arrived in time"); }));
+  Message m = std::move(s.queue.front());
+  s.queue.pop_front();
+  return m;
+}
+
+Result<void> Session::step(std::chrono::milliseconds wait) {
+  return m_impl->pump(static_cast<int>(wait.count()));
+}
+
+Result<void> Session::run(const RunOptions& opts, const std::function<bool()>& done) {
+  auto& s = *m_impl;
+  int attempt = 0;
+  auto dispatch = [&]() -> bool {
+    while (!s.queue.empty()) {
+      Message m = std::move(s.queue.front());
+      s.queue.pop_front();
+      if (s.handler) {
+        s.handler(m);
+      }
+      if (done && done()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  while (true) {
+    if (dispatch() || (done && done())) {
+      return ok();
+    }
+    if (s.interrupted()) {
+      return s.interrupted_error();
+    }
+    const Deadline limit = opts.deadline.value_or(Clock::now() + std::chrono::hours(24 * 365));
+    if (Clock::now() >= limit) {
+      return Error(Errc::timeout, "time is up");
+    }
+    if (s.connected) {
+      auto r = s.pump(slice_ms(limit));
+      if (r) {
+        continue;
+      }
+      if (r.error().code() != Errc::network || !opts.reconnect) {
+        dispatch();
+        return r;
+      }
+      if (s.event_handler) {
+        s.event_handler(Event{Event::Kind::lost, r.error().message(), 0, {}});
+      }
+      attempt = 0;
+    }
+    if (!opts.reconnect) {
+      return s.lost_error();
+    }
+    // reconnect with capped exponential backoff, keeping the subscriptions
+    ++attempt;
+    const auto delay = opts.backoff.delay(attempt);
+    if (s.event_handler) {
+      s.event_handler(Event{Event::Kind::reconnecting, s.params.host, attempt, delay});
+    }
+    const Deadline wake = std::min(Clock::now() + delay, limit);
+    while (Clock::now() < wake) {
+      if (s.interrupted()) {
+        return s.interrupted_error();
+      }
+      std::this_thread::sleep_for(std::min(
+          k_slice, std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now())));
+    }
+    if (Clock::now() >= limit) {
+      continue;
+    }
+    const Deadline cd = std::min(Clock::now() + std::chrono::seconds(10), limit);
+    auto c = s.connect(cd);
+    if (!c) {
+      if (c.error().code() == Errc::interrupted) {
+        return std::move(c).error();
+      }
+      s.log.debug("reconnect failed: " + c.error().message());
+      continue;
+    }
+    if (!s.filters.empty()) {
+      auto sr = s.subscribe(s.filters, s.filter_qos, cd);
+      if (!sr) {
+        if (sr.error().code() == Errc::auth || sr.error().code() == Errc::interrupted) {
+          return std::move(sr).error();
+        }
+        s.destroy();
+        s.lost = true;
+        continue;
+      }
+    }
+    if (s.event_handler) {
+      s.event_handler(Event{Event::Kind::connected, s.params.host, attempt, {}});
+    }
+    attempt = 0;
+  }
+}
+
+void Session::disconnect(Deadline deadline) {
+  auto& s = *m_impl;
+  if (s.mosq == nullptr) {
+    return;
+  }
+  if (s.connected) {
+    // let queued packets go out, then DISCONNECT
+    while (!s.pending.empty() && Clock::now() < deadline && s.pump(slice_ms(deadline))) {
+    }
+    mosquitto_disconnect(s.mosq);
+    while (Clock::now() < deadline) {
+      if (mosquitto_loop(s.mosq, slice_ms(deadline), 1) != MOSQ_ERR_SUCCESS) {
+        break;
+      }
+    }
+  }
+  s.destroy();
+}
+
+} // namespace aliot::mqtt
