@@ -18,17 +18,13 @@ install(FILES ${PROJECT_BINARY_DIR}/aliotConfig.cmake ${PROJECT_BINARY_DIR}/alio
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/aliot)
 install(TARGETS aliot RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-file(GLOB _aliot_man_pages ${PROJECT_SOURCE_DIR}/man/*.1)
-install(FILES ${_aliot_man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-if(EXISTS ${PROJECT_SOURCE_DIR}/completions/aliot.bash)
-  install(FILES ${PROJECT_SOURCE_DIR}/completions/aliot.bash
-          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME aliot)
-endif()
-if(EXISTS ${PROJECT_SOURCE_DIR}/completions/_aliot)
-  install(FILES ${PROJECT_SOURCE_DIR}/completions/_aliot
-          DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
-endif()
-if(EXISTS ${PROJECT_SOURCE_DIR}/completions/aliot.fish)
-  install(FILES ${PROJECT_SOURCE_DIR}/completions/aliot.fish
-          DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
-endif()
+# The generated, committed man pages and completions (component `docs`). install(DIRECTORY) is
+# evaluated at install time, so pages of commands added after configuring are installed too.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/man/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+        COMPONENT docs FILES_MATCHING PATTERN "*.1")
+install(FILES ${PROJECT_SOURCE_DIR}/completions/aliot.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME aliot COMPONENT docs)
+install(FILES ${PROJECT_SOURCE_DIR}/completions/_aliot
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions COMPONENT docs)
+install(FILES ${PROJECT_SOURCE_DIR}/completions/aliot.fish
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d COMPONENT docs)

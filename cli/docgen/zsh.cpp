@@ -1,0 +1,208 @@
+// zsh completion (_arguments based): one function per command, dispatching on subcommands.
+#include "docgen/render.hpp"
+
+namespace aliot::cli::docgen {
+
+namespace {
+
+std::string sq(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  out += "'";
+  return out;
+}
+
+// Text inside an _arguments description bracket or a _describe entry.
+std::string desc(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '[' || c == ']' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string func_name(const CommandModel& c) {
+  std::string s = "_" + c.path;
+  for (char& ch : s) {
+    if (ch == ' ' || ch == '-') {
+      ch = '_';
+    }
+  }
+  return s;
+}
+
+std::string action(const OptionModel& o) {
+  std::string msg = o.value_name;
+  for (char& c : msg) {
+    if (c == ':') {
+      c = '_';
+    }
+  }
+  switch (o.kind) {
+  case ValueKind::none: return {};
+  case ValueKind::file: return ":" + msg + ":_files";
+  case ValueKind::directory: return ":" + msg + ":_files -/";
+  case ValueKind::serial_port: return ":" + msg + ":_aliot_serial_ports";
+  case ValueKind::choice: {
+    std::string list;
+    for (const auto& v : o.choices) {
+      list += (list.empty() ? "" : " ") + desc(v);
+    }
+    return ":" + msg + ":(" + list + ")";
+  }
+  case ValueKind::text: return ":" + msg + ": ";
+  }
+  return {};
+}
+
+// One _arguments spec (possibly a brace expansion over the names of the option).
+std::string option_spec(const OptionModel& o) {
+  std::vector<std::string> names;
+  for (const auto& n : o.short_names) {
+    names.push_back("-" + n);
+  }
+  for (const auto& n : o.long_names) {
+    names.push_back("--" + n + (o.takes_value() ? "=" : ""));
+  }
+  const std::string rest = sq("[" + desc(o.description) + "]" + action(o));
+  if (names.size() == 1) {
+    return sq((o.repeatable ? "*" : "") + names.front() + "[" + desc(o.description) + "]"
+              + action(o));
+  }
+  std::string exclusion;
+  std::string brace;
+  for (const auto& n : names) {
+    std::string bare = n;
+    if (!bare.empty() && bare.back() == '=') {
+      bare.pop_back();
+    }
+    exclusion += (exclusion.empty() ? "" : " ") + bare;
+    brace += (brace.empty() ? "" : ",") + n;
+  }
+  const std::string lead = o.repeatable ? sq("*") : sq("(" + exclusion + ")");
+  return lead + "{" + brace + "}" + rest;
+}
+
+std::string positional_spec(const OptionModel& o) {
+  std::string a = action(o);
+  if (a.empty()) {
+    a = ":" + o.value_name + ": ";
+  }
+  if (o.repeatable) {
+    return sq("*" + a);
+  }
+  return sq(o.required ? a : ":" + a);
+}
+
+void render_function(const CommandModel& root, const CommandModel& c, std::string& s) {
+  s += func_name(c) + "() {\n";
+  std::vector<std::string> specs;
+  for (const auto& o : c.options) {
+    if (!o.positional) {
+      specs.push_back(option_spec(o));
+    }
+  }
+  if (&c != &root) {
+    for (const auto& o : root.options) {
+      specs.push_back(option_spec(o)); // global options are accepted after the command too
+    }
+  }
+  specs.emplace_back("'(- *)'{-h,--help}'[Print help and exit]'");
+  if (c.children.empty()) {
+    for (const auto& o : c.options) {
+      if (o.positional) {
+        specs.push_back(positional_spec(o));
+      }
+    }
+    s += "  _arguments -s -S";
+    for (const auto& sp : specs) {
+      s += " \\\n    " + sp;
+    }
+    s += "\n}\n\n";
+    return;
+  }
+  s += "  local curcontext=\"$curcontext\" state state_descr line ret=1\n"
+       "  typeset -A opt_args\n"
+       "  _arguments -s -S -C";
+  for (const auto& sp : specs) {
+    s += " \\\n    " + sp;
+  }
+  s += " \\\n    '1:command:->command' \\\n    '*::argument:->argument' && ret=0\n";
+  s += "  case $state in\n"
+       "  command)\n"
+       "    local -a commands\n"
+       "    commands=(\n";
+  for (const auto& child : c.children) {
+    s += "      " + sq(child.name + ":" + child.summary) + "\n";
+  }
+  s += "    )\n"
+       "    _describe -t commands "
+       + sq(c.path + " command")
+       + " commands && ret=0\n"
+         "    ;;\n"
+         "  argument)\n"
+         "    curcontext=\"${curcontext%:*:*}:"
+       + c.page_name()
+       + "-$words[1]:\"\n"
+         "    case $words[1] in\n";
+  for (const auto& child : c.children) {
+    s += "    " + child.name + ") " + func_name(child) + " && ret=0 ;;\n";
+  }
+  s += "    esac\n"
+       "    ;;\n"
+       "  esac\n"
+       "  return ret\n"
+       "}\n\n";
+}
+
+void render_all(const CommandModel& root, const CommandModel& c, std::string& s) {
+  render_function(root, c, s);
+  for (const auto& child : c.children) {
+    render_all(root, child, s);
+  }
+}
+
+} // namespace
+
+std::string render_zsh(const CommandModel& root) {
+  std::string s = "#compdef " + root.name + "\n";
+  s += "# zsh completion for " + root.name + ". Generated by '" + root.name
+       + " __gen-docs' from the command tree: do not edit.\n"
+         "# Regenerate with: cmake --build <build-dir> --target update-docs\n"
+         "# Install as share/zsh/site-functions/_"
+       + root.name + ".\n\n";
+  s += "_aliot_serial_ports() {\n"
+       "  local -a ports expl\n"
+       "  ports=(";
+  bool first = true;
+  for (const char* g : k_serial_port_globs) {
+    s += std::string(first ? "" : " ") + g + "(N)";
+    first = false;
+  }
+  s += ")\n"
+       "  _wanted ports expl 'serial port' compadd -a ports || _files\n"
+       "}\n\n";
+  render_all(root, root, s);
+  s += "if [ \"$funcstack[1]\" = \"_" + root.name
+       + "\" ]; then\n"
+         "  _"
+       + root.name
+       + " \"$@\"\n"
+         "else\n"
+         "  compdef _"
+       + root.name + " " + root.name
+       + "\n"
+         "fi\n";
+  return s;
+}
+
+} // namespace aliot::cli::docgen

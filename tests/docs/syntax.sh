@@ -1,0 +1,16 @@
+#!/bin/bash
+# completions.<shell>_syntax: the shell parses the script without running it.
+# Usage: syntax.sh ALIOT SHELL WORK_DIR. Exits 77 (skipped) when the shell is not installed.
+set -u
+aliot="$1" shell="$2" work="$3"
+command -v "$shell" >/dev/null || { echo "$shell is not installed: skipped"; exit 77; }
+rm -rf "$work" && mkdir -p "$work"
+"$aliot" completion "$shell" >"$work/script" || { echo "aliot completion $shell failed"; exit 1; }
+case "$shell" in
+bash) bash -n "$work/script" ;;
+zsh) zsh -n "$work/script" ;;
+fish) fish --no-execute "$work/script" ;;
+esac
+rc=$?
+((rc == 0)) && echo "$shell accepts the script"
+exit $rc
