@@ -8,7 +8,11 @@ rm -rf "$work" && mkdir -p "$work"
 "$aliot" completion "$shell" >"$work/script" || { echo "aliot completion $shell failed"; exit 1; }
 case "$shell" in
 bash) bash -n "$work/script" ;;
-zsh) zsh -n "$work/script" ;;
+zsh)
+  # Parses, and once compinit is loaded it registers _aliot for aliot.
+  zsh -n "$work/script" &&
+    HOME="$work" zsh -fc "autoload -U compinit && compinit -u -d '$work/zcompdump' &&
+      source '$work/script' && [[ \${_comps[aliot]} == _aliot ]] && whence -w _aliot_sign >/dev/null" ;;
 fish) fish --no-execute "$work/script" ;;
 esac
 rc=$?
