@@ -1,0 +1,104 @@
+// What `connect`, `pub`, `sub` and `rrpc serve` share: the MQTT login of a resolved device,
+// reconnect reports on stderr, and the JSON shape of a message.
+#pragma once
+
+#include "context.hpp"
+#include "options.hpp"
+
+#include <aliot/encoding.hpp>
+#include <aliot/mqtt.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+namespace aliot::cli {
+
+inline mqtt::ConnectParams connect_params(const DeviceConfig& dc) {
+  auto cred = dc.credentials();
+  mqtt::ConnectParams p;
+  p.host = dc.endpoint.host;
+  p.port = dc.endpoint.port;
+  p.tls = dc.endpoint.tls;
+  p.ca_file = dc.endpoint.ca_file;
+  p.insecure = dc.endpoint.insecure;
+  p.client_id = cred.client_id;
+  p.username = cred.username;
+  p.password = cred.password;
+  p.keepalive = dc.keepalive;
+  p.clean_session = dc.clean_session;
+  return p;
+}
+
+// A session that polls the interrupt flag and reports reconnects on stderr.
+inline mqtt::Session device_session(Context& ctx) {
+  mqtt::Session s(ctx.out.logger());
+  s.set_interrupt(ctx.interrupted);
+  s.on_event([&ctx](const mqtt::Event& e) {
+    switch (e.kind) {
+    case mqtt::Event::Kind::lost: ctx.out.warn(e.detail); break;
+    case mqtt::Event::Kind::reconnecting:
+      ctx.out.warn("reconnecting to " + e.detail + " in "
+                   + std::to_string(static_cast<double>(e.delay.count()) / 1000.0).substr(0, 4)
+                   + " s (attempt " + std::to_string(e.attempt) + ")");
+      break;
+    case mqtt::Event::Kind::connected:
+      ctx.out.warn("reconnected to " + e.detail + " after " + std::to_string(e.attempt)
+                   + " attempt(s)");
+      break;
+    }
+  });
+  return s;
+}
+
+// -q 0|1 with the platform's rule named for QoS 2.
+inline CLI::Validator qos_validator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (v == "0" || v == "1") {
+          return {};
+        }
+        if (v == "2") {
+          return "QoS 2 is not supported: the platform has QoS 0 and 1 only";
+        }
+        return "QoS '" + v + "' is not valid: use 0 or 1";
+      },
+      "0|1");
+}
+
+// 2 -> "2", 1.5 -> "1.5".
+inline std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+// RFC 3339 UTC with milliseconds.
+inline std::string rfc3339_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+// `payload` for UTF-8 text, `payload_base64` otherwise.
+inline void put_payload(nlohmann::ordered_json& j, const std::string& payload) {
+  if (enc::is_valid_utf8(payload)) {
+    j["payload"] = payload;
+  } else {
+    j["payload_base64"] = enc::base64_encode(payload);
+  }
+}
+
+} // namespace aliot::cli
