@@ -50,6 +50,23 @@ expect_has() {
   done
   echo "ok:   '$line' has $*"
 }
+# expect_words WANT WORD...: complete the last of the given COMP_WORDS (as bash splits them
+# at COMP_WORDBREAKS, e.g. "--output" "=" "j").
+expect_words() {
+  local want="$1" got
+  shift
+  COMP_WORDS=("$@")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  COMPREPLY=()
+  _aliot aliot "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+  got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//')
+  if [[ $got != "$want" ]]; then
+    echo "FAIL: words [$*] completed to [$got], want [$want]"
+    fail=1
+  else
+    echo "ok:   words [$*] -> [$got]"
+  fi
+}
 # has_command NAME: the tree has this command (so tests follow commands as they land).
 has_command() { "$aliot" "$@" --help 2>/dev/null | grep -q "^Usage: aliot $* "; }
 
@@ -71,6 +88,12 @@ expect_has "aliot " "sign" "rrpc" "emulate" "completion"
 # after an option's value the walk still knows the command
 expect "aliot -o json rrpc " "$rrpc_verbs"
 expect "aliot sign -k PK --sign-method " "hmacmd5 hmacsha1 hmacsha256"
+# --opt=value, split at '=' (the default COMP_WORDBREAKS) or not
+expect_words "json text" aliot --output =
+expect_words "json" aliot --output = j
+expect_words "hmacsha1" aliot sign --sign-method = hmacsha1
+expect_words "--output=json" aliot --output=j
+expect_words "call" aliot --output = json rrpc c
 # files for file options
 touch "$work/triplet-one.json" "$work/triplet-two.json"
 expect "aliot sign --triplet $work/triplet-" "$work/triplet-one.json $work/triplet-two.json"
@@ -85,5 +108,11 @@ if has_command sub; then
 fi
 if has_command burn; then
   expect_has "aliot burn --dialect " "alsw1" "smartliving"
+  # serial ports: the /dev/tty{USB,ACM,S}* and /dev/serial/by-id/* present, else files (a pty link)
+  touch "$work/dut0"
+  expect "aliot burn --port $work/du" "$work/dut0"
+  if [[ -e /dev/ttyS0 ]]; then
+    expect_has "aliot burn --port /dev/tty" "/dev/ttyS0"
+  fi
 fi
 exit $fail
