@@ -1,8 +1,126 @@
-// Placeholder until the command is implemented.
+// `aliot emulate switch`: a simulated switch (alsw1 or smartliving firmware) on a pseudo-terminal.
 #include "commands/commands.hpp"
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <switch_sim.hpp>
 
 namespace aliot::cli {
 
-void add_emulate_switch_command(CLI::App& /*parent*/, Context& /*ctx*/) {}
+namespace {
+
+struct SwitchOptions {
+  std::string link;
+  std::string dialect = "alsw1";
+  std::optional<std::string> state;
+  std::optional<std::string> faults;
+  std::uint64_t seed = 0;
+  bool wire_time = false;
+  unsigned baud = 115200;
+  int boot_ms = 100;
+  int commit_ms = 40;
+  int cmd_ms = 2;
+};
+
+Result<void> run_emulate_switch(Context& ctx, const SwitchOptions& o) {
+  switchsim::PtyOptions po;
+  po.link = o.link;
+  po.persona = o.dialect;
+  po.state_file = o.state;
+  po.faults_file = o.faults;
+  po.seed = o.seed;
+  po.wire_time = o.wire_time;
+  po.baud = o.baud;
+  po.timing.boot_us = static_cast<switchsim::Micros>(o.boot_ms) * 1000;
+  po.timing.commit_us = static_cast<switchsim::Micros>(o.commit_ms) * 1000;
+  po.timing.cmd_us = static_cast<switchsim::Micros>(o.cmd_ms) * 1000;
+  switchsim::PtyStats stats;
+  auto ready = [&](const std::string& slave, const switchsim::Identity& id) {
+    if (ctx.out.json()) {
+      nlohmann::ordered_json j;
+      j["event"] = "ready";
+      j["link"] = o.link;
+      j["pty"] = slave;
+      j["dialect"] = o.dialect;
+      j["mac"] = id.mac;
+      ctx.out.line(j.dump());
+    } else {
+      ctx.out.line("switch ready: " + o.link + " -> " + slave + " (" + o.dialect + ", MAC " + id.mac
+                   + ")");
+    }
+  };
+  auto log = [&](int level, const std::string& s) {
+    if (level <= 2) {
+      ctx.out.info(s);
+    } else {
+      ctx.out.debug(s);
+    }
+  };
+  auto r = switchsim::run_pty(po, ctx.interrupted, ready, log, &stats);
+  ctx.out.info(fmt::format("switch stopped: {} bytes in, {} bytes out, device delays {:.1f} ms",
+                           stats.bytes_in, stats.bytes_out,
+                           static_cast<double>(stats.device_delay_us) / 1000.0));
+  return r;
+}
+
+} // namespace
+
+void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
+  auto opts = std::make_shared<SwitchOptions>();
+  auto* cmd = emulate.add_subcommand("switch", "Run a simulated switch on a pseudo-terminal");
+  auto* link = cmd->add_option("--link", opts->link, "Create the pty and a symlink to it at PATH")
+                   ->required()
+                   ->type_name("PATH");
+  ctx.docs.kind(link, ValueKind::file);
+  auto* d =
+      cmd->add_option("--dialect", opts->dialect, "Firmware to simulate: alsw1 or smartliving")
+          ->type_name("NAME");
+  ctx.docs.choices(d, {"alsw1", "smartliving"});
+  auto* st = cmd->add_option(
+                    "--state", opts->state,
+                    "Keep the unit's identity and flash (A/B slots, lock) in FILE across restarts")
+                 ->type_name("FILE");
+  ctx.docs.kind(st, ValueKind::file);
+  auto* f =
+      cmd->add_option("--faults", opts->faults, "Inject the faults of a seeded fault plan (JSON)")
+          ->type_name("PLAN.json");
+  ctx.docs.kind(f, ValueKind::file);
+  cmd->add_option("--seed", opts->seed,
+                  "Identity seed (0: the unit of the spec's reference session)")
+      ->type_name("N");
+  cmd->add_flag("--wire-time", opts->wire_time, "Take as long as the bytes would take at --baud");
+  cmd->add_option("--baud", opts->baud, "Baud rate for --wire-time (default 115200)")
+      ->type_name("N")
+      ->check(CLI::Range(300U, 4000000U));
+  cmd->add_option("--boot-ms", opts->boot_ms, "Time from reset to 'ready' (default 100)")
+      ->type_name("MS")
+      ->check(CLI::Range(0, 10000));
+  cmd->add_option("--commit-ms", opts->commit_ms, "Time a flash commit takes (default 40)")
+      ->type_name("MS")
+      ->check(CLI::Range(0, 10000));
+  cmd->add_option("--cmd-ms", opts->cmd_ms, "Time any other command takes (default 2)")
+      ->type_name("MS")
+      ->check(CLI::Range(0, 10000));
+  ctx.docs.attach(
+      cmd, {"Simulates the switch on the fixture: a pseudo-terminal that speaks the alsw1 line "
+            "protocol (or Alibaba's smartliving module firmware), with a flash store of two "
+            "slots and a lock flag. Any program can open the link like a serial port; "
+            "'aliot burn --port PATH' burns a triplet into it.\n\n"
+            "Prints one ready line on stdout once the link exists, then runs until SIGINT or "
+            "SIGTERM and removes the link. With --state the unit's identity and flash survive "
+            "restarts (the file holds the simulated secrets: it is written 0600). A fault plan "
+            "makes the unit drop, delay, garble or refuse answers, fail or tear a flash commit, "
+            "or be unplugged, deterministically from its seed.",
+            {{"aliot emulate switch --link /tmp/dut0", "A simulated alsw1 switch at /tmp/dut0"},
+             {"aliot emulate switch --link /tmp/dut0 --state unit.json --faults plan.json --seed 7",
+              "A unit that keeps its flash in unit.json and misbehaves as plan.json says"},
+             {"aliot emulate switch --link /tmp/dut0 --dialect smartliving --wire-time",
+              "A smartliving module that takes the wire time of 115200 baud"}},
+            {"aliot-burn"}});
+  cmd->callback([&ctx, opts] { set_action(ctx, opts, run_emulate_switch); });
+}
 
 } // namespace aliot::cli

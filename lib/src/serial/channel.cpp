@@ -167,11 +167,9 @@ Result<Reply> AtChannel::exchange(std::string_view body,
       reply.info.push_back(c.text);
       continue;
     }
+    // A URC or noise. After 'ready' the device may or may not have seen the command: keep
+    // waiting for its answer until the deadline (callers check boot_seen()).
     note_urc(c.text);
-    if (c.text == "ready") {
-      fault = Fault::corrupt;
-      return Error(Errc::device, label(body) + ": the device rebooted while it was being asked");
-    }
   }
   if (corrupt) {
     fault = Fault::corrupt;

@@ -1,0 +1,243 @@
+// `aliot emulate switch`: the model on the master side of a pty, a symlink to the slave, and
+// optional emulation of the wire time of the baud rate (10 bits per byte, both directions).
+#include "switch_sim.hpp"
+
+#include <aliot/config.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <thread>
+
+namespace aliot::switchsim {
+
+namespace {
+
+struct Pty {
+  int master = -1;
+  std::string slave;
+};
+
+Result<Pty> make_pty(const std::string& link) {
+  Pty p;
+  p.master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (p.master < 0 || ::grantpt(p.master) != 0 || ::unlockpt(p.master) != 0) {
+    return Error(Errc::io, std::string("cannot create a pseudo-terminal: ") + std::strerror(errno));
+  }
+  ::fcntl(p.master, F_SETFL, ::fcntl(p.master, F_GETFL) | O_NONBLOCK);
+  const char* name = ::ptsname(p.master);
+  if (name == nullptr) {
+    ::close(p.master);
+    return Error(Errc::io, "cannot name the pseudo-terminal");
+  }
+  p.slave = name;
+  // Raw mode on the slave, so nothing is echoed or translated before a program sets it.
+  const int s = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (s >= 0) {
+    termios t{};
+    if (::tcgetattr(s, &t) == 0) {
+      ::cfmakeraw(&t);
+      ::tcsetattr(s, TCSANOW, &t);
+    }
+    ::close(s);
+  }
+  struct stat st {};
+  if (::lstat(link.c_str(), &st) == 0) {
+    if (!S_ISLNK(st.st_mode)) {
+      ::close(p.master);
+      return Error(Errc::io,
+                   "--link " + link + ": exists and is not a symlink (refusing to replace it)");
+    }
+    ::unlink(link.c_str());
+  }
+  if (::symlink(name, link.c_str()) != 0) {
+    const int e = errno;
+    ::close(p.master);
+    return Error(Errc::io, "--link " + link + ": cannot create the symlink: " + std::strerror(e));
+  }
+  return p;
+}
+
+} // namespace
+
+Result<void> run_pty(const PtyOptions& o,
+                     const std::atomic<bool>* stop,
+                     const std::function<void(const std::string&, const Identity&)>& ready,
+                     const std::function<void(int, const std::string&)>& log,
+                     PtyStats* stats) {
+  NvState nv;
+  if (o.state_file && std::filesystem::exists(*o.state_file)) {
+    auto l = load_state(*o.state_file);
+    if (!l) {
+      return std::move(l).error();
+    }
+    nv = std::move(*l);
+  } else {
+    nv.id = identity_from_seed(o.seed);
+    if (o.persona == "smartliving") {
+      nv.id.model = "SL-MODULE";
+      nv.id.fwver = "app-2.1.0";
+    }
+    if (o.state_file) {
+      ALIOT_TRY(save_state(*o.state_file, nv));
+    }
+  }
+  FaultPlan plan;
+  plan.seed = o.seed;
+  if (o.faults_file) {
+    auto text = config::read_text_file(*o.faults_file, "fault plan");
+    if (!text) {
+      return std::move(text).error();
+    }
+    auto p = parse_fault_plan(*text);
+    if (!p) {
+      return Error(Errc::usage, *o.faults_file + ": " + p.error().message());
+    }
+    plan = std::move(*p);
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto now_us = [t0] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now()
+                                                                 - t0)
+        .count();
+  };
+  const Micros byte_us = o.wire_time ? static_cast<Micros>(10'000'000.0 / o.baud) : 0;
+
+  std::deque<std::pair<Micros, std::string>> tx; // bytes due to the host at a time
+  std::deque<std::pair<Micros, std::string>> rx; // bytes due to the model at a time
+  Micros tx_free = 0;
+  Micros rx_free = 0;
+  bool unplug = false;
+  Error save_error(Errc::io, {});
+  bool save_failed = false;
+
+  DeviceModel::Hooks hooks;
+  hooks.emit = [&](std::string_view b) {
+    const Micros now = now_us();
+    tx_free = std::max(tx_free, now) + byte_us * static_cast<Micros>(b.size());
+    tx.emplace_back(tx_free, std::string(b));
+  };
+  hooks.unplug = [&] {
+    unplug = true;
+  };
+  hooks.persist = [&](const NvState& s) {
+    if (o.state_file) {
+      if (auto r = save_state(*o.state_file, s); !r) {
+        save_failed = true;
+        save_error = r.error();
+      }
+    }
+  };
+  hooks.transcript = [&](const std::string& s) {
+    log(3, s);
+  };
+  DeviceModel model(o.persona, nv, o.timing, std::move(plan), hooks);
+
+  auto pty = make_pty(o.link);
+  if (!pty) {
+    return std::move(pty).error();
+  }
+  int master = pty->master;
+  model.power_on(now_us());
+  ready(pty->slave, nv.id);
+
+  auto cleanup = [&] {
+    if (master >= 0) {
+      ::close(master);
+      master = -1;
+    }
+    ::unlink(o.link.c_str());
+  };
+
+  while (stop == nullptr || !stop->load()) {
+    if (save_failed) {
+      cleanup();
+      return save_error;
+    }
+    Micros now = now_us();
+    model.advance(now);
+    while (!rx.empty() && rx.front().first <= now) {
+      model.feed(rx.front().second, rx.front().first);
+      rx.pop_front();
+      model.advance(now);
+    }
+    if (unplug) {
+      log(2, "unplugged: the link " + o.link + " is gone");
+      cleanup();
+      tx.clear();
+      rx.clear();
+      const Micros until = now_us() + o.replug_us;
+      while (now_us() < until && (stop == nullptr || !stop->load())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (stop != nullptr && stop->load()) {
+        break;
+      }
+      auto again = make_pty(o.link);
+      if (!again) {
+        return std::move(again).error();
+      }
+      master = again->master;
+      unplug = false;
+      tx_free = rx_free = 0;
+      model.power_on(now_us());
+      log(2, "replugged: " + o.link + " -> " + again->slave);
+      continue;
+    }
+    while (!tx.empty() && tx.front().first <= now) {
+      const auto& b = tx.front().second;
+      const auto n = ::write(master, b.data(), b.size());
+      if (stats != nullptr && n > 0) {
+        stats->bytes_out += static_cast<std::uint64_t>(n);
+      }
+      tx.pop_front();
+    }
+    Micros next = now + 50000;
+    if (auto e = model.next_event()) {
+      next = std::min(next, *e);
+    }
+    if (!tx.empty()) {
+      next = std::min(next, tx.front().first);
+    }
+    if (!rx.empty()) {
+      next = std::min(next, rx.front().first);
+    }
+    const int timeout_ms = static_cast<int>(std::max<Micros>(0, (next - now + 999) / 1000));
+    pollfd p{master, POLLIN, 0};
+    const int r = ::poll(&p, 1, timeout_ms);
+    if (r > 0 && (p.revents & POLLIN) != 0) {
+      char buf[512];
+      const auto n = ::read(master, buf, sizeof buf);
+      if (n > 0) {
+        if (stats != nullptr) {
+          stats->bytes_in += static_cast<std::uint64_t>(n);
+        }
+        const Micros t = now_us();
+        rx_free = std::max(rx_free, t) + byte_us * n;
+        rx.emplace_back(byte_us > 0 ? rx_free : t, std::string(buf, static_cast<std::size_t>(n)));
+        continue;
+      }
+    }
+    if (r > 0 && (p.revents & (POLLHUP | POLLERR)) != 0 && (p.revents & POLLIN) == 0) {
+      // nobody has the slave open: wait a little instead of spinning
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 5)));
+    }
+  }
+  if (stats != nullptr) {
+    stats->device_delay_us = model.device_delay_total();
+  }
+  cleanup();
+  return ok();
+}
+
+} // namespace aliot::switchsim

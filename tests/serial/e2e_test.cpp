@@ -1,0 +1,270 @@
+// End to end over real pseudo-terminals: `aliot emulate switch` on one side, `aliot burn` on the
+// other (and socat in between in one test). The simulator's state file says what the unit holds.
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <switch_sim.hpp>
+#include <thread>
+
+using namespace aliot;
+using namespace aliot::test;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* k_ds = "0123456789abcdefABCDEF0123456789";
+const char* k_triplet =
+    R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"SW-0C8B95A1F3E2","DeviceSecret":"0123456789abcdefABCDEF0123456789"})";
+
+struct Switch {
+  std::unique_ptr<Background> proc;
+  std::string link;
+
+  Switch(const TempDir& dir, std::vector<std::string> extra, const std::string& name = "dut0") {
+    link = dir.file(name);
+    std::vector<std::string> argv = {aliot_bin(), "emulate", "switch",      "--link", link,
+                                     "--boot-ms", "30",      "--commit-ms", "10",     "-vv"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc = std::make_unique<Background>(argv);
+    auto l = proc->wait_for("switch ready", 10s);
+    EXPECT_TRUE(l) << proc->err();
+  }
+  ~Switch() {
+    proc->signal(SIGTERM);
+    proc->wait(5s);
+  }
+  Switch(const Switch&) = delete;
+  Switch& operator=(const Switch&) = delete;
+};
+
+switchsim::NvState state_of(const std::string& path) {
+  auto s = switchsim::load_state(path);
+  EXPECT_TRUE(s) << (s ? "" : s.error().message());
+  return s ? *s : switchsim::NvState{};
+}
+
+bool holds_reference(const switchsim::NvState& nv) {
+  const auto* s = switchsim::active_slot(nv);
+  return s != nullptr && s->pk == "a1BcDeFgHiJ" && s->dn == "SW-0C8B95A1F3E2" && s->ds == k_ds;
+}
+
+ProcResult burn(const std::string& port,
+                const std::string& triplet,
+                std::vector<std::string> extra = {},
+                double timeout_s = 60) {
+  std::vector<std::string> args = {"burn", "--port", port, "--triplet", triplet};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_aliot(args, {.timeout_s = timeout_s});
+}
+
+} // namespace
+
+TEST(BurnE2E, Alsw1BurnVerifyLockOverAPty) {
+  TempDir dir;
+  const auto state = dir.file("unit.json");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--state", state});
+  auto r = burn(sw.link, triplet, {"--lock", "-o", "json", "-vvv"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["result"], "PASS");
+  EXPECT_EQ(j["mac"], "0C:8B:95:A1:F3:E2");
+  EXPECT_EQ(j["chip_id"], "0C8B95A1F3E2");
+  EXPECT_EQ(j["firmware"], "1.4.0");
+  EXPECT_EQ(j["device_name"], "SW-0C8B95A1F3E2");
+  EXPECT_EQ(j["fingerprint"], "ee0cc379bbf0398d");
+  EXPECT_EQ(j["verify_level"], 5);
+  EXPECT_EQ(j["locked"], true);
+  EXPECT_TRUE(j["steps_ms"].contains("commit"));
+  // the secret is nowhere in the output or the -vvv trace, but the traffic is
+  EXPECT_EQ(r.out.find(k_ds), std::string::npos);
+  EXPECT_EQ(r.err.find(k_ds), std::string::npos);
+  EXPECT_NE(r.err.find("AT+IDMAU=<redacted>"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("AT+IDMCOMMIT"), std::string::npos);
+  const auto nv = state_of(state);
+  EXPECT_TRUE(holds_reference(nv));
+  EXPECT_TRUE(nv.locked);
+  // a re-run passes as a verification; another triplet is refused by the locked unit
+  auto again = burn(sw.link, triplet);
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.out.find("resumed"), std::string::npos) << again.out;
+  const auto other = dir.write(
+      "other.json",
+      R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"SW-OTHER-01","DeviceSecret":"ffffffffffffffffffffffffffffffff"})");
+  auto refused = burn(sw.link, other);
+  EXPECT_EQ(refused.status, 8) << refused.err;
+  EXPECT_NE(refused.err.find("other credentials"), std::string::npos) << refused.err;
+  EXPECT_TRUE(holds_reference(state_of(state)));
+}
+
+TEST(BurnE2E, StateSurvivesASimulatorRestart) {
+  TempDir dir;
+  const auto state = dir.file("unit.json");
+  const auto triplet = dir.write("device.json", k_triplet);
+  {
+    Switch sw(dir, {"--state", state, "--seed", "42"});
+    auto r = burn(sw.link, triplet, {"--no-reboot"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("verify_level  4"), std::string::npos) << r.out;
+  }
+  Switch sw(dir, {"--state", state});
+  auto r = burn(sw.link, triplet, {"-o", "json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["resumed"], true);
+  EXPECT_EQ(j["verify_level"], 5);
+  EXPECT_EQ(j["mac"], state_of(state).id.mac);
+  EXPECT_NE(j["mac"], "0C:8B:95:A1:F3:E2"); // seed 42 gave its own identity
+}
+
+TEST(BurnE2E, SmartlivingOverAPty) {
+  TempDir dir;
+  const auto state = dir.file("unit.json");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--state", state, "--dialect", "smartliving"});
+  auto r = burn(sw.link, triplet, {"--dialect", "smartliving", "-o", "json", "-vvv"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["verify_level"], 5);
+  EXPECT_EQ(j["mac"], "0C:8B:95:A1:F3:E2");
+  EXPECT_EQ(r.err.find(k_ds), std::string::npos) << r.err;
+  EXPECT_TRUE(holds_reference(state_of(state)));
+  auto lock = burn(sw.link, triplet, {"--dialect", "smartliving", "--lock"});
+  EXPECT_EQ(lock.status, 2) << lock.err;
+}
+
+struct PtyFault {
+  const char* name;
+  const char* rules;
+  int status;
+};
+
+class BurnE2EFaults : public ::testing::TestWithParam<PtyFault> {};
+
+TEST_P(BurnE2EFaults, DocumentedOutcomeOverAPty) {
+  const auto& f = GetParam();
+  TempDir dir;
+  const auto state = dir.file("unit.json");
+  const auto plan = dir.write("plan.json", std::string("{\"seed\":3,\"rules\":[") + f.rules + "]}");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--state", state, "--faults", plan});
+  auto r = burn(sw.link, triplet, {"-o", "json"}, 30);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.status, f.status) << r.err;
+  if (r.status == 0) {
+    EXPECT_TRUE(holds_reference(state_of(state)))
+        << "PASS for a unit that does not hold the triplet";
+  } else {
+    EXPECT_TRUE(r.out.find("PASS") == std::string::npos);
+    EXPECT_NE(r.err.find("aliot: error: "), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(r.err.find(k_ds), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plan,
+    BurnE2EFaults,
+    ::testing::Values(
+        PtyFault{"drop", R"({"match":{"cmd":"IDMAU=","nth":1},"action":{"drop":true}})", 0},
+        PtyFault{"garble", R"({"match":{"cmd":"IDMAU\\?","nth":2},"action":{"garble":{"bits":2}}})",
+                 0},
+        PtyFault{"busy", R"({"match":{"cmd":"IDMCOMMIT","nth":1},"action":{"busy":{"count":2}}})",
+                 0},
+        PtyFault{"tear_commit",
+                 R"({"match":{"cmd":"IDMCOMMIT","nth":1},"action":{"tear_commit":true}})", 0},
+        PtyFault{"boot_garbage",
+                 R"({"match":{"cmd":"RST"},"action":{"reboot":{"garbage_bytes":200}}})", 0},
+        PtyFault{"flash_fail", R"({"match":{"cmd":"IDMCOMMIT"},"action":{"flash_fail":true}})", 8},
+        PtyFault{"error", R"({"match":{"cmd":"DEVINFO\\?"},"action":{"error":{"code":806}}})", 8},
+        PtyFault{
+            "corrupt_commit",
+            R"({"match":{"cmd":"IDMCOMMIT","nth":1},"action":{"corrupt_commit":{"field":"ds","bit":9}}})",
+            9},
+        PtyFault{"unplug",
+                 R"({"match":{"cmd":"IDMAU=","nth":1},"action":{"unplug":{"after_bytes":40}}})",
+                 8}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(BurnE2E, UnplugMidWriteEndsPromptlyWithAClearError) {
+  TempDir dir;
+  const auto plan = dir.write(
+      "plan.json",
+      R"({"rules":[{"match":{"cmd":"IDMAU=","nth":1},"action":{"unplug":{"after_bytes":30}}}]})");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--faults", plan});
+  auto r = burn(sw.link, triplet, {}, 10); // far below the sum of the protocol's deadlines
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.status, 8) << r.err;
+  EXPECT_NE(r.err.find("went away"), std::string::npos) << r.err;
+}
+
+TEST(BurnE2E, ASecondBurnOnAPortInUseIsRefused) {
+  TempDir dir;
+  // the first burn waits 3 s for an answer: long enough to try a second one meanwhile
+  const auto plan =
+      dir.write("plan.json",
+                R"({"rules":[{"match":{"cmd":"DEVINFO\\?","nth":1},"action":{"delay_ms":900}}]})");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--faults", plan});
+  Background first({aliot_bin(), "burn", "--port", sw.link, "--triplet", triplet});
+  // wait until the first one holds the port
+  for (int i = 0;
+       i < 100
+       && run({"sh", "-c", "ls -l /proc/" + std::to_string(first.pid()) + "/fd | grep -q pts"})
+                  .status
+              != 0;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto second = burn(sw.link, triplet);
+  EXPECT_EQ(second.status, 8) << second.err;
+  EXPECT_NE(second.err.find("busy"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid())), std::string::npos) << second.err;
+  auto st = first.wait(30s);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, 0) << first.err();
+}
+
+TEST(BurnE2E, ThroughSocat) {
+  if (!have_program("socat")) {
+    GTEST_SKIP() << "socat not installed";
+  }
+  TempDir dir;
+  const auto state = dir.file("unit.json");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--state", state});
+  const auto bridged = dir.file("bridged");
+  Background socat(
+      {"socat", "PTY,link=" + bridged + ",raw,echo=0", "FILE:" + sw.link + ",raw,echo=0"});
+  for (int i = 0; i < 200 && ::access(bridged.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto r = burn(bridged, triplet, {"--lock", "-o", "json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["verify_level"], 5);
+  EXPECT_TRUE(holds_reference(state_of(state)));
+  EXPECT_TRUE(state_of(state).locked);
+}
+
+TEST(BurnE2E, BadInputsGetTheirExitCodes) {
+  TempDir dir;
+  const auto bad_dn = dir.write(
+      "bad.json", R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"x","DeviceSecret":"abc"})");
+  auto r = burn(dir.file("no-such-port"), bad_dn);
+  EXPECT_EQ(r.status, 2) << r.err;
+  const auto not_json = dir.write("broken.json", "{not json");
+  r = burn(dir.file("no-such-port"), not_json);
+  EXPECT_EQ(r.status, 3) << r.err;
+  const auto good = dir.write("device.json", k_triplet);
+  r = burn(dir.file("no-such-port"), good);
+  EXPECT_EQ(r.status, 8) << r.err;
+  EXPECT_NE(r.err.find("no such device"), std::string::npos) << r.err;
+  r = burn("/dev/null", good);
+  EXPECT_EQ(r.status, 8) << r.err;
+  r = run_aliot({"ports"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
