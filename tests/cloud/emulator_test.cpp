@@ -1,0 +1,329 @@
+// The cloud commands against the local platform emulator (`aliot emulate cloud`), with peers we
+// did not write on the device side (mosquitto_pub/mosquitto_sub logged in with the credentials
+// `aliot sign --for mosquitto` prints) and curl on the cloud side.
+#include "emulator.hpp"
+
+#include "cloud_support.hpp"
+
+#include <aliot/encoding.hpp>
+
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+using namespace aliot::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_dummy_ds = "0123456789abcdef0123456789abcdef";
+constexpr const char* k_emu_aksecret = "EmuAkSecret000000000000000000001";
+
+class OnEmulator : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    try {
+      s_emu = new Emulator();
+    } catch (const std::exception& e) {
+      s_error = e.what();
+      return;
+    }
+    s_emu->add_product(k_pk, k_ps, true);
+    s_emu->add_product("a1NoDynReg1", k_ps, false);
+    s_emu->add_access_key(k_akid, k_emu_aksecret);
+  }
+  static void TearDownTestSuite() {
+    delete s_emu;
+    s_emu = nullptr;
+  }
+  void SetUp() override {
+    if (s_emu == nullptr) {
+      GTEST_FAIL() << "the emulator did not start: " << s_error;
+    }
+  }
+
+  static Env env() {
+    Env e(s_emu->env().begin(), s_emu->env().end());
+    e["ALIOT_PRODUCT_SECRET"] = k_ps;
+    e["ALIOT_ACCESS_KEY_ID"] = k_akid;
+    e["ALIOT_ACCESS_KEY_SECRET"] = k_emu_aksecret;
+    return e;
+  }
+
+  // mosquitto client arguments that log in as the device of a triplet file.
+  std::vector<std::string> mosquitto_args(const std::string& triplet) {
+    const auto r = run_aliot({"sign", "--triplet", triplet, "--for", "mosquitto"}, {.env = env()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::vector<std::string> out;
+    // The printed string is shell-quoted; let bash split it.
+    std::string line = r.out;
+    while (!line.empty() && line.back() == '\n') {
+      line.pop_back();
+    }
+    const auto s = sh("for a in " + line + "; do printf '%s\\0' \"$a\"; done");
+    std::string cur;
+    for (char c : s.out) {
+      if (c == '\0') {
+        out.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  // Registers dn over HTTPS and returns the path of its triplet file.
+  std::string register_one(const std::string& dn) {
+    const auto r = run_aliot({"register", "-k", k_pk, "-d", dn}, {.env = env()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return dir.write(dn + ".json", r.out);
+  }
+
+  // Logs in as the device with mosquitto_pub; true if the platform accepted the login.
+  bool can_log_in(const std::string& triplet) {
+    auto args = mosquitto_args(triplet);
+    std::vector<std::string> argv{"mosquitto_pub"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::ifstream f(triplet);
+    const auto t = json::parse(f);
+    const std::string topic = "/" + t["ProductKey"].get<std::string>() + "/"
+                              + t["DeviceName"].get<std::string>() + "/user/update";
+    argv.insert(argv.end(), {"-t", topic, "-m", "hi", "-q", "1"});
+    const auto r = run(argv, {.timeout_s = 15});
+    return r.status == 0;
+  }
+
+  // Pre-registers every DeviceName of `names` (one a line) through the emulator's registry
+  // command, four at a time.
+  void add_devices(const std::string& names) {
+    const auto r =
+        sh("xargs -P 4 -I{} '" + aliot_bin() + "' emulate cloud add-device --dir '" + s_emu->dir()
+               + "' -k a1FakePK001 -d {} >/dev/null",
+           {.input = names, .env = {{"ALIOT_DEVICE_SECRET", k_dummy_ds}}, .timeout_s = 120});
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+
+  static Emulator* s_emu;
+  static std::string s_error;
+  TempDir dir;
+};
+
+Emulator* OnEmulator::s_emu = nullptr;
+std::string OnEmulator::s_error;
+
+std::map<std::string, std::string> secrets_in(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& l : lines_of(text)) {
+    const auto j = json::parse(l);
+    EXPECT_EQ(out.count(j["DeviceName"]), 0u) << "duplicate line for " << j["DeviceName"];
+    out[j["DeviceName"]] = j["DeviceSecret"];
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_F(OnEmulator, RegisterThenLogInWithTheNewSecret) {
+  s_emu->add_device(k_pk, "emu-dev-1", k_dummy_ds);
+  const auto t = register_one("emu-dev-1");
+  EXPECT_TRUE(can_log_in(t)) << s_emu->log();
+  // Once activated, registering again is refused (exit 7) with what to do.
+  const auto r = run_aliot({"register", "-k", k_pk, "-d", "emu-dev-1"}, {.env = env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("reset"), std::string::npos) << r.err;
+}
+
+TEST_F(OnEmulator, CurlSendingTheDryRunFormGetsTheSameKindOfReply) {
+  s_emu->add_device(k_pk, "emu-curl-1", k_dummy_ds);
+  const auto d = run_aliot({"register", "-k", k_pk, "-d", "emu-curl-1", "--dry-run", "-o", "json"},
+                           {.env = env()});
+  ASSERT_EQ(d.status, 0) << d.err;
+  const auto j = json::parse(d.out);
+  const auto c = run({"curl", "-sS", "--cacert", s_emu->ca_file(), "--data-binary",
+                      j["body"].get<std::string>(), j["url"].get<std::string>()});
+  ASSERT_EQ(c.status, 0) << c.err;
+  const auto reply = json::parse(c.out);
+  EXPECT_EQ(reply["code"], 200) << c.out;
+  EXPECT_EQ(reply["data"]["deviceName"], "emu-curl-1");
+  // And the triplet curl got logs in.
+  const json t{{"ProductKey", k_pk},
+               {"DeviceName", "emu-curl-1"},
+               {"DeviceSecret", reply["data"]["deviceSecret"]}};
+  EXPECT_TRUE(can_log_in(dir.write("curl.json", t.dump())));
+}
+
+TEST_F(OnEmulator, EachErrorReply) {
+  s_emu->add_device("a1NoDynReg1", "emu-off-1", k_dummy_ds);
+  auto r = run_aliot({"register", "-k", "a1NoDynReg1", "-d", "emu-off-1"}, {.env = env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("switch on dynamic registration"), std::string::npos) << r.err;
+
+  r = run_aliot({"register", "-k", k_pk, "-d", "emu-nobody"}, {.env = env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("pre-register"), std::string::npos) << r.err;
+
+  s_emu->add_device(k_pk, "emu-badsign", k_dummy_ds);
+  r = run_aliot({"register", "-k", k_pk, "-d", "emu-badsign"},
+                {.env = merge(env(), {{"ALIOT_PRODUCT_SECRET", "not-the-product-secret"}})});
+  EXPECT_EQ(r.status, 4) << r.err;
+}
+
+TEST_F(OnEmulator, BatchOf200WithEightJobs) {
+  std::string names;
+  for (int i = 0; i < 200; ++i) {
+    const std::string dn = "emu-batch-" + std::to_string(i);
+    names += dn + "\n";
+  }
+  // Pre-register them through the emulator's registry command (one process each).
+  add_devices(names);
+  const auto file = dir.write("names.txt", names);
+  const auto out = dir.file("batch.jsonl");
+  const auto r =
+      run_aliot({"register", "-k", k_pk, "--names", file, "-j", "8", "--out", out}, {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto got = secrets_in(dir.read("batch.jsonl"));
+  EXPECT_EQ(got.size(), 200u);
+  EXPECT_NE(r.err.find("registered 200, failed 0"), std::string::npos) << r.err;
+  // Spot-check that the secrets are the ones the emulator holds: they log in.
+  for (const char* dn : {"emu-batch-0", "emu-batch-117", "emu-batch-199"}) {
+    const json t{{"ProductKey", k_pk}, {"DeviceName", dn}, {"DeviceSecret", got.at(dn)}};
+    EXPECT_TRUE(can_log_in(dir.write(std::string(dn) + ".json", t.dump()))) << dn;
+  }
+}
+
+TEST_F(OnEmulator, KillNineMidBatchThenRerunEveryDeviceHasItsLatestSecret) {
+  std::string names;
+  for (int i = 0; i < 100; ++i) {
+    names += "emu-crash-" + std::to_string(i) + "\n";
+  }
+  add_devices(names);
+  const auto file = dir.write("names.txt", names);
+  const auto out = dir.file("crash.jsonl");
+  const std::vector<std::string> args{"register", "-k", k_pk,    "--names", file,
+                                      "-j",       "2",  "--out", out};
+  std::vector<std::string> argv{aliot_bin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  {
+    Background b(argv, {.env = env()});
+    for (int i = 0; i < 500; ++i) {
+      if (lines_of(dir.read("crash.jsonl")).size() >= 10) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    b.signal(SIGKILL);
+    b.wait(std::chrono::seconds(5));
+  }
+  const auto partial = lines_of(dir.read("crash.jsonl")).size();
+  EXPECT_GE(partial, 1u);
+  const auto r = run_aliot(args, {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto got = secrets_in(dir.read("crash.jsonl"));
+  ASSERT_EQ(got.size(), 100u);
+  // Every secret in the file is the one the emulator holds: each device logs in with it.
+  int checked = 0;
+  for (const auto& [dn, ds] : got) {
+    if (checked++ % 10 != 0) {
+      continue; // every tenth device (each login is a process pair)
+    }
+    const json t{{"ProductKey", k_pk}, {"DeviceName", dn}, {"DeviceSecret", ds}};
+    EXPECT_TRUE(can_log_in(dir.write(dn + ".json", t.dump()))) << dn;
+  }
+}
+
+TEST_F(OnEmulator, CloudPubIsSeenByMosquittoSubLoggedInAsTheDevice) {
+  s_emu->add_device(k_pk, "emu-pub-1", k_dummy_ds);
+  const json tj{{"ProductKey", k_pk}, {"DeviceName", "emu-pub-1"}, {"DeviceSecret", k_dummy_ds}};
+  const auto t = dir.write("pub.json", tj.dump());
+  auto args = mosquitto_args(t);
+  std::vector<std::string> argv{"stdbuf", "-oL", "mosquitto_sub"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"-t", "/a1FakePK001/emu-pub-1/user/get", "-C", "1", "-W", "20", "-d"});
+  Background sub(argv);
+  // Wait for the SUBACK (mosquitto_sub -d logs it on stdout).
+  ASSERT_TRUE(sub.wait_for("SUBACK", std::chrono::seconds(15))) << sub.err();
+  const auto r = run_aliot({"cloud", "pub", "-k", k_pk, "-d", "emu-pub-1", "-t", "user/get", "-m",
+                            R"({"cmd":"ping"})", "-q", "1"},
+                           {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(r.out.empty());
+  ASSERT_TRUE(sub.wait_for(R"({"cmd":"ping"})", std::chrono::seconds(10))) << sub.out();
+}
+
+TEST_F(OnEmulator, RrpcCallAnsweredByMosquittoClients) {
+  s_emu->add_device(k_pk, "emu-rrpc-1", k_dummy_ds);
+  const json tj{{"ProductKey", k_pk}, {"DeviceName", "emu-rrpc-1"}, {"DeviceSecret", k_dummy_ds}};
+  const auto t = dir.write("rrpc.json", tj.dump());
+  std::string creds = run_aliot({"sign", "--triplet", t, "--for", "mosquitto"}, {.env = env()}).out;
+  while (!creds.empty() && creds.back() == '\n') {
+    creds.pop_back();
+  }
+  // The device: subscribe (say READY after the SUBACK), wait for one request, then answer on
+  // the matching response topic.
+  const std::string script =
+      "stdbuf -oL mosquitto_sub " + creds
+      + " -t '/sys/a1FakePK001/emu-rrpc-1/rrpc/request/+' -C 1 -W 20 -v -d |\n"
+        "while IFS= read -r line; do\n"
+        "  case \"$line\" in\n"
+        "    *'received SUBACK'*) echo READY ;;\n"
+        "    /sys/*) topic=${line%% *}; payload=${line#* }\n"
+        "      mosquitto_pub "
+      + creds
+      + " -t \"${topic/request/response}\" -m \"pong:$payload\"; echo ANSWERED ;;\n"
+        "  esac\n"
+        "done\n";
+  const auto sf = dir.write("device.sh", script, 0700);
+  Background device({"bash", sf});
+  ASSERT_TRUE(device.wait_for("READY", std::chrono::seconds(15))) << device.err();
+  const auto r =
+      run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-1", "-m", "ping", "--timeout", "8000"},
+                {.env = env()});
+  EXPECT_EQ(r.status, 0) << r.err << device.err();
+  EXPECT_EQ(r.out, "pong:ping");
+}
+
+TEST_F(OnEmulator, RrpcTimeoutAndOffline) {
+  s_emu->add_device(k_pk, "emu-rrpc-2", k_dummy_ds);
+  // OFFLINE: nobody is connected as the device.
+  auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-2", "-m", "x", "-o", "json"},
+                     {.env = env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.out.find("OFFLINE"), std::string::npos) << r.out;
+
+  // TIMEOUT: the device is subscribed but never answers.
+  const json tj{{"ProductKey", k_pk}, {"DeviceName", "emu-rrpc-2"}, {"DeviceSecret", k_dummy_ds}};
+  auto args = mosquitto_args(dir.write("r2.json", tj.dump()));
+  std::vector<std::string> argv{"stdbuf", "-oL", "mosquitto_sub"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"-t", "/sys/a1FakePK001/emu-rrpc-2/rrpc/request/+", "-d"});
+  Background sub(argv);
+  ASSERT_TRUE(sub.wait_for("SUBACK", std::chrono::seconds(15))) << sub.err();
+  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-2", "-m", "x", "--timeout", "1000"},
+                {.env = env()});
+  EXPECT_EQ(r.status, 6) << r.err;
+  EXPECT_NE(r.err.find("TIMEOUT"), std::string::npos) << r.err;
+}
+
+TEST_F(OnEmulator, BadAccessKeySecretIsExit4AndCurlReplaysADryRun) {
+  auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-any", "-m", "x"},
+                     {.env = merge(env(), {{"ALIOT_ACCESS_KEY_SECRET", "wrong-secret"}})});
+  EXPECT_EQ(r.status, 4) << r.err;
+  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-any", "-m", "x", "--timeout", "9000"},
+                {.env = env()});
+  EXPECT_EQ(r.status, 2) << r.err;
+
+  // A peer on the wire: the request --dry-run prints, sent by curl, is accepted.
+  const auto d = run_aliot(
+      {"cloud", "pub", "-t", "/a1FakePK001/emu-any/user/get", "-m", "x", "--dry-run", "-o", "json"},
+      {.env = env()});
+  ASSERT_EQ(d.status, 0) << d.err;
+  const auto j = json::parse(d.out);
+  const auto c = run(
+      {"curl", "-sS", "--data-binary", j["body"].get<std::string>(), j["url"].get<std::string>()});
+  ASSERT_EQ(c.status, 0) << c.err;
+  const auto reply = json::parse(c.out);
+  EXPECT_EQ(reply["Success"], true) << c.out;
+  EXPECT_TRUE(reply.contains("MessageId")) << c.out;
+}
