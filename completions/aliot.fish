@@ -9,7 +9,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot config'
             printf '%s\n' show
         case 'aliot rrpc'
-            printf '%s\n' call
+            printf '%s\n' call serve
         case 'aliot cloud'
             printf '%s\n' pub
         case 'aliot emulate'
@@ -30,7 +30,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --faults --file --for --hex --hold --host --http-method --https-port --instance --interval --jobs --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --securemode --seed --sign-method --state --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --instance --interval --jobs --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -218,6 +218,7 @@ complete -c aliot -n '__aliot_in \'aliot register\'' -l ca-file -r -F -d 'Trust 
 complete -c aliot -n '__aliot_in \'aliot register\'' -l insecure -d 'Do not verify the server certificate (testing only)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l timeout -x -d 'Give up on one device after this many milliseconds (default 10000)'
 complete -c aliot -n '__aliot_at \'aliot rrpc\'' -a 'call' -d 'Ask a device synchronously from the cloud (OpenAPI RRpc) and print its answer'
+complete -c aliot -n '__aliot_at \'aliot rrpc\'' -a 'serve' -d 'Be the device that answers RRPC requests'
 complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -s k -l product-key -x -d 'ProductKey of the device'
 complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -s d -l device-name -x -d 'DeviceName of the device'
 complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -l timeout -x -d 'How long the platform waits for the device, 1000-8000 ms (default 5000)'
@@ -237,6 +238,31 @@ complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -l http-method -x -a 'POST
 complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -l dry-run -d 'Print the signed request instead of sending it'
 complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -l nonce -x -d 'SignatureNonce to sign (default: a fresh random UUID)'
 complete -c aliot -n '__aliot_in \'aliot rrpc call\'' -l timestamp -x -d 'Timestamp to sign, ISO 8601 UTC like 2024-01-01T00:00:00Z (default: now)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s k -l product-key -x -d 'ProductKey of the device'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s d -l device-name -x -d 'DeviceName of the device'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l device-secret -x -d 'DeviceSecret given inline (visible to other users; prefer a file or the environment)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l device-secret-file -r -F -d 'Read the DeviceSecret from a file (\'-\' for standard input)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l device-token -x -d 'DeviceToken from registration without pre-registration (use with --client-id)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l triplet -r -F -d 'The console\'s device JSON {ProductKey, DeviceName, DeviceSecret} (\'-\' for standard input)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l client-id -x -d 'Custom client id (default: ${pk}.${dn})'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l region -x -d 'Region id (default cn-shanghai)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l instance -x -d 'IotInstanceId of a new public or Enterprise instance'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l host -x -d 'MQTT host (overrides region and instance)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l port -x -d 'MQTT port (default 1883)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l tcp -d 'Plain MQTT without TLS (securemode=3)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l ca-file -r -F -d 'Trust this CA bundle instead of the system store'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l insecure -d 'Do not verify the server certificate (testing only)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l sign-method -x -a 'hmacsha256 hmacsha1 hmacmd5' -d 'Signature method (default hmacsha256)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l timestamp -x -d 'Timestamp in milliseconds to sign (default: now)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l no-timestamp -d 'Sign and send no timestamp'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l keepalive -x -d 'MQTT keepalive in seconds, 30-1200 (default 300)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l clean-session -x -d 'MQTT clean session (default true)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l reply -x -d 'Answer every request with TEXT'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l echo -d 'Answer with the request payload itself'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l exec -x -d 'Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l custom -x -d 'Also answer custom-topic RRPC for TOPIC (subscribes /ext/rrpc/+TOPIC, announces ext=1; repeatable)'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s C -l count -x -d 'Stop after N requests'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l timeout -x -d 'Seconds to wait for CONNACK and SUBACK (default 10)'
 complete -c aliot -n '__aliot_at \'aliot cloud\'' -a 'pub' -d 'Send a message to a device topic from the cloud (OpenAPI Pub)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s t -l topic -x -d 'Topic: full (/PK/DN/user/get) or relative to -k/-d (user/get)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s q -l qos -x -d 'QoS 0 or 1 (default 0)'
