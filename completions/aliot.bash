@@ -28,7 +28,7 @@ _aliot_options() {
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'burn') REPLY='--port --baud --dialect --triplet --lock --no-reboot --crc' ;;
+  'burn') REPLY='--port --baud --dialect --triplet --lock --no-reboot --crc --journal --station --operator' ;;
   'emulate cloud') REPLY='--dir --mqtt-port --mqtts-port --https-port --api-port' ;;
   'emulate cloud add-product') REPLY='--dir --product-key -k --dynamic-registration --product-secret-file' ;;
   'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --disabled --device-secret-file' ;;
@@ -259,6 +259,9 @@ _aliot_value() {
   'burn|--lock') REPLY='none' ;;
   'burn|--no-reboot') REPLY='none' ;;
   'burn|--crc') REPLY='choice:require prefer off' ;;
+  'burn|--journal') REPLY='file' ;;
+  'burn|--station') REPLY='text' ;;
+  'burn|--operator') REPLY='text' ;;
   'emulate cloud|--dir') REPLY='directory' ;;
   'emulate cloud|--mqtt-port') REPLY='text' ;;
   'emulate cloud|--mqtts-port') REPLY='text' ;;

@@ -30,7 +30,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --instance --interval --jobs --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -290,6 +290,9 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l triplet -r -F -d 'The triple
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l lock -d 'Lock the unit\'s credential store after verifying (irreversible)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l no-reboot -d 'Skip the reboot and the verification after it'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l crc -x -a 'require prefer off' -d 'Per-line CRC: require, prefer (default) or off'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default ./aliot-factory.db)'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l station -x -d 'Station id recorded in the journal'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l operator -x -d 'Operator id recorded in the journal'
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'cloud' -d 'Run a local Aliyun IoT platform (MQTT, TLS, dynamic registration, OpenAPI)'
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'switch' -d 'Run a simulated switch on a pseudo-terminal'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'

@@ -344,6 +344,9 @@ std::string render_root(const CommandModel& root,
     }
     p.line(bold(root.name) + ": " + esc(summary) + ".");
   }
+  if (!in.description.empty()) {
+    p.prose(in.description);
+  }
   p.macro(".PP");
   p.line("Each command has its own page, " + bold(root.name + "-COMMAND") + "(1), and "
          + bold(root.name + " COMMAND --help") + " prints the same options and examples.");
@@ -460,6 +463,19 @@ void render_tree(const CommandModel& root,
 ManInputs default_man_inputs() {
   ManInputs in;
   in.exit_codes = exit_codes();
+  in.description =
+      "Results go to standard output, everything else (errors, warnings, progress, logs) to "
+      "standard error. With -o json a result is JSON, and commands that stream (sub, rrpc "
+      "serve, connect --hold, batch register, burn) write JSON Lines: one compact object per "
+      "event. Errors read 'aliot: error: what failed: why', sometimes followed by "
+      "'aliot: hint: what to do', and the exit status says which kind of failure it was.\n\n"
+      "A setting comes from its flag, else its ALIOT_* environment variable, else the profile "
+      "(--profile or ALIOT_PROFILE) in the config file, else its default; 'aliot config show' "
+      "prints each effective value and where it came from.\n\n"
+      "Secrets (DeviceSecret, ProductSecret, AccessKey secret, DeviceToken) are read from a file "
+      "('-' for standard input), the environment, a triplet file or a profile. A secret given as "
+      "a plain flag value works but warns, because other users can read the process list. "
+      "Secrets never appear in logs or traces.";
   for (const auto& k : config::keys()) {
     std::string d = std::string(k.description) + " (profile key " + std::string(k.name);
     if (!k.default_value.empty()) {

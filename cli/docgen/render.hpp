@@ -19,6 +19,7 @@ struct NamedText {
 
 // What aliot.1 shows besides the command tree.
 struct ManInputs {
+  std::string description; // aliot.1's DESCRIPTION after the tag line: the global conventions
   std::span<const ExitCodeDoc> exit_codes;
   std::vector<NamedText> environment; // ALIOT_* settings and the other variables aliot reads
   std::vector<NamedText> files;
