@@ -339,9 +339,6 @@ std::string render_root(const CommandModel& root,
     if (summary.rfind(prefix, 0) == 0) {
       summary.erase(0, prefix.size());
     }
-    if (!summary.empty()) {
-      summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
-    }
     p.line(bold(root.name) + ": " + esc(summary) + ".");
   }
   if (!in.description.empty()) {
