@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -60,12 +61,17 @@ Result<void> sync_dir(Context& ctx,
   if (ec) {
     return Error(Errc::io, "cannot create " + dir.string() + ": " + ec.message());
   }
+  std::vector<fs::path> stale; // collected first: no removing while iterating
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.is_regular_file() && is_ours(name) && files.find(name) == files.end()) {
-      fs::remove(entry.path(), ec);
-      ctx.out.line("removed " + entry.path().string());
+      stale.push_back(entry.path());
     }
+  }
+  std::sort(stale.begin(), stale.end());
+  for (const auto& p : stale) {
+    fs::remove(p, ec);
+    ctx.out.line("removed " + p.string());
   }
   for (const auto& [name, text] : files) {
     const fs::path p = dir / name;
