@@ -58,6 +58,9 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   // THE list of commands, in the order `aliot --help` shows them.
   add_sign_command(*app, ctx);
   add_config_command(*app, ctx);
+  add_connect_command(*app, ctx);
+  add_pub_command(*app, ctx);
+  add_sub_command(*app, ctx);
   add_register_command(*app, ctx);
   add_rrpc_command(*app, ctx);
   add_cloud_command(*app, ctx);

@@ -20,6 +20,9 @@ void add_completion_command(CLI::App& parent, Context& ctx);
 void add_gen_docs_command(CLI::App& parent, Context& ctx); // hidden: __gen-docs
 void add_register_command(CLI::App& parent, Context& ctx);
 void add_cloud_command(CLI::App& parent, Context& ctx);
+void add_connect_command(CLI::App& parent, Context& ctx);
+void add_pub_command(CLI::App& parent, Context& ctx);
+void add_sub_command(CLI::App& parent, Context& ctx);
 
 // Nested verbs implemented in their own files (called by their parent command).
 void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);
