@@ -327,3 +327,55 @@ TEST_F(OnEmulator, BadAccessKeySecretIsExit4AndCurlReplaysADryRun) {
   EXPECT_EQ(reply["Success"], true) << c.out;
   EXPECT_TRUE(reply.contains("MessageId")) << c.out;
 }
+
+TEST_F(OnEmulator, RegisterOverMqttPreregisteredThenLogIn) {
+  s_emu->add_device(k_pk, "emu-mq-1", k_dummy_ds);
+  auto r = run_aliot({"register", "-k", k_pk, "-d", "emu-mq-1", "--via", "mqtt", "-o", "json"},
+                     {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["DeviceName"], "emu-mq-1");
+  EXPECT_NE(j["DeviceSecret"], k_dummy_ds);
+  EXPECT_TRUE(can_log_in(dir.write("mq1.json", r.out)));
+  // Unknown device or a wrong ProductSecret: the platform refuses the CONNECT (exit 4).
+  r = run_aliot({"register", "-k", k_pk, "-d", "emu-mq-nobody", "--via", "mqtt"}, {.env = env()});
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_NE(r.err.find("aliot: hint:"), std::string::npos) << r.err;
+}
+
+TEST_F(OnEmulator, RegisterOverMqttWithoutPreregistrationYieldsAWorkingToken) {
+  const auto r = run_aliot({"register", "-k", k_pk, "-d", "emu-nwl-1", "--via", "mqtt",
+                            "--no-preregister", "-o", "json"},
+                           {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(r.out);
+  ASSERT_TRUE(j.contains("ClientId")) << r.out;
+  ASSERT_TRUE(j.contains("DeviceToken")) << r.out;
+  EXPECT_FALSE(j.contains("DeviceSecret"));
+  // Log in in connwl mode with mosquitto_pub (spec 2.5): clientId|securemode=-2,authType=connwl|,
+  // the token as password.
+  const auto e = s_emu->env();
+  const auto p = run({"mosquitto_pub",
+                      "-h",
+                      e.at("ALIOT_MQTT_HOST"),
+                      "-p",
+                      e.at("ALIOT_MQTT_PORT"),
+                      "--cafile",
+                      e.at("ALIOT_CA_FILE"),
+                      "-V",
+                      "mqttv311",
+                      "-i",
+                      j["ClientId"].get<std::string>() + "|securemode=-2,authType=connwl|",
+                      "-u",
+                      "emu-nwl-1&a1FakePK001",
+                      "-P",
+                      j["DeviceToken"].get<std::string>(),
+                      "-t",
+                      "/a1FakePK001/emu-nwl-1/user/update",
+                      "-m",
+                      "hi",
+                      "-q",
+                      "1"},
+                     {.timeout_s = 15});
+  EXPECT_EQ(p.status, 0) << p.err;
+}
