@@ -4,6 +4,7 @@
 #include "context.hpp"
 
 #include <aliot/config.hpp>
+#include <aliot/factory.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/serial.hpp>
 
@@ -26,6 +27,9 @@ struct BurnOptions {
   bool lock = false;
   bool no_reboot = false;
   std::string crc = "prefer";
+  std::string journal = "aliot-factory.db";
+  std::string station;
+  std::string operator_id;
 };
 
 // The console's JSON; a malformed file is Errc::config, an invalid value Errc::usage.
@@ -77,6 +81,12 @@ Result<serial::Credentials> read_triplet(const std::string& path) {
   return c;
 }
 
+Result<void> burn_one(Context& ctx,
+                      const BurnOptions& o,
+                      const serial::BurnPlan& plan,
+                      factory::Journal& journal,
+                      const std::string& job);
+
 Result<void> run_burn(Context& ctx, const BurnOptions& o) {
   auto cred = read_triplet(o.triplet);
   if (!cred) {
@@ -97,6 +107,30 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
       return Error(Errc::usage, "--crc require: the smartliving dialect has no CRC lines");
     }
   }
+  auto journal = factory::Journal::open(o.journal);
+  if (!journal) {
+    return std::move(journal).error();
+  }
+  auto job = (*journal)->start_job({o.station, o.operator_id, o.port, o.dialect});
+  if (!job) {
+    return std::move(job).error();
+  }
+  auto result = burn_one(ctx, o, plan, **journal, *job);
+  if (!result) {
+    const auto& e = result.error();
+    if (auto f = (*journal)->finish(*job, false, 0, std::string(errc_name(e.code())), e.message());
+        !f) {
+      ctx.out.warn(f.error().message());
+    }
+  }
+  return result;
+}
+
+Result<void> burn_one(Context& ctx,
+                      const BurnOptions& o,
+                      const serial::BurnPlan& plan,
+                      factory::Journal& journal,
+                      const std::string& job) {
   auto port = serial::open_port(o.port, serial::PortOptions{o.baud});
   if (!port) {
     return std::move(port).error();
@@ -108,6 +142,10 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
     return std::move(dialect).error();
   }
   serial::BurnHooks hooks;
+  hooks.write_intent = [&](const serial::DeviceInfo& d, const std::string& fp) {
+    return journal.write_intent(job, {d.mac, d.chip_id, d.firmware, d.sn},
+                                plan.credentials.product_key, plan.credentials.device_name, fp);
+  };
   auto rep = serial::burn(**dialect, plan, hooks, log);
   if (!rep) {
     if (ctx.is_interrupted()) {
@@ -116,6 +154,7 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
     return std::move(rep).error();
   }
   const auto& r = *rep;
+  ALIOT_TRY(journal.finish(job, true, r.verify_level, {}, {}));
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
     j["result"] = "PASS";
@@ -188,6 +227,14 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
   auto* crc = cmd->add_option("--crc", opts->crc, "Per-line CRC: require, prefer (default) or off")
                   ->type_name("MODE");
   ctx.docs.choices(crc, {"require", "prefer", "off"});
+  auto* jr = cmd->add_option("--journal", opts->journal,
+                             "The station's factory journal (SQLite; default ./aliot-factory.db)")
+                 ->type_name("DB");
+  ctx.docs.kind(jr, ValueKind::file);
+  cmd->add_option("--station", opts->station, "Station id recorded in the journal")
+      ->type_name("ID");
+  cmd->add_option("--operator", opts->operator_id, "Operator id recorded in the journal")
+      ->type_name("ID");
   ctx.docs.attach(
       cmd, {"Burns one triplet into the switch on the fixture over its serial port and proves the "
             "unit holds it: sync, identify (MAC, chip id, firmware), inspect the credential store, "
@@ -197,6 +244,10 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
             "dialect, whose readback is plaintext, the comparison happens in memory only. A unit "
             "that already holds this triplet is verified and passes again (a re-run); a unit "
             "holding other credentials is refused.\n\n"
+            "Every unit is a job in the station's journal (--journal): the binding of the triplet "
+            "to the unit's MAC is written durably before the first byte of the secret is sent, so "
+            "a unit that comes back gets the same triplet and a triplet that left the host is "
+            "never burned into another unit. The journal holds no secrets.\n\n"
             "Exit status: 0 PASS, 8 port, device or protocol failure, 9 the unit does not hold "
             "what was burned, 2 an invalid triplet, 3 an unreadable triplet file.",
             {{"aliot burn --port /dev/ttyUSB0 --triplet device.json",

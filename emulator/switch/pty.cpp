@@ -212,9 +212,12 @@ Result<void> run_pty(const PtyOptions& o,
     if (!rx.empty()) {
       next = std::min(next, rx.front().first);
     }
-    const int timeout_ms = static_cast<int>(std::max<Micros>(0, (next - now + 999) / 1000));
+    const Micros wait_us = std::max<Micros>(0, next - now);
+    const int timeout_ms = static_cast<int>(wait_us / 1000);
     pollfd p{master, POLLIN, 0};
-    const int r = ::poll(&p, 1, timeout_ms);
+    const timespec ts{static_cast<time_t>(wait_us / 1000000),
+                      static_cast<long>((wait_us % 1000000) * 1000)};
+    const int r = ::ppoll(&p, 1, &ts, nullptr);
     if (r > 0 && (p.revents & POLLIN) != 0) {
       char buf[512];
       const auto n = ::read(master, buf, sizeof buf);

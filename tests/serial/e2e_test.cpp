@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <switch_sim.hpp>
 #include <thread>
@@ -52,11 +53,15 @@ bool holds_reference(const switchsim::NvState& nv) {
   return s != nullptr && s->pk == "a1BcDeFgHiJ" && s->dn == "SW-0C8B95A1F3E2" && s->ds == k_ds;
 }
 
-ProcResult burn(const std::string& port,
+ProcResult burn(const TempDir& dir,
+                const std::string& port,
                 const std::string& triplet,
                 std::vector<std::string> extra = {},
                 double timeout_s = 60) {
   std::vector<std::string> args = {"burn", "--port", port, "--triplet", triplet};
+  if (std::find(extra.begin(), extra.end(), "--journal") == extra.end()) {
+    args.insert(args.end(), {"--journal", dir.file("journal.db")});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   return run_aliot(args, {.timeout_s = timeout_s});
 }
@@ -68,7 +73,7 @@ TEST(BurnE2E, Alsw1BurnVerifyLockOverAPty) {
   const auto state = dir.file("unit.json");
   const auto triplet = dir.write("device.json", k_triplet);
   Switch sw(dir, {"--state", state});
-  auto r = burn(sw.link, triplet, {"--lock", "-o", "json", "-vvv"});
+  auto r = burn(dir, sw.link, triplet, {"--lock", "-o", "json", "-vvv"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = json::parse(r.out);
   EXPECT_EQ(j["result"], "PASS");
@@ -89,13 +94,13 @@ TEST(BurnE2E, Alsw1BurnVerifyLockOverAPty) {
   EXPECT_TRUE(holds_reference(nv));
   EXPECT_TRUE(nv.locked);
   // a re-run passes as a verification; another triplet is refused by the locked unit
-  auto again = burn(sw.link, triplet);
+  auto again = burn(dir, sw.link, triplet);
   EXPECT_EQ(again.status, 0) << again.err;
   EXPECT_NE(again.out.find("resumed"), std::string::npos) << again.out;
   const auto other = dir.write(
       "other.json",
       R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"SW-OTHER-01","DeviceSecret":"ffffffffffffffffffffffffffffffff"})");
-  auto refused = burn(sw.link, other);
+  auto refused = burn(dir, sw.link, other, {"--journal", dir.file("other-station.db")});
   EXPECT_EQ(refused.status, 8) << refused.err;
   EXPECT_NE(refused.err.find("other credentials"), std::string::npos) << refused.err;
   EXPECT_TRUE(holds_reference(state_of(state)));
@@ -107,12 +112,12 @@ TEST(BurnE2E, StateSurvivesASimulatorRestart) {
   const auto triplet = dir.write("device.json", k_triplet);
   {
     Switch sw(dir, {"--state", state, "--seed", "42"});
-    auto r = burn(sw.link, triplet, {"--no-reboot"});
+    auto r = burn(dir, sw.link, triplet, {"--no-reboot"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("verify_level  4"), std::string::npos) << r.out;
   }
   Switch sw(dir, {"--state", state});
-  auto r = burn(sw.link, triplet, {"-o", "json"});
+  auto r = burn(dir, sw.link, triplet, {"-o", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = json::parse(r.out);
   EXPECT_EQ(j["resumed"], true);
@@ -126,14 +131,14 @@ TEST(BurnE2E, SmartlivingOverAPty) {
   const auto state = dir.file("unit.json");
   const auto triplet = dir.write("device.json", k_triplet);
   Switch sw(dir, {"--state", state, "--dialect", "smartliving"});
-  auto r = burn(sw.link, triplet, {"--dialect", "smartliving", "-o", "json", "-vvv"});
+  auto r = burn(dir, sw.link, triplet, {"--dialect", "smartliving", "-o", "json", "-vvv"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = json::parse(r.out);
   EXPECT_EQ(j["verify_level"], 5);
   EXPECT_EQ(j["mac"], "0C:8B:95:A1:F3:E2");
   EXPECT_EQ(r.err.find(k_ds), std::string::npos) << r.err;
   EXPECT_TRUE(holds_reference(state_of(state)));
-  auto lock = burn(sw.link, triplet, {"--dialect", "smartliving", "--lock"});
+  auto lock = burn(dir, sw.link, triplet, {"--dialect", "smartliving", "--lock"});
   EXPECT_EQ(lock.status, 2) << lock.err;
 }
 
@@ -152,7 +157,7 @@ TEST_P(BurnE2EFaults, DocumentedOutcomeOverAPty) {
   const auto plan = dir.write("plan.json", std::string("{\"seed\":3,\"rules\":[") + f.rules + "]}");
   const auto triplet = dir.write("device.json", k_triplet);
   Switch sw(dir, {"--state", state, "--faults", plan});
-  auto r = burn(sw.link, triplet, {"-o", "json"}, 30);
+  auto r = burn(dir, sw.link, triplet, {"-o", "json"}, 30);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.status, f.status) << r.err;
   if (r.status == 0) {
@@ -196,7 +201,7 @@ TEST(BurnE2E, UnplugMidWriteEndsPromptlyWithAClearError) {
       R"({"rules":[{"match":{"cmd":"IDMAU=","nth":1},"action":{"unplug":{"after_bytes":30}}}]})");
   const auto triplet = dir.write("device.json", k_triplet);
   Switch sw(dir, {"--faults", plan});
-  auto r = burn(sw.link, triplet, {}, 10); // far below the sum of the protocol's deadlines
+  auto r = burn(dir, sw.link, triplet, {}, 10); // far below the sum of the protocol's deadlines
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.status, 8) << r.err;
   EXPECT_NE(r.err.find("went away"), std::string::npos) << r.err;
@@ -204,13 +209,14 @@ TEST(BurnE2E, UnplugMidWriteEndsPromptlyWithAClearError) {
 
 TEST(BurnE2E, ASecondBurnOnAPortInUseIsRefused) {
   TempDir dir;
-  // the first burn waits 3 s for an answer: long enough to try a second one meanwhile
+  // the first burn waits 0.9 s for an answer: long enough to try a second one meanwhile
   const auto plan =
       dir.write("plan.json",
                 R"({"rules":[{"match":{"cmd":"DEVINFO\\?","nth":1},"action":{"delay_ms":900}}]})");
   const auto triplet = dir.write("device.json", k_triplet);
   Switch sw(dir, {"--faults", plan});
-  Background first({aliot_bin(), "burn", "--port", sw.link, "--triplet", triplet});
+  Background first({aliot_bin(), "burn", "--port", sw.link, "--triplet", triplet, "--journal",
+                    dir.file("first.db")});
   // wait until the first one holds the port
   for (int i = 0;
        i < 100
@@ -220,7 +226,7 @@ TEST(BurnE2E, ASecondBurnOnAPortInUseIsRefused) {
        ++i) {
     std::this_thread::sleep_for(10ms);
   }
-  auto second = burn(sw.link, triplet);
+  auto second = burn(dir, sw.link, triplet);
   EXPECT_EQ(second.status, 8) << second.err;
   EXPECT_NE(second.err.find("busy"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("pid " + std::to_string(first.pid())), std::string::npos) << second.err;
@@ -243,7 +249,7 @@ TEST(BurnE2E, ThroughSocat) {
   for (int i = 0; i < 200 && ::access(bridged.c_str(), F_OK) != 0; ++i) {
     std::this_thread::sleep_for(10ms);
   }
-  auto r = burn(bridged, triplet, {"--lock", "-o", "json"});
+  auto r = burn(dir, bridged, triplet, {"--lock", "-o", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["verify_level"], 5);
   EXPECT_TRUE(holds_reference(state_of(state)));
@@ -254,17 +260,53 @@ TEST(BurnE2E, BadInputsGetTheirExitCodes) {
   TempDir dir;
   const auto bad_dn = dir.write(
       "bad.json", R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"x","DeviceSecret":"abc"})");
-  auto r = burn(dir.file("no-such-port"), bad_dn);
+  auto r = burn(dir, dir.file("no-such-port"), bad_dn);
   EXPECT_EQ(r.status, 2) << r.err;
   const auto not_json = dir.write("broken.json", "{not json");
-  r = burn(dir.file("no-such-port"), not_json);
+  r = burn(dir, dir.file("no-such-port"), not_json);
   EXPECT_EQ(r.status, 3) << r.err;
   const auto good = dir.write("device.json", k_triplet);
-  r = burn(dir.file("no-such-port"), good);
+  r = burn(dir, dir.file("no-such-port"), good);
   EXPECT_EQ(r.status, 8) << r.err;
   EXPECT_NE(r.err.find("no such device"), std::string::npos) << r.err;
-  r = burn("/dev/null", good);
+  r = burn(dir, "/dev/null", good);
   EXPECT_EQ(r.status, 8) << r.err;
   r = run_aliot({"ports"});
   EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST(BurnE2E, JournalNeverGivesATripletToASecondUnit) {
+  TempDir dir;
+  const auto triplet = dir.write("device.json", k_triplet);
+  const auto journal = dir.file("station.db");
+  {
+    Switch a(dir, {"--state", dir.file("a.json"), "--seed", "1"}, "dut-a");
+    auto r =
+        burn(dir, a.link, triplet, {"--journal", journal, "--station", "S1", "--operator", "op7"});
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  Switch b(dir, {"--state", dir.file("b.json"), "--seed", "2"}, "dut-b");
+  auto r = burn(dir, b.link, triplet, {"--journal", journal});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("already went to another unit"), std::string::npos) << r.err;
+  EXPECT_EQ(switchsim::active_slot(state_of(dir.file("b.json"))), nullptr)
+      << "the secret reached unit b";
+  // the journal: two jobs, one binding, events in order, no secret anywhere in its files
+  auto q = run({"python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
+                "print([r for r in c.execute('select state,station,operator from job order by "
+                "started_at')]);"
+                "print([r for r in c.execute('select device_name,state from binding')]);"
+                "print([r[0] for r in c.execute('select type from event order by seq')])",
+                journal});
+  ASSERT_EQ(q.status, 0) << q.err;
+  EXPECT_NE(q.out.find("[('PASS', 'S1', 'op7'), ('FAIL', '', '')]"), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("[('SW-0C8B95A1F3E2', 'BOUND')]"), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("['JOB_START', 'IDENTIFIED', 'WRITE_INTENT', 'PASS', 'JOB_START', 'FAIL']"),
+            std::string::npos)
+      << q.out;
+  for (const std::string& f : {journal, journal + "-wal"}) {
+    auto g = run({"grep", "-c", k_ds, f});
+    EXPECT_NE(g.status, 0) << f << " contains the secret";
+  }
 }

@@ -1,0 +1,52 @@
+// The factory journal (spec/serial-protocol.md 5.4), the part `aliot burn --triplet` needs: one
+// SQLite file per station (WAL, synchronous=FULL), a job per unit, a hash-chained event log, and
+// the binding of each triplet to exactly one hardware identity. The write intent is durable before
+// the first byte of a secret is sent; a triplet that left the host is never given to another unit.
+// No secret is ever written to the journal: it records ProductKey, DeviceName and fingerprint.
+#pragma once
+
+#include <aliot/error.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace aliot::factory {
+
+struct JobInfo {
+  std::string station, operator_id, port, dialect;
+};
+
+struct UnitInfo {
+  std::string mac, chip_id, firmware, sn;
+};
+
+class Journal {
+public:
+  // Opens or creates the journal (Errc::io on failure).
+  static Result<std::unique_ptr<Journal>> open(const std::string& path);
+  virtual ~Journal() = default;
+
+  // JOB_START; returns the job id.
+  virtual Result<std::string> start_job(const JobInfo& job) = 0;
+  // IDENTIFIED + WRITE_INTENT in one durable transaction, after checking the bindings: the
+  // triplet must not be bound to another MAC (or burned with another secret), and the MAC must
+  // not hold another triplet of the product (Errc::usage). The triplet is bound to the MAC from
+  // here on, whatever happens next.
+  virtual Result<void> write_intent(const std::string& job,
+                                    const UnitInfo& unit,
+                                    const std::string& pk,
+                                    const std::string& dn,
+                                    const std::string& fp) = 0;
+  // PASS (the binding becomes BOUND) or FAIL{class,detail}.
+  virtual Result<void> finish(const std::string& job,
+                              bool pass,
+                              int verify_level,
+                              const std::string& error_class,
+                              const std::string& detail) = 0;
+  // The MAC the DeviceName is bound to, if any.
+  virtual Result<std::optional<std::string>> bound_mac(const std::string& pk,
+                                                       const std::string& dn) = 0;
+};
+
+} // namespace aliot::factory
