@@ -159,23 +159,28 @@ Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
   if (!secret) {
     return std::move(secret).error();
   }
+  bool created = false;
   ALIOT_TRY(edit_registry(o.dir, [&](nlohmann::json& j) -> Result<void> {
     auto& products = j["products"];
     if (!products.contains(o.pk)) {
       products[o.pk] = emu::new_product(secret->reveal(), !o.dynreg || *o.dynreg == "on");
-    } else {
+      created = true;
+      return ok();
+    }
+    // Updating: the secret changes only when one was given (never silently regenerated).
+    if (!generated) {
       products[o.pk]["product_secret"] = secret->reveal();
-      if (o.dynreg) {
-        products[o.pk]["dynamic_registration"] = *o.dynreg == "on";
-      }
+    }
+    if (o.dynreg) {
+      products[o.pk]["dynamic_registration"] = *o.dynreg == "on";
     }
     return ok();
   }));
-  if (generated) {
+  if (generated && created) {
     nlohmann::ordered_json out{{"ProductKey", o.pk}, {"ProductSecret", secret->reveal()}};
     ctx.out.line(out.dump(ctx.out.json() ? -1 : 2));
   }
-  ctx.out.info("product " + o.pk + " added to " + o.dir);
+  ctx.out.info("product " + o.pk + (created ? " added to " : " updated in ") + o.dir);
   return ok();
 }
 
@@ -784,7 +789,8 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
     ctx.docs.kind(f, ValueKind::file);
     ctx.docs.attach(sub, {"Adds a product with the default topic categories user/get "
                           "(subscribe), user/update and user/update/error (publish). Adding an "
-                          "existing product updates its secret and registration switch.",
+                          "existing product updates its registration switch, and its secret "
+                          "when one is given.",
                           {{"ALIOT_PRODUCT_SECRET=ps123 aliot emulate cloud add-product --dir "
                             "./emu-state -k a1FakePK001",
                             "Add a product with a known ProductSecret"}},

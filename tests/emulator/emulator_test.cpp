@@ -841,6 +841,13 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   auto j = json::parse(r.out); // generated secret printed
   EXPECT_EQ(j["ProductKey"], k_pk);
   EXPECT_FALSE(j["ProductSecret"].get<std::string>().empty());
+  const std::string ps = j["ProductSecret"];
+  r = run_v({"add-product", "-k", k_pk, "--dynamic-registration", "off"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "an update prints no new secret";
+  auto before = json::parse(tmp.read("state/registry.json"));
+  EXPECT_EQ(before["products"][k_pk]["product_secret"], ps) << "kept when none is given";
+  EXPECT_EQ(before["products"][k_pk]["dynamic_registration"], false);
   r = run_v({"add-device", "-k", k_pk, "-d", "dev1"});
   ASSERT_EQ(r.status, 0) << r.err;
   j = json::parse(r.out);
