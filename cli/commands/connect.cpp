@@ -152,7 +152,7 @@ Result<void> stages(Context& ctx,
       detail += " (--insecure)";
     }
     rep.pass("tls", detail, extra);
-    if (!info.chain.empty() && info.chain.front().days_left < 30) {
+    if (!info.chain.empty() && info.chain.front().days_left < 14) {
       ctx.out.warn(
           fmt::format("the server certificate expires in {} days", info.chain.front().days_left));
     }
