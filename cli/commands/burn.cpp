@@ -131,7 +131,7 @@ Result<void> burn_one(Context& ctx,
                       const serial::BurnPlan& plan,
                       factory::Journal& journal,
                       const std::string& job) {
-  auto port = serial::open_port(o.port, serial::PortOptions{o.baud});
+  auto port = serial::open_port(o.port, serial::PortOptions{o.baud, ctx.interrupted});
   if (!port) {
     return std::move(port).error();
   }

@@ -310,3 +310,25 @@ TEST(BurnE2E, JournalNeverGivesATripletToASecondUnit) {
     EXPECT_NE(g.status, 0) << f << " contains the secret";
   }
 }
+
+TEST(BurnE2E, SigintStopsABurnWithExit130) {
+  TempDir dir;
+  const auto plan = dir.write(
+      "plan.json", R"({"rules":[{"match":{"cmd":"DEVINFO\\?"},"action":{"drop":true}}]})");
+  const auto triplet = dir.write("device.json", k_triplet);
+  Switch sw(dir, {"--faults", plan});
+  Background b({aliot_bin(), "burn", "--port", sw.link, "--triplet", triplet, "--journal",
+                dir.file("j.db")});
+  for (int i = 0;
+       i < 100
+       && run({"sh", "-c", "ls -l /proc/" + std::to_string(b.pid()) + "/fd | grep -q pts"}).status
+              != 0;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  b.signal(SIGINT);
+  auto st = b.wait(5s); // the unit would keep it busy for 3 s of retries otherwise
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, 130) << b.err();
+  EXPECT_NE(b.err().find("interrupted"), std::string::npos) << b.err();
+}

@@ -8,6 +8,7 @@
 #include <aliot/log.hpp>
 #include <aliot/secret.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -79,6 +80,8 @@ public:
 
 struct PortOptions {
   unsigned baud = 115200;
+  // When set and true, reads and writes stop with Errc::interrupted (checked at least every 50 ms).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Opens a serial port: O_NOCTTY|O_NONBLOCK|O_CLOEXEC, flock(LOCK_EX|LOCK_NB) + TIOCEXCL, raw

@@ -65,9 +65,10 @@ int ms_until(Clock::time_point deadline) {
 
 class PosixTransport final : public Transport {
 public:
-  PosixTransport(int fd, std::string path)
+  PosixTransport(int fd, std::string path, const std::atomic<bool>* cancel)
       : m_fd(fd)
-      , m_path(std::move(path)) {}
+      , m_path(std::move(path))
+      , m_cancel(cancel) {}
   ~PosixTransport() override {
     if (m_fd >= 0) {
       ::ioctl(m_fd, TIOCNXCL);
@@ -81,6 +82,9 @@ public:
     while (!bytes.empty()) {
       if (m_lost) {
         return lost();
+      }
+      if (cancelled()) {
+        return interrupted();
       }
       const auto n = ::write(m_fd, bytes.data(), bytes.size());
       if (n > 0) {
@@ -99,7 +103,10 @@ public:
         return Error(Errc::device, "serial port " + m_path + ": write failed: " + errno_text(e));
       }
       pollfd p{m_fd, POLLOUT, 0};
-      const int r = ::poll(&p, 1, ms_until(deadline));
+      const int r = ::poll(&p, 1, slice(deadline));
+      if (r == 0 && Clock::now() < deadline) {
+        continue;
+      }
       if (r == 0) {
         return Error(Errc::device, "serial port " + m_path + ": write timed out (output blocked)");
       }
@@ -116,15 +123,21 @@ public:
       if (m_lost) {
         return lost();
       }
+      if (cancelled()) {
+        return interrupted();
+      }
       pollfd p{m_fd, POLLIN, 0};
-      const int r = ::poll(&p, 1, ms_until(deadline));
+      const int r = ::poll(&p, 1, slice(deadline));
       if (r < 0) {
         if (errno == EINTR) {
-          return std::string();
+          continue;
         }
         return Error(Errc::device, "serial port " + m_path + ": poll failed: " + errno_text(errno));
       }
       if (r == 0) {
+        if (Clock::now() < deadline) {
+          continue;
+        }
         return std::string();
       }
       char buf[512];
@@ -160,8 +173,18 @@ private:
                  "back gets the same triplet");
   }
 
+  bool cancelled() const { return m_cancel != nullptr && m_cancel->load(); }
+  Error interrupted() const {
+    return Error(Errc::interrupted, "serial port " + m_path + ": interrupted");
+  }
+  int slice(Clock::time_point deadline) const {
+    const int ms = ms_until(deadline);
+    return m_cancel != nullptr ? std::min(ms, 50) : ms;
+  }
+
   int m_fd;
   std::string m_path;
+  const std::atomic<bool>* m_cancel;
   bool m_lost = false;
 };
 
@@ -288,7 +311,7 @@ Result<std::unique_ptr<Transport>> open_port(const std::string& path, const Port
                                               + " is not supported: " + errno_text(errno)));
   }
   ::tcflush(fd, TCIOFLUSH);
-  return std::unique_ptr<Transport>(std::make_unique<PosixTransport>(fd, path));
+  return std::unique_ptr<Transport>(std::make_unique<PosixTransport>(fd, path, opts.cancel));
 }
 
 FakeTransport::FakeTransport(std::function<void(FakeTransport&, std::string_view)> on_write)
