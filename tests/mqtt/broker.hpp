@@ -48,8 +48,10 @@ inline bool wait_port(int port, int ms = 10000) {
 class Mosquitto {
 public:
   // Devices (DeviceNames of product k_pk, all with k_secret) allowed to log in.
-  explicit Mosquitto(std::vector<std::string> devices = {"devPub", "devSub"})
-      : m_devices(std::move(devices)) {
+  explicit Mosquitto(std::vector<std::string> devices = {"devPub", "devSub"},
+                     std::string ca_subject = "/CN=aliot test CA")
+      : m_devices(std::move(devices))
+      , m_ca_subject(std::move(ca_subject)) {
     make_certs();
     m_tcp = free_port();
     m_tls = free_port();
@@ -136,7 +138,9 @@ private:
     auto r = sh("set -e; cd '" + d
                 + "'\n"
                   "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 "
-                  "-subj '/CN=aliot test CA' 2>/dev/null\n"
+                  "-subj '"
+                + m_ca_subject
+                + "' 2>/dev/null\n"
                   "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
                   "-subj '/CN=localhost' 2>/dev/null\n"
                   "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf\n"
@@ -152,6 +156,7 @@ private:
 
   TempDir m_dir;
   std::vector<std::string> m_devices;
+  std::string m_ca_subject;
   int m_tcp = 0;
   int m_tls = 0;
   std::string m_passwd;

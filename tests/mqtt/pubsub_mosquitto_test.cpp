@@ -295,3 +295,23 @@ TEST(SubMosquitto, SurvivesTheBrokerBeingKilledAndRestarted) {
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(*st, 0);
 }
+
+TEST(ConnectMosquitto, StagesAndTheAliyunRootCaHint) {
+  // a server chain anchored at a CA named like Aliyun's 8883 root, which the system store lacks
+  Mosquitto b({"devPub"}, "/C=CN/O=Aliyun IoT/OU=Root CA/CN=Aliyun IoT Root CA");
+  auto args = b.device_args("devPub", true);
+  auto good = run_aliot(cat({"connect", "--check-sub", "/ext/x/#"}, args), {.env = b.env()});
+  ASSERT_EQ(good.status, 0) << good.err;
+  for (const char* stage : {"dns ", "tcp ", "tls ", "mqtt ", "sub "}) {
+    EXPECT_NE(good.out.find(stage), std::string::npos) << stage << good.out;
+  }
+  EXPECT_NE(good.out.find("chain verified"), std::string::npos) << good.out;
+  // without --ca-file: the system store
+  args.pop_back();
+  args.pop_back();
+  auto bad = run_aliot(cat({"connect"}, args), {.env = b.env()});
+  EXPECT_EQ(bad.status, 5) << bad.err;
+  EXPECT_NE(bad.out.find("tls      FAIL"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.err.find("Aliyun IoT Root CA"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("--ca-file"), std::string::npos) << bad.err;
+}
