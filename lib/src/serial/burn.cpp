@@ -133,11 +133,11 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
       log.warn("burn: readback after staging differs (" + describe(*b) + "): staging again");
     }
   };
+  rep.verify_level = caps.digest_readback ? 3 : 2;
   if (state == StoreState::empty) {
     ALIOT_TRY(stage_and_check());
     progress("staged");
   }
-  rep.verify_level = caps.digest_readback ? 3 : 2;
 
   auto do_challenge = [&]() -> Result<void> {
     if (!caps.challenge) {
