@@ -694,7 +694,30 @@ bool start_http(Emu& e, std::string& why) {
     return false;
   }
   sv.api->Get("/", handle_api);
-  sv.api->Post("/", handle_api);
+  // POST bodies are read through a ContentReader: the library's own form handling refuses
+  // url-encoded bodies over 8 KiB (compiled into Debian's libcpp-httplib), while a Pub of the
+  // platform's 256 KB payload is about 350 KB once Base64- and percent-encoded.
+  sv.api->Post("/", [](const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader) {
+    constexpr std::size_t k_max_body = 2 * 1024 * 1024;
+    httplib::Request full = req;
+    bool too_big = false;
+    reader([&](const char* data, std::size_t n) {
+      if (full.body.size() + n > k_max_body) {
+        too_big = true;
+        return false;
+      }
+      full.body.append(data, n);
+      return true;
+    });
+    if (too_big) {
+      res.status = 413;
+      res.set_content(R"({"Code":"RequestEntityTooLarge","Message":"request body over 2 MiB"})",
+                      "application/json");
+      return;
+    }
+    handle_api(full, res);
+  });
   sv.api->Get("/emu/messages", handle_messages);
   sv.api->Get("/emu/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
