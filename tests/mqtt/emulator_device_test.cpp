@@ -119,9 +119,8 @@ TEST(EmulatorSub, SeesWhatTheCloudSendsOnUserGetAndStopsAfterExactlyThree) {
       e.env);
   wait_err(sub, "subscribed to");
   TempDir d;
-  // 4 KB: the emulator's OpenAPI (cpp-httplib) refuses form bodies over 8192 bytes with HTTP
-  // 413; the 256 KB device-side limit is covered by EmulatorPub and the plain-mosquitto round trip
-  const std::string big = big_payload().substr(0, 4 * 1024);
+  // The platform's largest payload, sent by the cloud through the OpenAPI Pub action.
+  const std::string big = big_payload();
   const std::string bigf = d.write("big", big);
   for (const auto& extra : std::vector<std::vector<std::string>>{{"-m", "from the cloud"},
                                                                  {"-q", "1", "--hex", "fffe00"},
