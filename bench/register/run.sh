@@ -37,9 +37,8 @@ export ALIOT_PRODUCT_SECRET=$PS ALIOT_DEVICE_SECRET=$DS
 # Two sets of devices, one for each contender (a device registers once per set).
 for set in a c; do
   for i in $(seq 1 "$N"); do echo "bench-$set-$i"; done >"$work/names-$set"
-  while read -r dn; do
-    "$ALIOT" emulate cloud add-device --dir "$work/emu" -k $PK -d "$dn" >/dev/null
-  done <"$work/names-$set"
+  xargs -P 4 -I{} "$ALIOT" emulate cloud add-device --dir "$work/emu" -k $PK -d {} \
+    <"$work/names-$set" >/dev/null
 done
 
 now() { date +%s.%N; }
@@ -47,13 +46,13 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }
 
 # aliot
 t0=$(now)
-"$ALIOT" register -k $PK --names "$work/names-a" -j "$JOBS" --out "$work/aliot.jsonl" --quiet >/dev/null
+"$ALIOT" register -k $PK --names "$work/names-a" -j "$JOBS" --out "$work/aliot.jsonl" --quiet >/dev/null || echo "aliot register exited $?"
 t1=$(now)
 ok_a=$(wc -l <"$work/aliot.jsonl")
 
 # curl: the same forms, prepared offline (dry-run does not send), one curl process, JOBS in parallel
 "$ALIOT" register -k $PK --names "$work/names-c" --dry-run -o json >"$work/forms.jsonl"
-python3 - "$work/forms.jsonl" "$work/curl.cfg" <<'EOF'
+python3 - "$work/forms.jsonl" "$work/curl.cfg" "$ALIOT_CA_FILE" <<'EOF'
 import json, sys
 with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
     for i, line in enumerate(f):
@@ -63,10 +62,11 @@ with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
         out.write('url = "%s"\n' % j["url"])
         out.write('data-binary = "%s"\n' % j["body"])
         out.write('output = "/dev/null"\n')
+        out.write('cacert = "%s"\n' % sys.argv[3])
         out.write('write-out = "%{http_code}\\n"\n')
 EOF
 t2=$(now)
-curl -s --cacert "$ALIOT_CA_FILE" --parallel --parallel-max "$JOBS" -K "$work/curl.cfg" >"$work/curl.out"
+curl -s --no-progress-meter --cacert "$ALIOT_CA_FILE" --parallel --parallel-max "$JOBS" -K "$work/curl.cfg" >"$work/curl.out" || echo "curl exited $?"
 t3=$(now)
 ok_c=$(grep -c '^200$' "$work/curl.out" || true)
 
