@@ -180,8 +180,9 @@ TEST_F(OnEmulator, BatchOf200WithEightJobs) {
   add_devices(names);
   const auto file = dir.write("names.txt", names);
   const auto out = dir.file("batch.jsonl");
-  const auto r =
-      run_aliot({"register", "-k", k_pk, "--names", file, "-j", "8", "--out", out}, {.env = env()});
+  const auto r = run_aliot(
+      {"register", "-k", k_pk, "--names", file, "-j", "8", "--out", out, "--timeout", "60000"},
+      {.env = env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto got = secrets_in(dir.read("batch.jsonl"));
   EXPECT_EQ(got.size(), 200u);
@@ -201,8 +202,8 @@ TEST_F(OnEmulator, KillNineMidBatchThenRerunEveryDeviceHasItsLatestSecret) {
   add_devices(names);
   const auto file = dir.write("names.txt", names);
   const auto out = dir.file("crash.jsonl");
-  const std::vector<std::string> args{"register", "-k", k_pk,    "--names", file,
-                                      "-j",       "2",  "--out", out};
+  const std::vector<std::string> args{"register", "-k",    k_pk, "--names",   file,   "-j",
+                                      "2",        "--out", out,  "--timeout", "60000"};
   std::vector<std::string> argv{aliot_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   {
