@@ -618,14 +618,19 @@ Registry parse_registry(const nlohmann::json& j) {
 
 } // namespace
 
-void RegistryStore::reload_locked() {
+RegistryStore::Sig RegistryStore::file_sig() const {
   struct stat st {};
   Sig sig;
   if (::stat(registry_path(m_dir).c_str(), &st) == 0) {
     sig = {static_cast<long long>(st.st_ino), static_cast<long long>(st.st_size),
            static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
   }
-  if (sig == m_sig) {
+  return sig;
+}
+
+void RegistryStore::reload_locked() {
+  const Sig sig = file_sig();
+  if (sig == m_sig && m_json) {
     return;
   }
   auto j = load_registry(m_dir);
@@ -633,6 +638,7 @@ void RegistryStore::reload_locked() {
     return; // keep the last good view; the CLI never writes a partial file
   }
   m_view = std::make_shared<const Registry>(parse_registry(*j));
+  m_json = std::move(*j);
   m_sig = sig;
 }
 
@@ -650,14 +656,19 @@ std::shared_ptr<const Registry> RegistryStore::cached() {
 Result<void> RegistryStore::mutate(const std::function<Result<void>(nlohmann::json&)>& fn) {
   std::lock_guard lk(m_mu);
   RegistryLock file_lock(m_dir);
-  auto j = load_registry(m_dir);
-  if (!j) {
-    return std::move(j).error();
+  if (!m_json || file_sig() != m_sig) {
+    auto loaded = load_registry(m_dir);
+    if (!loaded) {
+      return std::move(loaded).error();
+    }
+    m_json = std::move(*loaded);
   }
-  ALIOT_TRY(fn(*j));
-  ALIOT_TRY(save_registry(m_dir, *j));
-  m_sig = {};
-  reload_locked();
+  nlohmann::json j = *m_json; // fn may fail half-way: work on a copy
+  ALIOT_TRY(fn(j));
+  ALIOT_TRY(save_registry(m_dir, j));
+  m_view = std::make_shared<const Registry>(parse_registry(j));
+  m_json = std::move(j);
+  m_sig = file_sig();
   return ok();
 }
 

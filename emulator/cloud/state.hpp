@@ -76,14 +76,19 @@ public:
   const std::string& dir() const { return m_dir; }
 
 private:
+  struct Sig {
+    long long ino = -1, size = -1, mtime_ns = -1;
+    bool operator==(const Sig&) const = default;
+  };
+  Sig file_sig() const;
   void reload_locked();
   std::string m_dir;
   std::mutex m_mu;
   std::shared_ptr<const Registry> m_view = std::make_shared<Registry>();
-  struct Sig {
-    long long ino = -1, size = -1, mtime_ns = -1;
-    bool operator==(const Sig&) const = default;
-  } m_sig;
+  Sig m_sig;
+  // The document behind m_view, so a mutation of an unchanged file needs no re-read and the
+  // file just written is never parsed again (registration stays O(1) parses per device).
+  std::optional<nlohmann::json> m_json;
 };
 
 // One received device message for the operator view (/emu/messages).
