@@ -22,7 +22,15 @@ void DocRegistry::choices(CLI::Option* opt, std::vector<std::string> values) {
   f.choices = std::move(values);
 }
 
-void DocRegistry::kind(CLI::Option* opt, ValueKind kind) { m_facts[opt].kind = kind; }
+void DocRegistry::completes_to(CLI::Option* opt, std::vector<std::string> values) {
+  auto& f = m_facts[opt];
+  f.kind = ValueKind::choice;
+  f.choices = std::move(values);
+}
+
+void DocRegistry::kind(CLI::Option* opt, ValueKind kind) {
+  m_facts[opt].kind = kind;
+}
 
 const CommandDoc* DocRegistry::doc(const CLI::App* cmd) const {
   auto it = m_docs.find(cmd);

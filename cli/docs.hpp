@@ -39,6 +39,9 @@ public:
   void attach(CLI::App* cmd, CommandDoc doc);
   // Restricts an option to `choices` (checked by CLI11) and records them for completion.
   void choices(CLI::Option* opt, std::vector<std::string> choices);
+  // Records the values a shell should offer, leaving validation to the command (for example
+  // -q, whose QoS 2 gets a message of its own).
+  void completes_to(CLI::Option* opt, std::vector<std::string> values);
   void kind(CLI::Option* opt, ValueKind kind);
 
   const CommandDoc* doc(const CLI::App* cmd) const;

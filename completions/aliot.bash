@@ -139,7 +139,7 @@ _aliot_value() {
   'pub|--lines'|'pub|-l') REPLY='none' ;;
   'pub|--hex') REPLY='text' ;;
   'pub|--base64') REPLY='text' ;;
-  'pub|--qos'|'pub|-q') REPLY='text' ;;
+  'pub|--qos'|'pub|-q') REPLY='choice:0 1' ;;
   'pub|--repeat') REPLY='text' ;;
   'pub|--interval') REPLY='text' ;;
   'pub|--timeout') REPLY='text' ;;
@@ -163,7 +163,7 @@ _aliot_value() {
   'sub|--keepalive') REPLY='text' ;;
   'sub|--clean-session') REPLY='text' ;;
   'sub|--topic'|'sub|-t') REPLY='text' ;;
-  'sub|--qos'|'sub|-q') REPLY='text' ;;
+  'sub|--qos'|'sub|-q') REPLY='choice:0 1' ;;
   'sub|--count'|'sub|-C') REPLY='text' ;;
   'sub|--wait'|'sub|-W') REPLY='text' ;;
   'sub|--until') REPLY='text' ;;

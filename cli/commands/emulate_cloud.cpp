@@ -780,7 +780,7 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
     pk_option(sub, o->pk);
     auto* d = sub->add_option("--dynamic-registration", o->dynreg,
                               "Whether one-type-one-secret registration is on (default on)")
-                  ->type_name("on|off");
+                  ->type_name("SWITCH");
     ctx.docs.choices(d, {"on", "off"});
     auto* f = sub->add_option("--product-secret-file", o->secret_file,
                               "File holding the ProductSecret ('-' = stdin); else "
@@ -837,7 +837,7 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
     pk_option(sub, o->pk);
     sub->add_option("--topic", o->topic, "Category relative to the device, e.g. user/cmd")
         ->required()
-        ->type_name("user/NAME");
+        ->type_name("TOPIC");
     auto* a = sub->add_option("--access", o->access, "Device permission")->required();
     ctx.docs.choices(a, {"pub", "sub", "all"});
     ctx.docs.attach(sub, {"Adds (or replaces) a topic category /${productKey}/${deviceName}/"

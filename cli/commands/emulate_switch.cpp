@@ -86,7 +86,7 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
   ctx.docs.kind(st, ValueKind::file);
   auto* f =
       cmd->add_option("--faults", opts->faults, "Inject the faults of a seeded fault plan (JSON)")
-          ->type_name("PLAN.json");
+          ->type_name("PLAN");
   ctx.docs.kind(f, ValueKind::file);
   cmd->add_option("--seed", opts->seed,
                   "Identity seed (0: the unit of the spec's reference session)")

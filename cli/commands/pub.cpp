@@ -276,9 +276,10 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
       }
     }
   }
-  cmd->add_option("-q,--qos", opts->qos, "QoS 0 or 1 (the platform has no QoS 2)")
-      ->type_name("QOS")
-      ->check(qos_validator());
+  auto* qos = cmd->add_option("-q,--qos", opts->qos, "QoS 0 or 1 (the platform has no QoS 2)")
+                  ->type_name("QOS")
+                  ->check(qos_validator());
+  ctx.docs.completes_to(qos, {"0", "1"});
   auto* rep = cmd->add_option("--repeat", opts->repeat, "Publish the message N times (default 1)")
                   ->type_name("N");
   rep->excludes(l);

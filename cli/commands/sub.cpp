@@ -151,9 +151,10 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
          "Topic filter (repeatable; + and # as the platform allows; relative to /${pk}/${dn}/)")
       ->type_name("TOPIC")
       ->required();
-  cmd->add_option("-q,--qos", opts->qos, "Subscription QoS 0 or 1")
-      ->type_name("QOS")
-      ->check(qos_validator());
+  auto* qos = cmd->add_option("-q,--qos", opts->qos, "Subscription QoS 0 or 1")
+                  ->type_name("QOS")
+                  ->check(qos_validator());
+  ctx.docs.completes_to(qos, {"0", "1"});
   cmd->add_option("-C,--count", opts->count, "Stop after N messages")->type_name("N");
   cmd->add_option("-W,--wait", opts->wait_s,
                   "Stop with exit 6 if not all expected messages arrived within SECONDS")
