@@ -3,6 +3,7 @@
 #include "../../emulator/cloud/registry_file.hpp"
 #include "commands/commands.hpp"
 #include "context.hpp"
+#include "shell.hpp"
 
 #include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
@@ -71,20 +72,6 @@ long long now_ms_ll() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string shell_quote(const std::string& s) {
-  if (!s.empty()
-      && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                             "0123456789-_./:@=,+")
-             == std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) {
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return out + "'";
 }
 
 std::optional<std::string> env_of(const Context& ctx, const std::string& name) {

@@ -2,6 +2,7 @@
 #include "commands/commands.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "shell.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -15,23 +16,6 @@ struct SignOptions {
   std::optional<std::string> for_tool;
 };
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                        "0123456789-_./:@=,+") == std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  out += "'";
-  return out;
-}
-
 Result<void> run_sign(Context& ctx, const SignOptions& o) {
   auto dc = resolve_device(o.device, ctx);
   if (!dc) {
@@ -40,12 +24,13 @@ Result<void> run_sign(Context& ctx, const SignOptions& o) {
   const auto cred = dc->credentials();
   const auto& ep = dc->endpoint;
   if (o.for_tool) {
-    std::string args = "-h " + shell_quote(ep.host) + " -p " + std::to_string(ep.port) + " -i " +
-                       shell_quote(cred.client_id) + " -u " + shell_quote(cred.username) +
-                       " -P " + shell_quote(cred.password.reveal()) + " -k " +
-                       std::to_string(dc->keepalive) + " -V mqttv311";
+    std::string args = "-h " + shell_quote(ep.host) + " -p " + std::to_string(ep.port) + " -i "
+                       + shell_quote(cred.client_id) + " -u " + shell_quote(cred.username) + " -P "
+                       + shell_quote(cred.password.reveal()) + " -k "
+                       + std::to_string(dc->keepalive) + " -V mqttv311";
     if (ep.tls) {
-      args += ep.ca_file.empty() ? " --capath /etc/ssl/certs" : " --cafile " + shell_quote(ep.ca_file);
+      args +=
+          ep.ca_file.empty() ? " --capath /etc/ssl/certs" : " --cafile " + shell_quote(ep.ca_file);
       if (ep.insecure) {
         args += " --insecure";
       }
@@ -77,7 +62,8 @@ Result<void> run_sign(Context& ctx, const SignOptions& o) {
 
 void add_sign_command(CLI::App& parent, Context& ctx) {
   auto opts = std::make_shared<SignOptions>();
-  auto* cmd = parent.add_subcommand("sign", "Print the signed MQTT connection parameters of a device");
+  auto* cmd =
+      parent.add_subcommand("sign", "Print the signed MQTT connection parameters of a device");
   add_device_options(*cmd, opts->device, ctx);
   auto* f = cmd->add_option("--for", opts->for_tool,
                             "Print ready arguments for another MQTT client instead")
@@ -89,9 +75,11 @@ void add_sign_command(CLI::App& parent, Context& ctx) {
             "together with the host and port to use.\n\n"
             "The password is the lower-case hex HMAC; the platform compares it case-insensitively.",
             {{"aliot sign --triplet device.json", "Show the connection parameters of a device"},
-             {"aliot sign -k a1FakePK001 -d FakeDevice01 --device-secret-file ds.txt --sign-method hmacsha1 -o json",
+             {"aliot sign -k a1FakePK001 -d FakeDevice01 --device-secret-file ds.txt --sign-method "
+              "hmacsha1 -o json",
               "The same as JSON with the keys host, port, tls, clientId, username, password"},
-             {"mosquitto_sub $(aliot sign --triplet device.json --for mosquitto) -t /a1FakePK001/FakeDevice01/user/get",
+             {"mosquitto_sub $(aliot sign --triplet device.json --for mosquitto) -t "
+              "/a1FakePK001/FakeDevice01/user/get",
               "Log in with mosquitto_sub as the device"}},
             {"aliot-connect"}});
   cmd->callback([&ctx, opts] { set_action(ctx, opts, run_sign); });

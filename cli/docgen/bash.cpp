@@ -1,24 +1,11 @@
 // bash completion: self-contained (compgen only, no bash-completion helpers), so tests can
 // source it and call _aliot directly.
 #include "docgen/render.hpp"
+#include "shell.hpp"
 
 namespace aliot::cli::docgen {
 
 namespace {
-
-// Single-quoted for bash.
-std::string sq(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  out += "'";
-  return out;
-}
 
 std::string join(const std::vector<std::string>& items) {
   std::string s;
@@ -71,7 +58,7 @@ std::string render_bash(const CommandModel& root) {
       for (const auto& child : c->children) {
         names.push_back(child.name);
       }
-      s += "  " + sq(c->sub_path()) + ") REPLY=" + sq(join(names)) + " ;;\n";
+      s += "  " + single_quote(c->sub_path()) + ") REPLY=" + single_quote(join(names)) + " ;;\n";
     }
   }
   s += "  *) REPLY='' ;;\n  esac\n}\n\n";
@@ -91,7 +78,7 @@ std::string render_bash(const CommandModel& root) {
       words.emplace_back("-h");
     }
     if (!words.empty()) {
-      s += "  " + sq(c->sub_path()) + ") REPLY=" + sq(join(words)) + " ;;\n";
+      s += "  " + single_quote(c->sub_path()) + ") REPLY=" + single_quote(join(words)) + " ;;\n";
     }
   }
   s += "  *) REPLY='' ;;\n  esac\n}\n\n";
@@ -106,9 +93,9 @@ std::string render_bash(const CommandModel& root) {
       }
       std::string pats;
       for (const auto& w : option_words(o)) {
-        pats += (pats.empty() ? "" : "|") + sq(c->sub_path() + "|" + w);
+        pats += (pats.empty() ? "" : "|") + single_quote(c->sub_path() + "|" + w);
       }
-      s += "  " + pats + ") REPLY=" + sq(value_spec(o)) + " ;;\n";
+      s += "  " + pats + ") REPLY=" + single_quote(value_spec(o)) + " ;;\n";
     }
   }
   s += "  *) REPLY=unknown ;;\n  esac\n}\n\n";
@@ -118,7 +105,8 @@ std::string render_bash(const CommandModel& root) {
   for (const auto* c : all) {
     for (const auto& o : c->options) {
       if (o.positional) {
-        s += "  " + sq(c->sub_path()) + ") REPLY=" + sq(value_spec(o)) + " ;;\n";
+        s +=
+            "  " + single_quote(c->sub_path()) + ") REPLY=" + single_quote(value_spec(o)) + " ;;\n";
         break;
       }
     }

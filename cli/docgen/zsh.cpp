@@ -1,22 +1,10 @@
 // zsh completion (_arguments based): one function per command, dispatching on subcommands.
 #include "docgen/render.hpp"
+#include "shell.hpp"
 
 namespace aliot::cli::docgen {
 
 namespace {
-
-std::string sq(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  out += "'";
-  return out;
-}
 
 // Text inside an _arguments description bracket or a _describe entry.
 std::string desc(std::string_view s) {
@@ -73,10 +61,10 @@ std::string option_spec(const OptionModel& o) {
   for (const auto& n : o.long_names) {
     names.push_back("--" + n + (o.takes_value() ? "=" : ""));
   }
-  const std::string rest = sq("[" + desc(o.description) + "]" + action(o));
+  const std::string rest = single_quote("[" + desc(o.description) + "]" + action(o));
   if (names.size() == 1) {
-    return sq((o.repeatable ? "*" : "") + names.front() + "[" + desc(o.description) + "]"
-              + action(o));
+    return single_quote((o.repeatable ? "*" : "") + names.front() + "[" + desc(o.description) + "]"
+                        + action(o));
   }
   std::string exclusion;
   std::string brace;
@@ -88,7 +76,7 @@ std::string option_spec(const OptionModel& o) {
     exclusion += (exclusion.empty() ? "" : " ") + bare;
     brace += (brace.empty() ? "" : ",") + n;
   }
-  const std::string lead = o.repeatable ? sq("*") : sq("(" + exclusion + ")");
+  const std::string lead = o.repeatable ? single_quote("*") : single_quote("(" + exclusion + ")");
   return lead + "{" + brace + "}" + rest;
 }
 
@@ -98,9 +86,9 @@ std::string positional_spec(const OptionModel& o) {
     a = ":" + o.value_name + ": ";
   }
   if (o.repeatable) {
-    return sq("*" + a);
+    return single_quote("*" + a);
   }
-  return sq(o.required ? a : ":" + a);
+  return single_quote(o.required ? a : ":" + a);
 }
 
 void render_function(const CommandModel& root, const CommandModel& c, std::string& s) {
@@ -142,11 +130,11 @@ void render_function(const CommandModel& root, const CommandModel& c, std::strin
        "    local -a commands\n"
        "    commands=(\n";
   for (const auto& child : c.children) {
-    s += "      " + sq(child.name + ":" + child.summary) + "\n";
+    s += "      " + single_quote(child.name + ":" + child.summary) + "\n";
   }
   s += "    )\n"
        "    _describe -t commands "
-       + sq(c.path + " command")
+       + single_quote(c.path + " command")
        + " commands && ret=0\n"
          "    ;;\n"
          "  argument)\n"
