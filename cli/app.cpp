@@ -51,7 +51,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   app->add_flag("--strict", g.strict, "Refuse secret files that other users can read");
   app->add_option("--profile", g.profile, "Profile in the config file (also ALIOT_PROFILE)")
       ->type_name("NAME");
-  auto* cfg = app->add_option("--config", g.config, "Config file (default $XDG_CONFIG_HOME/aliot/config.json)")
+  auto* cfg = app->add_option("--config", g.config,
+                              "Config file (default $XDG_CONFIG_HOME/aliot/config.json)")
                   ->type_name("FILE");
   ctx.docs.kind(cfg, ValueKind::file);
 
@@ -77,7 +78,8 @@ int run(int argc, const char* const* argv, Context& ctx) {
   try {
     app = build_app(ctx);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "aliot: error: internal: building the command line failed: %s\n", e.what());
+    std::fprintf(stderr, "aliot: error: internal: building the command line failed: %s\n",
+                 e.what());
     return 1;
   }
   try {
@@ -91,8 +93,8 @@ int run(int argc, const char* const* argv, Context& ctx) {
   } catch (const CLI::ParseError& e) {
     const std::string cmd = command_path(*app);
     std::string msg = e.what();
-    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && cmd == "aliot" &&
-        msg.find("subcommand") != std::string::npos) {
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && cmd == "aliot"
+        && msg.find("subcommand") != std::string::npos) {
       msg = "a command is required";
     }
     std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", cmd.c_str(), msg.c_str(),
@@ -104,8 +106,8 @@ int run(int argc, const char* const* argv, Context& ctx) {
   o.format = ctx.globals.output == "json" ? Format::json : Format::text;
   o.verbosity = ctx.globals.verbose;
   o.quiet = ctx.globals.quiet;
-  o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end() &&
-            ::isatty(STDERR_FILENO) != 0;
+  o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()
+            && ::isatty(STDERR_FILENO) != 0;
 
   if (!ctx.action) {
     std::fprintf(stderr, "aliot: error: internal: the command has no action\n");

@@ -7,7 +7,8 @@
 namespace aliot::cli {
 
 void add_emulate_command(CLI::App& parent, Context& ctx) {
-  auto* cmd = parent.add_subcommand("emulate", "Run a local emulator of the platform or of the switch");
+  auto* cmd =
+      parent.add_subcommand("emulate", "Run a local emulator of the platform or of the switch");
   cmd->require_subcommand(1);
   ctx.docs.attach(cmd, {"Local emulators, so everything aliot does can be tried and tested with no "
                         "cloud account and no hardware: 'emulate cloud' runs the platform on the "

@@ -31,8 +31,8 @@ std::string canonical_query(const Params& params) {
 }
 
 std::string string_to_sign(std::string_view http_method, const Params& params) {
-  return std::string(http_method) + "&" + enc::percent_encode("/") + "&" +
-         enc::percent_encode(canonical_query(params));
+  return std::string(http_method) + "&" + enc::percent_encode("/") + "&"
+         + enc::percent_encode(canonical_query(params));
 }
 
 std::string signature(const Secret& access_key_secret, std::string_view sts) {
