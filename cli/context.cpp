@@ -45,8 +45,7 @@ Result<Secret> Context::secret_from_file(const std::string& path, std::string_vi
                    std::string(what) + " file " + path + " is readable by other users",
                    "chmod 600 " + path);
     }
-    out.warn(std::string(what) + " file " + path +
-             " is readable by other users: chmod 600 it");
+    out.warn(std::string(what) + " file " + path + " is readable by other users: chmod 600 it");
   }
   return std::move(f->value);
 }

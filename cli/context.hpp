@@ -30,9 +30,9 @@ struct Context {
   GlobalOptions globals;
   Output out;
   DocRegistry docs;
-  config::Env env;                         // the process environment, captured once in main
+  config::Env env;                                // the process environment, captured once in main
   const std::atomic<bool>* interrupted = nullptr; // set by SIGINT/SIGTERM
-  std::function<Result<void>()> action;    // set by the chosen command's callback
+  std::function<Result<void>()> action;           // set by the chosen command's callback
 
   bool is_interrupted() const { return interrupted != nullptr && interrupted->load(); }
 
@@ -47,7 +47,9 @@ struct Context {
 // Sets `ctx.action` from a command callback: the action runs after parsing has fully succeeded.
 template <class Opts, class Fn>
 void set_action(Context& ctx, std::shared_ptr<Opts> opts, Fn fn) {
-  ctx.action = [&ctx, opts, fn] { return fn(ctx, *opts); };
+  ctx.action = [&ctx, opts, fn] {
+    return fn(ctx, *opts);
+  };
 }
 
 } // namespace aliot::cli

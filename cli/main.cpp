@@ -8,9 +8,12 @@ extern char** environ; // NOLINT(readability-redundant-declaration)
 
 namespace {
 
-std::atomic<bool> g_interrupted{false}; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+std::atomic<bool> g_interrupted{
+    false}; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
-extern "C" void on_signal(int /*sig*/) { g_interrupted.store(true); }
+extern "C" void on_signal(int /*sig*/) {
+  g_interrupted.store(true);
+}
 
 } // namespace
 

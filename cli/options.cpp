@@ -13,7 +13,9 @@ namespace aliot::cli {
 
 namespace {
 
-void put(config::Sources& s, const char* key, const std::optional<std::string>& v,
+void put(config::Sources& s,
+         const char* key,
+         const std::optional<std::string>& v,
          const char* flag) {
   if (v) {
     s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
@@ -35,39 +37,55 @@ Result<int> parse_int(const std::string& text, const std::string& what) {
 void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
   (void)ctx;
   cmd.add_option("-k,--product-key", f.product_key, "ProductKey of the device")
-      ->type_name("PK")->group("Identity");
+      ->type_name("PK")
+      ->group("Identity");
   cmd.add_option("-d,--device-name", f.device_name, "DeviceName of the device")
-      ->type_name("DN")->group("Identity");
-  cmd.add_option("--device-secret", f.device_secret,
-                 "DeviceSecret given inline (visible to other users; prefer a file or the environment)")
-      ->type_name("SECRET")->group("Identity");
+      ->type_name("DN")
+      ->group("Identity");
+  cmd.add_option(
+         "--device-secret", f.device_secret,
+         "DeviceSecret given inline (visible to other users; prefer a file or the environment)")
+      ->type_name("SECRET")
+      ->group("Identity");
   auto* dsf = cmd.add_option("--device-secret-file", f.device_secret_file,
                              "Read the DeviceSecret from a file ('-' for standard input)")
-                  ->type_name("FILE")->group("Identity");
+                  ->type_name("FILE")
+                  ->group("Identity");
   ctx.docs.kind(dsf, ValueKind::file);
   cmd.add_option("--device-token", f.device_token,
                  "DeviceToken from registration without pre-registration (use with --client-id)")
-      ->type_name("TOKEN")->group("Identity");
+      ->type_name("TOKEN")
+      ->group("Identity");
   auto* tr = cmd.add_option("--triplet", f.triplet,
-                            "The console's device JSON {ProductKey, DeviceName, DeviceSecret} ('-' for standard input)")
-                 ->type_name("FILE")->group("Identity");
+                            "The console's device JSON {ProductKey, DeviceName, DeviceSecret} ('-' "
+                            "for standard input)")
+                 ->type_name("FILE")
+                 ->group("Identity");
   ctx.docs.kind(tr, ValueKind::file);
   cmd.add_option("--client-id", f.client_id, "Custom client id (default: ${pk}.${dn})")
-      ->type_name("ID")->group("Identity");
+      ->type_name("ID")
+      ->group("Identity");
 }
 
 void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
   cmd.add_option("--region", f.region, "Region id (default cn-shanghai)")
-      ->type_name("ID")->group("Endpoint");
+      ->type_name("ID")
+      ->group("Endpoint");
   cmd.add_option("--instance", f.instance, "IotInstanceId of a new public or Enterprise instance")
-      ->type_name("ID")->group("Endpoint");
+      ->type_name("ID")
+      ->group("Endpoint");
   cmd.add_option("--host", f.host, "MQTT host (overrides region and instance)")
-      ->type_name("HOST")->group("Endpoint");
+      ->type_name("HOST")
+      ->group("Endpoint");
   cmd.add_option("--port", f.port, "MQTT port (default 1883)")
-      ->type_name("PORT")->check(CLI::Range(1, 65535))->group("Endpoint");
+      ->type_name("PORT")
+      ->check(CLI::Range(1, 65535))
+      ->group("Endpoint");
   cmd.add_flag("--tcp", f.tcp, "Plain MQTT without TLS (securemode=3)")->group("Endpoint");
-  auto* ca = cmd.add_option("--ca-file", f.ca_file, "Trust this CA bundle instead of the system store")
-                 ->type_name("FILE")->group("Endpoint");
+  auto* ca =
+      cmd.add_option("--ca-file", f.ca_file, "Trust this CA bundle instead of the system store")
+          ->type_name("FILE")
+          ->group("Endpoint");
   ctx.docs.kind(ca, ValueKind::file);
   cmd.add_flag("--insecure", f.insecure, "Do not verify the server certificate (testing only)")
       ->group("Endpoint");
@@ -75,17 +93,22 @@ void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
 
 void add_sign_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
   auto* sm = cmd.add_option("--sign-method", f.sign_method, "Signature method (default hmacsha256)")
-                 ->type_name("METHOD")->group("Signing");
+                 ->type_name("METHOD")
+                 ->group("Signing");
   ctx.docs.choices(sm, {"hmacsha256", "hmacsha1", "hmacmd5"});
-  auto* ts = cmd.add_option("--timestamp", f.timestamp, "Timestamp in milliseconds to sign (default: now)")
-                 ->type_name("MS")->group("Signing");
+  auto* ts =
+      cmd.add_option("--timestamp", f.timestamp, "Timestamp in milliseconds to sign (default: now)")
+          ->type_name("MS")
+          ->group("Signing");
   auto* nts = cmd.add_flag("--no-timestamp", f.no_timestamp, "Sign and send no timestamp")
                   ->group("Signing");
   ts->excludes(nts);
   cmd.add_option("--keepalive", f.keepalive, "MQTT keepalive in seconds, 30-1200 (default 300)")
-      ->type_name("SECONDS")->group("Signing");
+      ->type_name("SECONDS")
+      ->group("Signing");
   cmd.add_option("--clean-session", f.clean_session, "MQTT clean session (default true)")
-      ->type_name("BOOL")->group("Signing");
+      ->type_name("BOOL")
+      ->group("Signing");
 }
 
 void add_device_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
@@ -145,8 +168,7 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
     if (!s) {
       return std::move(s).error();
     }
-    sources.flags["device_secret"] =
-        config::Value{s->reveal(), "flag --device-secret-file", true};
+    sources.flags["device_secret"] = config::Value{s->reveal(), "flag --device-secret-file", true};
   }
   if (f.triplet) {
     std::string text;
@@ -155,8 +177,9 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
     } else {
       auto sf = config::read_secret_file(*f.triplet);
       if (!sf) {
-        return Error(Errc::config, "triplet file " + *f.triplet + ": " +
-                                       sf.error().message().substr(sf.error().message().find(": ") + 2));
+        return Error(Errc::config,
+                     "triplet file " + *f.triplet + ": "
+                         + sf.error().message().substr(sf.error().message().find(": ") + 2));
       }
       if (sf->others_can_read) {
         if (ctx.globals.strict) {
@@ -213,9 +236,10 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
   if (dc.identity.device_secret.empty()) {
     dc.identity.device_token = s.secret("device_token");
     if (dc.identity.device_token.empty()) {
-      return Error(Errc::config, "no DeviceSecret for " + dc.identity.product_key + "/" +
-                                     dc.identity.device_name,
-                   "give --device-secret-file FILE, --triplet FILE, ALIOT_DEVICE_SECRET or a profile");
+      return Error(
+          Errc::config,
+          "no DeviceSecret for " + dc.identity.product_key + "/" + dc.identity.device_name,
+          "give --device-secret-file FILE, --triplet FILE, ALIOT_DEVICE_SECRET or a profile");
     }
     auto cid = s.text("client_id");
     if (!cid) {
@@ -266,12 +290,12 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
   dc.params.device_name = dc.identity.device_name;
   dc.params.client_id = s.text("client_id").value_or("");
   if (dc.params.client_id.size() > 64) {
-    return Error(Errc::usage, "client id '" + dc.params.client_id +
-                                  "' is longer than the platform's 64 characters");
+    return Error(Errc::usage, "client id '" + dc.params.client_id
+                                  + "' is longer than the platform's 64 characters");
   }
   if (dc.params.client_id.find_first_of("|,=") != std::string::npos) {
-    return Error(Errc::usage, "client id '" + dc.params.client_id +
-                                  "' may not contain '|', ',' or '='");
+    return Error(Errc::usage,
+                 "client id '" + dc.params.client_id + "' may not contain '|', ',' or '='");
   }
   dc.params.method = *method;
   dc.params.securemode = f.tcp ? 3 : 2;
@@ -279,7 +303,8 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
     if (f.timestamp) {
       auto n = parse_int(*f.timestamp, "--timestamp");
       if (!n && f.timestamp->find_first_not_of("0123456789") != std::string::npos) {
-        return Error(Errc::usage, "--timestamp '" + *f.timestamp + "' must be milliseconds since the epoch (digits only)");
+        return Error(Errc::usage, "--timestamp '" + *f.timestamp
+                                      + "' must be milliseconds since the epoch (digits only)");
       }
       dc.params.timestamp = *f.timestamp;
     } else {
@@ -291,8 +316,8 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
     return std::move(ka).error();
   }
   if (*ka < 30 || *ka > 1200) {
-    return Error(Errc::usage, "keepalive " + std::to_string(*ka) +
-                                  " s is outside the platform's 30-1200 s",
+    return Error(Errc::usage,
+                 "keepalive " + std::to_string(*ka) + " s is outside the platform's 30-1200 s",
                  "the platform refuses the connection otherwise; 300 is recommended");
   }
   dc.keepalive = *ka;

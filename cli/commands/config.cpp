@@ -43,7 +43,8 @@ Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
     return ok();
   }
   ctx.out.line("config file  " + settings->config_path());
-  ctx.out.line("profile      " + (settings->profile().empty() ? std::string("-") : settings->profile()));
+  ctx.out.line("profile      "
+               + (settings->profile().empty() ? std::string("-") : settings->profile()));
   for (const auto& r : rows) {
     std::string l = r[0];
     l.resize(20, ' ');
@@ -61,22 +62,24 @@ Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
 void add_config_command(CLI::App& parent, Context& ctx) {
   auto* cmd = parent.add_subcommand("config", "Inspect aliot's configuration");
   cmd->require_subcommand(1);
-  ctx.docs.attach(cmd, {"Configuration comes from flags, ALIOT_* environment variables and a "
-                        "profile in $XDG_CONFIG_HOME/aliot/config.json, in that order of "
-                        "precedence. The file looks like {\"default_profile\": \"lab\", "
-                        "\"profiles\": {\"lab\": {\"product_key\": \"...\", \"region\": \"cn-shanghai\"}}}.",
-                        {{"aliot config show", "Show every effective setting and its origin"}},
-                        {"aliot-sign"}});
+  ctx.docs.attach(
+      cmd, {"Configuration comes from flags, ALIOT_* environment variables and a "
+            "profile in $XDG_CONFIG_HOME/aliot/config.json, in that order of "
+            "precedence. The file looks like {\"default_profile\": \"lab\", "
+            "\"profiles\": {\"lab\": {\"product_key\": \"...\", \"region\": \"cn-shanghai\"}}}.",
+            {{"aliot config show", "Show every effective setting and its origin"}},
+            {"aliot-sign"}});
 
   auto opts = std::make_shared<ConfigShowOptions>();
   auto* show = cmd->add_subcommand("show", "Show each effective setting and where it came from");
   add_device_options(*show, opts->device, ctx);
-  ctx.docs.attach(show, {"Prints every setting aliot knows with its effective value and its "
-                         "origin (flag, env, triplet, profile or default). Secrets are shown as "
-                         "<redacted>.",
-                         {{"aliot config show", "Show the effective settings"},
-                          {"aliot --profile lab config show -o json", "The same for profile lab, as JSON"}},
-                         {"aliot-sign"}});
+  ctx.docs.attach(
+      show, {"Prints every setting aliot knows with its effective value and its "
+             "origin (flag, env, triplet, profile or default). Secrets are shown as "
+             "<redacted>.",
+             {{"aliot config show", "Show the effective settings"},
+              {"aliot --profile lab config show -o json", "The same for profile lab, as JSON"}},
+             {"aliot-sign"}});
   show->callback([&ctx, opts] { set_action(ctx, opts, run_config_show); });
 }
 

@@ -41,7 +41,8 @@ TEST(Cli, UnknownCommandAndMissingCommandAreUsageErrors) {
 TEST(Cli, BadChoiceIsUsageError) {
   auto r = run_aliot({"sign", "--sign-method", "sha512", "-k", "pk1", "-d", "dev0001"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("aliot sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"), std::string::npos)
+  EXPECT_NE(r.err.find("aliot sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"),
+            std::string::npos)
       << r.err;
 }
 
@@ -51,7 +52,8 @@ TEST(Cli, InvalidDeviceNameAndKeepaliveAreUsageErrors) {
   auto r = run_aliot({"sign", "-k", "pk1", "-d", "ab", "--device-secret-file", sf});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "aliot: error: DeviceName 'ab' must be 4 to 32 characters long (it has 2)\n");
-  auto k = run_aliot({"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", sf, "--keepalive", "10"});
+  auto k = run_aliot(
+      {"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", sf, "--keepalive", "10"});
   EXPECT_EQ(k.status, 2);
   EXPECT_NE(k.err.find("keepalive 10 s is outside the platform's 30-1200 s"), std::string::npos);
 }
@@ -59,7 +61,8 @@ TEST(Cli, InvalidDeviceNameAndKeepaliveAreUsageErrors) {
 TEST(Cli, MissingSecretIsConfigErrorWithHint) {
   auto r = run_aliot({"sign", "-k", "pk1", "-d", "dev0001"});
   EXPECT_EQ(r.status, 3);
-  EXPECT_NE(r.err.find("aliot: error: no DeviceSecret for pk1/dev0001"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("aliot: error: no DeviceSecret for pk1/dev0001"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("aliot: hint: "), std::string::npos);
 }
 
@@ -80,13 +83,15 @@ TEST(Cli, BadTripletFilesExitThreeNamingTheProblem) {
   } cases[] = {
       {"{not json", "not valid JSON"},
       {R"({"DeviceName":"FakeDevice01","DeviceSecret":"x"})", "field \"ProductKey\" is missing"},
-      {R"({"ProductKey":"a1FakePK001","DeviceName":42,"DeviceSecret":"x"})", "field \"DeviceName\" must be a string"},
+      {R"({"ProductKey":"a1FakePK001","DeviceName":42,"DeviceSecret":"x"})",
+       "field \"DeviceName\" must be a string"},
   };
   for (const auto& c : cases) {
     const std::string p = dir.write("t.json", c.content);
     auto r = run_aliot({"sign", "--triplet", p});
     EXPECT_EQ(r.status, 3) << c.content;
-    EXPECT_NE(r.err.find("aliot: error: triplet file " + p + ": " + c.needle), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("aliot: error: triplet file " + p + ": " + c.needle), std::string::npos)
+        << r.err;
   }
   auto missing = run_aliot({"sign", "--triplet", dir.file("absent.json")});
   EXPECT_EQ(missing.status, 3);
@@ -97,17 +102,20 @@ TEST(Cli, SecretOnCommandLineWarnsAndWorldReadableFileFailsUnderStrict) {
   TempDir dir;
   auto r = run_aliot({"sign", "-k", "pk1", "-d", "dev0001", "--device-secret", "abc"});
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.err.find("aliot: warning: --device-secret puts the secret in the process list"), std::string::npos);
+  EXPECT_NE(r.err.find("aliot: warning: --device-secret puts the secret in the process list"),
+            std::string::npos);
   const std::string loose = dir.write("ds", "abc", 0644);
   auto w = run_aliot({"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", loose});
   EXPECT_EQ(w.status, 0);
   EXPECT_NE(w.err.find("readable by other users"), std::string::npos);
-  auto s = run_aliot({"--strict", "sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", loose});
+  auto s =
+      run_aliot({"--strict", "sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", loose});
   EXPECT_EQ(s.status, 3);
 }
 
 TEST(Cli, SecretFromStdin) {
-  auto r = run_aliot({"sign", "-o", "json", "-k", "pk1", "-d", "dev0001", "--device-secret-file", "-", "--no-timestamp"},
+  auto r = run_aliot({"sign", "-o", "json", "-k", "pk1", "-d", "dev0001", "--device-secret-file",
+                      "-", "--no-timestamp"},
                      {.input = "S3cr3t\n"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto r2 = run_aliot({"sign", "-o", "json", "-k", "pk1", "-d", "dev0001", "--no-timestamp"},
@@ -119,8 +127,9 @@ TEST(Cli, SecretFromStdin) {
 TEST(Cli, ConfigPrecedenceFlagOverEnvOverProfile) {
   TempDir xdg;
   std::filesystem::create_directories(xdg.file("aliot"));
-  xdg.write("aliot/config.json",
-            R"({"default_profile":"lab","profiles":{"lab":{"product_key":"pkProf","device_name":"devProf","region":"cn-beijing","device_secret":"profSecret"}}})");
+  xdg.write(
+      "aliot/config.json",
+      R"({"default_profile":"lab","profiles":{"lab":{"product_key":"pkProf","device_name":"devProf","region":"cn-beijing","device_secret":"profSecret"}}})");
   RunOptions o{.env = {{"XDG_CONFIG_HOME", xdg.path()}, {"ALIOT_DEVICE_NAME", "devEnv01"}}};
   auto r = run_aliot({"config", "show", "-o", "json", "--region", "us-east-1"}, o);
   ASSERT_EQ(r.status, 0) << r.err;

@@ -90,7 +90,8 @@ Spawned spawn(const std::vector<std::string>& argv, const RunOptions& opts) {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
 
   std::vector<char*> args;
@@ -141,8 +142,8 @@ ProcResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
     close(s.in_fd);
     s.in_fd = -1;
   }
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<long>(opts.timeout_s * 1000));
+  const auto deadline = std::chrono::steady_clock::now()
+                        + std::chrono::milliseconds(static_cast<long>(opts.timeout_s * 1000));
   bool out_open = true;
   bool err_open = true;
   char buf[65536];
@@ -172,7 +173,8 @@ ProcResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
       kill(s.pid, SIGKILL);
       break;
     }
-    const int pr = poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long>(left.count(), 200)));
+    const int pr =
+        poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long>(left.count(), 200)));
     if (pr < 0 && errno != EINTR) {
       break;
     }
@@ -227,7 +229,9 @@ ProcResult sh(const std::string& script, const RunOptions& opts) {
   return run({"bash", "-c", script}, opts);
 }
 
-std::string aliot_bin() { return ALIOT_BIN; }
+std::string aliot_bin() {
+  return ALIOT_BIN;
+}
 
 std::string data_path(const std::string& name) {
   return std::string(ALIOT_SOURCE_DIR) + "/tests/data/" + name;
@@ -250,7 +254,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(m_path, ec);
 }
 
-std::string TempDir::write(const std::string& name, const std::string& content, unsigned mode) const {
+std::string
+TempDir::write(const std::string& name, const std::string& content, unsigned mode) const {
   const std::string p = file(name);
   {
     std::ofstream f(p, std::ios::binary | std::ios::trunc);
@@ -356,7 +361,9 @@ std::optional<std::string> Background::wait_for(const std::string& needle,
   return m_out;
 }
 
-void Background::signal(int sig) const { kill(m_pid, sig); }
+void Background::signal(int sig) const {
+  kill(m_pid, sig);
+}
 
 std::optional<int> Background::wait(std::chrono::milliseconds timeout) {
   if (m_status) {

@@ -22,10 +22,10 @@ struct ProcResult {
 };
 
 struct RunOptions {
-  std::string input;            // written to stdin, then stdin is closed
-  Env env;                      // added to the base environment
-  bool clean_env = true;        // base = PATH + HOME + XDG_CONFIG_HOME (empty dir); else inherit
-  double timeout_s = 60;        // the process is killed after this
+  std::string input;     // written to stdin, then stdin is closed
+  Env env;               // added to the base environment
+  bool clean_env = true; // base = PATH + HOME + XDG_CONFIG_HOME (empty dir); else inherit
+  double timeout_s = 60; // the process is killed after this
   std::string cwd;
 };
 
@@ -49,7 +49,8 @@ public:
   const std::string& path() const { return m_path; }
   std::string file(const std::string& name) const { return m_path + "/" + name; }
   // Writes a file with the given mode and returns its path.
-  std::string write(const std::string& name, const std::string& content, unsigned mode = 0600) const;
+  std::string
+  write(const std::string& name, const std::string& content, unsigned mode = 0600) const;
   std::string read(const std::string& name) const;
 
 private:

@@ -1,6 +1,6 @@
-#include <aliot/config.hpp>
-
 #include "support.hpp"
+
+#include <aliot/config.hpp>
 
 #include <gtest/gtest.h>
 
@@ -23,7 +23,9 @@ TEST(Config, PrecedenceIsFlagThenEnvThenProfileThenDefault) {
   std::filesystem::create_directories(dir.file("aliot"));
   dir.write("aliot/config.json", k_profile_file, 0600);
   config::Sources s;
-  s.env = {{"XDG_CONFIG_HOME", dir.path()}, {"ALIOT_DEVICE_NAME", "devEnv"}, {"ALIOT_REGION", "cn-hangzhou"}};
+  s.env = {{"XDG_CONFIG_HOME", dir.path()},
+           {"ALIOT_DEVICE_NAME", "devEnv"},
+           {"ALIOT_REGION", "cn-hangzhou"}};
   s.flags["region"] = config::Value{"ap-southeast-1", "flag --region", false};
   auto r = config::resolve(s);
   ASSERT_TRUE(r) << r.error().message();
@@ -61,7 +63,8 @@ TEST(Config, MalformedFileAndUnknownKeyAreConfigErrors) {
   auto r = config::resolve(s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::config);
-  s.config_path = dir.write("unk.json", R"({"default_profile":"a","profiles":{"a":{"colour":"x"}}})", 0600);
+  s.config_path =
+      dir.write("unk.json", R"({"default_profile":"a","profiles":{"a":{"colour":"x"}}})", 0600);
   auto u = config::resolve(s);
   ASSERT_FALSE(u);
   EXPECT_NE(u.error().message().find("unknown key \"colour\""), std::string::npos);
@@ -72,7 +75,8 @@ TEST(Config, MalformedFileAndUnknownKeyAreConfigErrors) {
 TEST(Config, WorldReadableSecretsWarn) {
   test::TempDir dir;
   config::Sources s;
-  s.config_path = dir.write("c.json", R"({"default_profile":"a","profiles":{"a":{"device_secret":"x"}}})", 0644);
+  s.config_path = dir.write(
+      "c.json", R"({"default_profile":"a","profiles":{"a":{"device_secret":"x"}}})", 0644);
   auto r = config::resolve(s);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->warnings().size(), 1U);

@@ -29,8 +29,9 @@ TEST(Identity, ProductKeyAndSecretRules) {
 }
 
 TEST(Identity, TripletJsonRoundTrips) {
-  auto t = parse_triplet_json(R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","DeviceSecret":"S3cr3t"})",
-                              "test");
+  auto t = parse_triplet_json(
+      R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","DeviceSecret":"S3cr3t"})",
+      "test");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->device_secret.reveal(), "S3cr3t");
   EXPECT_EQ(triplet_json(*t, false),
@@ -39,10 +40,12 @@ TEST(Identity, TripletJsonRoundTrips) {
 
 TEST(Identity, TokenTripletNeedsClientId) {
   auto t = parse_triplet_json(
-      R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","ClientId":"cid","DeviceToken":"tok"})", "x");
+      R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","ClientId":"cid","DeviceToken":"tok"})",
+      "x");
   ASSERT_TRUE(t);
   EXPECT_EQ(*t->client_id, "cid");
-  EXPECT_FALSE(parse_triplet_json(R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","DeviceToken":"tok"})", "x"));
+  EXPECT_FALSE(parse_triplet_json(
+      R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","DeviceToken":"tok"})", "x"));
 }
 
 TEST(Identity, BadTripletJsonIsAConfigErrorNamingTheProblem) {
@@ -55,7 +58,8 @@ TEST(Identity, BadTripletJsonIsAConfigErrorNamingTheProblem) {
       {R"({"DeviceName":"FakeDevice01","DeviceSecret":"s"})", "\"ProductKey\" is missing"},
       {R"({"ProductKey":1,"DeviceName":"FakeDevice01","DeviceSecret":"s"})", "must be a string"},
       {R"({"ProductKey":"a1FakePK001","DeviceName":"x","DeviceSecret":"s"})", "4 to 32"},
-      {R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01"})", "\"DeviceSecret\" is missing"},
+      {R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01"})",
+       "\"DeviceSecret\" is missing"},
   };
   for (const auto& c : cases) {
     auto r = parse_triplet_json(c.text, "triplet file t.json");

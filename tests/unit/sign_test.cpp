@@ -68,7 +68,8 @@ TEST(SignVectors, EveryMqttPasswordVector) {
     p.timestamp = ts;
     const auto cred = sign::mqtt_credentials(p, ds);
     EXPECT_EQ(cred.username, connect_of(v)["username"].get<std::string>());
-    EXPECT_TRUE(sign::digest_equal(cred.password.reveal(), connect_of(v)["password"].get<std::string>()));
+    EXPECT_TRUE(
+        sign::digest_equal(cred.password.reveal(), connect_of(v)["password"].get<std::string>()));
     // What the SDK sent parses back to the same id and sign inputs.
     auto parsed = sign::parse_client_id(connect_of(v)["clientId"].get<std::string>());
     ASSERT_TRUE(parsed);
@@ -82,8 +83,10 @@ TEST(SignVectors, NegativeChecks) {
   const Secret ds("S3cr3tFakeDeviceSecretA000000001");
   // A-MQTT-3 with the hex case flipped still matches; one digit changed does not.
   const std::string a3 = "49c6d69e030e699bba638d0aa59ec775567a5465cdd847be3d05219a5b7ba7df";
-  EXPECT_TRUE(sign::digest_equal(a3, "49C6D69E030E699BBA638D0AA59EC775567A5465CDD847BE3D05219A5B7BA7DF"));
-  EXPECT_FALSE(sign::digest_equal(a3, "59c6d69e030e699bba638d0aa59ec775567a5465cdd847be3d05219a5b7ba7df"));
+  EXPECT_TRUE(
+      sign::digest_equal(a3, "49C6D69E030E699BBA638D0AA59EC775567A5465CDD847BE3D05219A5B7BA7DF"));
+  EXPECT_FALSE(
+      sign::digest_equal(a3, "59c6d69e030e699bba638d0aa59ec775567a5465cdd847be3d05219a5b7ba7df"));
   // A-MQTT-1's SHA-1 password is not the SHA-256 one (Node SDK quirk Q1).
   const auto content = sign::mqtt_sign_content("a1FakePK001", "FakeDevice01",
                                                "a1FakePK001&FakeDevice01", "1700000000000");
@@ -101,12 +104,14 @@ TEST(SignVectors, EveryHttpsDynregVector) {
   ASSERT_EQ(vs.size(), 3U);
   for (const auto& v : vs) {
     const auto& in = v["inputs"];
-    EXPECT_EQ(sign::dynreg_sign_content(in["productKey"].get<std::string>(), in["deviceName"].get<std::string>(),
+    EXPECT_EQ(sign::dynreg_sign_content(in["productKey"].get<std::string>(),
+                                        in["deviceName"].get<std::string>(),
                                         in["random"].get<std::string>()),
               v["sign_content"].get<std::string>());
-    EXPECT_EQ(sign::dynreg_sign(method_of(v, "signmethod"), Secret(in["productSecret"].get<std::string>()),
-                                in["productKey"].get<std::string>(), in["deviceName"].get<std::string>(),
-                                in["random"].get<std::string>()),
+    EXPECT_EQ(sign::dynreg_sign(
+                  method_of(v, "signmethod"), Secret(in["productSecret"].get<std::string>()),
+                  in["productKey"].get<std::string>(), in["deviceName"].get<std::string>(),
+                  in["random"].get<std::string>()),
               v["sign"].get<std::string>());
   }
 }
@@ -130,9 +135,11 @@ TEST(SignVectors, MqttDynregVectorsReproduceTheConnectPacket) {
     p.instance_id = parsed->option("instanceId");
     p.client_id = parsed->client_id;
     p.securemode = std::stoi(*parsed->option("securemode"));
-    const auto cred = sign::dynreg_mqtt_credentials(p, Secret(in["productSecret"].get<std::string>()));
+    const auto cred =
+        sign::dynreg_mqtt_credentials(p, Secret(in["productSecret"].get<std::string>()));
     EXPECT_EQ(cred.username, v["mqtt_connect"]["username"].get<std::string>());
-    EXPECT_TRUE(sign::digest_equal(cred.password.reveal(), v["mqtt_connect"]["password"].get<std::string>()));
+    EXPECT_TRUE(sign::digest_equal(cred.password.reveal(),
+                                   v["mqtt_connect"]["password"].get<std::string>()));
     if (parsed->client_id == p.device_name + "." + p.product_key && p.securemode == 2) {
       // The SDK's own option order: the whole string is identical.
       EXPECT_EQ(cred.client_id, v["mqtt_connect"]["clientId"].get<std::string>());
@@ -167,7 +174,8 @@ TEST(SignMethod, ParsesCaseInsensitivelyAndNamesChoices) {
 }
 
 TEST(SignCredentials, TokenLoginUsesTheTokenVerbatim) {
-  const auto c = sign::token_credentials("FakeCidA0001", "a1FakePK001", "FakeDevice01", Secret("TokFakeA0001"));
+  const auto c = sign::token_credentials("FakeCidA0001", "a1FakePK001", "FakeDevice01",
+                                         Secret("TokFakeA0001"));
   EXPECT_EQ(c.client_id, "FakeCidA0001|securemode=-2,authType=connwl|");
   EXPECT_EQ(c.username, "FakeDevice01&a1FakePK001");
   EXPECT_EQ(c.password.reveal(), "TokFakeA0001");

@@ -6,7 +6,8 @@ using namespace aliot;
 
 TEST(Topic, RelativeTopicsAndPlaceholdersExpand) {
   EXPECT_EQ(topic::expand("user/update", "pk1", "dev1"), "/pk1/dev1/user/update");
-  EXPECT_EQ(topic::expand("/${productKey}/${deviceName}/user/get", "pk1", "dev1"), "/pk1/dev1/user/get");
+  EXPECT_EQ(topic::expand("/${productKey}/${deviceName}/user/get", "pk1", "dev1"),
+            "/pk1/dev1/user/get");
   EXPECT_EQ(topic::expand("/sys/${YourProductKey}/${YourDeviceName}/rrpc/request/+", "pk1", "dev1"),
             "/sys/pk1/dev1/rrpc/request/+");
 }

@@ -16,9 +16,9 @@
 namespace aliot::config {
 
 struct Key {
-  std::string_view name;        // profile key, e.g. "product_key"
-  std::string_view env;         // e.g. "ALIOT_PRODUCT_KEY"
-  bool secret;                  // redacted in `config show`
+  std::string_view name; // profile key, e.g. "product_key"
+  std::string_view env;  // e.g. "ALIOT_PRODUCT_KEY"
+  bool secret;           // redacted in `config show`
   std::string_view default_value;
   std::string_view description;
 };
@@ -31,7 +31,8 @@ using Env = std::map<std::string, std::string, std::less<>>;
 
 struct Value {
   std::string text;
-  std::string origin; // "flag --product-key", "env ALIOT_PRODUCT_KEY", "profile lab (path)", "default"
+  std::string
+      origin; // "flag --product-key", "env ALIOT_PRODUCT_KEY", "profile lab (path)", "default"
   bool secret = false;
 };
 

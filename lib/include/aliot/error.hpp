@@ -69,8 +69,10 @@ private:
 template <class T>
 class [[nodiscard]] Result {
 public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {} // NOLINT(google-explicit-constructor)
-  Result(Error error) : m_v(std::in_place_index<1>, std::move(error)) {} // NOLINT
+  Result(T value)
+      : m_v(std::in_place_index<0>, std::move(value)) {} // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : m_v(std::in_place_index<1>, std::move(error)) {} // NOLINT
 
   bool has_value() const { return m_v.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -97,7 +99,9 @@ template <>
 class [[nodiscard]] Result<void> {
 public:
   Result() = default;
-  Result(Error error) : m_error(std::move(error)), m_ok(false) {} // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : m_error(std::move(error))
+      , m_ok(false) {} // NOLINT(google-explicit-constructor)
 
   bool has_value() const { return m_ok; }
   explicit operator bool() const { return m_ok; }
@@ -109,7 +113,9 @@ private:
   bool m_ok = true;
 };
 
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 } // namespace aliot
 

@@ -15,7 +15,9 @@ public:
   using Sink = std::function<void(LogLevel, std::string_view)>;
 
   Logger() = default;
-  Logger(LogLevel max, Sink sink) : m_max(max), m_sink(std::move(sink)) {}
+  Logger(LogLevel max, Sink sink)
+      : m_max(max)
+      , m_sink(std::move(sink)) {}
 
   bool enabled(LogLevel level) const { return m_sink && level <= m_max; }
 

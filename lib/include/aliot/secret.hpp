@@ -11,7 +11,8 @@ namespace aliot {
 class Secret {
 public:
   Secret() = default;
-  explicit Secret(std::string value) : m_value(std::move(value)) {}
+  explicit Secret(std::string value)
+      : m_value(std::move(value)) {}
   Secret(const Secret&) = default;
   Secret(Secret&&) noexcept = default;
   Secret& operator=(const Secret& other);

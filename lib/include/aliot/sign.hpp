@@ -24,7 +24,7 @@ using Options = std::vector<std::pair<std::string, std::string>>;
 struct MqttParams {
   std::string product_key;
   std::string device_name;
-  std::string client_id;                // the custom part; empty means "${pk}.${dn}"
+  std::string client_id; // the custom part; empty means "${pk}.${dn}"
   Method method = Method::hmacsha256;
   std::optional<std::string> timestamp; // milliseconds as text; absent = not signed, not sent
   int securemode = 2;                   // 2 TLS, 3 plain TCP

@@ -2,13 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -20,30 +20,39 @@ constexpr std::array k_keys{
     Key{"product_key", "ALIOT_PRODUCT_KEY", false, "", "ProductKey of the device"},
     Key{"device_name", "ALIOT_DEVICE_NAME", false, "", "DeviceName of the device"},
     Key{"device_secret", "ALIOT_DEVICE_SECRET", true, "", "DeviceSecret of the device"},
-    Key{"device_secret_file", "ALIOT_DEVICE_SECRET_FILE", false, "", "File holding the DeviceSecret"},
-    Key{"device_token", "ALIOT_DEVICE_TOKEN", true, "", "DeviceToken from registration without pre-registration"},
+    Key{"device_secret_file", "ALIOT_DEVICE_SECRET_FILE", false, "",
+        "File holding the DeviceSecret"},
+    Key{"device_token", "ALIOT_DEVICE_TOKEN", true, "",
+        "DeviceToken from registration without pre-registration"},
     Key{"client_id", "ALIOT_CLIENT_ID", false, "", "Custom MQTT client id"},
     Key{"product_secret", "ALIOT_PRODUCT_SECRET", true, "", "ProductSecret (one-type-one-secret)"},
     Key{"region", "ALIOT_REGION", false, "cn-shanghai", "Region id"},
-    Key{"instance", "ALIOT_INSTANCE", false, "", "IotInstanceId of a new public or Enterprise instance"},
+    Key{"instance", "ALIOT_INSTANCE", false, "",
+        "IotInstanceId of a new public or Enterprise instance"},
     Key{"mqtt_host", "ALIOT_MQTT_HOST", false, "", "MQTT host override"},
     Key{"mqtt_port", "ALIOT_MQTT_PORT", false, "", "MQTT over TLS port override"},
     Key{"mqtt_tcp_port", "ALIOT_MQTT_TCP_PORT", false, "", "Plain MQTT port override (with --tcp)"},
     Key{"ca_file", "ALIOT_CA_FILE", false, "", "CA bundle for TLS (default: the system store)"},
     Key{"sign_method", "ALIOT_SIGN_METHOD", false, "hmacsha256", "MQTT sign method"},
     Key{"keepalive", "ALIOT_KEEPALIVE", false, "300", "MQTT keepalive in seconds (30-1200)"},
-    Key{"auth_endpoint", "ALIOT_AUTH_ENDPOINT", false, "", "Base URL of HTTPS dynamic registration"},
+    Key{"auth_endpoint", "ALIOT_AUTH_ENDPOINT", false, "",
+        "Base URL of HTTPS dynamic registration"},
     Key{"api_endpoint", "ALIOT_API_ENDPOINT", false, "", "Base URL of the cloud OpenAPI"},
-    Key{"amqp_endpoint", "ALIOT_AMQP_ENDPOINT", false, "", "AMQP server-side subscription endpoint"},
+    Key{"amqp_endpoint", "ALIOT_AMQP_ENDPOINT", false, "",
+        "AMQP server-side subscription endpoint"},
     Key{"access_key_id", "ALIOT_ACCESS_KEY_ID", false, "", "AccessKey id for the cloud OpenAPI"},
     Key{"access_key_secret", "ALIOT_ACCESS_KEY_SECRET", true, "", "AccessKey secret"},
 };
 
-std::string errno_text(int e) { return std::strerror(e); } // NOLINT(concurrency-mt-unsafe)
+std::string errno_text(int e) {
+  return std::strerror(e);
+} // NOLINT(concurrency-mt-unsafe)
 
 } // namespace
 
-std::span<const Key> keys() { return k_keys; }
+std::span<const Key> keys() {
+  return k_keys;
+}
 
 const Key* find_key(std::string_view name) {
   for (const auto& k : k_keys) {
@@ -89,7 +98,8 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int e = errno;
-    return Error(Errc::config, std::string(what) + " " + path + ": cannot be read: " + errno_text(e));
+    return Error(Errc::config,
+                 std::string(what) + " " + path + ": cannot be read: " + errno_text(e));
   }
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -104,7 +114,8 @@ Result<Settings> resolve(const Sources& sources) {
   std::optional<std::string> profile = sources.profile;
   std::string profile_origin = "flag --profile";
   if (!profile) {
-    if (auto it = sources.env.find("ALIOT_PROFILE"); it != sources.env.end() && !it->second.empty()) {
+    if (auto it = sources.env.find("ALIOT_PROFILE");
+        it != sources.env.end() && !it->second.empty()) {
       profile = it->second;
       profile_origin = "env ALIOT_PROFILE";
     }
@@ -118,9 +129,8 @@ Result<Settings> resolve(const Sources& sources) {
       return Error(Errc::config, "config file " + s.m_config_path + " does not exist");
     }
     if (profile) {
-      return Error(Errc::config,
-                   "profile '" + *profile + "' (" + profile_origin + ") not found: no config file at " +
-                       s.m_config_path);
+      return Error(Errc::config, "profile '" + *profile + "' (" + profile_origin
+                                     + ") not found: no config file at " + s.m_config_path);
     }
   } else {
     auto text = read_text_file(s.m_config_path, "config file");
@@ -140,35 +150,37 @@ Result<Settings> resolve(const Sources& sources) {
     }
     auto profiles = j.find("profiles");
     if (profiles != j.end() && !profiles->is_object()) {
-      return Error(Errc::config, "config file " + s.m_config_path + ": \"profiles\" must be an object");
+      return Error(Errc::config,
+                   "config file " + s.m_config_path + ": \"profiles\" must be an object");
     }
     if (profile) {
       if (profiles == j.end() || !profiles->contains(*profile)) {
-        return Error(Errc::config, "profile '" + *profile + "' (" + profile_origin +
-                                       ") is not in " + s.m_config_path);
+        return Error(Errc::config, "profile '" + *profile + "' (" + profile_origin + ") is not in "
+                                       + s.m_config_path);
       }
       profile_obj = (*profiles)[*profile];
       if (!profile_obj.is_object()) {
-        return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path +
-                                       " must be an object");
+        return Error(Errc::config,
+                     "profile '" + *profile + "' in " + s.m_config_path + " must be an object");
       }
       bool holds_secret = false;
       for (const auto& [k, v] : profile_obj.items()) {
         const Key* key = find_key(k);
         if (key == nullptr) {
-          return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path +
-                                         ": unknown key \"" + k + "\"",
+          return Error(Errc::config,
+                       "profile '" + *profile + "' in " + s.m_config_path + ": unknown key \"" + k
+                           + "\"",
                        "run 'aliot config show' to list the known keys");
         }
         if (!v.is_string() && !v.is_number_integer()) {
-          return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path +
-                                         ": key \"" + k + "\" must be a string");
+          return Error(Errc::config, "profile '" + *profile + "' in " + s.m_config_path + ": key \""
+                                         + k + "\" must be a string");
         }
         holds_secret = holds_secret || key->secret;
       }
       if (holds_secret && (st.st_mode & 077U) != 0) {
-        s.m_warnings.push_back("config file " + s.m_config_path +
-                               " holds secrets and other users can read it: chmod 600 it");
+        s.m_warnings.push_back("config file " + s.m_config_path
+                               + " holds secrets and other users can read it: chmod 600 it");
       }
     }
   }
@@ -227,7 +239,8 @@ Result<SecretFile> read_secret_file(const std::string& path) {
 
 Result<void> write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
   const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string tmpl = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) {

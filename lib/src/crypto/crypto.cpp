@@ -31,8 +31,8 @@ std::string hmac(Hmac alg, std::string_view key, std::string_view message) {
   static const unsigned char k_empty = 0;
   const auto* key_ptr = key.empty() ? &k_empty : reinterpret_cast<const unsigned char*>(key.data());
   if (HMAC(digest_of(alg), key_ptr, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
-           &len) == nullptr) {
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &len)
+      == nullptr) {
     throw std::runtime_error("HMAC failed inside OpenSSL");
   }
   return {reinterpret_cast<const char*>(out.data()), len};
@@ -51,7 +51,9 @@ std::string sha256(std::string_view bytes) {
   return {reinterpret_cast<const char*>(out.data()), len};
 }
 
-std::string sha256_hex(std::string_view bytes) { return enc::hex_lower(sha256(bytes)); }
+std::string sha256_hex(std::string_view bytes) {
+  return enc::hex_lower(sha256(bytes));
+}
 
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
@@ -61,7 +63,9 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string random_hex(std::size_t n_bytes) { return enc::hex_lower(random_bytes(n_bytes)); }
+std::string random_hex(std::size_t n_bytes) {
+  return enc::hex_lower(random_bytes(n_bytes));
+}
 
 std::string random_alnum(std::size_t n) {
   static constexpr std::string_view k_chars =

@@ -19,13 +19,12 @@ Result<void> validate_product_key(std::string_view pk) {
     return Error(Errc::usage, "ProductKey is empty");
   }
   if (pk.size() > 20) {
-    return Error(Errc::usage, "ProductKey '" + std::string(pk) +
-                                  "' is longer than 20 characters");
+    return Error(Errc::usage, "ProductKey '" + std::string(pk) + "' is longer than 20 characters");
   }
   for (unsigned char c : pk) {
     if (std::isalnum(c) == 0) {
-      return Error(Errc::usage, "ProductKey '" + std::string(pk) +
-                                    "' may contain only letters and digits");
+      return Error(Errc::usage,
+                   "ProductKey '" + std::string(pk) + "' may contain only letters and digits");
     }
   }
   return ok();
@@ -33,13 +32,14 @@ Result<void> validate_product_key(std::string_view pk) {
 
 Result<void> validate_device_name(std::string_view dn) {
   if (dn.size() < 4 || dn.size() > 32) {
-    return Error(Errc::usage, "DeviceName '" + std::string(dn) + "' must be 4 to 32 characters long (it has " +
-                                  std::to_string(dn.size()) + ")");
+    return Error(Errc::usage, "DeviceName '" + std::string(dn)
+                                  + "' must be 4 to 32 characters long (it has "
+                                  + std::to_string(dn.size()) + ")");
   }
   for (unsigned char c : dn) {
     if (!dn_char(c)) {
-      return Error(Errc::usage, "DeviceName '" + std::string(dn) +
-                                    "' may contain only letters, digits and - _ @ . :");
+      return Error(Errc::usage, "DeviceName '" + std::string(dn)
+                                    + "' may contain only letters, digits and - _ @ . :");
     }
   }
   return ok();
@@ -54,8 +54,8 @@ Result<void> validate_device_secret(const Secret& ds, std::string_view what) {
   }
   for (unsigned char c : ds.reveal()) {
     if (c <= 0x20 || c >= 0x7F) {
-      return Error(Errc::usage, std::string(what) +
-                                    " contains whitespace or a non-printable character");
+      return Error(Errc::usage,
+                   std::string(what) + " contains whitespace or a non-printable character");
     }
   }
   return ok();
@@ -121,7 +121,8 @@ Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origi
     }
   } else if (*tok) {
     if (!*cid) {
-      return Error(Errc::config, where + ": field \"ClientId\" is missing (it goes with DeviceToken)");
+      return Error(Errc::config,
+                   where + ": field \"ClientId\" is missing (it goes with DeviceToken)");
     }
     t.client_id = **cid;
     t.device_token = Secret(**tok);

@@ -45,8 +45,8 @@ Result<Method> parse_method(std::string_view name) {
       return m;
     }
   }
-  return Error(Errc::usage, "sign method '" + std::string(name) +
-                                "' is not one of hmacsha256, hmacsha1, hmacmd5");
+  return Error(Errc::usage, "sign method '" + std::string(name)
+                                + "' is not one of hmacsha256, hmacsha1, hmacmd5");
 }
 
 std::string default_client_id(std::string_view pk, std::string_view dn) {
@@ -135,12 +135,10 @@ MqttCredentials dynreg_mqtt_credentials(const DynregMqttParams& p, const Secret&
   if (p.instance_id) {
     opts.emplace_back("instanceId", *p.instance_id);
   }
-  const std::string id =
-      p.client_id.empty() ? p.device_name + "." + p.product_key : p.client_id;
-  return MqttCredentials{id + "|" + join_options(opts) + "|",
-                         username(p.product_key, p.device_name),
-                         Secret(dynreg_sign(p.method, product_secret, p.product_key,
-                                            p.device_name, p.random))};
+  const std::string id = p.client_id.empty() ? p.device_name + "." + p.product_key : p.client_id;
+  return MqttCredentials{
+      id + "|" + join_options(opts) + "|", username(p.product_key, p.device_name),
+      Secret(dynreg_sign(p.method, product_secret, p.product_key, p.device_name, p.random))};
 }
 
 std::optional<std::string> ClientIdParts::option(std::string_view key) const {

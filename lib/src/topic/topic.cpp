@@ -56,8 +56,8 @@ Result<void> validate_shape(std::string_view t, Use use) {
     return bad(t, "must start with '/'");
   }
   if (t.size() > k_max_bytes) {
-    return bad(t, "is " + std::to_string(t.size()) + " bytes; the platform allows at most " +
-                      std::to_string(k_max_bytes));
+    return bad(t, "is " + std::to_string(t.size()) + " bytes; the platform allows at most "
+                      + std::to_string(k_max_bytes));
   }
   if (!enc::is_valid_utf8(t)) {
     return bad(t, "is not valid UTF-8");
@@ -108,14 +108,14 @@ Result<void> validate(std::string_view t, Use use, std::string_view pk, std::str
   if (use == Use::subscribe && levels[0] == "broadcast" && levels.size() > 2 && levels[1] == pk) {
     return ok();
   }
-  if ((levels[0] == "shadow" || levels[0] == "ota") && levels.size() >= 4 &&
-      levels[levels.size() - 2] == pk && levels.back() == dn) {
+  if ((levels[0] == "shadow" || levels[0] == "ota") && levels.size() >= 4
+      && levels[levels.size() - 2] == pk && levels.back() == dn) {
     return ok();
   }
   return Error(Errc::usage,
-               "topic '" + std::string(t) + "' is outside this device's namespace (/" +
-                   std::string(pk) + "/" + std::string(dn) + "/..., /sys/" + std::string(pk) +
-                   "/" + std::string(dn) + "/..., /ext/...)",
+               "topic '" + std::string(t) + "' is outside this device's namespace (/"
+                   + std::string(pk) + "/" + std::string(dn) + "/..., /sys/" + std::string(pk) + "/"
+                   + std::string(dn) + "/..., /ext/...)",
                "a topic without a leading '/' is relative to the device: user/update");
 }
 

@@ -41,8 +41,12 @@ bool unreserved(unsigned char c) {
 
 } // namespace
 
-std::string hex_lower(std::string_view bytes) { return hex_with(bytes, k_hex_lower); }
-std::string hex_upper(std::string_view bytes) { return hex_with(bytes, k_hex_upper); }
+std::string hex_lower(std::string_view bytes) {
+  return hex_with(bytes, k_hex_lower);
+}
+std::string hex_upper(std::string_view bytes) {
+  return hex_with(bytes, k_hex_upper);
+}
 
 Result<std::string> hex_decode(std::string_view hex) {
   if (hex.size() % 2 != 0) {
@@ -54,8 +58,8 @@ Result<std::string> hex_decode(std::string_view hex) {
     const int hi = hex_value(hex[i]);
     const int lo = hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
-      return Error(Errc::usage, "hex text has a character that is not a hex digit at offset " +
-                                    std::to_string(hi < 0 ? i : i + 1));
+      return Error(Errc::usage, "hex text has a character that is not a hex digit at offset "
+                                    + std::to_string(hi < 0 ? i : i + 1));
     }
     out.push_back(static_cast<char>((hi << 4) | lo));
   }
@@ -67,9 +71,9 @@ std::string base64_encode(std::string_view bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   while (i + 3 <= bytes.size()) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16U) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8U) |
-                       static_cast<unsigned char>(bytes[i + 2]);
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16U)
+                       | (static_cast<unsigned char>(bytes[i + 1]) << 8U)
+                       | static_cast<unsigned char>(bytes[i + 2]);
     out.push_back(k_b64[(v >> 18U) & 63U]);
     out.push_back(k_b64[(v >> 12U) & 63U]);
     out.push_back(k_b64[(v >> 6U) & 63U]);
@@ -83,8 +87,8 @@ std::string base64_encode(std::string_view bytes) {
     out.push_back(k_b64[(v >> 12U) & 63U]);
     out += "==";
   } else if (rest == 2) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16U) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8U);
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16U)
+                       | (static_cast<unsigned char>(bytes[i + 1]) << 8U);
     out.push_back(k_b64[(v >> 18U) & 63U]);
     out.push_back(k_b64[(v >> 12U) & 63U]);
     out.push_back(k_b64[(v >> 6U) & 63U]);
@@ -119,12 +123,12 @@ Result<std::string> base64_decode(std::string_view text) {
       }
       v[k] = table[static_cast<unsigned char>(c)];
       if (v[k] < 0) {
-        return Error(Errc::usage, "base64 text has an invalid character at offset " +
-                                      std::to_string(i + static_cast<std::size_t>(k)));
+        return Error(Errc::usage, "base64 text has an invalid character at offset "
+                                      + std::to_string(i + static_cast<std::size_t>(k)));
       }
     }
-    const unsigned w = (static_cast<unsigned>(v[0]) << 18U) | (static_cast<unsigned>(v[1]) << 12U) |
-                       (static_cast<unsigned>(v[2]) << 6U) | static_cast<unsigned>(v[3]);
+    const unsigned w = (static_cast<unsigned>(v[0]) << 18U) | (static_cast<unsigned>(v[1]) << 12U)
+                       | (static_cast<unsigned>(v[2]) << 6U) | static_cast<unsigned>(v[3]);
     out.push_back(static_cast<char>((w >> 16U) & 0xFFU));
     if (pad < 2) {
       out.push_back(static_cast<char>((w >> 8U) & 0xFFU));
@@ -251,8 +255,8 @@ bool is_valid_utf8(std::string_view s) {
       }
       cp = (cp << 6U) | (cc & 0x3FU);
     }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
+        || (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
     }
     i += n + 1;
@@ -265,8 +269,8 @@ bool iequals(std::string_view a, std::string_view b) {
     return false;
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i]))
+        != std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }

@@ -2,7 +2,9 @@
 
 namespace aliot {
 
-int exit_status(Errc code) { return static_cast<int>(code); }
+int exit_status(Errc code) {
+  return static_cast<int>(code);
+}
 
 std::string_view errc_name(Errc code) {
   switch (code) {

@@ -28,8 +28,12 @@ Secret& Secret::operator=(Secret&& other) noexcept {
   return *this;
 }
 
-Secret::~Secret() { wipe(); }
+Secret::~Secret() {
+  wipe();
+}
 
-bool operator==(const Secret& a, const Secret& b) { return crypto::equal_ct(a.m_value, b.m_value); }
+bool operator==(const Secret& a, const Secret& b) {
+  return crypto::equal_ct(a.m_value, b.m_value);
+}
 
 } // namespace aliot
