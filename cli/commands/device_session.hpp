@@ -79,17 +79,7 @@ inline std::string fmt_seconds(double s) {
 
 // RFC 3339 UTC with milliseconds.
 inline std::string rfc3339_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
+  return enc::rfc3339_utc(std::chrono::system_clock::now());
 }
 
 // `payload` for UTF-8 text, `payload_base64` otherwise.

@@ -2,6 +2,7 @@
 #include "docgen/render.hpp"
 
 #include <aliot/config.hpp>
+#include <aliot/encoding.hpp>
 
 #include <fmt/core.h>
 
@@ -68,15 +69,6 @@ std::string italic(std::string_view s) {
   return "\\fI" + esc(s) + "\\fR";
 }
 
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 class Page {
 public:
   // A text line (already escaped); protects a leading '.' or '\''.
@@ -115,7 +107,7 @@ private:
       if (nl == std::string_view::npos) {
         nl = para.size();
       }
-      auto l = trim(para.substr(pos, nl - pos));
+      std::string l(enc::trim(para.substr(pos, nl - pos), " \t"));
       if (!l.empty()) {
         lines.push_back(std::move(l));
       }
@@ -128,7 +120,7 @@ private:
     for (const auto& l : lines) {
       if (l.rfind("- ", 0) == 0) {
         macro(".IP \\(bu 2");
-        line(esc(trim(l.substr(2))));
+        line(esc(std::string(enc::trim(std::string_view(l).substr(2), " \t"))));
         opened = false;
       } else {
         if (!opened) {

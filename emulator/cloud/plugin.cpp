@@ -108,12 +108,6 @@ std::string key_of(const std::string& pk, const std::string& dn) {
   return pk + "/" + dn;
 }
 
-std::string trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 void on_wake_signal(int /*sig*/) {}
 
 void set_status(const std::string& key, bool online, const std::string& address) {
@@ -722,7 +716,7 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
   auto& e = emu();
   for (int i = 0; i < opt_count; ++i) {
     const std::string k = opts[i].key != nullptr ? opts[i].key : "";
-    const std::string v = trim(opts[i].value != nullptr ? opts[i].value : "");
+    const std::string v(aliot::enc::trim(opts[i].value != nullptr ? opts[i].value : ""));
     if (k == "dir") {
       e.dir = v;
     } else if (k == "api_port") {

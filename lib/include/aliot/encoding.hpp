@@ -4,6 +4,7 @@
 
 #include <aliot/error.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 
 namespace aliot::enc {
 
+// The value of one hex digit (either case), or -1 for anything else.
+int hex_digit(char c);
 std::string hex_lower(std::string_view bytes);
 std::string hex_upper(std::string_view bytes);
 Result<std::string> hex_decode(std::string_view hex); // accepts either case, ignores nothing
@@ -30,6 +33,12 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 Result<std::vector<std::pair<std::string, std::string>>> form_decode(std::string_view body);
 
 bool is_valid_utf8(std::string_view bytes);
+
+// `s` without leading and trailing bytes from `ws` (by default space, tab, CR and LF).
+std::string_view trim(std::string_view s, std::string_view ws = " \t\r\n");
+
+// RFC 3339 UTC with milliseconds: 2026-11-28T18:09:51.123Z.
+std::string rfc3339_utc(std::chrono::system_clock::time_point t);
 
 bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view s);

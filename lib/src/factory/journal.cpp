@@ -1,6 +1,7 @@
 // The factory journal on SQLite: WAL + synchronous=FULL, one BEGIN IMMEDIATE transaction per
 // state change, a SHA-256 chain over the events.
 #include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
 #include <aliot/factory.hpp>
 
 #include <nlohmann/json.hpp>
@@ -14,17 +15,7 @@ namespace aliot::factory {
 namespace {
 
 std::string now_utc() {
-  using namespace std::chrono;
-  const auto t = system_clock::now();
-  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000;
-  const std::time_t s = system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
+  return enc::rfc3339_utc(std::chrono::system_clock::now());
 }
 
 class Stmt {

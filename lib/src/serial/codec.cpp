@@ -1,6 +1,7 @@
 // The ALSW-PROV/1 line codec: CRC-16/CCITT-FALSE, \HH escapes, quote-aware parameter parsing,
 // and the fingerprint / challenge digests.
 #include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
 #include <aliot/serial.hpp>
 
 #include <array>
@@ -29,19 +30,6 @@ bool is_hexup(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
 }
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  return -1;
-}
-
 } // namespace
 
 std::uint16_t crc16(std::string_view bytes) {
@@ -67,7 +55,7 @@ CheckedLine check_crc(std::string_view line) {
     out.text = std::string(line.substr(0, n - 5));
     unsigned v = 0;
     for (std::size_t i = n - 4; i < n; ++i) {
-      v = v * 16 + static_cast<unsigned>(hexval(line[i]));
+      v = v * 16 + static_cast<unsigned>(enc::hex_digit(line[i]));
     }
     out.crc_ok = v == crc16(out.text);
     return out;
@@ -113,8 +101,8 @@ Result<std::vector<Param>> parse_params(std::string_view text) {
           break;
         }
         if (c == '\\') {
-          const int hi = i + 1 < text.size() ? hexval(text[i + 1]) : -1;
-          const int lo = i + 2 < text.size() ? hexval(text[i + 2]) : -1;
+          const int hi = i + 1 < text.size() ? enc::hex_digit(text[i + 1]) : -1;
+          const int lo = i + 2 < text.size() ? enc::hex_digit(text[i + 2]) : -1;
           if (hi < 0 || lo < 0) {
             return bad("a backslash not followed by two hex digits");
           }

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 namespace aliot::enc {
 
@@ -20,19 +22,6 @@ std::string hex_with(std::string_view bytes, std::string_view digits) {
     out.push_back(digits[c & 0x0FU]);
   }
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 bool unreserved(unsigned char c) {
@@ -55,8 +44,8 @@ Result<std::string> hex_decode(std::string_view hex) {
   std::string out;
   out.reserve(hex.size() / 2);
   for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = hex_value(hex[i]);
-    const int lo = hex_value(hex[i + 1]);
+    const int hi = hex_digit(hex[i]);
+    const int lo = hex_digit(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       return Error(Errc::usage, "hex text has a character that is not a hex digit at offset "
                                     + std::to_string(hi < 0 ? i : i + 1));
@@ -164,8 +153,8 @@ Result<std::string> percent_decode(std::string_view text, bool plus_is_space) {
       if (i + 2 >= text.size()) {
         return Error(Errc::usage, "percent-encoding is cut short at offset " + std::to_string(i));
       }
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
+      const int hi = hex_digit(text[i + 1]);
+      const int lo = hex_digit(text[i + 2]);
       if (hi < 0 || lo < 0) {
         return Error(Errc::usage, "bad percent-encoding at offset " + std::to_string(i));
       }
@@ -275,6 +264,41 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string_view trim(std::string_view s, std::string_view ws) {
+  const auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) {
+    return {};
+  }
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = static_cast<int>(
+      ((duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000) + 1000) % 1000);
+  const std::time_t secs = system_clock::to_time_t(time_point_cast<seconds>(t));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, ms);
+  return out;
 }
 
 std::string to_lower(std::string_view s) {
