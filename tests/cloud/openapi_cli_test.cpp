@@ -127,10 +127,7 @@ TEST_F(OpenApiCli, CurlSendingTheDryRunRequestIsAccepted) {
       {"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "hello aliot", "--dry-run", "-o", "json"},
       {.env = platform().env()});
   ASSERT_EQ(d.status, 0) << d.err;
-  const auto j = json::parse(d.out);
-  const auto c = run({"curl", "-sS", "--cacert", platform().ca(), "-H",
-                      "Content-Type: application/x-www-form-urlencoded", "--data-binary",
-                      j["body"].get<std::string>(), j["url"].get<std::string>()});
+  const auto c = platform().curl_post(json::parse(d.out));
   ASSERT_EQ(c.status, 0) << c.err;
   const auto reply = json::parse(c.out);
   EXPECT_EQ(reply["RrpcCode"], "SUCCESS") << c.out;

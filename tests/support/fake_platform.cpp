@@ -58,6 +58,12 @@ std::size_t FakePlatform::register_requests() const {
   return n;
 }
 
+ProcResult FakePlatform::curl_post(const nlohmann::json& dry_run) const {
+  return run({"curl", "-sS", "--cacert", ca(), "-H",
+              "Content-Type: application/x-www-form-urlencoded", "--data-binary",
+              dry_run["body"].get<std::string>(), dry_run["url"].get<std::string>()});
+}
+
 std::unique_ptr<FakePlatform> OnFakePlatform::s_platform;
 std::string OnFakePlatform::s_error;
 

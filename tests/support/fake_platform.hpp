@@ -43,6 +43,9 @@ public:
   nlohmann::json state() const;
   // How many dynamic registration requests it received.
   std::size_t register_requests() const;
+  // Sends what `--dry-run -o json` printed ({"url","body"}) as a form POST with curl, which
+  // verifies the platform with its CA.
+  ProcResult curl_post(const nlohmann::json& dry_run) const;
 
 private:
   TempDir m_dir;
