@@ -1,9 +1,11 @@
-// A progress line on standard error for long runs over many items (a terminal only): a bar,
-// done/total, failures, rate and ETA, redrawn at most every 100 ms and cleared before any other
-// output. Not thread-safe: callers serialize.
+// A progress line on standard error for long runs over many items: a bar, done/total, failures,
+// rate and ETA, redrawn at most every 100 ms and cleared before any other output. Shown only on a
+// terminal and not with -q. Not thread-safe: callers serialize.
 #pragma once
 
 #include "output.hpp"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,9 +16,10 @@ namespace aliot::cli {
 
 class Progress {
 public:
-  Progress(const Output& out, bool enabled, std::size_t total)
+  // `wanted`: whether the run calls for one (e.g. more than one item).
+  Progress(const Output& out, bool wanted, std::size_t total)
       : m_out(out)
-      , m_enabled(enabled)
+      , m_enabled(wanted && !out.quiet && ::isatty(STDERR_FILENO) != 0)
       , m_total(total)
       , m_start(std::chrono::steady_clock::now()) {}
 

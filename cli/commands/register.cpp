@@ -15,8 +15,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <chrono>
 
 namespace aliot::cli {
@@ -77,20 +75,18 @@ void print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& d
 
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   config::Sources s;
-  auto put = [&s](const char* key, const std::optional<std::string>& v, const char* flag) {
-    if (v) {
-      s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
+  const auto port = o.port ? std::optional(std::to_string(*o.port)) : std::nullopt;
+  for (const auto& [key, value, flag] : {std::tuple{"product_key", &o.product_key, "-k"},
+                                         {"region", &o.region, "--region"},
+                                         {"instance", &o.instance, "--instance"},
+                                         {"ca_file", &o.ca_file, "--ca-file"},
+                                         {"sign_method", &o.sign_method, "--sign-method"},
+                                         {"mqtt_host", &o.host, "--host"},
+                                         {"client_id", &o.run.client_id, "--client-id"},
+                                         {"mqtt_port", &port, "--port"}}) {
+    if (*value) {
+      s.flags[key] = config::Value{**value, std::string("flag ") + flag, false};
     }
-  };
-  put("product_key", o.product_key, "-k");
-  put("region", o.region, "--region");
-  put("instance", o.instance, "--instance");
-  put("ca_file", o.ca_file, "--ca-file");
-  put("sign_method", o.sign_method, "--sign-method");
-  put("mqtt_host", o.host, "--host");
-  put("client_id", o.run.client_id, "--client-id");
-  if (o.port) {
-    put("mqtt_port", std::to_string(*o.port), "--port");
   }
   if (o.product_secret_file) {
     auto sec = ctx.secret_from_file(*o.product_secret_file, "ProductSecret");
@@ -108,8 +104,7 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   choices.preregistered = !o.no_preregister;
   choices.timeout = std::chrono::milliseconds(o.timeout_ms);
   choices.interrupt = ctx.interrupted;
-  const Logger log = ctx.out.logger();
-  auto settings = dynreg::settings_from(*cfg, choices, log);
+  auto settings = dynreg::settings_from(*cfg, choices, ctx.out.logger());
   if (!settings) {
     return std::move(settings).error();
   }
@@ -143,10 +138,9 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
     }
   }
 
-  Progress progress(ctx.out, many && !ctx.out.quiet && ::isatty(STDERR_FILENO) != 0,
-                    total - skipped);
+  Progress progress(ctx.out, many, total - skipped);
   const auto summary = batch->run(
-      [&] { return dynreg::make_registrar(*settings, log); },
+      [&] { return dynreg::make_registrar(*settings, ctx.out.logger()); },
       {.jobs = o.run.jobs, .stop = ctx.interrupted},
       [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
         progress.clear();
