@@ -1,6 +1,7 @@
 // The AT channel: frames commands, splits the byte stream into lines, tells the pending
 // command's answer apart from URCs, echo and noise, checks CRCs, retries what is safe to retry.
-#include <aliot/serial.hpp>
+#include <aliot/serial/channel.hpp>
+#include <aliot/serial/codec.hpp>
 
 #include <cctype>
 #include <thread>

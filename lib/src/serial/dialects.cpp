@@ -3,7 +3,8 @@
 // Another vendor is one more class here.
 #include <aliot/crypto.hpp>
 #include <aliot/identity.hpp>
-#include <aliot/serial.hpp>
+#include <aliot/serial/codec.hpp>
+#include <aliot/serial/dialect.hpp>
 
 #include <algorithm>
 #include <cctype>
