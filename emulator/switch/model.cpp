@@ -279,8 +279,15 @@ const FaultAction* DeviceModel::match_fault(const std::string& key) {
       continue;
     }
     hit = &r.action;
+    note_fired(r);
   }
   return hit;
+}
+
+void DeviceModel::note_fired(FaultRule& r) {
+  ++r.fired;
+  const auto n = static_cast<std::size_t>(&r - m_plan.rules.data()) + 1;
+  log("-- fault " + std::to_string(n) + " fired (" + r.cmd + ")");
 }
 
 void DeviceModel::feed(std::string_view bytes, Micros now) {
@@ -331,6 +338,7 @@ void DeviceModel::feed(std::string_view bytes, Micros now) {
           if ((r.nth == 0 || occurrence == r.nth)
               && (r.p >= 1.0 || std::uniform_real_distribution<double>(0, 1)(m_rng) < r.p)) {
             m_unplug_at = *r.action.unplug_after;
+            note_fired(r);
           }
         }
       }
