@@ -123,6 +123,11 @@ private:
     bool silent = false;     // no answer at all
     int reboot_after = -1;   // reboot (with this much garbage) after the answer
     bool reboot_now = false; // power lost: no answer, reboot at once
+
+    // Answers the `info` lines, then OK.
+    Resp& answer_ok(std::vector<std::string> info = {});
+    // Answers +CME ERROR:n.
+    Resp& answer_cme(int n);
   };
   void on_line(std::string line, Micros now);
   Resp handle_alsw1(const std::string& key, std::string_view args, const FaultAction* fa);

@@ -77,6 +77,16 @@ ProcResult burn(const TempDir& dir,
   return run_aliot(args, {.timeout_s = timeout_s});
 }
 
+// Waits (up to 1 s) until the process has a pseudo-terminal open: a burn holds its port.
+void wait_until_it_holds_a_pty(pid_t pid) {
+  for (int i = 0;
+       i < 100
+       && run({"sh", "-c", "ls -l /proc/" + std::to_string(pid) + "/fd | grep -q pts"}).status != 0;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
 } // namespace
 
 TEST(BurnE2E, Alsw1BurnVerifyLockOverAPty) {
@@ -232,15 +242,7 @@ TEST(BurnE2E, ASecondBurnOnAPortInUseIsRefused) {
   Switch sw(dir, {"--faults", plan});
   Background first({aliot_bin(), "burn", "--port", sw.link, "--triplet", triplet, "--journal",
                     dir.file("first.db")});
-  // wait until the first one holds the port
-  for (int i = 0;
-       i < 100
-       && run({"sh", "-c", "ls -l /proc/" + std::to_string(first.pid()) + "/fd | grep -q pts"})
-                  .status
-              != 0;
-       ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  wait_until_it_holds_a_pty(first.pid());
   auto second = burn(dir, sw.link, triplet);
   EXPECT_EQ(second.status, 8) << second.err;
   EXPECT_NE(second.err.find("busy"), std::string::npos) << second.err;
@@ -375,13 +377,7 @@ TEST(BurnE2E, SigintStopsABurnWithExit130) {
   Switch sw(dir, {"--faults", plan});
   Background b({aliot_bin(), "burn", "--port", sw.link, "--triplet", triplet, "--journal",
                 dir.file("j.db")});
-  for (int i = 0;
-       i < 100
-       && run({"sh", "-c", "ls -l /proc/" + std::to_string(b.pid()) + "/fd | grep -q pts"}).status
-              != 0;
-       ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  wait_until_it_holds_a_pty(b.pid());
   b.signal(SIGINT);
   auto st = b.wait(5s); // the unit would keep it busy for 3 s of retries otherwise
   ASSERT_TRUE(st);

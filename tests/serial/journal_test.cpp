@@ -69,47 +69,45 @@ TEST(Journal, AnEmptyAndAnIntactChainVerify) {
   EXPECT_EQ(recompute_chain(db).out, "intact 4\n");
 }
 
-TEST(Journal, VerifyChainFindsAnEventEditedInPlace) {
+// A journal holding one unit's four events, edited behind its back.
+class JournalTamper : public ::testing::Test {
+protected:
+  void SetUp() override {
+    j = open_journal(db);
+    ASSERT_TRUE(j);
+    one_unit(*j);
+  }
+  // verify_chain() names event `seq` as the first break, for a reason that mentions `why`.
+  void expect_break(long long seq, const std::string& why) {
+    const auto b = verify(*j);
+    ASSERT_TRUE(b.has_value()) << "the edit went unnoticed";
+    EXPECT_EQ(b->seq, seq);
+    EXPECT_NE(b->reason.find(why), std::string::npos) << b->reason;
+  }
+
   TempDir dir;
-  const auto db = dir.file("j.db");
-  auto j = open_journal(db);
-  ASSERT_TRUE(j);
-  one_unit(*j);
+  std::string db = dir.file("j.db");
+  std::unique_ptr<factory::Journal> j;
+};
+
+TEST_F(JournalTamper, AnEventEditedInPlace) {
   auto t = journal_sql(db, "update event set data_json='{\"level\":3}' where seq=4");
   ASSERT_EQ(t.status, 0) << t.err;
-  const auto b = verify(*j);
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->seq, 4);
-  EXPECT_NE(b->reason.find("contents"), std::string::npos) << b->reason;
+  expect_break(4, "contents");
   EXPECT_EQ(recompute_chain(db).out, "broken at 4\n");
 }
 
-TEST(Journal, VerifyChainFindsAnEventRewrittenWithItsOwnHash) {
-  TempDir dir;
-  const auto db = dir.file("j.db");
-  auto j = open_journal(db);
-  ASSERT_TRUE(j);
-  one_unit(*j);
+TEST_F(JournalTamper, AnEventRewrittenWithItsOwnHash) {
   // the WRITE_INTENT names another DeviceName and carries a matching hash: the PASS after it no
   // longer follows from it
   auto t = rewrite_event_consistently(
       db, 3, R"({"device_name":"SW-OTHER","fp":"ee0cc379bbf0398d","product_key":"a1BcDeFgHiJ"})");
   ASSERT_EQ(t.status, 0) << t.err;
-  const auto b = verify(*j);
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->seq, 4);
-  EXPECT_NE(b->reason.find("prev_hash"), std::string::npos) << b->reason;
+  expect_break(4, "prev_hash");
 }
 
-TEST(Journal, VerifyChainFindsADeletedEvent) {
-  TempDir dir;
-  const auto db = dir.file("j.db");
-  auto j = open_journal(db);
-  ASSERT_TRUE(j);
-  one_unit(*j);
+TEST_F(JournalTamper, ADeletedEvent) {
   auto t = journal_sql(db, "delete from event where seq=2");
   ASSERT_EQ(t.status, 0) << t.err;
-  const auto b = verify(*j);
-  ASSERT_TRUE(b.has_value());
-  EXPECT_EQ(b->seq, 3);
+  expect_break(3, "prev_hash");
 }

@@ -1,6 +1,8 @@
 // The dialects behind one interface: `alsw1` (ALSW-PROV/1: digest readback, challenge, two-phase
 // write, lock, CRC) and `smartliving` (Alibaba's module AT firmware: plaintext readback only).
 // Another vendor is one more class here.
+#include "command_label.hpp"
+
 #include <aliot/crypto.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/serial/codec.hpp>
@@ -38,23 +40,14 @@ std::string cme_meaning(int n) {
   }
 }
 
-std::string label(std::string_view body) {
-  std::string out = "AT";
-  for (char c : body) {
-    out.push_back(c);
-    if (c == '=' || c == '?') {
-      break;
-    }
-  }
-  return out;
-}
+using detail::command_label;
 
 Error reply_error(std::string_view body, const Reply& r) {
   if (r.final == Reply::Final::error) {
     return Error(Errc::device,
-                 label(body) + ": the device answered ERROR (unknown command or syntax)");
+                 command_label(body) + ": the device answered ERROR (unknown command or syntax)");
   }
-  return Error(Errc::device, label(body) + ": the device answered +CME ERROR:"
+  return Error(Errc::device, command_label(body) + ": the device answered +CME ERROR:"
                                  + std::to_string(r.cme) + " (" + cme_meaning(r.cme) + ")");
 }
 
@@ -62,15 +55,15 @@ Error reply_error(std::string_view body, const Reply& r) {
 Result<std::vector<Param>>
 info_params(std::string_view body, const Reply& r, std::string_view prefix, std::size_t min_count) {
   if (r.info.size() != 1) {
-    return Error(Errc::device, label(body) + ": expected one " + std::string(prefix) + " line, got "
-                                   + std::to_string(r.info.size()));
+    return Error(Errc::device, command_label(body) + ": expected one " + std::string(prefix)
+                                   + " line, got " + std::to_string(r.info.size()));
   }
   auto p = parse_params(std::string_view(r.info[0]).substr(prefix.size()));
   if (!p) {
-    return Error(Errc::device, label(body) + ": " + p.error().message());
+    return Error(Errc::device, command_label(body) + ": " + p.error().message());
   }
   if (p->size() < min_count) {
-    return Error(Errc::device, label(body) + ": expected " + std::to_string(min_count)
+    return Error(Errc::device, command_label(body) + ": expected " + std::to_string(min_count)
                                    + " fields in the answer, got " + std::to_string(p->size()));
   }
   return p;
@@ -123,11 +116,7 @@ public:
     if (!e) {
       return std::move(e).error();
     }
-    auto p = cmd("+PROTO?", "+PROTO:");
-    if (!p) {
-      return std::move(p).error();
-    }
-    auto params = info_params("+PROTO?", *p, "+PROTO:", 1);
+    auto params = query("+PROTO?", "+PROTO:", 1);
     if (!params) {
       return std::move(params).error();
     }
@@ -157,11 +146,7 @@ public:
   }
 
   Result<DeviceInfo> identify() override {
-    auto r = cmd("+DEVINFO?", "+DEVINFO:");
-    if (!r) {
-      return std::move(r).error();
-    }
-    auto p = info_params("+DEVINFO?", *r, "+DEVINFO:", 6);
+    auto p = query("+DEVINFO?", "+DEVINFO:", 6);
     if (!p) {
       return std::move(p).error();
     }
@@ -196,11 +181,7 @@ public:
   }
 
   Result<Readback> readback() override {
-    auto r = cmd("+IDMAU?", "+IDMAU:");
-    if (!r) {
-      return std::move(r).error();
-    }
-    auto p = info_params("+IDMAU?", *r, "+IDMAU:", 6);
+    auto p = query("+IDMAU?", "+IDMAU:", 6);
     if (!p) {
       return std::move(p).error();
     }
@@ -221,11 +202,7 @@ public:
 
   Result<ChallengeAnswer> challenge(std::string_view nonce) override {
     const std::string body = "+IDMCHK=" + quote(nonce);
-    auto r = cmd(body, "+IDMCHK:");
-    if (!r) {
-      return std::move(r).error();
-    }
-    auto p = info_params(body, *r, "+IDMCHK:", 2);
+    auto p = query(body, "+IDMCHK:", 2);
     if (!p) {
       return std::move(p).error();
     }
@@ -234,15 +211,7 @@ public:
 
   Result<std::string> commit() override {
     m_last_cme = 0;
-    auto r = m_ch.command("+IDMCOMMIT", k_commit_timeout, "+IDMCOMMIT:", {}, 1);
-    if (!r) {
-      return std::move(r).error();
-    }
-    if (!r->ok()) {
-      m_last_cme = r->final == Reply::Final::cme ? r->cme : 0;
-      return reply_error("+IDMCOMMIT", *r);
-    }
-    auto p = info_params("+IDMCOMMIT", *r, "+IDMCOMMIT:", 1);
+    auto p = query("+IDMCOMMIT", "+IDMCOMMIT:", 1, k_commit_timeout, 1); // never repeated
     if (!p) {
       return std::move(p).error();
     }
@@ -282,8 +251,11 @@ public:
 
 private:
   // A command whose only acceptable final result is OK.
-  Result<Reply> cmd(std::string_view body, std::string_view prefix = {}) {
-    auto r = m_ch.command(body, k_cmd_timeout, prefix);
+  Result<Reply> cmd(std::string_view body,
+                    std::string_view prefix = {},
+                    milliseconds timeout = k_cmd_timeout,
+                    int tries = 3) {
+    auto r = m_ch.command(body, timeout, prefix, {}, tries);
     if (!r) {
       return std::move(r).error();
     }
@@ -292,6 +264,19 @@ private:
       return reply_error(body, *r);
     }
     return r;
+  }
+
+  // A command answered by one "+NAME:" line of at least `min_count` fields, then OK.
+  Result<std::vector<Param>> query(std::string_view body,
+                                   std::string_view prefix,
+                                   std::size_t min_count,
+                                   milliseconds timeout = k_cmd_timeout,
+                                   int tries = 3) {
+    auto r = cmd(body, prefix, timeout, tries);
+    if (!r) {
+      return std::move(r).error();
+    }
+    return info_params(body, *r, prefix, min_count);
   }
 
   CrcMode m_crc_mode = CrcMode::prefer;
