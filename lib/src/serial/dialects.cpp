@@ -96,6 +96,29 @@ Result<void> at_sync(AtChannel& ch) {
                "its firmware");
 }
 
+// Sends the reset command `body` and waits for the "ready" the device prints when it is back.
+// The OK may be lost in the reset: unless the link went away, the boot URC decides.
+Result<void> restart(AtChannel& ch, std::string_view body, std::string_view device) {
+  ch.clear_boot_seen();
+  auto r = ch.command(body, k_cmd_timeout, {}, {}, 1);
+  if (!r && !ch.boot_seen() && ch.transport().link_lost()) {
+    return std::move(r).error();
+  }
+  if (r && !r->ok()) {
+    return reply_error(body, *r);
+  }
+  auto ready = ch.wait_urc("ready", k_boot_timeout);
+  if (!ready) {
+    return std::move(ready).error();
+  }
+  if (!*ready) {
+    return Error(Errc::device, command_label(body) + ": the " + std::string(device)
+                                   + " did not come back ('ready') within "
+                                   + std::to_string(k_boot_timeout.count() / 1000) + " s");
+  }
+  return ok();
+}
+
 class Alsw1 final : public Dialect {
 public:
   using Dialect::Dialect;
@@ -227,24 +250,7 @@ public:
   }
 
   Result<void> reboot() override {
-    m_ch.clear_boot_seen();
-    auto r = m_ch.command("+RST", k_cmd_timeout, {}, {}, 1);
-    if (!r && !m_ch.boot_seen()) {
-      if (m_ch.transport().link_lost()) {
-        return std::move(r).error();
-      }
-      // the OK may have been lost: the boot URC decides
-    } else if (r && !r->ok()) {
-      return reply_error("+RST", *r);
-    }
-    auto ready = m_ch.wait_urc("ready", k_boot_timeout);
-    if (!ready) {
-      return std::move(ready).error();
-    }
-    if (!*ready) {
-      return Error(Errc::device, "AT+RST: the device did not come back ('ready') within "
-                                     + std::to_string(k_boot_timeout.count() / 1000) + " s");
-    }
+    ALIOT_TRY(restart(m_ch, "+RST", "device"));
     m_ch.set_crc(false);
     return sync(m_crc_mode);
   }
@@ -397,22 +403,7 @@ public:
   }
 
   Result<void> reboot() override {
-    m_ch.clear_boot_seen();
-    auto r = m_ch.command("+REBOOT", k_cmd_timeout, {}, {}, 1);
-    if (!r && m_ch.transport().link_lost()) {
-      return std::move(r).error();
-    }
-    if (r && !r->ok()) {
-      return reply_error("+REBOOT", *r);
-    }
-    auto ready = m_ch.wait_urc("ready", k_boot_timeout);
-    if (!ready) {
-      return std::move(ready).error();
-    }
-    if (!*ready) {
-      return Error(Errc::device, "AT+REBOOT: the module did not come back ('ready') within "
-                                     + std::to_string(k_boot_timeout.count() / 1000) + " s");
-    }
+    ALIOT_TRY(restart(m_ch, "+REBOOT", "module"));
     return sync(CrcMode::off);
   }
 };
