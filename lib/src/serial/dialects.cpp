@@ -96,6 +96,13 @@ Result<void> at_sync(AtChannel& ch) {
                "its firmware");
 }
 
+// Sends the AT+IDMAU= line that carries the secrets: traced as <redacted>, wiped once sent.
+Result<Reply> send_credentials(AtChannel& ch, std::string& body) {
+  auto r = ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
+  std::fill(body.begin(), body.end(), '\0');
+  return r;
+}
+
 // Sends the reset command `body` and waits for the "ready" the device prints when it is back.
 // The OK may be lost in the reset: unless the link went away, the boot URC decides.
 Result<void> restart(AtChannel& ch, std::string_view body, std::string_view device) {
@@ -187,8 +194,7 @@ public:
     if (!c.product_secret.empty()) {
       body += "," + quote(c.product_secret.reveal());
     }
-    auto r = m_ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
-    std::fill(body.begin(), body.end(), '\0');
+    auto r = send_credentials(m_ch, body);
     if (!r) {
       return std::move(r).error();
     }
@@ -349,8 +355,7 @@ public:
     }
     std::string body = "+IDMAU=\"" + c.product_key + "\",\"" + c.device_name + "\",\""
                        + c.device_secret.reveal() + "\",\"" + c.product_secret.reveal() + "\"";
-    auto r = m_ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
-    std::fill(body.begin(), body.end(), '\0');
+    auto r = send_credentials(m_ch, body);
     if (!r) {
       return std::move(r).error();
     }
