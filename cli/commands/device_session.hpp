@@ -21,11 +21,7 @@ namespace aliot::cli {
 inline mqtt::ConnectParams connect_params(const DeviceConfig& dc) {
   auto cred = dc.credentials();
   mqtt::ConnectParams p;
-  p.host = dc.endpoint.host;
-  p.port = dc.endpoint.port;
-  p.tls = dc.endpoint.tls;
-  p.ca_file = dc.endpoint.ca_file;
-  p.insecure = dc.endpoint.insecure;
+  p.endpoint = dc.endpoint;
   p.client_id = cred.client_id;
   p.username = cred.username;
   p.password = cred.password;

@@ -266,11 +266,7 @@ register_mqtt(Context& ctx, const Plan& plan, const RegisterOptions& o, const dy
   mqtt::Session session(ctx.out.logger());
   session.set_interrupt(ctx.interrupted);
   mqtt::ConnectParams cp;
-  cp.host = plan.mqtt.host;
-  cp.port = plan.mqtt.port;
-  cp.tls = true;
-  cp.ca_file = plan.mqtt.ca_file;
-  cp.insecure = plan.mqtt.insecure;
+  cp.endpoint = plan.mqtt;
   cp.client_id = cred.client_id;
   cp.username = cred.username;
   cp.password = cred.password;
