@@ -316,18 +316,13 @@ struct Outcome {
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   // ---- resolve settings ----
   config::Sources s;
-  auto put = [&s](const char* key, const std::optional<std::string>& v, const char* flag) {
-    if (v) {
-      s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
-    }
-  };
-  put("product_key", o.product_key, "-k");
-  put("region", o.region, "--region");
-  put("instance", o.instance, "--instance");
-  put("ca_file", o.ca_file, "--ca-file");
-  put("sign_method", o.sign_method, "--sign-method");
-  put("mqtt_host", o.host, "--host");
-  put("client_id", o.client_id, "--client-id");
+  put_flag(s, "product_key", o.product_key, "-k");
+  put_flag(s, "region", o.region, "--region");
+  put_flag(s, "instance", o.instance, "--instance");
+  put_flag(s, "ca_file", o.ca_file, "--ca-file");
+  put_flag(s, "sign_method", o.sign_method, "--sign-method");
+  put_flag(s, "mqtt_host", o.host, "--host");
+  put_flag(s, "client_id", o.client_id, "--client-id");
   if (o.port) {
     s.flags["mqtt_port"] = config::Value{std::to_string(*o.port), "flag --port", false};
   }
