@@ -185,16 +185,16 @@ Result<void> burn_one(Context& ctx,
   for (const auto& s : r.steps) {
     steps += fmt::format("{}{} {:.0f} ms", steps.empty() ? "" : ", ", s.step, s.ms);
   }
-  ctx.out.line("result        PASS");
-  ctx.out.line("mac           " + r.device.mac);
-  ctx.out.line("chip_id       " + r.device.chip_id);
-  ctx.out.line("firmware      " + r.device.model + " " + r.device.hwrev + " " + r.device.firmware);
-  ctx.out.line("device_name   " + r.device_name + " (" + r.product_key + ")");
-  ctx.out.line("fingerprint   " + r.fingerprint);
-  ctx.out.line("verify_level  " + std::to_string(r.verify_level) + (r.locked ? ", locked" : "")
-               + (r.resumed ? ", resumed" : ""));
-  ctx.out.line("steps         " + steps);
-  ctx.out.line(fmt::format("total         {:.0f} ms", r.total_ms));
+  ctx.out.fields({{"result", "PASS"},
+                  {"mac", r.device.mac},
+                  {"chip_id", r.device.chip_id},
+                  {"firmware", r.device.model + " " + r.device.hwrev + " " + r.device.firmware},
+                  {"device_name", r.device_name + " (" + r.product_key + ")"},
+                  {"fingerprint", r.fingerprint},
+                  {"verify_level", std::to_string(r.verify_level) + (r.locked ? ", locked" : "")
+                                       + (r.resumed ? ", resumed" : "")},
+                  {"steps", steps},
+                  {"total", fmt::format("{:.0f} ms", r.total_ms)}});
   return ok();
 }
 

@@ -3,6 +3,7 @@
 // With --out every result is appended to a JSON Lines file and made durable before it is
 // printed, so a secret the platform issued is never lost.
 #include "commands/commands.hpp"
+#include "commands/device_session.hpp"
 #include "context.hpp"
 
 #include <aliot/dynreg.hpp>
@@ -241,23 +242,7 @@ void print_dry_run(Context& ctx,
     return;
   }
   const auto cred = sign::dynreg_mqtt_credentials(mqtt_params(plan, o, r), plan.product_secret);
-  if (ctx.out.json()) {
-    nlohmann::ordered_json j;
-    j["host"] = plan.mqtt.host;
-    j["port"] = plan.mqtt.port;
-    j["tls"] = true;
-    j["clientId"] = cred.client_id;
-    j["username"] = cred.username;
-    j["password"] = cred.password.reveal();
-    ctx.out.line(j.dump());
-  } else {
-    ctx.out.line("host      " + plan.mqtt.host);
-    ctx.out.line("port      " + std::to_string(plan.mqtt.port));
-    ctx.out.line("tls       true");
-    ctx.out.line("clientId  " + cred.client_id);
-    ctx.out.line("username  " + cred.username);
-    ctx.out.line("password  " + cred.password.reveal());
-  }
+  print_mqtt_login(ctx, plan.mqtt, cred);
 }
 
 Result<Triplet>
