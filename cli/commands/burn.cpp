@@ -45,36 +45,16 @@ Result<serial::Credentials> read_triplet(const std::string& path) {
     text = std::move(*t);
   }
   const std::string where = "triplet file " + path;
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Error(Errc::config, where + ": not a JSON object",
-                 "the console's device certificate looks like "
-                 "{\"ProductKey\":\"...\",\"DeviceName\":\"...\",\"DeviceSecret\":\"...\"}");
-  }
-  serial::Credentials c;
-  auto str = [&](const char* k, bool required, std::string& out) -> Result<void> {
-    auto it = j.find(k);
-    if (it == j.end()) {
-      if (required) {
-        return Error(Errc::config, where + ": field \"" + std::string(k) + "\" is missing");
-      }
-      return ok();
-    }
-    if (!it->is_string()) {
-      return Error(Errc::config, where + ": field \"" + std::string(k) + "\" must be a string");
-    }
-    out = it->get<std::string>();
-    return ok();
-  };
-  std::string ds;
-  std::string ps;
-  ALIOT_TRY(str("ProductKey", true, c.product_key));
-  ALIOT_TRY(str("DeviceName", true, c.device_name));
-  ALIOT_TRY(str("DeviceSecret", true, ds));
-  ALIOT_TRY(str("ProductSecret", false, ps));
-  c.device_secret = Secret(std::move(ds));
-  c.product_secret = Secret(std::move(ps));
+  auto t = read_triplet_json(text, where);
   std::fill(text.begin(), text.end(), '\0');
+  if (!t) {
+    return std::move(t).error();
+  }
+  if (t->device_secret.empty()) {
+    return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
+  }
+  serial::Credentials c{t->product_key, t->device_name, std::move(t->device_secret),
+                        std::move(t->product_secret)};
   if (auto v = serial::validate_credentials(c); !v) {
     return Error(Errc::usage, where + ": " + v.error().message());
   }
