@@ -60,9 +60,9 @@ protected:
   static bool logs_in(const sign::MqttCredentials& cred) {
     mqtt::Session s;
     mqtt::ConnectParams p;
-    p.host = s_emu->host();
-    p.port = s_emu->mqtt_tls_port();
-    p.ca_file = s_emu->ca_file();
+    p.endpoint.host = s_emu->host();
+    p.endpoint.port = s_emu->mqtt_tls_port();
+    p.endpoint.ca_file = s_emu->ca_file();
     p.client_id = cred.client_id;
     p.username = cred.username;
     p.password = cred.password;
