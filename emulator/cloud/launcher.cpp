@@ -4,6 +4,11 @@
 #include <aliot/emu/launcher.hpp>
 #include <aliot/emu/registry.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,9 +23,11 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -171,9 +178,30 @@ Result<void> run_tool(const std::vector<std::string>& argv, const std::string& l
 }
 
 // A CA and a server certificate for localhost and 127.0.0.1 (EC P-256), made once per dir.
+// Whether `pem` holds an RSA certificate signed with SHA-256 (what the platform's chains are).
+bool rsa_sha256_cert(const std::string& pem) {
+  std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(pem.c_str(), "r"), &std::fclose);
+  if (!f) {
+    return false;
+  }
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) {
+    return false;
+  }
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  return key != nullptr && EVP_PKEY_base_id(key) == EVP_PKEY_RSA
+         && X509_get_signature_nid(cert.get()) == NID_sha256WithRSAEncryption;
+}
+
+// A CA and a server certificate for localhost and 127.0.0.1, made once per directory: RSA 2048
+// keys and SHA-256 signatures like the platform's chains, because devices' TLS stacks (the
+// LinkSDK's bundled mbedtls) are often built RSA-only. A directory made by an older aliot holds
+// EC P-256 certificates: those are replaced (CA included) on the next start, so such devices can
+// connect; clients re-read the CA from the same path (ALIOT_CA_FILE).
 Result<void> ensure_certificates(const std::string& dir) {
-  if (fs::exists(dir + "/ca.pem") && fs::exists(dir + "/server.pem")
-      && fs::exists(dir + "/server.key")) {
+  const std::string ca_pem = dir + "/ca.pem", server_pem = dir + "/server.pem";
+  if (fs::exists(dir + "/server.key") && rsa_sha256_cert(ca_pem) && rsa_sha256_cert(server_pem)) {
     return ok();
   }
   const std::string log = dir + "/openssl.log";
@@ -183,28 +211,27 @@ Result<void> ensure_certificates(const std::string& dir) {
     f << "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
          "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n";
   }
-  const std::vector<std::string> ec{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                    "-nodes"};
+  const std::vector<std::string> rsa{"-newkey", "rsa:2048", "-sha256", "-nodes"};
   std::vector<std::string> ca{"openssl", "req", "-x509"};
-  ca.insert(ca.end(), ec.begin(), ec.end());
-  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "3650",
-                       "-subj", "/O=aliot emulator/CN=aliot emulator CA", "-addext",
+  ca.insert(ca.end(), rsa.begin(), rsa.end());
+  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", ca_pem, "-days", "3650", "-subj",
+                       "/O=aliot emulator/CN=aliot emulator CA", "-addext",
                        "basicConstraints=critical,CA:TRUE", "-addext",
                        "keyUsage=critical,keyCertSign,cRLSign"});
   ALIOT_TRY(run_tool(ca, log));
   std::vector<std::string> csr{"openssl", "req"};
-  csr.insert(csr.end(), ec.begin(), ec.end());
+  csr.insert(csr.end(), rsa.begin(), rsa.end());
   csr.insert(csr.end(), {"-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj",
                          "/O=aliot emulator/CN=localhost"});
   ALIOT_TRY(run_tool(csr, log));
-  ALIOT_TRY(run_tool({"openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem",
-                      "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", dir + "/server.pem",
+  ALIOT_TRY(run_tool({"openssl", "x509", "-req", "-sha256", "-in", dir + "/server.csr", "-CA",
+                      ca_pem, "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", server_pem,
                       "-days", "825", "-extfile", ext},
                      log));
   ::chmod((dir + "/ca.key").c_str(), 0600);
   ::chmod((dir + "/server.key").c_str(), 0600);
-  std::error_code ec2;
-  fs::remove(dir + "/server.csr", ec2);
+  std::error_code ec;
+  fs::remove(dir + "/server.csr", ec);
   return ok();
 }
 
@@ -382,7 +409,8 @@ Result<void> run(const LaunchOptions& o,
        << "plugin " << *plugin << "\n"
        << "plugin_opt_dir " << dir << "\nplugin_opt_api_port " << api << "\nplugin_opt_https_port "
        << https << "\nplugin_opt_cert_file " << dir << "/server.pem\nplugin_opt_key_file " << dir
-       << "/server.key\n";
+       << "/server.key\n"
+       << "plugin_opt_mqtt_tls_port " << mqtts << "\n";
   ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
 
   const std::string log = dir + "/mosquitto.log";

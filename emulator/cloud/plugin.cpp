@@ -7,8 +7,9 @@
 //    passwords with or without clientId/timestamp in the sign content, keepalive 30-1200 s,
 //    custom clientId <= 64 characters, disabled/unknown devices refused; one connection per
 //    device (a newer login kicks the older one even with a different clientId);
-//  - MQTT dynamic registration (authType=register -> /ext/register, regnwl -> /ext/regnwl, both
-//    compact JSON, then the connection is closed) and token logins (authType=connwl);
+//  - MQTT dynamic registration on the TLS listener only (authType=register -> /ext/register,
+//    regnwl -> /ext/regnwl, both compact JSON, then the connection is closed; on the plain TCP
+//    listener it is refused) and token logins (authType=connwl);
 //  - topic rights (ACL_CHECK) per spec 3.5: refused SUBSCRIBE -> SUBACK 0x80, refused or
 //    oversized (> 256 KB) PUBLISH dropped;
 //  - RRPC (system and custom topic), Pub, RegisterDevice, QueryDeviceDetail, GetDeviceStatus over
@@ -46,8 +47,10 @@
 #include <mosquitto_plugin.h>
 #include <nlohmann/json.hpp>
 
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -154,6 +157,43 @@ void device_logged_in(mosquitto* client,
   const char* addr = mosquitto_client_address(client);
   set_status(key, true, addr != nullptr ? addr : "");
   activate(pk, dn);
+}
+
+// The local port of the listener `client` connected to, or 0 when it cannot be told.
+// mosquitto 2.0.11 has no accessor for a client's listener or transport (one came in later
+// releases), so the plugin reads the client's socket descriptor from the broker's struct
+// mosquitto, which in 2.0's Linux (epoll) build starts with `int ident; int sock;` (and with
+// `int sock;` in a poll build), and asks the kernel for the socket's local port. The guess is
+// checked before it is believed: the descriptor must be a connected socket whose peer address is
+// the client's address.
+int client_listener_port(const mosquitto* client) {
+  const char* addr = mosquitto_client_address(client);
+  if (client == nullptr || addr == nullptr) {
+    return 0;
+  }
+  const auto* words = reinterpret_cast<const int*>(client);
+  for (int i : {1, 0}) {
+    const int fd = words[i];
+    sockaddr_storage local{}, peer{};
+    socklen_t llen = sizeof local, plen = sizeof peer;
+    if (fd < 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) != 0
+        || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) {
+      continue;
+    }
+    char host[NI_MAXHOST];
+    char port[NI_MAXSERV];
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&peer), plen, host, sizeof host, nullptr, 0,
+                      NI_NUMERICHOST)
+            != 0
+        || std::strcmp(host, addr) != 0
+        || ::getnameinfo(reinterpret_cast<sockaddr*>(&local), llen, nullptr, 0, port, sizeof port,
+                         NI_NUMERICSERV)
+               != 0) {
+      continue;
+    }
+    return std::atoi(port);
+  }
+  return 0;
 }
 
 std::string compact(const nlohmann::json& j) {
@@ -282,6 +322,13 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   }
   const std::string auth_type = enc::to_lower(parts->option("authtype").value_or(""));
   if (auth_type == "register" || auth_type == "regnwl") {
+    // The platform serves MQTT registration over TLS only (securemode=2): on the plain TCP
+    // listener it is refused, and so is any client whose listener cannot be told.
+    if (const int port = client_listener_port(client); port != emu().mqtt_tls_port) {
+      return refuse(auth_type + " over plain TCP (port " + std::to_string(port)
+                    + "): dynamic registration needs the TLS port "
+                    + std::to_string(emu().mqtt_tls_port));
+    }
     return dynreg_login(client, *parts, cid, pk, dn, password, auth_type == "regnwl");
   }
   const int ka = mosquitto_client_keepalive(client);
@@ -587,16 +634,18 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
       e.api_port = std::atoi(v.c_str());
     } else if (k == "https_port") {
       e.https_port = std::atoi(v.c_str());
+    } else if (k == "mqtt_tls_port") {
+      e.mqtt_tls_port = std::atoi(v.c_str());
     } else if (k == "cert_file") {
       e.cert_file = v;
     } else if (k == "key_file") {
       e.key_file = v;
     }
   }
-  if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.cert_file.empty()
-      || e.key_file.empty()) {
+  if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.mqtt_tls_port <= 0
+      || e.cert_file.empty() || e.key_file.empty()) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: plugin_opt_dir, _api_port, _https_port, "
-                                       "_cert_file and _key_file are required");
+                                       "_mqtt_tls_port, _cert_file and _key_file are required");
     return MOSQ_ERR_INVAL;
   }
   e.reg = std::make_unique<Registry>(e.dir);

@@ -82,6 +82,7 @@ struct Emu {
   std::string dir;
   int api_port = 0;
   int https_port = 0;
+  int mqtt_tls_port = 0; // the TLS listener: the only one that serves MQTT registration
   std::string cert_file, key_file;
   std::unique_ptr<Registry> reg; // set by plugin init
   Registry& registry() { return *reg; }
