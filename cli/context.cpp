@@ -35,7 +35,12 @@ Result<config::Settings> Context::settings(config::Sources sources) const {
 
 Result<Secret> Context::secret_from_file(const std::string& path, std::string_view what) const {
   if (path == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    auto read = config::read_bounded("-", config::k_max_small_file, config::file_name("-", what),
+                                     Errc::config);
+    if (!read) {
+      return std::move(read).error();
+    }
+    std::string text = std::move(*read);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
       text.pop_back();
     }

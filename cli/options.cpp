@@ -160,26 +160,19 @@ Result<void> check_payload_size(std::string_view payload) {
 namespace {
 
 // All of standard input, bounded: one byte over the limit is enough to refuse it.
-Result<std::string> read_stdin_payload() {
-  std::string all;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return Error(Errc::io, std::string("reading standard input: ") + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    all.append(buf, static_cast<std::size_t>(n));
-    if (all.size() > topic::k_max_payload) {
-      break;
-    }
+// The payload of a file or of standard input ("-"), read only up to the platform's limit.
+Result<std::string> read_payload_file(const std::string& path) {
+  auto r = config::read_capped(path, topic::k_max_payload, config::file_name(path, "payload file"));
+  if (!r) {
+    return std::move(r).error();
   }
-  return all;
+  if (r->more) {
+    return Error(Errc::usage,
+                 "payload of more than " + std::to_string(topic::k_max_payload)
+                     + " bytes is over the platform's limit of 256 KB (262144 bytes)",
+                 "the platform discards larger messages; split the payload");
+  }
+  return std::move(r->bytes);
 }
 
 } // namespace
@@ -188,21 +181,12 @@ Result<std::string> read_payload(const PayloadFlags& f) {
   std::string out;
   if (f.message) {
     out = *f.message;
-  } else if (f.file) {
-    std::ifstream in(*f.file, std::ios::binary);
-    if (!in) {
-      return Error(Errc::io, "cannot read " + *f.file + ": " + std::strerror(errno));
+  } else if (f.file || f.stdin_all) {
+    auto read = read_payload_file(f.file ? *f.file : "-");
+    if (!read) {
+      return std::move(read).error();
     }
-    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-      return Error(Errc::io, "cannot read " + *f.file + ": read error");
-    }
-  } else if (f.stdin_all) {
-    auto all = read_stdin_payload();
-    if (!all) {
-      return std::move(all).error();
-    }
-    out = std::move(*all);
+    out = std::move(*read);
   } else if (f.hex) {
     auto d = enc::hex_decode(*f.hex);
     if (!d) {
@@ -247,13 +231,15 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
   if (f.triplet) {
     std::string text;
     if (*f.triplet == "-") {
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      auto read = config::read_text_file("-", "triplet");
+      if (!read) {
+        return std::move(read).error();
+      }
+      text = std::move(*read);
     } else {
-      auto sf = config::read_secret_file(*f.triplet);
+      auto sf = config::read_secret_file(*f.triplet, "triplet file");
       if (!sf) {
-        return Error(Errc::config,
-                     "triplet file " + *f.triplet + ": "
-                         + sf.error().message().substr(sf.error().message().find(": ") + 2));
+        return std::move(sf).error();
       }
       if (sf->others_can_read) {
         if (ctx.globals.strict) {

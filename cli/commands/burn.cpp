@@ -35,16 +35,11 @@ struct BurnOptions {
 
 // The console's JSON; a malformed file is Errc::config, an invalid value Errc::usage.
 Result<serial::Credentials> read_triplet(const std::string& path) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    auto t = config::read_text_file(path, "triplet file");
-    if (!t) {
-      return std::move(t).error();
-    }
-    text = std::move(*t);
+  auto read = config::read_text_file(path, "triplet file");
+  if (!read) {
+    return std::move(read).error();
   }
+  std::string text = std::move(*read);
   const std::string where = "triplet file " + path;
   auto t = read_triplet_json(text, where);
   std::fill(text.begin(), text.end(), '\0');

@@ -159,3 +159,42 @@ TEST(Cli, UnknownProfileIsConfigError) {
   EXPECT_EQ(r.status, 3);
   EXPECT_NE(r.err.find("profile 'nope'"), std::string::npos) << r.err;
 }
+
+// Every file aliot reads is bounded: pointed at /dev/zero, a triplet, a secret file, the config
+// and a payload file each fail at once with the limit named and the documented exit code (no
+// memory blow-up, no bad_alloc).
+TEST(Cli, FilesAreReadOnlyUpToTheirLimit) {
+  auto r = run_aliot({"sign", "--triplet", "/dev/zero"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("triplet file /dev/zero is larger than 1 MiB"), std::string::npos) << r.err;
+
+  r = run_aliot({"sign", "-k", "a1FakePK001", "-d", "dev-01", "--device-secret-file", "/dev/zero"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("larger than 1 MiB"), std::string::npos) << r.err;
+
+  r = run_aliot({"--config", "/dev/zero", "config", "show"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("config file /dev/zero is larger than 1 MiB"), std::string::npos) << r.err;
+
+  TempDir dir;
+  const auto ds = dir.write("ds", "0123456789abcdef0123456789abcdef\n", 0600);
+  for (const std::string f : {"/dev/zero", "-"}) {
+    r = run_aliot({"pub", "-k", "a1FakePK001", "-d", "dev-01", "--device-secret-file", ds, "-t",
+                   "user/update", "-f", f},
+                  {.input = f == "-" ? std::string(300000, 'x') : std::string()});
+    EXPECT_EQ(r.status, 2) << f << ": " << r.err;
+    EXPECT_NE(r.err.find("over the platform's limit of 256 KB"), std::string::npos) << r.err;
+  }
+}
+
+// "-" is standard input for file arguments: a triplet and a secret file.
+TEST(Cli, DashReadsStandardInput) {
+  auto r = run_aliot({"sign", "--triplet", "-", "-o", "json"},
+                     {.input = R"({"ProductKey":"a1FakePK001","DeviceName":"dev-01",)"
+                               R"("DeviceSecret":"0123456789abcdef0123456789abcdef"})"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("a1FakePK001.dev-01"), std::string::npos) << r.out;
+  r = run_aliot({"sign", "-k", "a1FakePK001", "-d", "dev-01", "--device-secret-file", "-"},
+                {.input = "0123456789abcdef0123456789abcdef\n"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}

@@ -61,7 +61,8 @@ TEST(DynregNames, ReadNamesFromAFileAndNamesTheOriginInErrors) {
   n = dynreg::read_names(dir.file("missing.txt"), "--names missing.txt");
   ASSERT_FALSE(n);
   EXPECT_EQ(n.error().code(), Errc::io);
-  EXPECT_EQ(n.error().message(), "reading --names missing.txt: cannot open it");
+  EXPECT_EQ(n.error().message(),
+            "reading --names missing.txt: cannot be read: No such file or directory");
 }
 
 TEST(DynregNames, UniqueNamesValidateAndKeepTheFirstPlace) {

@@ -6,6 +6,7 @@
 #include <aliot/error.hpp>
 #include <aliot/secret.hpp>
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <span>
@@ -77,9 +78,29 @@ struct SecretFile {
   Secret value;
   bool others_can_read = false;
 };
-Result<SecretFile> read_secret_file(const std::string& path);
+Result<SecretFile> read_secret_file(const std::string& path, std::string_view what = "secret file");
 
-// Reads a whole small file (Errc::config naming the file on failure).
+// Every file aliot reads is bounded: a file argument may be /dev/zero, a FIFO or a mistake.
+// "-" is standard input. `more` says whether the file went on past `cap` bytes.
+struct Capped {
+  std::string bytes;
+  bool more = false;
+};
+// "<what> <path>", or "<what> from standard input" for "-": how messages name a file.
+std::string file_name(const std::string& path, std::string_view what);
+
+// At most `cap` bytes of the file; Errc::io starting with `name` when it cannot be read.
+Result<Capped> read_capped(const std::string& path, std::size_t cap, std::string_view name);
+
+// The whole file, which must hold at most `max_bytes`; `code` for a file that cannot be read or
+// is larger (the message names the file and the limit).
+Result<std::string>
+read_bounded(const std::string& path, std::size_t max_bytes, std::string_view name, Errc code);
+
+// The most a configuration, triplet or secret file may hold.
+inline constexpr std::size_t k_max_small_file = 1024 * 1024;
+
+// Reads a whole small file, at most k_max_small_file (Errc::config naming the file on failure).
 Result<std::string> read_text_file(const std::string& path, std::string_view what);
 
 // Writes a file atomically: temp file in the same directory, mode applied at creation, write,

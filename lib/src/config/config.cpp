@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -94,16 +95,68 @@ std::string default_config_path(const Env& env) {
   return ".config/aliot/config.json";
 }
 
-Result<std::string> read_text_file(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+std::string file_name(const std::string& path, std::string_view what) {
+  return path == "-" ? std::string(what) + " from standard input" : std::string(what) + " " + path;
+}
+
+Result<Capped> read_capped(const std::string& path, std::size_t cap, std::string_view name_sv) {
+  const bool is_stdin = path == "-";
+  const std::string name(name_sv);
+  const int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     const int e = errno;
-    return Error(Errc::config,
-                 std::string(what) + " " + path + ": cannot be read: " + errno_text(e));
+    return Error(Errc::io, name + ": cannot be read: " + errno_text(e));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  Capped out;
+  std::array<char, 65536> buf{};
+  while (true) {
+    const std::size_t want = std::min(buf.size(), cap + 1 - out.bytes.size());
+    const ssize_t n = ::read(fd, buf.data(), want);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int e = errno;
+      if (!is_stdin) {
+        ::close(fd);
+      }
+      return Error(Errc::io, name + ": cannot be read: " + errno_text(e));
+    }
+    if (n == 0) {
+      break;
+    }
+    out.bytes.append(buf.data(), static_cast<std::size_t>(n));
+    if (out.bytes.size() > cap) {
+      out.bytes.resize(cap);
+      out.more = true;
+      break;
+    }
+  }
+  if (!is_stdin) {
+    ::close(fd);
+  }
+  return out;
+}
+
+Result<std::string>
+read_bounded(const std::string& path, std::size_t max_bytes, std::string_view name, Errc code) {
+  auto r = read_capped(path, max_bytes, name);
+  if (!r) {
+    return Error(code, r.error().message());
+  }
+  if (r->more) {
+    std::fill(r->bytes.begin(), r->bytes.end(), '\0');
+    const std::string limit = max_bytes >= 1024 * 1024 ? std::to_string(max_bytes >> 20U) + " MiB"
+                                                       : std::to_string(max_bytes >> 10U) + " KiB";
+    return Error(code,
+                 std::string(name) + " is larger than " + limit + ", the most aliot reads for it",
+                 "check the path and the file: no such file is that large");
+  }
+  return std::move(r->bytes);
+}
+
+Result<std::string> read_text_file(const std::string& path, std::string_view what) {
+  return read_bounded(path, k_max_small_file, file_name(path, what), Errc::config);
 }
 
 Result<Settings> resolve(const Sources& sources) {
@@ -214,13 +267,13 @@ Result<Settings> resolve(const Sources& sources) {
   return s;
 }
 
-Result<SecretFile> read_secret_file(const std::string& path) {
+Result<SecretFile> read_secret_file(const std::string& path, std::string_view what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     const int e = errno;
-    return Error(Errc::config, "secret file " + path + ": " + errno_text(e));
+    return Error(Errc::config, file_name(path, what) + ": " + errno_text(e));
   }
-  auto text = read_text_file(path, "secret file");
+  auto text = read_text_file(path, what);
   if (!text) {
     return std::move(text).error();
   }
@@ -229,7 +282,7 @@ Result<SecretFile> read_secret_file(const std::string& path) {
     v.pop_back();
   }
   if (v.empty()) {
-    return Error(Errc::config, "secret file " + path + " is empty");
+    return Error(Errc::config, file_name(path, what) + " is empty");
   }
   SecretFile f;
   f.value = Secret(std::move(v));

@@ -1,4 +1,5 @@
 // The device names of a batch: a plain list or the console's CSV.
+#include <aliot/config.hpp>
 #include <aliot/dynreg_batch.hpp>
 #include <aliot/encoding.hpp>
 #include <aliot/identity.hpp>
@@ -82,16 +83,13 @@ std::vector<std::string> parse_names(std::string_view text) {
 }
 
 Result<std::vector<std::string>> read_names(const std::string& path, std::string_view origin) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(Errc::io, "reading " + std::string(origin) + ": cannot open it");
+  // A names file lists at most some hundred thousand devices: 64 MiB is far past any real one.
+  auto text = config::read_bounded(path, std::size_t{64} << 20U, "reading " + std::string(origin),
+                                   Errc::io);
+  if (!text) {
+    return std::move(text).error();
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return Error(Errc::io, "reading " + std::string(origin) + ": read error");
-  }
-  return parse_names(text.str());
+  return parse_names(*text);
 }
 
 Result<std::vector<std::string>> unique_device_names(const std::vector<std::string>& names) {
