@@ -2,7 +2,7 @@
 //
 // Every function that asks OpenSSL for something returns a Result: a digest may be missing (MD5
 // is not offered when OpenSSL runs in FIPS mode), the random generator may have no entropy
-// source, an allocation inside OpenSSL may fail. None of these throws.
+// source, an allocation inside OpenSSL may fail. Each comes back as an Error.
 #pragma once
 
 #include <aliot/error.hpp>
