@@ -37,35 +37,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A TCP socket (close-on-exec) and the loopback address with `port` (0: any); fd < 0 on failure.
+struct Loopback {
+  int fd;
+  sockaddr_in addr;
+};
+Loopback loopback(int port) {
+  Loopback l{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), {}};
+  l.addr.sin_family = AF_INET;
+  l.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  l.addr.sin_port = htons(static_cast<uint16_t>(port));
+  return l;
+}
+
 bool port_free(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  Loopback l = loopback(port);
+  if (l.fd < 0) {
     return false;
   }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
+  const bool ok = ::bind(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0;
+  ::close(l.fd);
   return ok;
 }
 
 int pick_port(std::vector<int>& taken) {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
+    Loopback l = loopback(0);
+    socklen_t len = sizeof l.addr;
     int port = -1;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0
-        && ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-      port = ntohs(a.sin_port);
+    if (l.fd >= 0 && ::bind(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0
+        && ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&l.addr), &len) == 0) {
+      port = ntohs(l.addr.sin_port);
     }
-    if (fd >= 0) {
-      ::close(fd);
+    if (l.fd >= 0) {
+      ::close(l.fd);
     }
     if (port > 0 && std::find(taken.begin(), taken.end(), port) == taken.end()) {
       taken.push_back(port);
@@ -76,16 +81,12 @@ int pick_port(std::vector<int>& taken) {
 }
 
 bool port_answers(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  Loopback l = loopback(port);
+  if (l.fd < 0) {
     return false;
   }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
+  const bool ok = ::connect(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0;
+  ::close(l.fd);
   return ok;
 }
 
