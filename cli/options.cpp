@@ -138,7 +138,7 @@ config::Sources device_sources(const DeviceFlags& f) {
   return s;
 }
 
-sign::MqttCredentials DeviceConfig::credentials() const {
+Result<sign::MqttCredentials> DeviceConfig::credentials() const {
   if (uses_token()) {
     return sign::token_credentials(identity.client_id.value_or(params.client_id),
                                    identity.product_key, identity.device_name,

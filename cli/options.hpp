@@ -60,7 +60,7 @@ struct DeviceConfig {
   config::Settings settings;
 
   bool uses_token() const { return identity.device_secret.empty(); }
-  sign::MqttCredentials credentials() const;
+  Result<sign::MqttCredentials> credentials() const;
 };
 
 // Flag-level config values of the device flags (used by `config show` as well).

@@ -172,9 +172,22 @@ Result<std::optional<std::string>> call_or_print(Context& ctx,
   if (f.nonce && f.nonce->empty()) {
     return Error(Errc::usage, "--nonce must not be empty");
   }
-  const auto req =
-      openapi::sign_request(setup.config, action, params, f.nonce.value_or(openapi::new_nonce()),
-                            f.timestamp.value_or(openapi::now_timestamp()));
+  std::string nonce;
+  if (f.nonce) {
+    nonce = *f.nonce;
+  } else {
+    auto fresh = openapi::new_nonce();
+    if (!fresh) {
+      return std::move(fresh).error();
+    }
+    nonce = std::move(*fresh);
+  }
+  auto signed_req = openapi::sign_request(setup.config, action, params, nonce,
+                                          f.timestamp.value_or(openapi::now_timestamp()));
+  if (!signed_req) {
+    return std::move(signed_req).error();
+  }
+  const auto& req = *signed_req;
   if (f.dry_run) {
     print_signed_request(ctx, req);
     return std::optional<std::string>{};

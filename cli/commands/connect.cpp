@@ -167,7 +167,11 @@ Result<void> stages(Context& ctx,
   }
 
   rep.begin();
-  const auto params = connect_params(dc);
+  const auto signed_params = connect_params(dc);
+  if (!signed_params) {
+    return rep.fail("mqtt", signed_params.error());
+  }
+  const auto& params = *signed_params;
   auto c = s.connect(params, mqtt::after(timeout));
   if (!c) {
     return rep.fail("mqtt", c.error(), {{"connack", s.last_connack()}});

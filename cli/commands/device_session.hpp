@@ -20,8 +20,12 @@
 
 namespace aliot::cli {
 
-inline mqtt::ConnectParams connect_params(const DeviceConfig& dc) {
-  auto cred = dc.credentials();
+inline Result<mqtt::ConnectParams> connect_params(const DeviceConfig& dc) {
+  auto signed_cred = dc.credentials();
+  if (!signed_cred) {
+    return std::move(signed_cred).error();
+  }
+  const auto& cred = *signed_cred;
   mqtt::ConnectParams p;
   p.endpoint = dc.endpoint;
   p.client_id = cred.client_id;

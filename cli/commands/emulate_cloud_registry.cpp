@@ -50,6 +50,19 @@ std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
   return it->second;
 }
 
+// `given` when set, else `prefix` and `n` fresh alphanumerics.
+Result<std::string>
+or_random(std::optional<std::string> given, std::size_t n, std::string_view prefix = {}) {
+  if (given) {
+    return std::move(*given);
+  }
+  auto fresh = crypto::random_alnum(n);
+  if (!fresh) {
+    return std::move(fresh).error();
+  }
+  return std::string(prefix) + *fresh;
+}
+
 // A secret from a file, else from the environment variable; nullopt when neither gives one.
 Result<std::optional<std::string>> given_secret(Context& ctx,
                                                 const std::optional<std::string>& file,
@@ -107,7 +120,11 @@ Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
   if (!given) {
     return std::move(given).error();
   }
-  const Secret secret(given->value_or(crypto::random_alnum(32)));
+  auto chosen = or_random(std::move(*given), 32);
+  if (!chosen) {
+    return std::move(chosen).error();
+  }
+  const Secret secret(std::move(*chosen));
   ALIOT_TRY(validate_device_secret(secret));
   auto reg = open_registry(o.dir);
   if (!reg) {
@@ -120,10 +137,17 @@ Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
 }
 
 Result<void> run_add_access_key(Context& ctx, const AccessKeyOptions& o) {
-  const std::string id = o.id.value_or("LTAI" + crypto::random_alnum(20));
+  auto chosen_id = or_random(o.id, 20, "LTAI");
+  if (!chosen_id) {
+    return std::move(chosen_id).error();
+  }
+  const std::string id = std::move(*chosen_id);
   ALIOT_TRY(emu::validate_access_key_id(id));
-  const std::string secret =
-      env_of(ctx, "ALIOT_ACCESS_KEY_SECRET").value_or(crypto::random_alnum(30));
+  auto chosen = or_random(env_of(ctx, "ALIOT_ACCESS_KEY_SECRET"), 30);
+  if (!chosen) {
+    return std::move(chosen).error();
+  }
+  const std::string secret = std::move(*chosen);
   auto reg = open_registry(o.dir);
   if (!reg) {
     return std::move(reg).error();

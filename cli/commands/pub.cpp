@@ -134,7 +134,11 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
 
   const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
   auto s = device_session(ctx);
-  ALIOT_TRY(s.connect(connect_params(*dc), mqtt::after(timeout)));
+  const auto params = connect_params(*dc);
+  if (!params) {
+    return params.error();
+  }
+  ALIOT_TRY(s.connect(*params, mqtt::after(timeout)));
   long count = 0;
   if (o.lines) {
     ALIOT_TRY(stream_lines(ctx, s, t, o.qos, timeout, count));

@@ -41,11 +41,18 @@ struct RegisterOptions {
   dynreg::Choices run; // -j --random --client-id --securemode --insecure
 };
 
-void print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn) {
+Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn) {
   const auto r = dynreg::request_for(s, dn);
+  if (!r) {
+    return r.error();
+  }
   nlohmann::ordered_json j;
   if (s.via == dynreg::Via::https) {
-    const auto req = dynreg::https_request(s.auth_endpoint, r, s.product_secret);
+    const auto signed_req = dynreg::https_request(s.auth_endpoint, *r, s.product_secret);
+    if (!signed_req) {
+      return signed_req.error();
+    }
+    const auto& req = *signed_req;
     j = {{"method", "POST"},
          {"url", req.url},
          {"content_type", "application/x-www-form-urlencoded"},
@@ -53,14 +60,18 @@ void print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& d
     if (!ctx.out.json()) {
       ctx.out.line("POST " + req.url + "\nContent-Type: application/x-www-form-urlencoded\n\n"
                    + req.body);
-      return;
+      return ok();
     }
   } else {
-    const auto cred = dynreg::mqtt_credentials(s.mqtt, r, s.product_secret);
-    print_mqtt_login(ctx, s.mqtt.endpoint, cred);
-    return;
+    const auto cred = dynreg::mqtt_credentials(s.mqtt, *r, s.product_secret);
+    if (!cred) {
+      return cred.error();
+    }
+    print_mqtt_login(ctx, s.mqtt.endpoint, *cred);
+    return ok();
   }
   ctx.out.line(j.dump());
+  return ok();
 }
 
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
@@ -102,7 +113,7 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   }
   if (o.dry_run) {
     for (const auto& dn : *names) {
-      print_dry_run(ctx, *settings, dn);
+      ALIOT_TRY(print_dry_run(ctx, *settings, dn));
     }
     return ok();
   }

@@ -116,7 +116,11 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
     }
     log_event(ctx, "reply", id, reply_topic, &answer, nullptr);
   });
-  ALIOT_TRY(s.connect(connect_params(*dc), mqtt::after(timeout)));
+  const auto params = connect_params(*dc);
+  if (!params) {
+    return params.error();
+  }
+  ALIOT_TRY(s.connect(*params, mqtt::after(timeout)));
   ALIOT_TRY(s.subscribe(*filters, 0, mqtt::after(timeout)));
   ctx.out.info("serving RRPC on " + filters->front()
                + (filters->size() > 1 ? " and custom topics" : ""));

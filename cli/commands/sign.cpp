@@ -21,7 +21,11 @@ Result<void> run_sign(Context& ctx, const SignOptions& o) {
   if (!dc) {
     return std::move(dc).error();
   }
-  const auto cred = dc->credentials();
+  auto signed_cred = dc->credentials();
+  if (!signed_cred) {
+    return std::move(signed_cred).error();
+  }
+  const auto& cred = *signed_cred;
   const auto& ep = dc->endpoint;
   if (o.for_tool) {
     std::string args = "-h " + shell_quote(ep.host) + " -p " + std::to_string(ep.port) + " -i "

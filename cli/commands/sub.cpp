@@ -106,7 +106,11 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
     }
   });
 
-  if (auto c = s.connect(connect_params(*dc), step_deadline()); !c) {
+  const auto params = connect_params(*dc);
+  if (!params) {
+    return params.error();
+  }
+  if (auto c = s.connect(*params, step_deadline()); !c) {
     if (c.error().code() == Errc::interrupted) {
       return ok();
     }

@@ -60,8 +60,12 @@ Servers& servers() {
   return *s;
 }
 
-std::string request_id() {
-  const std::string h = enc::hex_upper(crypto::random_bytes(16));
+Result<std::string> request_id() {
+  auto random = crypto::random_bytes(16);
+  if (!random) {
+    return std::move(random).error();
+  }
+  const std::string h = enc::hex_upper(*random);
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-"
          + h.substr(20);
 }
@@ -373,14 +377,24 @@ void action_register_device(Call& c) {
   std::string dn = param(c.ps, "DeviceName").value_or("");
   const std::string nickname = param(c.ps, "Nickname").value_or("");
   if (dn.empty()) {
-    dn = crypto::random_alnum(20);
+    auto fresh = crypto::random_alnum(20);
+    if (!fresh) {
+      biz_error(c.res, c.rid, "iot.system.SystemException", fresh.error().message());
+      return;
+    }
+    dn = std::move(*fresh);
   }
   if (!validate_device_name(dn)) {
     biz_error(c.res, c.rid, "iot.device.InvalidFormattedDeviceName", "The device name is invalid.");
     return;
   }
-  const std::string ds = crypto::random_alnum(32);
-  auto r = emu().registry().create_device(pk, dn, ds, nickname);
+  const auto ds = crypto::random_alnum(32);
+  const auto iot_id = ds ? make_iot_id(pk, dn) : Result<std::string>(ds.error());
+  if (!iot_id) {
+    biz_error(c.res, c.rid, "iot.system.SystemException", iot_id.error().message());
+    return;
+  }
+  auto r = emu().registry().create_device(pk, dn, *ds, nickname);
   if (!r) {
     biz_error(c.res, c.rid, "iot.system.SystemException", r.error().message());
     return;
@@ -398,10 +412,10 @@ void action_register_device(Call& c) {
             {{"RequestId", c.rid},
              {"Success", true},
              {"Data",
-              {{"IotId", make_iot_id(pk, dn)},
+              {{"IotId", *iot_id},
                {"ProductKey", pk},
                {"DeviceName", dn},
-               {"DeviceSecret", ds},
+               {"DeviceSecret", *ds},
                {"Nickname", nickname}}}});
 }
 
@@ -445,8 +459,19 @@ void action_device_status(Call& c, bool detail) {
   send_json(c.res, 200, {{"RequestId", c.rid}, {"Success", true}, {"Data", data}});
 }
 
+// What the gateway answers when it fails on its side (here: OpenSSL refused a digest or random
+// bytes).
+void internal_error(httplib::Response& res, const std::string& rid, const Error& e) {
+  pop_error(res, 500, rid, "InternalError", e.message());
+}
+
 void handle_api(const httplib::Request& req, httplib::Response& res) {
-  const std::string rid = request_id();
+  const auto made_rid = request_id();
+  if (!made_rid) {
+    internal_error(res, "", made_rid.error());
+    return;
+  }
+  const std::string& rid = *made_rid;
   auto ps = request_params(req);
   if (!ps) {
     pop_error(res, 400, rid, "InvalidParameter", "The request parameters are not form encoded.");
@@ -496,8 +521,12 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
     }
   }
   const std::string sts = openapi::string_to_sign(req.method, unsigned_params);
-  const std::string expected = openapi::signature(Secret(ak->second), sts);
-  if (!crypto::equal_ct(expected, provided)) {
+  const auto expected = openapi::signature(Secret(ak->second), sts);
+  if (!expected) {
+    internal_error(res, rid, expected.error());
+    return;
+  }
+  if (!crypto::equal_ct(*expected, provided)) {
     pop_error(res, 400, rid, "SignatureDoesNotMatch",
               "Specified signature is not matched with our calculation. server string to sign "
               "is:"
@@ -607,8 +636,12 @@ void handle_register(const httplib::Request& req, httplib::Response& res) {
     reg_reply(res, 404, "product not found (emulator)");
     return;
   }
-  if (!sign::digest_equal(sign::dynreg_sign(*method, Secret(p->secret), *pk, *dn, *random),
-                          *sign_hex)) {
+  const auto expected = sign::dynreg_sign(*method, Secret(p->secret), *pk, *dn, *random);
+  if (!expected) {
+    reg_reply(res, 500, "internal error");
+    return;
+  }
+  if (!sign::digest_equal(*expected, *sign_hex)) {
     reg_reply(res, 401, "request auth error");
     return;
   }
@@ -629,13 +662,17 @@ void handle_register(const httplib::Request& req, httplib::Response& res) {
     reg_reply(res, 409, "device is already activated (emulator)");
     return;
   }
-  const std::string ds = crypto::random_alnum(32);
-  auto r = emu().registry().set_device_secret(*pk, *dn, ds);
+  const auto ds = crypto::random_alnum(32);
+  if (!ds) {
+    reg_reply(res, 500, "internal error");
+    return;
+  }
+  auto r = emu().registry().set_device_secret(*pk, *dn, *ds);
   if (!r) {
     reg_reply(res, 500, "internal error");
     return;
   }
-  reg_reply(res, 200, "success", {{"productKey", *pk}, {"deviceName", *dn}, {"deviceSecret", ds}});
+  reg_reply(res, 200, "success", {{"productKey", *pk}, {"deviceName", *dn}, {"deviceSecret", *ds}});
 }
 
 // Binds and applies the listen backlog fix (Debian's httplib listens with a backlog of 5).

@@ -229,7 +229,11 @@ int dynreg_login(mosquitto* client,
     return MOSQ_ERR_AUTH;
   }
   const auto expected = sign::dynreg_sign(*method, Secret(p->secret), pk, dn, *random);
-  if (!sign::digest_equal(expected, password)) {
+  if (!expected) {
+    log(MOSQ_LOG_WARNING, "register " + pk + "/" + dn + ": " + expected.error().message());
+    return MOSQ_ERR_AUTH;
+  }
+  if (!sign::digest_equal(*expected, password)) {
     log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: sign mismatch");
     return MOSQ_ERR_AUTH;
   }
@@ -246,29 +250,37 @@ int dynreg_login(mosquitto* client,
                                + (d->enabled ? "already activated" : "disabled"));
       return MOSQ_ERR_AUTH;
     }
-    const std::string ds = crypto::random_alnum(32);
-    auto r = emu().registry().set_device_secret(pk, dn, ds);
+    const auto ds = crypto::random_alnum(32);
+    if (!ds) {
+      log(MOSQ_LOG_WARNING, "register: " + ds.error().message());
+      return MOSQ_ERR_AUTH;
+    }
+    auto r = emu().registry().set_device_secret(pk, dn, *ds);
     if (!r) {
       log(MOSQ_LOG_WARNING, "register: " + r.error().message());
       return MOSQ_ERR_AUTH;
     }
     topic = "/ext/register";
-    payload = compact({{"productKey", pk}, {"deviceName", dn}, {"deviceSecret", ds}});
+    payload = compact({{"productKey", pk}, {"deviceName", dn}, {"deviceSecret", *ds}});
   } else {
     if (d != nullptr && !d->enabled) {
       log(MOSQ_LOG_NOTICE, "regnwl " + pk + "/" + dn + " refused: device disabled");
       return MOSQ_ERR_AUTH;
     }
-    const std::string assigned = crypto::random_alnum(24);
-    const std::string token = crypto::random_hex(16);
-    auto r = emu().registry().add_token(pk, dn, assigned, token);
+    const auto assigned = crypto::random_alnum(24);
+    const auto token = assigned ? crypto::random_hex(16) : Result<std::string>(assigned.error());
+    if (!token) {
+      log(MOSQ_LOG_WARNING, "regnwl: " + token.error().message());
+      return MOSQ_ERR_AUTH;
+    }
+    auto r = emu().registry().add_token(pk, dn, *assigned, *token);
     if (!r) {
       log(MOSQ_LOG_WARNING, "regnwl: " + r.error().message());
       return MOSQ_ERR_AUTH;
     }
     topic = "/ext/regnwl";
     payload = compact(
-        {{"clientId", assigned}, {"productKey", pk}, {"deviceName", dn}, {"deviceToken", token}});
+        {{"clientId", *assigned}, {"productKey", pk}, {"deviceName", dn}, {"deviceToken", *token}});
   }
   // Legal here: BASIC_AUTH runs on the broker thread; the message goes out right after CONNACK.
   mosquitto_broker_publish_copy(cid.c_str(), topic.c_str(), static_cast<int>(payload.size()),
@@ -377,7 +389,11 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
       cv = parts->client_id;
     }
     const auto content = sign::mqtt_sign_content(pk, dn, cv, tsv);
-    if (sign::digest_equal(sign::mqtt_password(*method, ds, content), password)) {
+    const auto expected = sign::mqtt_password(*method, ds, content);
+    if (!expected) {
+      return refuse(expected.error().message());
+    }
+    if (sign::digest_equal(*expected, password)) {
       device_logged_in(client, pk, dn, cid, ext_rrpc);
       return MOSQ_ERR_SUCCESS;
     }

@@ -76,14 +76,16 @@ json default_topics() {
                       {{"topic", "user/update/error"}, {"access", "pub"}}});
 }
 
-json device_json(const std::string& pk,
-                 const std::string& dn,
-                 const std::string& secret,
-                 bool enabled,
-                 long long created_ms) {
-  return {{"device_secret", secret},       {"enabled", enabled}, {"activated", false},
-          {"iot_id", make_iot_id(pk, dn)}, {"nickname", ""},     {"created_ms", created_ms},
-          {"tokens", json::array()}};
+Result<json> device_json(const std::string& pk,
+                         const std::string& dn,
+                         const std::string& secret,
+                         bool enabled,
+                         long long created_ms) {
+  std::string iot_id;
+  EMU_TRY_ASSIGN(iot_id, make_iot_id(pk, dn));
+  return json{{"device_secret", secret}, {"enabled", enabled}, {"activated", false},
+              {"iot_id", iot_id},        {"nickname", ""},     {"created_ms", created_ms},
+              {"tokens", json::array()}};
 }
 
 Error no_product(const std::string& pk) {
@@ -163,7 +165,7 @@ public:
     EMU_TRY_ASSIGN(d.activated, flag(dj, "activated", false, where));
     EMU_TRY_ASSIGN(d.iot_id, text(dj, "iot_id", where));
     if (d.iot_id.empty()) {
-      d.iot_id = make_iot_id(pk, dn);
+      EMU_TRY_ASSIGN(d.iot_id, make_iot_id(pk, dn));
     }
     EMU_TRY_ASSIGN(d.nickname, text(dj, "nickname", where));
     EMU_TRY_ASSIGN(d.created_ms, number(dj, "created_ms", where));
@@ -301,8 +303,12 @@ Snapshot::device_by_iot_id(const std::string& iot_id, std::string& pk, std::stri
   return nullptr;
 }
 
-std::string make_iot_id(const std::string& pk, const std::string& dn) {
-  return crypto::sha256_hex(pk + "/" + dn).substr(0, 20) + "000100";
+Result<std::string> make_iot_id(const std::string& pk, const std::string& dn) {
+  auto digest = crypto::sha256_hex(pk + "/" + dn);
+  if (!digest) {
+    return std::move(digest).error();
+  }
+  return digest->substr(0, 20) + "000100";
 }
 
 Result<std::string> validate_category(std::string_view topic, std::string_view access) {
@@ -509,7 +515,11 @@ Result<Registry::ProductResult> Registry::add_product(const std::string& pk,
     auto& p = j["products"][pk];
     if (s.product(pk) == nullptr) {
       out.created = true;
-      out.secret = secret.value_or(crypto::random_alnum(16));
+      if (secret) {
+        out.secret = *secret;
+      } else {
+        EMU_TRY_ASSIGN(out.secret, crypto::random_alnum(16));
+      }
       p = {{"product_secret", out.secret},
            {"dynamic_registration", dynreg.value_or(true)},
            {"topics", default_topics()},
@@ -540,8 +550,9 @@ Result<Device> Registry::put_device(const std::string& pk,
       return no_product(pk);
     }
     const Device* old = s.device(pk, dn);
-    j["products"][pk]["devices"][dn] =
-        device_json(pk, dn, secret, enabled, old != nullptr ? old->created_ms : now_ms());
+    EMU_TRY_ASSIGN(
+        j["products"][pk]["devices"][dn],
+        device_json(pk, dn, secret, enabled, old != nullptr ? old->created_ms : now_ms()));
     return true;
   }));
   return *cached()->device(pk, dn);
@@ -563,7 +574,7 @@ Result<Registry::Created> Registry::create_device(const std::string& pk,
       return false;
     }
     auto& d = j["products"][pk]["devices"][dn];
-    d = device_json(pk, dn, secret, true, now_ms());
+    EMU_TRY_ASSIGN(d, device_json(pk, dn, secret, true, now_ms()));
     d["nickname"] = nickname;
     return true;
   }));
@@ -661,7 +672,7 @@ Result<void> Registry::add_token(const std::string& pk,
     }
     auto& devs = j["products"][pk]["devices"];
     if (s.device(pk, dn) == nullptr) {
-      devs[dn] = device_json(pk, dn, "", true, now_ms());
+      EMU_TRY_ASSIGN(devs[dn], device_json(pk, dn, "", true, now_ms()));
     }
     auto& tokens = devs[dn]["tokens"];
     if (!tokens.is_array()) {

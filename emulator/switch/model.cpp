@@ -128,9 +128,24 @@ std::string q(std::string_view v) {
   return o + "\"";
 }
 
-std::string
+// The firmware's digests. One the host's OpenSSL refuses is a firmware fault, answered with
+// k_cme_unknown.
+constexpr int k_cme_unknown = 100;
+
+Result<std::string>
 fp_of(const std::string& pk, const std::string& dn, const std::string& ds, const std::string& ps) {
-  return crypto::sha256_hex("ALIOT-FP1\n" + pk + "\n" + dn + "\n" + ds + "\n" + ps).substr(0, 16);
+  auto digest = crypto::sha256_hex("ALIOT-FP1\n" + pk + "\n" + dn + "\n" + ds + "\n" + ps);
+  if (!digest) {
+    return std::move(digest).error();
+  }
+  return digest->substr(0, 16);
+}
+
+Result<std::string> chk_of(const std::string& key, const std::string& msg) {
+  if (key.empty()) {
+    return std::string();
+  }
+  return crypto::hmac_hex(crypto::Hmac::sha256, key, msg);
 }
 
 bool dn_ok(const std::string& dn) {
@@ -647,10 +662,13 @@ DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const
       state = m_nv.locked ? 3 : 2;
       v = {act->pk, act->dn, act->ds, act->ps};
     }
-    const std::string fp = state == 0 ? "" : fp_of(v[0], v[1], v[2], v[3]);
+    const auto fp = state == 0 ? Result<std::string>(std::string()) : fp_of(v[0], v[1], v[2], v[3]);
+    if (!fp) {
+      return r.answer_cme(k_cme_unknown);
+    }
     return r.answer_ok({"+IDMAU:" + std::to_string(state) + "," + q(v[0]) + "," + q(v[1]) + ","
                         + std::to_string(v[2].size()) + "," + std::to_string(v[3].size()) + ","
-                        + q(fp)});
+                        + q(*fp)});
   }
   if (key == "IDMCHK=") {
     if (a.err != 0 || a.v.size() != 1 || !a.quoted[0] || a.v[0].size() != 32
@@ -667,9 +685,11 @@ DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const
     }
     const std::string msg = "ALIOT-CHK1\n" + v[0] + "\n" + v[1] + "\n" + a.v[0];
     const auto hds = crypto::hmac_hex(crypto::Hmac::sha256, v[2], msg);
-    const auto hps =
-        v[3].empty() ? std::string() : crypto::hmac_hex(crypto::Hmac::sha256, v[3], msg);
-    return r.answer_ok({"+IDMCHK:" + q(hds) + "," + q(hps)});
+    const auto hps = chk_of(v[3], msg);
+    if (!hds || !hps) {
+      return r.answer_cme(k_cme_unknown);
+    }
+    return r.answer_ok({"+IDMCHK:" + q(*hds) + "," + q(*hps)});
   }
   if (key == "IDMCOMMIT") {
     r.delay = m_t.commit_us;
@@ -698,7 +718,11 @@ DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const
       return r.answer_cme(805);
     }
     // With corrupt_commit the firmware bug answers with the fingerprint of what it meant to write.
-    return r.answer_ok({"+IDMCOMMIT:" + q(fp_of(v[0], v[1], v[2], v[3]))});
+    const auto fp = fp_of(v[0], v[1], v[2], v[3]);
+    if (!fp) {
+      return r.answer_cme(k_cme_unknown);
+    }
+    return r.answer_ok({"+IDMCOMMIT:" + q(*fp)});
   }
   if (key == "IDMLOCK=") {
     if (a.err != 0 || a.v.size() != 1 || a.v[0] != "1") {

@@ -1,6 +1,7 @@
 // Every Set A dynamic-registration and OpenAPI vector reproduced by the CLI's --dry-run (and the
 // OpenAPI request builder of the library), with no network.
 #include "cloud_support.hpp"
+#include "unwrap.hpp"
 
 #include <aliot/encoding.hpp>
 #include <aliot/openapi_client.hpp>
@@ -213,9 +214,9 @@ TEST(OpenApiDryRun, LibraryBuildsEveryVectorIncludingRegisterDevice) {
         action.emplace_back(k, val.get<std::string>());
       }
     }
-    const auto req = aliot::openapi::sign_request(c, p["Action"].get<std::string>(), action,
-                                                  p["SignatureNonce"].get<std::string>(),
-                                                  p["Timestamp"].get<std::string>());
+    const auto req = unwrap(aliot::openapi::sign_request(c, p["Action"].get<std::string>(), action,
+                                                         p["SignatureNonce"].get<std::string>(),
+                                                         p["Timestamp"].get<std::string>()));
     EXPECT_EQ(req.string_to_sign, v["string_to_sign"]);
     EXPECT_EQ(req.signature, v["signature"]);
     EXPECT_EQ(req.url, v["sdk_request"]["url"]);

@@ -3,6 +3,7 @@
 // platform's refusals, the interrupt flag, and a login with what was issued.
 #include "cloud_support.hpp"
 #include "emulator.hpp"
+#include "unwrap.hpp"
 
 #include <aliot/dynreg.hpp>
 #include <aliot/dynreg_batch.hpp>
@@ -36,7 +37,7 @@ protected:
     dynreg::Request r;
     r.product_key = k_pk;
     r.device_name = dn;
-    r.random = dynreg::new_random();
+    r.random = unwrap(dynreg::new_random());
     return r;
   }
 
@@ -71,7 +72,7 @@ TEST_F(DynregLib, PreregisteredDeviceGetsASecretThatLogsIn) {
   p.product_key = k_pk;
   p.device_name = "lib-mq-1";
   p.timestamp = "1700000000000";
-  EXPECT_TRUE(logs_in(sign::mqtt_credentials(p, t->device_secret)));
+  EXPECT_TRUE(logs_in(unwrap(sign::mqtt_credentials(p, t->device_secret))));
 }
 
 TEST_F(DynregLib, WithoutPreregistrationAClientIdAndTokenThatLogIn) {

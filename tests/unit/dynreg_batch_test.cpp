@@ -3,6 +3,7 @@
 // the run's settings from the configuration. The registrar is a function standing in for the
 // platform (the cloud suite runs the real HTTPS and MQTT flows).
 #include "support.hpp"
+#include "unwrap.hpp"
 
 #include <aliot/dynreg_batch.hpp>
 
@@ -373,8 +374,8 @@ TEST(DynregSettings, FromTheConfigurationAndTheChoices) {
   EXPECT_EQ(s->http.ca_file, "/tmp/ca.pem");
   EXPECT_EQ(s->http.timeout_ms, 25000);
   EXPECT_EQ(s->http.connect_timeout_ms, 10000);
-  EXPECT_EQ(dynreg::request_for(*s, "dev-s1").random, "R4nd0m");
-  EXPECT_EQ(dynreg::request_for(*s, "dev-s1").device_name, "dev-s1");
+  EXPECT_EQ(test::unwrap(dynreg::request_for(*s, "dev-s1")).random, "R4nd0m");
+  EXPECT_EQ(test::unwrap(dynreg::request_for(*s, "dev-s1")).device_name, "dev-s1");
 
   c.via = dynreg::Via::mqtt;
   c.preregistered = false;
@@ -386,10 +387,11 @@ TEST(DynregSettings, FromTheConfigurationAndTheChoices) {
   EXPECT_EQ(s->mqtt.endpoint.ca_file, "/tmp/ca.pem");
   EXPECT_FALSE(s->mqtt.preregistered);
   EXPECT_EQ(s->mqtt.timeout, std::chrono::milliseconds(25000));
-  const auto r1 = dynreg::request_for(*s, "dev-s1");
+  const auto r1 = test::unwrap(dynreg::request_for(*s, "dev-s1"));
   EXPECT_EQ(r1.random.size(), 15u);
-  EXPECT_NE(r1.random, dynreg::request_for(*s, "dev-s1").random) << "a fresh random each";
-  const auto cred = dynreg::mqtt_credentials(s->mqtt, r1, s->product_secret);
+  EXPECT_NE(r1.random, test::unwrap(dynreg::request_for(*s, "dev-s1")).random)
+      << "a fresh random each";
+  const auto cred = test::unwrap(dynreg::mqtt_credentials(s->mqtt, r1, s->product_secret));
   EXPECT_NE(cred.client_id.find("authType=regnwl"), std::string::npos) << cred.client_id;
   EXPECT_EQ(cred.username, "dev-s1&" + std::string(k_pk));
 }

@@ -33,7 +33,7 @@ struct Request {
 };
 
 // A random value as the Python SDK and iotkit make it: 15 alphanumerics.
-std::string new_random();
+Result<std::string> new_random();
 
 struct HttpsRequest {
   std::string url;  // <auth endpoint>/auth/register/device
@@ -42,7 +42,7 @@ struct HttpsRequest {
 
 // `auth_endpoint` is a base URL such as https://iot-auth.cn-shanghai.aliyuncs.com (a trailing
 // slash is tolerated).
-HttpsRequest
+Result<HttpsRequest>
 https_request(std::string_view auth_endpoint, const Request& r, const Secret& product_secret);
 
 // The platform's JSON reply: code 200 -> the triplet; code 401 -> Errc::auth (bad sign);
@@ -68,7 +68,7 @@ struct MqttOptions {
 };
 
 // The CONNECT client id, user name and password that register `r` (what a dry run shows).
-sign::MqttCredentials
+Result<sign::MqttCredentials>
 mqtt_credentials(const MqttOptions& o, const Request& r, const Secret& product_secret);
 
 // Connects with authType=register (or regnwl), takes the reply the platform pushes on

@@ -83,7 +83,7 @@ Result<Settings>
 settings_from(const config::Settings& cfg, const Choices& c, const Logger& log = {});
 
 // The request for one device (a fresh random unless `s.random` is set).
-Request request_for(const Settings& s, std::string_view device_name);
+Result<Request> request_for(const Settings& s, std::string_view device_name);
 
 // Registers one device. A Registrar is used by one thread at a time.
 using Registrar = std::function<Result<Triplet>(std::string_view device_name)>;

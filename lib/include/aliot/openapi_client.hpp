@@ -36,17 +36,17 @@ struct SignedRequest {
 };
 
 // A fresh SignatureNonce (random UUID v4 text) and the current time in ISO 8601 UTC.
-std::string new_nonce();
+Result<std::string> new_nonce();
 std::string now_timestamp();
 
 // Adds the common parameters (Action, Format=JSON, Version, AccessKeyId, SignatureMethod,
 // SignatureVersion, SignatureNonce, Timestamp, RegionId, IotInstanceId) to the action's
 // parameters and signs them.
-SignedRequest sign_request(const ClientConfig& config,
-                           std::string_view action,
-                           const Params& action_params,
-                           std::string_view nonce,
-                           std::string_view timestamp);
+Result<SignedRequest> sign_request(const ClientConfig& config,
+                                   std::string_view action,
+                                   const Params& action_params,
+                                   std::string_view nonce,
+                                   std::string_view timestamp);
 
 // Decodes a reply: the business envelope (Success/Code/ErrorMessage) and the POP gateway
 // envelope (Code/Message/HostId with a 4xx status). Signature and AccessKey errors are

@@ -47,9 +47,9 @@ std::string mqtt_sign_content(std::string_view pk,
                               std::optional<std::string_view> timestamp);
 
 // Lower-case hex HMAC of the sign content keyed with the DeviceSecret.
-std::string mqtt_password(Method m, const Secret& device_secret, std::string_view content);
+Result<std::string> mqtt_password(Method m, const Secret& device_secret, std::string_view content);
 
-MqttCredentials mqtt_credentials(const MqttParams& p, const Secret& device_secret);
+Result<MqttCredentials> mqtt_credentials(const MqttParams& p, const Secret& device_secret);
 
 // Login with a device token (`authType=connwl`): the password is the token itself.
 MqttCredentials token_credentials(std::string_view client_id,
@@ -59,11 +59,11 @@ MqttCredentials token_credentials(std::string_view client_id,
 
 // Dynamic registration (one-type-one-secret).
 std::string dynreg_sign_content(std::string_view pk, std::string_view dn, std::string_view random);
-std::string dynreg_sign(Method m,
-                        const Secret& product_secret,
-                        std::string_view pk,
-                        std::string_view dn,
-                        std::string_view random);
+Result<std::string> dynreg_sign(Method m,
+                                const Secret& product_secret,
+                                std::string_view pk,
+                                std::string_view dn,
+                                std::string_view random);
 
 struct DynregMqttParams {
   std::string product_key;
@@ -76,7 +76,8 @@ struct DynregMqttParams {
   int securemode = 2;
 };
 
-MqttCredentials dynreg_mqtt_credentials(const DynregMqttParams& p, const Secret& product_secret);
+Result<MqttCredentials> dynreg_mqtt_credentials(const DynregMqttParams& p,
+                                                const Secret& product_secret);
 
 // The parts of a CONNECT client identifier `id|k=v,k=v|`.
 struct ClientIdParts {

@@ -9,12 +9,20 @@
 
 namespace aliot::dynreg {
 
-Request request_for(const Settings& s, std::string_view device_name) {
+Result<Request> request_for(const Settings& s, std::string_view device_name) {
   Request r;
   r.product_key = s.product_key;
   r.device_name = std::string(device_name);
   r.method = s.method;
-  r.random = s.random.value_or(new_random());
+  if (s.random) {
+    r.random = *s.random;
+  } else {
+    auto fresh = new_random();
+    if (!fresh) {
+      return std::move(fresh).error();
+    }
+    r.random = std::move(*fresh);
+  }
   return r;
 }
 
@@ -22,11 +30,19 @@ Registrar make_registrar(const Settings& s, const Logger& log) {
   if (s.via == Via::https) {
     auto client = std::make_shared<http::Client>(s.http, log);
     return [s, client](std::string_view dn) {
-      return register_https(*client, s.auth_endpoint, request_for(s, dn), s.product_secret);
+      auto r = request_for(s, dn);
+      if (!r) {
+        return Result<Triplet>(std::move(r).error());
+      }
+      return register_https(*client, s.auth_endpoint, *r, s.product_secret);
     };
   }
   return [s, log](std::string_view dn) {
-    return register_mqtt(s.mqtt, request_for(s, dn), s.product_secret, log);
+    auto r = request_for(s, dn);
+    if (!r) {
+      return Result<Triplet>(std::move(r).error());
+    }
+    return register_mqtt(s.mqtt, *r, s.product_secret, log);
   };
 }
 

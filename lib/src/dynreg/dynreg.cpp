@@ -56,24 +56,26 @@ std::string hint_for(std::string_view message, const Request& r) {
 
 } // namespace
 
-std::string new_random() {
+Result<std::string> new_random() {
   return crypto::random_alnum(15);
 }
 
-HttpsRequest
+Result<HttpsRequest>
 https_request(std::string_view auth_endpoint, const Request& r, const Secret& product_secret) {
   std::string base(auth_endpoint);
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
-  const std::string sign =
-      sign::dynreg_sign(r.method, product_secret, r.product_key, r.device_name, r.random);
+  auto sign = sign::dynreg_sign(r.method, product_secret, r.product_key, r.device_name, r.random);
+  if (!sign) {
+    return std::move(sign).error();
+  }
   HttpsRequest out;
   out.url = base + std::string(k_https_path);
   out.body = enc::form_encode({{"productKey", r.product_key},
                                {"deviceName", r.device_name},
                                {"random", r.random},
-                               {"sign", sign},
+                               {"sign", *sign},
                                {"signMethod", std::string(sign::method_name(r.method))}});
   return out;
 }
@@ -152,7 +154,11 @@ Result<Triplet> register_https(http::Client& client,
                                std::string_view auth_endpoint,
                                const Request& r,
                                const Secret& product_secret) {
-  const auto req = https_request(auth_endpoint, r, product_secret);
+  auto signed_req = https_request(auth_endpoint, r, product_secret);
+  if (!signed_req) {
+    return std::move(signed_req).error().context("registering " + device_of(r));
+  }
+  const auto& req = *signed_req;
   http::Request h;
   h.method = "POST";
   h.url = req.url;

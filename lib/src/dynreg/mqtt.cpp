@@ -5,7 +5,7 @@
 
 namespace aliot::dynreg {
 
-sign::MqttCredentials
+Result<sign::MqttCredentials>
 mqtt_credentials(const MqttOptions& o, const Request& r, const Secret& product_secret) {
   sign::DynregMqttParams p;
   p.product_key = r.product_key;
@@ -23,7 +23,12 @@ Result<Triplet> register_mqtt(const MqttOptions& o,
                               const Request& r,
                               const Secret& product_secret,
                               const Logger& log) {
-  const auto cred = mqtt_credentials(o, r, product_secret);
+  const std::string what = "registering " + r.product_key + "/" + r.device_name + " over MQTT";
+  auto signed_cred = mqtt_credentials(o, r, product_secret);
+  if (!signed_cred) {
+    return std::move(signed_cred).error().context(what);
+  }
+  const auto& cred = *signed_cred;
   mqtt::Session session(log);
   session.set_interrupt(o.interrupt);
   mqtt::ConnectParams cp;
@@ -35,7 +40,6 @@ Result<Triplet> register_mqtt(const MqttOptions& o,
   cp.keepalive = 60;
   cp.clean_session = true;
   const auto deadline = mqtt::after(o.timeout);
-  const std::string what = "registering " + r.product_key + "/" + r.device_name + " over MQTT";
   if (auto c = session.connect(cp, deadline); !c) {
     Error e = std::move(c).error().context(what);
     if (e.code() == Errc::auth) {

@@ -15,11 +15,11 @@ namespace aliot::factory {
 namespace {
 
 // The link of the chain: what an event's hash covers.
-std::string event_hash(const std::string& prev,
-                       const std::string& ts,
-                       const std::string& job,
-                       const std::string& type,
-                       const std::string& data) {
+Result<std::string> event_hash(const std::string& prev,
+                               const std::string& ts,
+                               const std::string& job,
+                               const std::string& type,
+                               const std::string& data) {
   return crypto::sha256_hex(prev + "\n" + ts + "\n" + job + "\n" + type + "\n" + data);
 }
 
@@ -82,7 +82,11 @@ public:
   }
 
   Result<std::string> start_job(const JobInfo& j) override {
-    const std::string id = now_utc() + "-" + crypto::random_hex(4);
+    auto suffix = crypto::random_hex(4);
+    if (!suffix) {
+      return std::move(suffix).error();
+    }
+    const std::string id = now_utc() + "-" + *suffix;
     ALIOT_TRY(exec("BEGIN IMMEDIATE"));
     Stmt s(m_db, "INSERT INTO job(job_id,station,operator,port_path,dialect,state,started_at) "
                  "VALUES(?,?,?,?,?,'STARTED',?)");
@@ -226,7 +230,11 @@ public:
             ChainBreak{seq, "its prev_hash is not the hash of the event before it"});
       }
       const std::string hash = s.text(6);
-      if (event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4)) != hash) {
+      auto expected = event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4));
+      if (!expected) {
+        return std::move(expected).error();
+      }
+      if (*expected != hash) {
         return std::optional<ChainBreak>(ChainBreak{seq, "its hash does not match its contents"});
       }
       prev = hash;
@@ -268,9 +276,13 @@ private:
     }
     const std::string ts = now_utc();
     const std::string d = data.dump();
-    const std::string hash = event_hash(prev, ts, job, type, d);
+    auto hash = event_hash(prev, ts, job, type, d);
+    if (!hash) {
+      (void)exec("ROLLBACK");
+      return std::move(hash).error();
+    }
     Stmt s(m_db, "INSERT INTO event(ts,job_id,type,data_json,prev_hash,hash) VALUES(?,?,?,?,?,?)");
-    s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, hash);
+    s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, *hash);
     if (s.step() != SQLITE_DONE) {
       return rollback("cannot append the event " + type);
     }

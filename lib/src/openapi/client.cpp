@@ -88,8 +88,12 @@ std::string hint_for(std::string_view code) {
 
 } // namespace
 
-std::string new_nonce() {
-  std::string b = crypto::random_bytes(16);
+Result<std::string> new_nonce() {
+  auto random = crypto::random_bytes(16);
+  if (!random) {
+    return std::move(random).error();
+  }
+  std::string& b = *random;
   b[6] = static_cast<char>((static_cast<unsigned char>(b[6]) & 0x0F) | 0x40);
   b[8] = static_cast<char>((static_cast<unsigned char>(b[8]) & 0x3F) | 0x80);
   const std::string h = enc::hex_lower(b);
@@ -102,11 +106,11 @@ std::string now_timestamp() {
   return iso8601_utc(std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }
 
-SignedRequest sign_request(const ClientConfig& config,
-                           std::string_view action,
-                           const Params& action_params,
-                           std::string_view nonce,
-                           std::string_view timestamp) {
+Result<SignedRequest> sign_request(const ClientConfig& config,
+                                   std::string_view action,
+                                   const Params& action_params,
+                                   std::string_view nonce,
+                                   std::string_view timestamp) {
   Params p = action_params;
   auto set = [&p](const std::string& k, const std::string& v) {
     for (auto& [pk, pv] : p) {
@@ -134,7 +138,11 @@ SignedRequest sign_request(const ClientConfig& config,
   SignedRequest r;
   r.method = config.http_method == "GET" ? "GET" : "POST";
   r.string_to_sign = string_to_sign(r.method, p);
-  r.signature = signature(config.access_key_secret, r.string_to_sign);
+  auto sig = signature(config.access_key_secret, r.string_to_sign);
+  if (!sig) {
+    return std::move(sig).error();
+  }
+  r.signature = std::move(*sig);
   // pop-core's wire form: the canonical (sorted, encoded) query with Signature appended last.
   const std::string query = canonical_query(p) + "&Signature=" + enc::percent_encode(r.signature);
   if (r.method == "GET") {
@@ -264,7 +272,15 @@ Result<std::string> Client::send(std::string_view action, const SignedRequest& r
 }
 
 Result<std::string> Client::call(std::string_view action, const Params& params) {
-  return send(action, sign_request(m_config, action, params, new_nonce(), now_timestamp()));
+  auto nonce = new_nonce();
+  if (!nonce) {
+    return std::move(nonce).error().context("OpenAPI " + std::string(action));
+  }
+  auto request = sign_request(m_config, action, params, *nonce, now_timestamp());
+  if (!request) {
+    return std::move(request).error().context("OpenAPI " + std::string(action));
+  }
+  return send(action, *request);
 }
 
 Result<RrpcResult> Client::rrpc(const RrpcRequest& r) {

@@ -35,9 +35,12 @@ std::string string_to_sign(std::string_view http_method, const Params& params) {
          + enc::percent_encode(canonical_query(params));
 }
 
-std::string signature(const Secret& access_key_secret, std::string_view sts) {
-  return enc::base64_encode(
-      crypto::hmac(crypto::Hmac::sha1, access_key_secret.reveal() + "&", sts));
+Result<std::string> signature(const Secret& access_key_secret, std::string_view sts) {
+  auto mac = crypto::hmac(crypto::Hmac::sha1, access_key_secret.reveal() + "&", sts);
+  if (!mac) {
+    return std::move(mac).error();
+  }
+  return enc::base64_encode(*mac);
 }
 
 std::string iso8601_utc(long long unix_seconds) {

@@ -98,7 +98,11 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
   BurnReport rep;
   rep.product_key = c.product_key;
   rep.device_name = c.device_name;
-  rep.fingerprint = fingerprint(c.product_key, c.device_name, c.device_secret, c.product_secret);
+  auto fingerprinted = fingerprint(c.product_key, c.device_name, c.device_secret, c.product_secret);
+  if (!fingerprinted) {
+    return std::move(fingerprinted).error();
+  }
+  rep.fingerprint = std::move(*fingerprinted);
   const std::string& fp = rep.fingerprint;
   Steps steps(rep);
   auto progress = [&](std::string_view ev) {
@@ -107,8 +111,11 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
       hooks.progress(ev, rep.verify_level);
     }
   };
-  auto nonce = [&] {
-    return hooks.nonce ? hooks.nonce() : crypto::random_hex(16);
+  auto nonce = [&]() -> Result<std::string> {
+    if (hooks.nonce) {
+      return hooks.nonce();
+    }
+    return crypto::random_hex(16);
   };
 
   ALIOT_TRY(steps.run("sync", [&] { return d.sync(plan.crc); }));
@@ -178,17 +185,28 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
     if (!caps.challenge) {
       return ok();
     }
-    const std::string n = nonce();
+    auto fresh = nonce();
+    if (!fresh) {
+      return std::move(fresh).error();
+    }
+    const std::string& n = *fresh;
     auto a = steps.run("challenge", [&] { return d.challenge(n); });
     if (!a) {
       return std::move(a).error();
     }
-    const auto want_ds = challenge_response(c.device_secret, c.product_key, c.device_name, n);
-    const auto want_ps =
-        c.product_secret.empty()
-            ? std::string()
-            : challenge_response(c.product_secret, c.product_key, c.device_name, n);
-    if (!crypto::equal_ct(a->hmac_ds, want_ds) || !crypto::equal_ct(a->hmac_ps, want_ps)) {
+    auto want_ds = challenge_response(c.device_secret, c.product_key, c.device_name, n);
+    if (!want_ds) {
+      return std::move(want_ds).error();
+    }
+    std::string want_ps;
+    if (!c.product_secret.empty()) {
+      auto r = challenge_response(c.product_secret, c.product_key, c.device_name, n);
+      if (!r) {
+        return std::move(r).error();
+      }
+      want_ps = std::move(*r);
+    }
+    if (!crypto::equal_ct(a->hmac_ds, *want_ds) || !crypto::equal_ct(a->hmac_ps, want_ps)) {
       return Error(Errc::verify, "challenge failed: the unit " + rep.device.mac
                                      + " does not hold the secret of " + c.device_name);
     }

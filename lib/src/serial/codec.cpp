@@ -142,7 +142,7 @@ Result<std::vector<Param>> parse_params(std::string_view text) {
   return out;
 }
 
-std::string
+Result<std::string>
 fingerprint(std::string_view pk, std::string_view dn, const Secret& ds, const Secret& ps) {
   std::string msg = "ALIOT-FP1\n";
   msg.append(pk)
@@ -152,15 +152,18 @@ fingerprint(std::string_view pk, std::string_view dn, const Secret& ds, const Se
       .append(ds.reveal())
       .append("\n")
       .append(ps.reveal());
-  auto fp = crypto::sha256_hex(msg).substr(0, 16);
+  auto digest = crypto::sha256_hex(msg);
   std::fill(msg.begin(), msg.end(), '\0');
-  return fp;
+  if (!digest) {
+    return std::move(digest).error();
+  }
+  return digest->substr(0, 16);
 }
 
-std::string challenge_response(const Secret& key,
-                               std::string_view pk,
-                               std::string_view dn,
-                               std::string_view nonce) {
+Result<std::string> challenge_response(const Secret& key,
+                                       std::string_view pk,
+                                       std::string_view dn,
+                                       std::string_view nonce) {
   std::string msg = "ALIOT-CHK1\n";
   msg.append(pk).append("\n").append(dn).append("\n").append(nonce);
   return crypto::hmac_hex(crypto::Hmac::sha256, key.reveal(), msg);

@@ -78,11 +78,11 @@ std::string mqtt_sign_content(std::string_view pk,
   return content;
 }
 
-std::string mqtt_password(Method m, const Secret& device_secret, std::string_view content) {
+Result<std::string> mqtt_password(Method m, const Secret& device_secret, std::string_view content) {
   return crypto::hmac_hex(hmac_of(m), device_secret.reveal(), content);
 }
 
-MqttCredentials mqtt_credentials(const MqttParams& p, const Secret& device_secret) {
+Result<MqttCredentials> mqtt_credentials(const MqttParams& p, const Secret& device_secret) {
   const std::string id =
       p.client_id.empty() ? default_client_id(p.product_key, p.device_name) : p.client_id;
   Options opts{{"securemode", std::to_string(p.securemode)},
@@ -94,9 +94,12 @@ MqttCredentials mqtt_credentials(const MqttParams& p, const Secret& device_secre
   const std::optional<std::string_view> ts =
       p.timestamp ? std::optional<std::string_view>(*p.timestamp) : std::nullopt;
   const std::string content = mqtt_sign_content(p.product_key, p.device_name, id, ts);
+  auto password = mqtt_password(p.method, device_secret, content);
+  if (!password) {
+    return std::move(password).error();
+  }
   return MqttCredentials{id + "|" + join_options(opts) + "|",
-                         username(p.product_key, p.device_name),
-                         Secret(mqtt_password(p.method, device_secret, content))};
+                         username(p.product_key, p.device_name), Secret(std::move(*password))};
 }
 
 MqttCredentials token_credentials(std::string_view client_id,
@@ -117,15 +120,16 @@ std::string dynreg_sign_content(std::string_view pk, std::string_view dn, std::s
   return content;
 }
 
-std::string dynreg_sign(Method m,
-                        const Secret& product_secret,
-                        std::string_view pk,
-                        std::string_view dn,
-                        std::string_view random) {
+Result<std::string> dynreg_sign(Method m,
+                                const Secret& product_secret,
+                                std::string_view pk,
+                                std::string_view dn,
+                                std::string_view random) {
   return crypto::hmac_hex(hmac_of(m), product_secret.reveal(), dynreg_sign_content(pk, dn, random));
 }
 
-MqttCredentials dynreg_mqtt_credentials(const DynregMqttParams& p, const Secret& product_secret) {
+Result<MqttCredentials> dynreg_mqtt_credentials(const DynregMqttParams& p,
+                                                const Secret& product_secret) {
   // The order the official C SDK sends (vectors A-DM-1, A-DM-2); order is irrelevant to the
   // platform.
   Options opts{{"random", p.random},
@@ -136,9 +140,12 @@ MqttCredentials dynreg_mqtt_credentials(const DynregMqttParams& p, const Secret&
     opts.emplace_back("instanceId", *p.instance_id);
   }
   const std::string id = p.client_id.empty() ? p.device_name + "." + p.product_key : p.client_id;
-  return MqttCredentials{
-      id + "|" + join_options(opts) + "|", username(p.product_key, p.device_name),
-      Secret(dynreg_sign(p.method, product_secret, p.product_key, p.device_name, p.random))};
+  auto sign = dynreg_sign(p.method, product_secret, p.product_key, p.device_name, p.random);
+  if (!sign) {
+    return std::move(sign).error();
+  }
+  return MqttCredentials{id + "|" + join_options(opts) + "|",
+                         username(p.product_key, p.device_name), Secret(std::move(*sign))};
 }
 
 std::optional<std::string> ClientIdParts::option(std::string_view key) const {

@@ -72,7 +72,7 @@ struct Snapshot {
 };
 
 // A stable IotId for a device (opaque to callers).
-std::string make_iot_id(const std::string& pk, const std::string& dn);
+Result<std::string> make_iot_id(const std::string& pk, const std::string& dn);
 
 // A custom topic category as the platform accepts it: user/NAME relative to the device (the
 // /${productKey}/${deviceName}/ prefix may be given), levels of letters, digits and '_',

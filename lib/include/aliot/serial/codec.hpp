@@ -38,12 +38,12 @@ struct Param {
 Result<std::vector<Param>> parse_params(std::string_view text);
 
 // fp = lowercase_hex(SHA-256("ALIOT-FP1\n" pk "\n" dn "\n" ds "\n" ps))[0:16].
-std::string
+Result<std::string>
 fingerprint(std::string_view pk, std::string_view dn, const Secret& ds, const Secret& ps);
 // lowercase_hex(HMAC-SHA256(key, "ALIOT-CHK1\n" pk "\n" dn "\n" nonce)).
-std::string challenge_response(const Secret& key,
-                               std::string_view pk,
-                               std::string_view dn,
-                               std::string_view nonce);
+Result<std::string> challenge_response(const Secret& key,
+                                       std::string_view pk,
+                                       std::string_view dn,
+                                       std::string_view nonce);
 
 } // namespace aliot::serial
