@@ -1,12 +1,15 @@
 # Install rules: the binary, the library with its headers and CMake package, man pages and
 # completions into the standard places.
 include(CMakePackageConfigHelpers)
+# Programs link the installed library as aliot::aliot, as they do in the build tree.
+set_target_properties(aliot_lib PROPERTIES EXPORT_NAME aliot)
 install(TARGETS aliot_lib EXPORT aliotTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/aliot DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/aliot DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        PATTERN "*.in" EXCLUDE)
 install(FILES ${PROJECT_BINARY_DIR}/lib/include/aliot/version.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/aliot)
 install(EXPORT aliotTargets NAMESPACE aliot:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/aliot)

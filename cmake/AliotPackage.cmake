@@ -20,11 +20,12 @@ else()
   set(_aliot_license
       "No licence has been declared for aliot yet: ask its maintainers before redistributing it.\n")
 endif()
+# SOURCE_DATE_EPOCH, when set, dates them (string(TIMESTAMP) honours it).
+string(TIMESTAMP _aliot_pkg_year "%Y" UTC)
+string(TIMESTAMP _aliot_pkg_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
 file(CONFIGURE OUTPUT ${_aliot_pkg_dir}/copyright @ONLY CONTENT
      "aliot: command-line tool and library for devices on Alibaba Cloud IoT Platform\n\n\
-Copyright: the aliot authors\n\n@_aliot_license@")
-# SOURCE_DATE_EPOCH, when set, dates the entry (string(TIMESTAMP) honours it).
-string(TIMESTAMP _aliot_pkg_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+Copyright: @_aliot_pkg_year@ the aliot authors\n\n@_aliot_license@")
 file(CONFIGURE OUTPUT ${_aliot_pkg_dir}/changelog @ONLY CONTENT
      "aliot (@PROJECT_VERSION@) unstable; urgency=medium\n\n\
   * aliot @PROJECT_VERSION@.\n\n\
@@ -46,20 +47,26 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "command-line tool for devices on Alibaba Cloud IoT Platform")
+# Debian's control file wants lines of at most 80 columns (CPack indents them by one).
 set(CPACK_PACKAGE_DESCRIPTION
-    "aliot registers devices, connects them over MQTT, publishes, subscribes and answers RRPC on
-Alibaba Cloud IoT Platform (Aliyun IoT), and burns device triplets into a switch over a serial
-port on factory provisioning lines. The package holds the aliot tool, the libaliot library with
-its headers and CMake package (find_package(aliot)), man pages, shell completions for bash, zsh
-and fish, and the plugin with which `aliot emulate cloud` runs a local emulator of the platform
-on the mosquitto broker.")
+    "aliot registers devices, connects them over MQTT, publishes, subscribes and
+answers RRPC on Alibaba Cloud IoT Platform (Aliyun IoT), and burns device
+triplets into a switch over a serial port on factory provisioning lines.
+.
+The package holds the aliot tool, the libaliot library with its headers and
+CMake package (find_package(aliot)), man pages, completions for bash, zsh and
+fish, and the broker plugin with which `aliot emulate cloud` runs a local
+emulator of the platform on mosquitto.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends: computed by dpkg-shlibdeps from the libraries the binaries link.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# libaliot's shlibs entry (and the ldconfig trigger that comes with it).
+# libaliot's shlibs entry, and the ldconfig trigger Debian wants of a package that ships a shared
+# library in the linker's path (CPack also adds postinst/postrm scripts that call ldconfig).
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+file(WRITE ${_aliot_pkg_dir}/control/triggers "activate-noawait ldconfig\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${_aliot_pkg_dir}/control/triggers)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 # `aliot emulate cloud` runs Debian's broker with aliot's plugin.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS mosquitto)
