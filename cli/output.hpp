@@ -5,8 +5,10 @@
 #include <aliot/error.hpp>
 #include <aliot/log.hpp>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace aliot::cli {
 
@@ -23,6 +25,8 @@ public:
 
   // One result line on stdout, flushed (pipes see it at once).
   void line(std::string_view text) const;
+  // Result lines `name  value`, the values aligned two columns after the longest name.
+  void fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const;
   // Raw bytes on stdout, flushed.
   void raw(std::string_view bytes) const;
 
@@ -32,6 +36,11 @@ public:
   void info(std::string_view message) const;  // shown with -v
   void debug(std::string_view message) const; // shown with -vv
   void trace(std::string_view message) const; // shown with -vvv
+  // `aliot: message` on stderr unless -q (a closing summary).
+  void note(std::string_view message) const;
+  // Bytes on stderr as they are, no newline, flushed, unless -q (a progress line redrawn with
+  // \r on a terminal).
+  void status(std::string_view text) const;
 
   // A Logger for library calls, writing to stderr with the verbosity above.
   Logger logger() const;
