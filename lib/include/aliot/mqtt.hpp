@@ -171,6 +171,8 @@ struct CertInfo {
   std::string not_before; // RFC 3339 UTC
   std::string not_after;
   long days_left = 0;
+  std::string key;                 // the subject's public key: "RSA 2048", "EC P-256", "ED25519"
+  std::string signature_algorithm; // as OpenSSL names it: "sha256WithRSAEncryption"
 };
 
 struct TlsResult {
