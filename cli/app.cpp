@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -29,6 +30,26 @@ std::string command_path(const CLI::App& root) {
     path += " " + cur->get_name();
   }
   return path;
+}
+
+// `aliot --version`, as `curl --version` does: the release on the first line (scripts match
+// `aliot <version>`), then the commit and the libraries libaliot runs with. Under -o json one
+// object with the same facts.
+std::string version_report(bool json) {
+  const auto libs = runtime_library_versions();
+  if (json) {
+    nlohmann::ordered_json j = {{"version", k_version}, {"commit", build_commit()}};
+    auto& l = j["libraries"] = nlohmann::ordered_json::object();
+    for (const auto& lib : libs) {
+      l[lib.name] = lib.version;
+    }
+    return j.dump() + "\n";
+  }
+  std::string s = fmt::format("aliot {}\nCommit: {}\nLibraries:", k_version, build_commit());
+  for (const auto& lib : libs) {
+    s += fmt::format(" {}/{}", lib.name, lib.version);
+  }
+  return s + "\n";
 }
 
 } // namespace
@@ -88,8 +109,13 @@ int run(int argc, const char* const* argv, Context& ctx) {
     return app->exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app->exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app->exit(e);
+  } catch (const CLI::CallForVersion&) {
+    // Every argument has been read by now (-o may come before or after --version), but the
+    // version flag's callback runs before -o's value is stored in the globals.
+    const CLI::Option* out = app->get_option("--output");
+    const bool json = out->count() > 0 && out->as<std::string>() == "json";
+    std::fputs(version_report(json).c_str(), stdout);
+    return 0;
   } catch (const CLI::ParseError& e) {
     const std::string cmd = command_path(*app);
     std::string msg = e.what();

@@ -26,5 +26,6 @@ cmake --build build/dev -j"$jobs"
 
 echo "== all tests"
 ctest --test-dir build/dev -j"$jobs" --timeout 300 || status=$?
+./tests/package/check.sh || status=$? # the Debian package: built, linted, installed, run
 
 exit "$status"

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
+#include <sstream>
 
 using namespace aliot::test;
 using nlohmann::json;
@@ -20,6 +23,48 @@ TEST(Cli, VersionAndHelpExitZero) {
   auto sh = run_aliot({"sign", "--help"});
   EXPECT_EQ(sh.status, 0);
   EXPECT_NE(sh.out.find("Examples:"), std::string::npos);
+}
+
+// --version names the release (first line `aliot <version>`, which scripts match), the commit
+// and the run-time versions of the libraries libaliot links; -o json, before or after it, gives
+// the same facts as one object.
+TEST(Cli, VersionNamesCommitAndLibrariesInTextAndJson) {
+  auto v = run_aliot({"--version"});
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_EQ(v.err, "");
+  std::istringstream lines(v.out);
+  std::string first, commit, libs, extra;
+  std::getline(lines, first);
+  std::getline(lines, commit);
+  std::getline(lines, libs);
+  EXPECT_FALSE(std::getline(lines, extra)) << v.out;
+  const std::regex version_re(R"(\d+\.\d+\.\d+)");
+  const std::regex commit_re("[0-9a-f]{12}|unknown");
+  ASSERT_EQ(first.rfind("aliot ", 0), 0U) << v.out;
+  const std::string version = first.substr(6);
+  EXPECT_TRUE(std::regex_match(version, version_re)) << first;
+  ASSERT_EQ(commit.rfind("Commit: ", 0), 0U) << v.out;
+  EXPECT_TRUE(std::regex_match(commit.substr(8), commit_re)) << commit;
+  EXPECT_TRUE(std::regex_match(
+      libs, std::regex(R"(Libraries: libmosquitto/\d+\.\d+\.\d+ OpenSSL/\d+\.\d+\.\d+\S* )"
+                       R"(libcurl/\d+\.\d+\.\d+\S* SQLite/\d+\.\d+\.\d+\S*)")))
+      << libs;
+
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--version", "-o", "json"},
+                                                                {"-o", "json", "--version"},
+                                                                {"--output=json", "--version"}}) {
+    auto j = run_aliot(args);
+    ASSERT_EQ(j.status, 0) << j.err;
+    ASSERT_EQ(std::count(j.out.begin(), j.out.end(), '\n'), 1) << j.out;
+    const auto o = nlohmann::ordered_json::parse(j.out); // keeps the order aliot wrote
+    EXPECT_EQ(o.at("version"), version);
+    EXPECT_EQ("Commit: " + o.at("commit").get<std::string>(), commit);
+    std::string from_json = "Libraries:";
+    for (const auto& [name, ver] : o.at("libraries").items()) {
+      from_json += " " + name + "/" + ver.get<std::string>();
+    }
+    EXPECT_EQ(from_json, libs) << j.out;
+  }
 }
 
 TEST(Cli, UnknownFlagIsUsageErrorWithExactMessage) {
