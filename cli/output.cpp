@@ -27,10 +27,10 @@ void write_err(std::string_view prefix, std::string_view msg, bool color, const 
 
 } // namespace
 
-void Output::line(std::string_view text) const {
+bool Output::line(std::string_view text) const {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
-  std::fflush(stdout);
+  return std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
 }
 
 void Output::fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const {
@@ -45,9 +45,9 @@ void Output::fields(std::initializer_list<std::pair<std::string_view, std::strin
   }
 }
 
-void Output::raw(std::string_view bytes) const {
+bool Output::raw(std::string_view bytes) const {
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);
-  std::fflush(stdout);
+  return std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
 }
 
 void Output::error(const Error& e) const {

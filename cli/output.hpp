@@ -23,12 +23,13 @@ public:
 
   bool json() const { return format == Format::json; }
 
-  // One result line on stdout, flushed (pipes see it at once).
-  void line(std::string_view text) const;
+  // One result line on stdout, flushed (pipes see it at once). False when stdout refused it (a
+  // reader that went away: EPIPE, or a full disk): a streaming command stops there.
+  bool line(std::string_view text) const;
   // Result lines `name  value`, the values aligned two columns after the longest name.
   void fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const;
-  // Raw bytes on stdout, flushed.
-  void raw(std::string_view bytes) const;
+  // Raw bytes on stdout, flushed; false as for line().
+  bool raw(std::string_view bytes) const;
 
   // `aliot: error: ...` (+ hint) on stderr; under -o json also the JSON error line.
   void error(const Error& e) const;

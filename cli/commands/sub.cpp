@@ -87,19 +87,28 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
   auto s = device_session(ctx);
   long received = 0;
   bool matched = false;
+  bool reader_gone = false; // stdout refused a write (EPIPE: `| head -1` has what it wanted)
   s.on_message([&](const mqtt::Message& m) {
+    if (reader_gone) {
+      return;
+    }
     ++received;
+    bool written = true;
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
       j["ts"] = rfc3339_now();
       j["topic"] = m.topic;
       j["qos"] = m.qos;
       put_payload(j, m.payload);
-      ctx.out.line(j.dump());
+      written = ctx.out.line(j.dump());
     } else if (o.verbose_topic) {
-      ctx.out.raw(m.topic + " " + m.payload + "\n");
+      written = ctx.out.raw(m.topic + " " + m.payload + "\n");
     } else {
-      ctx.out.raw(m.payload + "\n");
+      written = ctx.out.raw(m.payload + "\n");
+    }
+    if (!written) {
+      reader_gone = true;
+      return;
     }
     if (until && std::regex_search(m.payload, *until)) {
       matched = true;
@@ -127,7 +136,13 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
   mqtt::RunOptions ro;
   ro.deadline = deadline;
   ro.reconnect = !bounded;
-  auto r = s.run(ro, [&] { return matched || (o.count && received >= *o.count); });
+  auto r = s.run(ro, [&] { return reader_gone || matched || (o.count && received >= *o.count); });
+  if (reader_gone) {
+    // As mosquitto_sub: the reader went away (`| head -1`), so the subscriber's job is done.
+    ctx.out.info("standard output closed: stopping");
+    s.disconnect(mqtt::after(std::chrono::seconds(1)));
+    return ok();
+  }
   if (!r) {
     if (r.error().code() == Errc::interrupted) {
       return ok(); // a subscriber stopped by SIGINT/SIGTERM has done its job

@@ -165,6 +165,34 @@ TEST(EmulatorSub, WaitEndsWithExit6AndUntilStopsOnTheMatch) {
   EXPECT_EQ(sub.out(), "a\ndone\n");
 }
 
+TEST(EmulatorSub, StopsWithExit0WhenTheReaderOfItsPipeGoesAway) {
+  // `aliot sub ... -o json | head -1`: a real pipe whose reader exits after the first line. The
+  // next write fails with EPIPE and sub ends (exit 0), as mosquitto_sub does, instead of running
+  // on forever.
+  Emu e;
+  std::string cmd = "'" + aliot_bin() + "' sub -v -t user/get -o json";
+  for (const auto& a : e.dev()) {
+    cmd += " '" + a + "'";
+  }
+  Background pipeline({"bash", "-c", cmd + " | head -1; echo \"status=${PIPESTATUS[0]}\""},
+                      {.env = e.env});
+  wait_err(pipeline, "subscribed to");
+  std::optional<int> st;
+  for (int i = 0; i < 10 && !st; ++i) {
+    auto r = run_aliot(
+        cat({"cloud", "pub", "-q", "1", "-t", "user/get", "-m", "m" + std::to_string(i)}, e.dev()),
+        {.env = e.env});
+    ASSERT_EQ(r.status, 0) << r.err;
+    st = pipeline.wait(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(st.has_value()) << "sub still running after its reader left: " << pipeline.err();
+  EXPECT_EQ(*st, 0);
+  const auto nl = pipeline.out().find('\n');
+  ASSERT_NE(nl, std::string::npos) << pipeline.out();
+  EXPECT_EQ(json::parse(pipeline.out().substr(0, nl))["payload"], "m0");
+  EXPECT_NE(pipeline.out().find("status=0\n"), std::string::npos) << pipeline.out();
+}
+
 TEST(EmulatorConnect, EveryStagePassesAndJsonGivesTheStagesAsAnArray) {
   Emu e;
   auto r =
