@@ -193,7 +193,7 @@ complete -c aliot -n '__aliot_in \'aliot sub\'' -l clean-session -x -d 'MQTT cle
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s t -l topic -x -d 'Topic filter (repeatable; + and # as the platform allows; relative to /${pk}/${dn}/)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s q -l qos -x -a '0 1' -d 'Subscription QoS 0 or 1'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s C -l count -x -d 'Stop after N messages'
-complete -c aliot -n '__aliot_in \'aliot sub\'' -s W -l wait -x -d 'Stop with exit 6 if not all expected messages arrived within SECONDS'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -s W -l wait -x -d 'Stop after SECONDS; exit 6 if nothing arrived (or fewer than -C, or no payload matched --until)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l verbose-topic -d 'Print the topic before each payload'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l timeout -x -d 'Seconds to wait for CONNACK and SUBACK (default 10)'

@@ -148,6 +148,12 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
       return ok(); // a subscriber stopped by SIGINT/SIGTERM has done its job
     }
     if (r.error().code() == Errc::timeout) {
+      if (!o.count && !until && received > 0) {
+        // -W alone bounds the listening; what arrived within it is the result (spec/cli.md:
+        // exit 6 only if nothing, or fewer than -C, arrived).
+        s.disconnect(mqtt::after(std::chrono::seconds(1)));
+        return ok();
+      }
       std::string what = o.count ? "received " + std::to_string(received) + " of "
                                        + std::to_string(*o.count) + " message(s)"
                                  : (until ? "no message matched --until" : "nothing arrived");
@@ -176,7 +182,8 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
   ctx.docs.completes_to(qos, {"0", "1"});
   cmd->add_option("-C,--count", opts->count, "Stop after N messages")->type_name("N");
   cmd->add_option("-W,--wait", opts->wait_s,
-                  "Stop with exit 6 if not all expected messages arrived within SECONDS")
+                  "Stop after SECONDS; exit 6 if nothing arrived (or fewer than -C, or no "
+                  "payload matched --until)")
       ->type_name("SECONDS");
   cmd->add_option("--until", opts->until, "Stop (exit 0) at the first payload matching REGEX")
       ->type_name("REGEX");
@@ -192,7 +199,9 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
        "UTF-8). Output is flushed after every message.\n\n"
        "Without -C, -W or --until it runs until SIGINT (exit 0), reconnecting with backoff when "
        "the connection drops; with any of them it never reconnects and ends within its deadline. "
-       "A subscription the platform refuses (SUBACK 0x80) is exit 4.",
+       "A subscription the platform refuses (SUBACK 0x80) is exit 4.\n\n"
+       "When standard output is closed by its reader (`aliot sub ... | head -1`), sub stops at "
+       "the first write that fails and exits 0, as mosquitto_sub does.",
        {{"aliot sub --triplet device.json -t user/get", "Print what the cloud sends to the device"},
         {"aliot sub --triplet device.json -t user/get -C 1 -W 30 -o json",
          "Wait at most 30 s for one message, as JSON (exit 6 if none)"},

@@ -165,6 +165,20 @@ TEST(EmulatorSub, WaitEndsWithExit6AndUntilStopsOnTheMatch) {
   EXPECT_EQ(sub.out(), "a\ndone\n");
 }
 
+TEST(EmulatorSub, WaitWithoutCountIsNotAnErrorOnceAMessageArrived) {
+  Emu e;
+  auto sub = aliot_bg(cat({"sub", "-v", "-t", "user/get", "-W", "3"}, e.dev()), e.env);
+  wait_err(sub, "subscribed to");
+  auto r = run_aliot(cat({"cloud", "pub", "-q", "1", "-t", "user/get", "-m", "one"}, e.dev()),
+                     {.env = e.env});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto st = sub.wait(std::chrono::seconds(15));
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(*st, 0) << sub.err();
+  EXPECT_EQ(sub.out(), "one\n");
+  EXPECT_EQ(sub.err().find("error"), std::string::npos) << sub.err();
+}
+
 TEST(EmulatorSub, StopsWithExit0WhenTheReaderOfItsPipeGoesAway) {
   // `aliot sub ... -o json | head -1`: a real pipe whose reader exits after the first line. The
   // next write fails with EPIPE and sub ends (exit 0), as mosquitto_sub does, instead of running
