@@ -27,7 +27,7 @@ _aliot_options() {
   'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
-  'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
+  'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'burn') REPLY='--port --baud --dialect --triplet --lock --no-reboot --crc --journal --station --operator' ;;
   'emulate cloud') REPLY='--dir --mqtt-port --mqtts-port --https-port --api-port' ;;
   'emulate cloud add-product') REPLY='--dir --product-key -k --dynamic-registration --product-secret-file' ;;
@@ -237,6 +237,7 @@ _aliot_value() {
   'cloud pub|--qos'|'cloud pub|-q') REPLY='text' ;;
   'cloud pub|--product-key'|'cloud pub|-k') REPLY='text' ;;
   'cloud pub|--device-name'|'cloud pub|-d') REPLY='text' ;;
+  'cloud pub|--timeout') REPLY='text' ;;
   'cloud pub|--message'|'cloud pub|-m') REPLY='text' ;;
   'cloud pub|--file'|'cloud pub|-f') REPLY='file' ;;
   'cloud pub|--stdin'|'cloud pub|-s') REPLY='none' ;;

@@ -268,6 +268,7 @@ complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s t -l topic -x -d 'Topic
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s q -l qos -x -d 'QoS 0 or 1 (default 0)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s k -l product-key -x -d 'ProductKey (default: taken from the topic)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s d -l device-name -x -d 'DeviceName for relative topics'
+complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -l timeout -x -d 'Milliseconds to wait for the platform\'s answer (100-600000, default 30000)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s m -l message -x -d 'Payload text'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s f -l file -r -F -d 'Payload from a file (raw bytes)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s s -l stdin -d 'Payload from the whole standard input'

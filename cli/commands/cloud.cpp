@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace aliot::cli {
 
 namespace {
@@ -21,6 +23,7 @@ struct CloudPubOptions {
   std::optional<std::string> device_name;
   std::string topic;
   int qos = 0;
+  long timeout_ms = 30000;
 };
 
 // The ProductKey of /pk/dn/... or /broadcast/pk/... topics.
@@ -81,10 +84,16 @@ Result<void> run_cloud_pub(Context& ctx, const CloudPubOptions& o) {
   }
   r.payload = std::move(*payload);
 
+  if (o.timeout_ms < 100 || o.timeout_ms > 600000) {
+    return Error(Errc::usage, "--timeout " + std::to_string(o.timeout_ms) + " is out of range",
+                 "give 100 to 600000 milliseconds");
+  }
   auto setup = resolve_api(o.api, ctx);
   if (!setup) {
     return std::move(setup).error();
   }
+  setup->http.timeout_ms = o.timeout_ms;
+  setup->http.connect_timeout_ms = std::min(o.timeout_ms, setup->http.connect_timeout_ms);
   auto body = call_or_print(ctx, o.api, *setup, "Pub", openapi::pub_params(r));
   if (!body) {
     return std::move(body).error();
@@ -126,6 +135,9 @@ void add_cloud_pub_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("-d,--device-name", opts->device_name, "DeviceName for relative topics")
       ->type_name("DN")
       ->group("Device");
+  cmd->add_option("--timeout", opts->timeout_ms,
+                  "Milliseconds to wait for the platform's answer (100-600000, default 30000)")
+      ->type_name("MS");
   add_payload_options(*cmd, opts->payload, ctx);
   add_api_options(*cmd, opts->api, ctx);
   ctx.docs.attach(
@@ -135,7 +147,8 @@ void add_cloud_pub_command(CLI::App& parent, Context& ctx) {
             "json: {message_id, topic, qos, request_id}).\n\n"
             "The AccessKey secret comes from ALIOT_ACCESS_KEY_SECRET, --access-key-secret-file or "
             "the profile. --dry-run prints the signed request; --nonce and --timestamp fix its "
-            "inputs.",
+            "inputs. A platform that does not answer within --timeout is exit 6; SIGINT or "
+            "SIGTERM abandons the call at once (exit 130).",
             {{"aliot cloud pub -k a1FakePK001 -d FakeDevice01 -t user/get -m '{\"cmd\":\"ping\"}'",
               "Send a command to the device's user/get topic"},
              {"aliot cloud pub -t /a1FakePK001/FakeDevice01/user/get -f cmd.bin -q 1",

@@ -89,6 +89,7 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   }
   out.http.ca_file = settings->text("ca_file").value_or("");
   out.http.insecure = f.insecure;
+  out.http.stop = ctx.interrupted;
   if (f.insecure) {
     ctx.out.warn("--insecure: the server certificate is not verified");
   }

@@ -7,6 +7,7 @@
 #include <aliot/error.hpp>
 #include <aliot/log.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -24,6 +25,9 @@ struct ClientOptions {
   // most 256 KB of payload, Base64-encoded), so anything past this is not the platform.
   std::size_t max_body_bytes = 1024 * 1024;
   std::string user_agent; // empty: "aliot/<version>"
+  // When set and it becomes true (SIGINT/SIGTERM), a request in flight is abandoned within
+  // about 50 ms with Errc::interrupted.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -43,7 +47,8 @@ struct Response {
 };
 
 // Errors: Errc::network (DNS, connect, TLS handshake, certificate verification, connection
-// lost) or Errc::timeout, with libcurl's message; never a secret (bodies are not logged).
+// lost), Errc::timeout, or Errc::interrupted (the stop flag), with libcurl's message; never a
+// secret (bodies are not logged).
 class Client {
 public:
   explicit Client(ClientOptions options = {}, Logger logger = {});

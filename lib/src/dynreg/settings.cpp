@@ -48,6 +48,7 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
   const auto timeout_ms = static_cast<long>(c.timeout.count());
   d.http.ca_file = cfg.text("ca_file").value_or("");
   d.http.insecure = c.insecure;
+  d.http.stop = c.interrupt;
   d.http.timeout_ms = timeout_ms;
   d.http.connect_timeout_ms = std::min(timeout_ms, 10000L);
   if (c.insecure) {

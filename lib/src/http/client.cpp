@@ -62,11 +62,56 @@ struct Client::Impl {
   ClientOptions options;
   Logger logger;
   CURL* curl = nullptr;
+  // Drives the transfer so that the stop flag is looked at every k_poll_ms (curl_easy_perform
+  // would call a progress callback only about once a second while the server is silent). It
+  // also holds the connection cache reused between requests.
+  CURLM* multi = nullptr;
 
   ~Impl() {
+    if (multi != nullptr) {
+      curl_multi_cleanup(multi);
+    }
     if (curl != nullptr) {
       curl_easy_cleanup(curl);
     }
+  }
+
+  static constexpr int k_poll_ms = 50;
+
+  bool stopped() const { return options.stop != nullptr && options.stop->load(); }
+
+  // curl_easy_perform, but abandoned (false) as soon as the stop flag is set.
+  bool perform(CURLcode& rc) {
+    curl_multi_add_handle(multi, curl);
+    rc = CURLE_OK;
+    bool done = false;
+    bool interrupted = false;
+    while (!done) {
+      if (stopped()) {
+        interrupted = true;
+        break;
+      }
+      int running = 0;
+      if (const CURLMcode mc = curl_multi_perform(multi, &running); mc != CURLM_OK) {
+        rc = CURLE_SEND_ERROR;
+        break;
+      }
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl) {
+          rc = msg->data.result;
+          done = true;
+        }
+      }
+      if (!done && running == 0) {
+        done = true; // finished without a message: cannot happen, but never spin
+      }
+      if (!done) {
+        curl_multi_poll(multi, nullptr, 0, k_poll_ms, nullptr);
+      }
+    }
+    curl_multi_remove_handle(multi, curl);
+    return !interrupted;
   }
 };
 
@@ -76,6 +121,7 @@ Client::Client(ClientOptions options, Logger logger)
   m_impl->options = std::move(options);
   m_impl->logger = std::move(logger);
   m_impl->curl = curl_easy_init();
+  m_impl->multi = curl_multi_init();
 }
 
 Client::~Client() = default;
@@ -88,7 +134,7 @@ const ClientOptions& Client::options() const {
 
 Result<Response> Client::send(const Request& req) {
   CURL* c = m_impl->curl;
-  if (c == nullptr) {
+  if (c == nullptr || m_impl->multi == nullptr) {
     return Error(Errc::internal, "http: libcurl could not create a handle");
   }
   const auto& o = m_impl->options;
@@ -137,10 +183,14 @@ Result<Response> Client::send(const Request& req) {
 
   const std::string host = url_host(req.url);
   m_impl->logger.trace("http: " + req.method + " " + host);
-  const CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = CURLE_OK;
+  const bool finished = m_impl->perform(rc);
   curl_slist_free_all(headers);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  if (!finished) {
+    return Error(Errc::interrupted, req.method + " " + host + ": interrupted");
+  }
 
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
