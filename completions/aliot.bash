@@ -71,7 +71,7 @@ _aliot_value() {
   'sign|--no-timestamp') REPLY='none' ;;
   'sign|--keepalive') REPLY='text' ;;
   'sign|--clean-session') REPLY='text' ;;
-  'sign|--for') REPLY='choice:mosquitto' ;;
+  'sign|--for') REPLY='choice:mosquitto mosquitto-eval mosquitto-lines' ;;
   'config show|--product-key'|'config show|-k') REPLY='text' ;;
   'config show|--device-name'|'config show|-d') REPLY='text' ;;
   'config show|--device-secret') REPLY='text' ;;

@@ -98,7 +98,7 @@ complete -c aliot -n '__aliot_in \'aliot sign\'' -l timestamp -x -d 'Timestamp i
 complete -c aliot -n '__aliot_in \'aliot sign\'' -l no-timestamp -d 'Sign and send no timestamp'
 complete -c aliot -n '__aliot_in \'aliot sign\'' -l keepalive -x -d 'MQTT keepalive in seconds, 30-1200 (default 300)'
 complete -c aliot -n '__aliot_in \'aliot sign\'' -l clean-session -x -d 'MQTT clean session (default true)'
-complete -c aliot -n '__aliot_in \'aliot sign\'' -l for -x -a 'mosquitto' -d 'Print ready arguments for another MQTT client instead'
+complete -c aliot -n '__aliot_in \'aliot sign\'' -l for -x -a 'mosquitto mosquitto-eval mosquitto-lines' -d 'Print ready arguments for another MQTT client instead'
 complete -c aliot -n '__aliot_at \'aliot config\'' -a 'show' -d 'Show each effective setting and where it came from'
 complete -c aliot -n '__aliot_in \'aliot config show\'' -s k -l product-key -x -d 'ProductKey of the device'
 complete -c aliot -n '__aliot_in \'aliot config show\'' -s d -l device-name -x -d 'DeviceName of the device'

@@ -84,11 +84,41 @@ TEST(SignCli, ForMosquittoPrintsClientArguments) {
                       "--device-secret-file", sf, "--host", "127.0.0.1", "--port", "8883",
                       "--ca-file", "/tmp/ca.pem", "--no-timestamp"});
   ASSERT_EQ(r.status, 0) << r.err;
+  // Unquoted: $(...) keeps quotes as text, and none of these words splits or globs.
+  EXPECT_NE(r.out.find("-h 127.0.0.1 -p 8883 -i pk1.dev0001|securemode=2,signmethod=hmacsha256| "
+                       "-u dev0001&pk1 -P "),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find('\''), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--cafile /tmp/ca.pem"), std::string::npos);
+
+  // For eval: shell-quoted.
+  r = run_aliot({"sign", "--for", "mosquitto-eval", "-k", "pk1", "-d", "dev0001",
+                 "--device-secret-file", sf, "--host", "127.0.0.1", "--port", "8883", "--ca-file",
+                 "/tmp/ca.pem", "--no-timestamp"});
+  ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("-h 127.0.0.1 -p 8883 -i 'pk1.dev0001|securemode=2,signmethod=hmacsha256|' "
                        "-u 'dev0001&pk1' -P "),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("--cafile /tmp/ca.pem"), std::string::npos);
+
+  // One argument per line.
+  r = run_aliot({"sign", "--for", "mosquitto-lines", "-k", "pk1", "-d", "dev0001",
+                 "--device-secret-file", sf, "--host", "127.0.0.1", "--port", "8883", "--ca-file",
+                 "/tmp/ca.pem", "--no-timestamp"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 75),
+            "-h\n127.0.0.1\n-p\n8883\n-i\npk1.dev0001|securemode=2,signmethod=hmacsha256|\n-u\n");
+  EXPECT_NE(r.out.find("\n--cafile\n/tmp/ca.pem\n"), std::string::npos) << r.out;
+
+  // A CA path with a space cannot survive $(...): refused with the forms that carry it.
+  const std::string spaced = dir.write("my ca.pem", "x");
+  r = run_aliot({"sign", "--for", "mosquitto", "-k", "pk1", "-d", "dev0001", "--device-secret-file",
+                 sf, "--host", "127.0.0.1", "--port", "8883", "--ca-file", spaced,
+                 "--no-timestamp"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("mosquitto-eval"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 TEST(SignCli, TripletFileAndEnvironmentOverrides) {

@@ -207,6 +207,42 @@ TEST(EmulatorSub, StopsWithExit0WhenTheReaderOfItsPipeGoesAway) {
   EXPECT_NE(pipeline.out().find("status=0\n"), std::string::npos) << pipeline.out();
 }
 
+TEST(EmulatorSign, EveryForMosquittoFormLogsInWithRealMosquittoSub) {
+  // The documented forms exactly as a shell runs them, against the emulator over TLS: the
+  // clientId holds | , = and the username &, which must reach mosquitto_sub as they are.
+  if (!have_program("mosquitto_sub")) {
+    GTEST_SKIP() << "mosquitto-clients is needed";
+  }
+  Emu e;
+  std::string sign = "'" + aliot_bin() + "' sign";
+  for (const auto& a : e.dev()) {
+    sign += " '" + a + "'";
+  }
+  const std::string topic = std::string(" -t /") + k_pk + "/" + k_dn + "/user/get -C 1 -W 20";
+  const std::vector<std::pair<std::string, std::string>> forms{
+      {"mosquitto", "mosquitto_sub $(" + sign + " --for mosquitto)" + topic},
+      {"mosquitto-eval",
+       "eval \"mosquitto_sub $(" + sign + " --for mosquitto-eval)" + topic + "\""},
+      {"mosquitto-lines", "mapfile -t args < <(" + sign
+                              + " --for mosquitto-lines) && mosquitto_sub \"${args[@]}\"" + topic},
+  };
+  for (const auto& [form, script] : forms) {
+    SCOPED_TRACE(form);
+    Background sub({"bash", "-c", script}, {.env = e.env});
+    std::optional<int> st;
+    // mosquitto_sub has no ready signal: publish until it has one message and exits.
+    for (int i = 0; i < 40 && !st; ++i) {
+      auto r = run_aliot(cat({"cloud", "pub", "-t", "user/get", "-m", "hi " + form}, e.dev()),
+                         {.env = e.env});
+      ASSERT_EQ(r.status, 0) << r.err;
+      st = sub.wait(std::chrono::milliseconds(250));
+    }
+    ASSERT_TRUE(st.has_value()) << sub.err();
+    EXPECT_EQ(*st, 0) << sub.err();
+    EXPECT_EQ(sub.out(), "hi " + form + "\n") << sub.err();
+  }
+}
+
 TEST(EmulatorConnect, EveryStagePassesAndJsonGivesTheStagesAsAnArray) {
   Emu e;
   auto r =
