@@ -212,7 +212,7 @@ std::string now_ms() {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
 }
 
-Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
+Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx) {
   config::Sources sources = device_sources(f);
   if (f.device_secret) {
     ctx.out.warn("--device-secret puts the secret in the process list where other users can "
@@ -264,7 +264,15 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
       sources.files["client_id"] = config::Value{t->client_id.value_or(""), origin, false};
     }
   }
-  auto settings = ctx.settings(std::move(sources));
+  return sources;
+}
+
+Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
+  auto sources = read_device_sources(f, ctx);
+  if (!sources) {
+    return std::move(sources).error();
+  }
+  auto settings = ctx.settings(std::move(*sources));
   if (!settings) {
     return std::move(settings).error();
   }

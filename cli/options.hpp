@@ -66,6 +66,10 @@ struct DeviceConfig {
 // Flag-level config values of the device flags (used by `config show` as well).
 config::Sources device_sources(const DeviceFlags& f);
 
+// device_sources() plus what the flags point to: the --device-secret-file and the --triplet file
+// (its values between flags and the environment, origin "triplet FILE").
+Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx);
+
 Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx);
 
 // A message's payload, from exactly one of these (`pub` and the cloud commands).

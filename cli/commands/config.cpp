@@ -15,8 +15,11 @@ struct ConfigShowOptions {
 };
 
 Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
-  auto sources = device_sources(o.device);
-  auto settings = ctx.settings(std::move(sources));
+  auto sources = read_device_sources(o.device, ctx);
+  if (!sources) {
+    return std::move(sources).error();
+  }
+  auto settings = ctx.settings(std::move(*sources));
   if (!settings) {
     return std::move(settings).error();
   }

@@ -170,6 +170,32 @@ TEST(Cli, SecretFromStdin) {
   EXPECT_EQ(json::parse(r.out)["password"], json::parse(r2.out)["password"]);
 }
 
+TEST(Cli, ConfigShowHonoursTheTripletFile) {
+  TempDir d;
+  const std::string t = d.write(
+      "t.json",
+      R"({"ProductKey":"a1TripPK01","DeviceName":"tripDev01","DeviceSecret":"tripSecret0123456789abcdef012345"})");
+  auto r = run_aliot({"config", "show", "-o", "json", "--triplet", t},
+                     {.env = {{"ALIOT_DEVICE_NAME", "devEnv01"}}});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out)["settings"];
+  EXPECT_EQ(j["product_key"]["value"], "a1TripPK01");
+  EXPECT_EQ(j["product_key"]["origin"], "triplet " + t);
+  EXPECT_EQ(j["device_secret"]["value"], "<redacted>");
+  EXPECT_EQ(j["device_secret"]["origin"], "triplet " + t);
+  // The triplet sits between flags and the environment, as for every other command.
+  EXPECT_EQ(j["device_name"]["value"], "tripDev01");
+  auto flag = run_aliot({"config", "show", "-o", "json", "--triplet", t, "-k", "a1FlagPK01"});
+  ASSERT_EQ(flag.status, 0) << flag.err;
+  EXPECT_EQ(json::parse(flag.out)["settings"]["product_key"]["origin"], "flag --product-key");
+  auto text_form = run_aliot({"config", "show", "--triplet", t});
+  ASSERT_EQ(text_form.status, 0) << text_form.err;
+  EXPECT_NE(text_form.out.find("a1TripPK01"), std::string::npos) << text_form.out;
+  EXPECT_TRUE(no_secret_in({"tripSecret0123456789abcdef012345"},
+                           {text("stdout", text_form.out), text("stderr", text_form.err),
+                            text("stdout", r.out), text("stderr", r.err)}));
+}
+
 TEST(Cli, ConfigPrecedenceFlagOverEnvOverProfile) {
   TempDir xdg;
   std::filesystem::create_directories(xdg.file("aliot"));
