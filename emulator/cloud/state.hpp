@@ -40,6 +40,7 @@ struct Product {
   std::string secret;
   bool dynreg = true;
   std::vector<Category> cats;
+  std::vector<std::string> consumer_groups; // AMQP server-side subscription
   std::map<std::string, Device> devices;
 };
 
