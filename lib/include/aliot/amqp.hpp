@@ -97,7 +97,9 @@ struct ConsumerOptions {
   // messages still wanted, so nothing extra is taken from the group.
   std::optional<long> count;
   std::optional<Clock::time_point> deadline; // Errc::timeout when it passes
-  bool reconnect = true; // reconnect with backoff (1 s doubling to 30 s) after a lost connection
+  // Reconnect with backoff (1 s doubling to 30 s) after a lost connection; a first connection
+  // that fails is always reported (Errc::network).
+  bool reconnect = true;
   const std::atomic<bool>* stop = nullptr; // set from a signal handler: Errc::interrupted
   // Progress lines (connected, reconnecting); never carries a secret.
   std::function<void(const std::string&)> log;

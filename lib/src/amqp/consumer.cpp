@@ -375,7 +375,7 @@ Result<ConsumeStats> consume(const ConsumerOptions& o, const Handler& handler) {
                    "check the AccessKey id and secret, the consumer group and the instance id");
     case Outcome::lost: break;
     }
-    if (!o.reconnect) {
+    if (!o.reconnect || sh.stats.connects == 0) { // a first connect that fails is reported
       return Error(Errc::network,
                    (a.opened() ? "AMQP connection to " : "cannot connect to ") + url + ": " + why);
     }
