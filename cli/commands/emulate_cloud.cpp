@@ -40,7 +40,7 @@ namespace fs = std::filesystem;
 
 struct CloudOptions {
   std::string dir;
-  std::optional<int> mqtt_port, mqtts_port, https_port, api_port;
+  std::optional<int> mqtt_port, mqtts_port, https_port, api_port, amqp_port;
 };
 
 struct ProductOptions {
@@ -598,7 +598,8 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
   Want wants[] = {{o.mqtt_port, "--mqtt-port"},
                   {o.mqtts_port, "--mqtts-port"},
                   {o.https_port, "--https-port"},
-                  {o.api_port, "--api-port"}};
+                  {o.api_port, "--api-port"},
+                  {o.amqp_port, "--amqp-port"}};
   for (auto& w : wants) {
     if (w.flag) {
       if (!port_free(*w.flag)) {
@@ -616,7 +617,8 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
       return Error(Errc::network, "cannot start the emulator: no free port on 127.0.0.1");
     }
   }
-  const int mqtt = wants[0].port, mqtts = wants[1].port, https = wants[2].port, api = wants[3].port;
+  const int mqtt = wants[0].port, mqtts = wants[1].port, https = wants[2].port, api = wants[3].port,
+            amqp = wants[4].port;
 
   // Registry (created empty if missing) and certificates.
   ALIOT_TRY(edit_registry(dir, [](nlohmann::json&) { return ok(); }));
@@ -639,8 +641,8 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
        << "/server.key\n"
        << "plugin " << *plugin << "\n"
        << "plugin_opt_dir " << dir << "\nplugin_opt_api_port " << api << "\nplugin_opt_https_port "
-       << https << "\nplugin_opt_cert_file " << dir << "/server.pem\nplugin_opt_key_file " << dir
-       << "/server.key\n";
+       << https << "\nplugin_opt_amqp_port " << amqp << "\nplugin_opt_cert_file " << dir
+       << "/server.pem\nplugin_opt_key_file " << dir << "/server.key\n";
   ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
 
   const std::string log = dir + "/mosquitto.log";
@@ -659,7 +661,8 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
       child->stop();
       return ok();
     }
-    if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)) {
+    if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
+        && port_answers(amqp)) {
       break;
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -676,6 +679,7 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
   ctx.out.line("export ALIOT_MQTT_TCP_PORT=" + std::to_string(mqtt));
   ctx.out.line("export ALIOT_CA_FILE=" + shell_quote(dir + "/ca.pem"));
   ctx.out.line("export ALIOT_AUTH_ENDPOINT=https://127.0.0.1:" + std::to_string(https));
+  ctx.out.line("export ALIOT_AMQP_ENDPOINT=amqps://localhost:" + std::to_string(amqp));
   ctx.out.line("export ALIOT_API_ENDPOINT=http://127.0.0.1:" + std::to_string(api));
   ctx.out.info("emulator running: state in " + dir + ", broker log " + log
                + "; SIGINT or SIGTERM stops it");
@@ -720,7 +724,9 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
         std::tuple{"--https-port", &opts->https_port,
                    "Port of HTTPS dynamic registration (default: a free one)"},
         std::tuple{"--api-port", &opts->api_port,
-                   "Port of the HTTP OpenAPI and /emu endpoints (default: a free one)"}}) {
+                   "Port of the HTTP OpenAPI and /emu endpoints (default: a free one)"},
+        std::tuple{"--amqp-port", &opts->amqp_port,
+                   "Port of the AMQP 1.0 endpoint over TLS (default: a free one)"}}) {
     auto* o = cmd->add_option(flag, *field, desc)->type_name("PORT")->check(CLI::Range(1, 65535));
     ctx.docs.kind(o, ValueKind::text);
   }
