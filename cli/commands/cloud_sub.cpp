@@ -168,13 +168,13 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   };
 
   long printed = 0;
-  auto handler = [&](const amqp::Message& m) -> Result<bool> {
+  auto handler = [&](const amqp::Message& m) -> Result<amqp::Step> {
     bool wanted = o.filters.empty();
     for (const auto& f : o.filters) {
       wanted = wanted || topic::matches(f, m.topic);
     }
     if (!wanted) {
-      return false; // accepted and dropped: the group's other consumers would not see it either
+      return amqp::Step::skip; // accepted and dropped (the group's other consumers miss it too)
     }
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
@@ -196,7 +196,7 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
       return Error(Errc::io, "cannot write to standard output"); // not accepted: redelivered
     }
     ++printed;
-    return until && std::regex_search(m.payload, *until);
+    return until && std::regex_search(m.payload, *until) ? amqp::Step::stop : amqp::Step::next;
   };
   auto r = amqp::consume(co, handler);
   if (!r) {

@@ -7,7 +7,7 @@ from the documented formula) and prints one JSON line per message:
 server refuses the login, 5 on another connection error, 6 when --wait passes.
 
 Usage: py_consumer.py --url amqps://localhost:PORT --ca CA --ak ID --secret S --group G
-                      [--count N] [--wait S] [--bad-signature] [--quiet]
+                      [--count N] [--wait S] [--bad-signature] [--quiet] [--hold]
 """
 import argparse
 import base64
@@ -63,6 +63,8 @@ class Consumer(MessagingHandler):
             print(json.dumps({"topic": p.get("topic"), "message_id": p.get("messageId"),
                               "generate_time": p.get("generateTime"),
                               "payload": body.decode("utf-8", "replace")}), flush=True)
+        if self.a.hold:
+            return  # never settles: the test kills this consumer
         self.accept(event.delivery)
         self.got += 1
         if self.a.count and self.got >= self.a.count:
@@ -104,6 +106,7 @@ def main():
     ap.add_argument("--wait", type=float, default=0)
     ap.add_argument("--bad-signature", action="store_true")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--hold", action="store_true", help="print messages but never accept them")
     a = ap.parse_args()
     c = Consumer(a)
     Container(c).run()

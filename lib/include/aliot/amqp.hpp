@@ -105,12 +105,16 @@ struct ConsumerOptions {
   std::function<void(const std::string&)> log;
 };
 
-// Called once per new messageId, on the consumer's thread. Return true to stop after this
-// message, false to go on, or an error to stop without accepting it (it is redelivered).
-using Handler = std::function<Result<bool>(const Message&)>;
+// What the handler did with a message: `next` (counted, go on), `skip` (not wanted, e.g. a
+// client-side topic filter: accepted, not counted), `stop` (counted, then stop). An error stops
+// without accepting the message (it is redelivered). Called once per new messageId, on the
+// consumer's thread.
+enum class Step { next, skip, stop };
+using Handler = std::function<Result<Step>(const Message&)>;
 
 struct ConsumeStats {
-  long handled = 0;    // messages given to the handler and accepted
+  long handled = 0;    // messages the handler counted (next or stop) and accepted
+  long skipped = 0;    // messages the handler skipped (accepted, not counted)
   long duplicates = 0; // messages dropped (and accepted) because their messageId was seen
   int connects = 0;    // successful connections
 };

@@ -227,8 +227,13 @@ public:
       return;
     }
     d.accept();
+    if (*r == Step::skip) {
+      ++m_sh.stats.skipped;
+      top_up();
+      return;
+    }
     ++m_sh.stats.handled;
-    if (*r || (m_sh.o.count && m_sh.stats.handled >= *m_sh.o.count)) {
+    if (*r == Step::stop || (m_sh.o.count && m_sh.stats.handled >= *m_sh.o.count)) {
       finish(Outcome::done, "");
       return;
     }
