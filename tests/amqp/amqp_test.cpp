@@ -388,3 +388,29 @@ TEST_F(AmqpEmu, ReadmeSmokeTestRecipe) {
   EXPECT_NE(rs.str().find("```sh\n" + ss.str() + "```"), std::string::npos)
       << "README.md must quote tests/amqp/smoke.sh verbatim in a ```sh block";
 }
+
+TEST_F(AmqpEmu, SigintStopsAnUnboundedConsumerCleanly) {
+  Background c({aliot_bin(), "cloud", "sub", "--consumer-group", "G1", "-o", "json"},
+               {.env = env()});
+  ASSERT_TRUE(attached(1)) << emu->log();
+  publish("before-sigint");
+  ASSERT_TRUE(c.wait_for("before-sigint", std::chrono::seconds(10))) << c.err();
+  c.signal(SIGINT);
+  EXPECT_EQ(c.wait(std::chrono::seconds(5)), 0) << c.err();
+  // It was accepted: nothing is left for the group.
+  auto r = run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "2"},
+                     {.env = env(), .timeout_s = 30});
+  EXPECT_EQ(r.status, 6) << r.out << r.err;
+}
+
+TEST(AmqpEmulator, PrintsTheAmqpEndpointBeforeTheApiEndpoint) {
+  TempDir d;
+  Background emu({aliot_bin(), "emulate", "cloud", "--dir", d.file("state")});
+  auto out = emu.wait_for("ALIOT_API_ENDPOINT=", std::chrono::seconds(20));
+  ASSERT_TRUE(out) << emu.err();
+  const auto amqp = out->find("export ALIOT_AMQP_ENDPOINT=amqps://localhost:");
+  ASSERT_NE(amqp, std::string::npos) << *out;
+  EXPECT_LT(amqp, out->find("export ALIOT_API_ENDPOINT="));
+  emu.signal(SIGTERM);
+  EXPECT_EQ(emu.wait(std::chrono::seconds(10)), 0) << emu.err();
+}
