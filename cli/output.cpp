@@ -77,6 +77,19 @@ void Output::trace(std::string_view message) const {
   }
 }
 
+void Output::note(std::string_view message) const {
+  if (!quiet) {
+    write_err("aliot: ", message, false, "");
+  }
+}
+
+void Output::status(std::string_view text) const {
+  if (!quiet) {
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::fflush(stderr);
+  }
+}
+
 Logger Output::logger() const {
   LogLevel max = LogLevel::warn;
   if (quiet) {

@@ -32,6 +32,11 @@ public:
   void info(std::string_view message) const;  // shown with -v
   void debug(std::string_view message) const; // shown with -vv
   void trace(std::string_view message) const; // shown with -vvv
+  // `aliot: message` on stderr unless -q (a closing summary).
+  void note(std::string_view message) const;
+  // Bytes on stderr as they are, no newline, flushed, unless -q (a progress line redrawn with
+  // \r on a terminal).
+  void status(std::string_view text) const;
 
   // A Logger for library calls, writing to stderr with the verbosity above.
   Logger logger() const;

@@ -6,7 +6,8 @@
 #include <aliot/config.hpp>
 #include <aliot/factory.hpp>
 #include <aliot/identity.hpp>
-#include <aliot/serial.hpp>
+#include <aliot/serial/burn.hpp>
+#include <aliot/serial/transport.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>

@@ -2,7 +2,7 @@
 #include "commands/commands.hpp"
 #include "context.hpp"
 
-#include <aliot/serial.hpp>
+#include <aliot/serial/ports.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

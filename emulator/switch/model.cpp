@@ -279,8 +279,15 @@ const FaultAction* DeviceModel::match_fault(const std::string& key) {
       continue;
     }
     hit = &r.action;
+    note_fired(r);
   }
   return hit;
+}
+
+void DeviceModel::note_fired(FaultRule& r) {
+  ++r.fired;
+  const auto n = static_cast<std::size_t>(&r - m_plan.rules.data()) + 1;
+  log("-- fault " + std::to_string(n) + " fired (" + r.cmd + ")");
 }
 
 void DeviceModel::feed(std::string_view bytes, Micros now) {
@@ -331,6 +338,7 @@ void DeviceModel::feed(std::string_view bytes, Micros now) {
           if ((r.nth == 0 || occurrence == r.nth)
               && (r.p >= 1.0 || std::uniform_real_distribution<double>(0, 1)(m_rng) < r.p)) {
             m_unplug_at = *r.action.unplug_after;
+            note_fired(r);
           }
         }
       }
@@ -539,93 +547,95 @@ void DeviceModel::store(const std::string& pk,
   persist();
 }
 
+DeviceModel::Resp& DeviceModel::Resp::answer_ok(std::vector<std::string> info) {
+  info.push_back("OK");
+  lines = std::move(info);
+  return *this;
+}
+
+DeviceModel::Resp& DeviceModel::Resp::answer_cme(int n) {
+  lines = {cme(n)};
+  return *this;
+}
+
 DeviceModel::Resp
 DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const FaultAction* fa) {
   Resp r;
   r.delay = m_t.cmd_us;
   const Slot* act = active_slot(m_nv);
-  auto okr = [&](std::vector<std::string> info = {}) {
-    info.push_back("OK");
-    r.lines = std::move(info);
-    return r;
-  };
-  auto err = [&](int n) {
-    r.lines = {cme(n)};
-    return r;
-  };
   const Args a = split_args(argstr);
   if (key.empty()) {
-    return okr();
+    return r.answer_ok();
   }
   if (key == "E0" || key == "E1") {
     m_echo = key == "E1";
-    return okr();
+    return r.answer_ok();
   }
   if (key == "PROTO?") {
-    return okr({"+PROTO:1,\"crc,chk,lock\""});
+    return r.answer_ok({"+PROTO:1,\"crc,chk,lock\""});
   }
   if (key == "CRC=") {
     if (a.err != 0 || a.v.size() != 1 || (a.v[0] != "0" && a.v[0] != "1")) {
-      return err(50);
+      return r.answer_cme(50);
     }
     m_crc = a.v[0] == "1";
-    return okr();
+    return r.answer_ok();
   }
   if (key == "CRC?") {
-    return okr({"+CRC:" + std::string(m_crc ? "1" : "0")});
+    return r.answer_ok({"+CRC:" + std::string(m_crc ? "1" : "0")});
   }
   if (key == "DEVINFO?") {
     const auto& id = m_nv.id;
-    return okr({"+DEVINFO:" + q(id.model) + "," + q(id.hwrev) + "," + q(id.fwver) + "," + q(id.mac)
-                + "," + q(id.chipid) + "," + q(id.sn)});
+    return r.answer_ok({"+DEVINFO:" + q(id.model) + "," + q(id.hwrev) + "," + q(id.fwver) + ","
+                        + q(id.mac) + "," + q(id.chipid) + "," + q(id.sn)});
   }
   if (key == "SN?") {
-    return okr({"+SN:" + q(m_nv.id.sn)});
+    return r.answer_ok({"+SN:" + q(m_nv.id.sn)});
   }
   if (key == "SN=") {
     if (m_nv.locked) {
-      return err(801);
+      return r.answer_cme(801);
     }
     if (a.err != 0) {
-      return err(a.err);
+      return r.answer_cme(a.err);
     }
     if (a.v.size() != 1 || !a.quoted[0]) {
-      return err(50);
+      return r.answer_cme(50);
     }
     if (a.v[0].size() > 32) {
-      return err(24);
+      return r.answer_cme(24);
     }
     m_nv.id.sn = a.v[0];
     persist();
-    return okr();
+    return r.answer_ok();
   }
   if (key == "IDMAU=") {
     if (m_nv.locked) {
-      return err(801);
+      return r.answer_cme(801);
     }
     if (a.err != 0) {
-      return err(a.err);
+      return r.answer_cme(a.err);
     }
     if (a.v.size() < 3 || a.v.size() > 4
         || !std::all_of(a.quoted.begin(), a.quoted.end(), [](bool b) { return b; })) {
-      return err(50);
+      return r.answer_cme(50);
     }
     std::array<std::string, 4> v{a.v[0], a.v[1], a.v[2], a.v.size() == 4 ? a.v[3] : ""};
     if (v[0].empty() || v[0].size() > 20 || v[1].size() < 4 || v[1].size() > 32 || v[2].empty()
         || v[2].size() > 64 || v[3].size() > 64) {
-      return err(24);
+      return r.answer_cme(24);
     }
     if (!dn_ok(v[1])) {
-      return err(25);
+      return r.answer_cme(25);
     }
     if (act != nullptr) {
       if (act->pk == v[0] && act->dn == v[1] && act->ds == v[2] && act->ps == v[3]) {
-        return okr(); // identical to what is committed
+        return r.answer_ok(); // identical to what is committed
       }
-      return err(3);
+      return r.answer_cme(3);
     }
     m_staged = v;
-    return okr();
+    return r.answer_ok();
   }
   if (key == "IDMAU?") {
     int state = 0;
@@ -638,13 +648,14 @@ DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const
       v = {act->pk, act->dn, act->ds, act->ps};
     }
     const std::string fp = state == 0 ? "" : fp_of(v[0], v[1], v[2], v[3]);
-    return okr({"+IDMAU:" + std::to_string(state) + "," + q(v[0]) + "," + q(v[1]) + ","
-                + std::to_string(v[2].size()) + "," + std::to_string(v[3].size()) + "," + q(fp)});
+    return r.answer_ok({"+IDMAU:" + std::to_string(state) + "," + q(v[0]) + "," + q(v[1]) + ","
+                        + std::to_string(v[2].size()) + "," + std::to_string(v[3].size()) + ","
+                        + q(fp)});
   }
   if (key == "IDMCHK=") {
     if (a.err != 0 || a.v.size() != 1 || !a.quoted[0] || a.v[0].size() != 32
         || a.v[0].find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return err(a.err != 0 ? a.err : 50);
+      return r.answer_cme(a.err != 0 ? a.err : 50);
     }
     std::array<std::string, 4> v;
     if (m_staged && act == nullptr) {
@@ -652,24 +663,24 @@ DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const
     } else if (act != nullptr) {
       v = {act->pk, act->dn, act->ds, act->ps};
     } else {
-      return err(802);
+      return r.answer_cme(802);
     }
     const std::string msg = "ALIOT-CHK1\n" + v[0] + "\n" + v[1] + "\n" + a.v[0];
     const auto hds = crypto::hmac_hex(crypto::Hmac::sha256, v[2], msg);
     const auto hps =
         v[3].empty() ? std::string() : crypto::hmac_hex(crypto::Hmac::sha256, v[3], msg);
-    return okr({"+IDMCHK:" + q(hds) + "," + q(hps)});
+    return r.answer_ok({"+IDMCHK:" + q(hds) + "," + q(hps)});
   }
   if (key == "IDMCOMMIT") {
     r.delay = m_t.commit_us;
     if (m_nv.locked) {
-      return err(801);
+      return r.answer_cme(801);
     }
     if (!m_staged) {
-      return err(802);
+      return r.answer_cme(802);
     }
     if (fa != nullptr && fa->flash_fail) {
-      return err(23);
+      return r.answer_cme(23);
     }
     const auto v = *m_staged;
     if (fa != nullptr && fa->tear_commit) {
@@ -684,41 +695,41 @@ DeviceModel::handle_alsw1(const std::string& key, std::string_view argstr, const
         || (!(fa != nullptr && fa->corrupt_commit)
             && (now_act->pk != v[0] || now_act->dn != v[1] || now_act->ds != v[2]
                 || now_act->ps != v[3]))) {
-      return err(805);
+      return r.answer_cme(805);
     }
     // With corrupt_commit the firmware bug answers with the fingerprint of what it meant to write.
-    return okr({"+IDMCOMMIT:" + q(fp_of(v[0], v[1], v[2], v[3]))});
+    return r.answer_ok({"+IDMCOMMIT:" + q(fp_of(v[0], v[1], v[2], v[3]))});
   }
   if (key == "IDMLOCK=") {
     if (a.err != 0 || a.v.size() != 1 || a.v[0] != "1") {
-      return err(50);
+      return r.answer_cme(50);
     }
     if (m_nv.locked) {
-      return okr();
+      return r.answer_ok();
     }
     if (act == nullptr) {
-      return err(802);
+      return r.answer_cme(802);
     }
     m_nv.locked = true;
     persist();
-    return okr();
+    return r.answer_ok();
   }
   if (key == "IDMLOCK?") {
-    return okr({"+IDMLOCK:" + std::string(m_nv.locked ? "1" : "0")});
+    return r.answer_ok({"+IDMLOCK:" + std::string(m_nv.locked ? "1" : "0")});
   }
   if (key == "FACTORY") {
     if (m_nv.locked) {
-      return err(801);
+      return r.answer_cme(801);
     }
     m_nv.slots = {};
     m_nv.id.sn.clear();
     m_staged.reset();
     persist();
-    return okr();
+    return r.answer_ok();
   }
   if (key == "RST") {
     r.reboot_after = 0;
-    return okr();
+    return r.answer_ok();
   }
   r.lines = {"ERROR"};
   return r;
@@ -730,13 +741,8 @@ DeviceModel::Resp DeviceModel::handle_smartliving(const std::string& key,
   Resp r;
   r.delay = m_t.cmd_us;
   const Slot* act = active_slot(m_nv);
-  auto okr = [&](std::vector<std::string> info = {}) {
-    info.push_back("OK");
-    r.lines = std::move(info);
-    return r;
-  };
   if (key.empty() || key == "E0" || key == "E1") {
-    return okr();
+    return r.answer_ok();
   }
   if (key == "IDMAU=?" || key == "IDMAU") {
     r.silent = true; // the real firmware never answers these
@@ -773,23 +779,23 @@ DeviceModel::Resp DeviceModel::handle_smartliving(const std::string& key,
       r.reboot_now = true;
       return r;
     }
-    return okr();
+    return r.answer_ok();
   }
   if (key == "IDMAU?") {
     if (act == nullptr) {
-      return okr({"+IDMAU:,,,"});
+      return r.answer_ok({"+IDMAU:,,,"});
     }
-    return okr({"+IDMAU:" + act->pk + "," + act->dn + "," + act->ds + "," + act->ps});
+    return r.answer_ok({"+IDMAU:" + act->pk + "," + act->dn + "," + act->ds + "," + act->ps});
   }
   if (key == "WMAC?") {
-    return okr({"+WMAC:" + m_nv.id.mac});
+    return r.answer_ok({"+WMAC:" + m_nv.id.mac});
   }
   if (key == "FWVER?") {
-    return okr({"+FWVER:" + m_nv.id.fwver});
+    return r.answer_ok({"+FWVER:" + m_nv.id.fwver});
   }
   if (key == "REBOOT") {
     r.reboot_after = 0;
-    return okr();
+    return r.answer_ok();
   }
   r.lines = {"ERROR"};
   return r;

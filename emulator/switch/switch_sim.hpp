@@ -77,7 +77,8 @@ struct FaultRule {
   int nth = 0; // 0 = every occurrence
   double p = 1.0;
   FaultAction action;
-  int seen = 0;
+  int seen = 0;  // commands that matched `cmd`
+  int fired = 0; // times `action` was applied (a test asserts its fault happened)
 };
 
 struct FaultPlan {
@@ -110,6 +111,8 @@ public:
   std::optional<Micros> next_event() const;
 
   const NvState& nv() const { return m_nv; }
+  // The plan with its counters (FaultRule::seen, FaultRule::fired).
+  const FaultPlan& faults() const { return m_plan; }
   const std::string& persona() const { return m_persona; }
   Micros device_delay_total() const { return m_delay_total; }
 
@@ -120,6 +123,11 @@ private:
     bool silent = false;     // no answer at all
     int reboot_after = -1;   // reboot (with this much garbage) after the answer
     bool reboot_now = false; // power lost: no answer, reboot at once
+
+    // Answers the `info` lines, then OK.
+    Resp& answer_ok(std::vector<std::string> info = {});
+    // Answers +CME ERROR:n.
+    Resp& answer_cme(int n);
   };
   void on_line(std::string line, Micros now);
   Resp handle_alsw1(const std::string& key, std::string_view args, const FaultAction* fa);
@@ -128,6 +136,7 @@ private:
   void schedule(Micros at, std::function<void()> fn);
   void reboot(Micros at, int garbage);
   const FaultAction* match_fault(const std::string& key);
+  void note_fired(FaultRule& r);
   void store(const std::string& pk,
              const std::string& dn,
              const std::string& ds,

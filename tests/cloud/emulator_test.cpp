@@ -113,16 +113,6 @@ protected:
 Emulator* OnEmulator::s_emu = nullptr;
 std::string OnEmulator::s_error;
 
-std::map<std::string, std::string> secrets_in(const std::string& text) {
-  std::map<std::string, std::string> out;
-  for (const auto& l : lines_of(text)) {
-    const auto j = json::parse(l);
-    EXPECT_EQ(out.count(j["DeviceName"]), 0u) << "duplicate line for " << j["DeviceName"];
-    out[j["DeviceName"]] = j["DeviceSecret"];
-  }
-  return out;
-}
-
 } // namespace
 
 TEST_F(OnEmulator, RegisterThenLogInWithTheNewSecret) {

@@ -9,27 +9,16 @@ using nlohmann::json;
 
 namespace {
 
-class OpenApiCli : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() { s_platform = new FakePlatform(); }
-  static void TearDownTestSuite() {
-    delete s_platform;
-    s_platform = nullptr;
-  }
-  static FakePlatform* s_platform;
-  TempDir dir;
-};
-
-FakePlatform* OpenApiCli::s_platform = nullptr;
+class OpenApiCli : public OnFakePlatform {};
 
 } // namespace
 
 TEST_F(OpenApiCli, RrpcSuccessPrintsTheRawReply) {
   const auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "ping"},
-                           {.env = s_platform->env()});
+                           {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "re:ping"); // raw: no newline added
-  const auto q = s_platform->state()["requests"].back()["params"];
+  const auto q = platform().state()["requests"].back()["params"];
   EXPECT_EQ(q["Action"], "RRpc");
   EXPECT_EQ(q["Timeout"], "5000");
   EXPECT_EQ(q["Format"], "JSON");
@@ -41,12 +30,12 @@ TEST_F(OpenApiCli, RrpcBinaryPayloadsBothWays) {
   std::string bin("\x00\x01\xfe\xff\n", 5);
   const auto f = dir.write("req.bin", bin);
   auto r =
-      run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-f", f}, {.env = s_platform->env()});
+      run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-f", f}, {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "re:" + bin);
   r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-s", "-o", "json", "--timeout", "8000",
                  "--instance", "iot-06zfakeA001"},
-                {.input = bin, .env = s_platform->env()});
+                {.input = bin, .env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = json::parse(r.out);
   EXPECT_EQ(j["rrpc_code"], "SUCCESS");
@@ -54,7 +43,7 @@ TEST_F(OpenApiCli, RrpcBinaryPayloadsBothWays) {
   EXPECT_FALSE(j.contains("payload"));
   EXPECT_EQ(j["payload_base64"], aliot::enc::base64_encode("re:" + bin));
   EXPECT_FALSE(j["request_id"].get<std::string>().empty());
-  const auto q = s_platform->state()["requests"].back()["params"];
+  const auto q = platform().state()["requests"].back()["params"];
   EXPECT_EQ(q["IotInstanceId"], "iot-06zfakeA001");
   EXPECT_EQ(q["Timeout"], "8000");
 }
@@ -62,16 +51,16 @@ TEST_F(OpenApiCli, RrpcBinaryPayloadsBothWays) {
 TEST_F(OpenApiCli, RrpcJsonTextPayloadAndCustomTopic) {
   const auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "--hex", "6869", "--topic",
                             "user/rrpc", "-o", "json", "--http-method", "GET"},
-                           {.env = s_platform->env()});
+                           {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["payload"], "re:hi");
-  const auto last = s_platform->state()["requests"].back();
+  const auto last = platform().state()["requests"].back();
   EXPECT_EQ(last["method"], "GET");
   EXPECT_EQ(last["params"]["Topic"], "/a1FakePK001/dev1/user/rrpc");
 }
 
 TEST_F(OpenApiCli, RrpcCodesMapToExitCodes) {
-  const Env env = s_platform->env();
+  const Env env = platform().env();
   auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "timeout-dev", "-m", "x"}, {.env = env});
   EXPECT_EQ(r.status, 6) << r.err;
   EXPECT_NE(r.err.find("TIMEOUT"), std::string::npos);
@@ -90,20 +79,20 @@ TEST_F(OpenApiCli, RrpcCodesMapToExitCodes) {
 
 TEST_F(OpenApiCli, RejectedAccessKeyIsAnAuthError) {
   auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "x"},
-                     {.env = merge(s_platform->env(), {{"ALIOT_ACCESS_KEY_SECRET", "wrong"}})});
+                     {.env = merge(platform().env(), {{"ALIOT_ACCESS_KEY_SECRET", "wrong"}})});
   EXPECT_EQ(r.status, 4) << r.err;
   EXPECT_NE(r.err.find("SignatureDoesNotMatch"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("server string to sign"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("aliot: hint:"), std::string::npos) << r.err;
   r = run_aliot({"cloud", "pub", "-t", "/a1FakePK001/dev1/user/get", "-m", "x", "--access-key-id",
                  "NOSUCHKEY"},
-                {.env = s_platform->env()});
+                {.env = platform().env()});
   EXPECT_EQ(r.status, 4) << r.err;
   EXPECT_NE(r.err.find("InvalidAccessKeyId.NotFound"), std::string::npos) << r.err;
 }
 
 TEST_F(OpenApiCli, AccessKeySecretFromAFile) {
-  Env env = s_platform->env();
+  Env env = platform().env();
   env.erase("ALIOT_ACCESS_KEY_SECRET");
   const auto f = dir.write("ak.txt", std::string(k_aksecret) + "\n");
   const auto r = run_aliot(
@@ -115,10 +104,10 @@ TEST_F(OpenApiCli, AccessKeySecretFromAFile) {
 TEST_F(OpenApiCli, CloudPubPrintsTheMessageId) {
   auto r = run_aliot({"cloud", "pub", "-k", k_pk, "-d", "dev1", "-t", "user/get", "-m",
                       R"({"cmd":"ping"})", "-q", "1"},
-                     {.env = s_platform->env()});
+                     {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "1234567890123456789\n");
-  const auto q = s_platform->state()["requests"].back()["params"];
+  const auto q = platform().state()["requests"].back()["params"];
   EXPECT_EQ(q["Action"], "Pub");
   EXPECT_EQ(q["TopicFullName"], "/a1FakePK001/dev1/user/get");
   EXPECT_EQ(q["ProductKey"], "a1FakePK001");
@@ -126,7 +115,7 @@ TEST_F(OpenApiCli, CloudPubPrintsTheMessageId) {
   EXPECT_EQ(q["MessageContent"], aliot::enc::base64_encode(R"({"cmd":"ping"})"));
   // The ProductKey is taken from a full topic; -o json.
   r = run_aliot({"cloud", "pub", "-t", "/a1FakePK001/dev2/user/get", "-m", "x", "-o", "json"},
-                {.env = s_platform->env()});
+                {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = json::parse(r.out);
   EXPECT_EQ(j["message_id"], "1234567890123456789");
@@ -136,12 +125,9 @@ TEST_F(OpenApiCli, CloudPubPrintsTheMessageId) {
 TEST_F(OpenApiCli, CurlSendingTheDryRunRequestIsAccepted) {
   const auto d = run_aliot(
       {"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "hello aliot", "--dry-run", "-o", "json"},
-      {.env = s_platform->env()});
+      {.env = platform().env()});
   ASSERT_EQ(d.status, 0) << d.err;
-  const auto j = json::parse(d.out);
-  const auto c = run({"curl", "-sS", "--cacert", s_platform->ca(), "-H",
-                      "Content-Type: application/x-www-form-urlencoded", "--data-binary",
-                      j["body"].get<std::string>(), j["url"].get<std::string>()});
+  const auto c = platform().curl_post(json::parse(d.out));
   ASSERT_EQ(c.status, 0) << c.err;
   const auto reply = json::parse(c.out);
   EXPECT_EQ(reply["RrpcCode"], "SUCCESS") << c.out;
@@ -150,7 +136,7 @@ TEST_F(OpenApiCli, CurlSendingTheDryRunRequestIsAccepted) {
 }
 
 TEST_F(OpenApiCli, UntrustedServerIsANetworkError) {
-  Env env = s_platform->env();
+  Env env = platform().env();
   env.erase("ALIOT_CA_FILE");
   const auto r =
       run_aliot({"cloud", "pub", "-t", "/a1FakePK001/dev1/user/get", "-m", "x"}, {.env = env});

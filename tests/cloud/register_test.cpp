@@ -2,6 +2,7 @@
 // hmac-checked signs, certificates made by openssl): results, --out durability, batches, errors,
 // TLS verification.
 #include "cloud_support.hpp"
+#include "secrets.hpp"
 
 #include <aliot/identity.hpp>
 
@@ -16,42 +17,21 @@ using nlohmann::json;
 
 namespace {
 
-class Register : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() { s_platform = new FakePlatform(); }
-  static void TearDownTestSuite() {
-    delete s_platform;
-    s_platform = nullptr;
-  }
-  static FakePlatform* s_platform;
-  TempDir dir;
-};
-
-FakePlatform* Register::s_platform = nullptr;
-
-std::map<std::string, std::string> secrets_in(const std::string& text) {
-  std::map<std::string, std::string> out;
-  for (const auto& l : lines_of(text)) {
-    const auto j = json::parse(l);
-    EXPECT_EQ(out.count(j["DeviceName"]), 0u) << "duplicate line for " << j["DeviceName"];
-    out[j["DeviceName"]] = j["DeviceSecret"];
-  }
-  return out;
-}
+class Register : public OnFakePlatform {};
 
 } // namespace
 
 TEST_F(Register, OneDevicePrintsTheConsoleTriplet) {
-  const auto r = run_aliot({"register", "-k", k_pk, "-d", "dev-one"}, {.env = s_platform->env()});
+  const auto r = run_aliot({"register", "-k", k_pk, "-d", "dev-one"}, {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   auto t = aliot::parse_triplet_json(r.out, "stdout");
   ASSERT_TRUE(t) << r.out;
   EXPECT_EQ(t->product_key, k_pk);
   EXPECT_EQ(t->device_name, "dev-one");
-  EXPECT_EQ(t->device_secret.reveal(), s_platform->state()["secrets"]["dev-one"]);
+  EXPECT_EQ(t->device_secret.reveal(), platform().state()["secrets"]["dev-one"]);
   // Pretty for one device in text mode; the secret never reaches stderr.
   EXPECT_NE(r.out.find('\n'), r.out.size() - 1);
-  EXPECT_EQ(r.err.find(t->device_secret.reveal()), std::string::npos);
+  EXPECT_TRUE(no_secret_in({t->device_secret.reveal()}, {text("stderr", r.err)}));
   // The triplet is usable by --triplet of the other commands.
   const auto tf = dir.write("t.json", r.out);
   const auto s = run_aliot({"sign", "--triplet", tf, "-o", "json"});
@@ -59,32 +39,29 @@ TEST_F(Register, OneDevicePrintsTheConsoleTriplet) {
 }
 
 TEST_F(Register, RequestIsTheFormTheDryRunPrints) {
-  const Env env = s_platform->env();
+  const Env env = platform().env();
   const auto d = run_aliot({"register", "-k", k_pk, "-d", "dev-form", "--random", "R4nd0m",
                             "--sign-method", "hmacmd5", "--dry-run", "-o", "json"},
                            {.env = env});
   ASSERT_EQ(d.status, 0) << d.err;
-  const auto before = s_platform->register_requests();
+  const auto before = platform().register_requests();
   const auto r = run_aliot(
       {"register", "-k", k_pk, "-d", "dev-form", "--random", "R4nd0m", "--sign-method", "hmacmd5"},
       {.env = env});
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto st = s_platform->state();
-  ASSERT_EQ(s_platform->register_requests(), before + 1);
+  const auto st = platform().state();
+  ASSERT_EQ(platform().register_requests(), before + 1);
   const auto& last = st["requests"].back();
   EXPECT_EQ(last["body"], json::parse(d.out)["body"]);
   EXPECT_EQ(last["content_type"], "application/x-www-form-urlencoded");
 }
 
 TEST_F(Register, CurlSendingTheDryRunFormIsAccepted) {
-  const Env env = s_platform->env();
+  const Env env = platform().env();
   const auto d = run_aliot({"register", "-k", k_pk, "-d", "dev-curl", "--dry-run", "-o", "json"},
                            {.env = env});
   ASSERT_EQ(d.status, 0) << d.err;
-  const auto j = json::parse(d.out);
-  const auto c = run({"curl", "-sS", "--cacert", s_platform->ca(), "-H",
-                      "Content-Type: application/x-www-form-urlencoded", "--data-binary",
-                      j["body"].get<std::string>(), j["url"].get<std::string>()});
+  const auto c = platform().curl_post(json::parse(d.out));
   ASSERT_EQ(c.status, 0) << c.err;
   const auto reply = json::parse(c.out);
   EXPECT_EQ(reply["code"], 200);
@@ -95,24 +72,24 @@ TEST_F(Register, OutFileIsPrivateAndHoldsEachResultOnce) {
   const auto out = dir.file("secrets.jsonl");
   auto r =
       run_aliot({"register", "-k", k_pk, "-d", "out-a", "-d", "out-b", "-d", "out-a", "--out", out},
-                {.env = s_platform->env()});
+                {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   struct stat st {};
   ASSERT_EQ(::stat(out.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto got = secrets_in(dir.read("secrets.jsonl"));
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got["out-a"], s_platform->state()["secrets"]["out-a"]);
+  EXPECT_EQ(got["out-a"], platform().state()["secrets"]["out-a"]);
   // Everything printed is in the file, line for line.
   EXPECT_EQ(secrets_in(r.out), got);
   EXPECT_NE(r.err.find("registered 2, failed 0"), std::string::npos) << r.err;
 
   // A re-run sends nothing for devices already there.
-  const auto before = s_platform->register_requests();
+  const auto before = platform().register_requests();
   r = run_aliot({"register", "-k", k_pk, "-d", "out-a", "-d", "out-b", "-d", "out-c", "--out", out},
-                {.env = s_platform->env()});
+                {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(s_platform->register_requests(), before + 1);
+  EXPECT_EQ(platform().register_requests(), before + 1);
   got = secrets_in(dir.read("secrets.jsonl"));
   EXPECT_EQ(got.size(), 3u);
 }
@@ -120,29 +97,29 @@ TEST_F(Register, OutFileIsPrivateAndHoldsEachResultOnce) {
 TEST_F(Register, TornLastLineIsRepairedAndEveryCompleteLineKept) {
   const auto out = dir.file("torn.jsonl");
   auto r = run_aliot({"register", "-k", k_pk, "-d", "torn-a", "-d", "torn-b", "--out", out},
-                     {.env = s_platform->env()});
+                     {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string good = dir.read("torn.jsonl");
   // A crash in the middle of writing torn-c's line.
   dir.write("torn.jsonl", good + R"({"ProductKey":"a1FakePK001","DeviceName":"torn-c","Devi)");
   r = run_aliot(
       {"register", "-k", k_pk, "-d", "torn-a", "-d", "torn-b", "-d", "torn-c", "--out", out},
-      {.env = s_platform->env()});
+      {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("repaired"), std::string::npos) << r.err;
   const std::string now = dir.read("torn.jsonl");
   EXPECT_EQ(now.rfind(good, 0), 0u) << "complete lines must be kept as they were";
   const auto got = secrets_in(now);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got.at("torn-c"), s_platform->state()["secrets"]["torn-c"]);
+  EXPECT_EQ(got.at("torn-c"), platform().state()["secrets"]["torn-c"]);
 
   // A complete record that only lost its newline is kept, not registered again.
   const std::string all = dir.read("torn.jsonl");
   dir.write("torn.jsonl", all.substr(0, all.size() - 1));
-  const auto before = s_platform->register_requests();
-  r = run_aliot({"register", "-k", k_pk, "-d", "torn-c", "--out", out}, {.env = s_platform->env()});
+  const auto before = platform().register_requests();
+  r = run_aliot({"register", "-k", k_pk, "-d", "torn-c", "--out", out}, {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(s_platform->register_requests(), before);
+  EXPECT_EQ(platform().register_requests(), before);
   EXPECT_EQ(dir.read("torn.jsonl"), all);
 }
 
@@ -159,13 +136,13 @@ TEST_F(Register, BatchInParallelFromACsvWithJsonLines) {
   const auto out = dir.file("batch.jsonl");
   const auto r =
       run_aliot({"register", "-k", k_pk, "--names", file, "-j", "8", "--out", out, "-o", "json"},
-                {.env = s_platform->env()});
+                {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto printed = lines_of(r.out);
   EXPECT_EQ(printed.size(), 60u);
   const auto got = secrets_in(dir.read("batch.jsonl"));
   ASSERT_EQ(got.size(), 60u);
-  const auto st = s_platform->state()["secrets"];
+  const auto st = platform().state()["secrets"];
   for (const auto& n : names) {
     ASSERT_EQ(got.count(n), 1u) << n;
     EXPECT_EQ(got.at(n), st[n]) << n;
@@ -177,8 +154,8 @@ TEST_F(Register, BatchInParallelFromACsvWithJsonLines) {
 
 TEST_F(Register, PlainNamesFileWithCommentsAndBlankLines) {
   const auto file = dir.write("names.txt", "# devices of line 3\nplain-1\n\n  plain-2  \n");
-  const auto r = run_aliot({"register", "-k", k_pk, "--names", file, "-o", "json"},
-                           {.env = s_platform->env()});
+  const auto r =
+      run_aliot({"register", "-k", k_pk, "--names", file, "-o", "json"}, {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto got = secrets_in(r.out);
   EXPECT_EQ(got.size(), 2u);
@@ -186,7 +163,7 @@ TEST_F(Register, PlainNamesFileWithCommentsAndBlankLines) {
 }
 
 TEST_F(Register, EachErrorReplyHasItsExitCodeAndAHint) {
-  const Env env = s_platform->env();
+  const Env env = platform().env();
   auto r = run_aliot({"register", "-k", k_pk, "-d", "unknown-dev"}, {.env = env});
   EXPECT_EQ(r.status, 7) << r.err;
   EXPECT_NE(r.err.find("6288"), std::string::npos) << r.err;
@@ -207,7 +184,7 @@ TEST_F(Register, EachErrorReplyHasItsExitCodeAndAHint) {
 
   // A server that is not the registration service.
   r = run_aliot({"register", "-k", k_pk, "-d", "dev-x"},
-                {.env = merge(env, {{"ALIOT_AUTH_ENDPOINT", s_platform->url() + "/nowhere"}})});
+                {.env = merge(env, {{"ALIOT_AUTH_ENDPOINT", platform().url() + "/nowhere"}})});
   EXPECT_EQ(r.status, 7) << r.err;
 }
 
@@ -215,7 +192,7 @@ TEST_F(Register, AFailureDoesNotStopTheBatchAndSetsTheExitCode) {
   const auto out = dir.file("mixed.jsonl");
   const auto r = run_aliot({"register", "-k", k_pk, "-d", "mixed-1", "-d", "unknown-2", "-d",
                             "mixed-3", "-d", "activated-4", "-j", "2", "--out", out},
-                           {.env = s_platform->env()});
+                           {.env = platform().env()});
   EXPECT_EQ(r.status, 7) << r.err;
   const auto got = secrets_in(dir.read("mixed.jsonl"));
   EXPECT_EQ(got.size(), 2u);
@@ -225,39 +202,39 @@ TEST_F(Register, AFailureDoesNotStopTheBatchAndSetsTheExitCode) {
 }
 
 TEST_F(Register, TlsIsVerified) {
-  Env env = s_platform->env();
+  Env env = platform().env();
   env.erase("ALIOT_CA_FILE");
   auto r = run_aliot({"register", "-k", k_pk, "-d", "tls-x"}, {.env = env});
   EXPECT_EQ(r.status, 5) << r.err;
   EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--ca-file"), std::string::npos) << r.err;
 
-  r = run_aliot({"register", "-k", k_pk, "-d", "tls-x", "--ca-file", s_platform->other_ca()},
+  r = run_aliot({"register", "-k", k_pk, "-d", "tls-x", "--ca-file", platform().other_ca()},
                 {.env = env});
   EXPECT_EQ(r.status, 5) << r.err;
 
   // localhost is in the certificate, a different name is not.
   env["ALIOT_AUTH_ENDPOINT"] =
-      "https://127.0.0.2:" + s_platform->url().substr(s_platform->url().rfind(':') + 1);
-  r = run_aliot({"register", "-k", k_pk, "-d", "tls-x", "--ca-file", s_platform->ca()},
+      "https://127.0.0.2:" + platform().url().substr(platform().url().rfind(':') + 1);
+  r = run_aliot({"register", "-k", k_pk, "-d", "tls-x", "--ca-file", platform().ca()},
                 {.env = env});
   EXPECT_EQ(r.status, 5) << r.err;
 
   // --insecure skips verification and warns.
   env.erase("ALIOT_AUTH_ENDPOINT");
-  env["ALIOT_AUTH_ENDPOINT"] = s_platform->url();
+  env["ALIOT_AUTH_ENDPOINT"] = platform().url();
   r = run_aliot({"register", "-k", k_pk, "-d", "tls-x", "--insecure"}, {.env = env});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("--insecure"), std::string::npos) << r.err;
 }
 
 TEST_F(Register, NetworkErrorsAndTimeouts) {
-  Env env = s_platform->env();
+  Env env = platform().env();
   env["ALIOT_AUTH_ENDPOINT"] = "https://127.0.0.1:" + std::to_string(free_port());
   auto r = run_aliot({"register", "-k", k_pk, "-d", "net-x"}, {.env = env});
   EXPECT_EQ(r.status, 5) << r.err;
   r = run_aliot({"register", "-k", k_pk, "-d", "slow-x", "--timeout", "500"},
-                {.env = s_platform->env()});
+                {.env = platform().env()});
   EXPECT_EQ(r.status, 6) << r.err;
 }
 

@@ -1,4 +1,5 @@
 // The command-line contract: usage errors, exit codes, config precedence, bad input.
+#include "secrets.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -140,17 +141,17 @@ TEST(Cli, ConfigPrecedenceFlagOverEnvOverProfile) {
   EXPECT_EQ(j["device_name"]["origin"], "env ALIOT_DEVICE_NAME");
   EXPECT_EQ(j["product_key"]["value"], "pkProf");
   EXPECT_EQ(j["device_secret"]["value"], "<redacted>");
-  EXPECT_EQ(r.out.find("profSecret"), std::string::npos);
+  EXPECT_TRUE(no_secret_in({"profSecret"}, {text("stdout", r.out), text("stderr", r.err)}));
   // The same precedence drives what sign computes.
   auto s = run_aliot({"sign", "-o", "json"}, o);
   ASSERT_EQ(s.status, 0) << s.err;
   const json sj = json::parse(s.out);
   EXPECT_EQ(sj["username"], "devEnv01&pkProf");
   EXPECT_EQ(sj["host"], "pkProf.iot-as-mqtt.cn-beijing.aliyuncs.com");
-  auto text = run_aliot({"config", "show"}, o);
-  EXPECT_EQ(text.status, 0);
-  EXPECT_EQ(text.out.find("profSecret"), std::string::npos);
-  EXPECT_NE(text.out.find("<redacted>"), std::string::npos);
+  auto shown = run_aliot({"config", "show"}, o);
+  EXPECT_EQ(shown.status, 0);
+  EXPECT_TRUE(no_secret_in({"profSecret"}, {text("stdout", shown.out), text("stderr", shown.err)}));
+  EXPECT_NE(shown.out.find("<redacted>"), std::string::npos);
 }
 
 TEST(Cli, UnknownProfileIsConfigError) {

@@ -12,13 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
-
 std::string openssl_hmac(const std::string& alg, const std::string& key, const std::string& msg) {
   auto r = run({"openssl", "dgst", "-" + alg, "-hmac", key, "-r"}, {.input = msg});
   EXPECT_EQ(r.status, 0) << r.err;

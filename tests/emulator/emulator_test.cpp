@@ -736,9 +736,7 @@ TEST_F(DynregTest, MqttRegnwlGivesATokenForConnwlLogins) {
 
 // ---- the launcher and the registry verbs ----
 
-bool port_open(int port) {
-  return sh("exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port), {.timeout_s = 5}).status == 0;
-}
+using aliot::test::port_open;
 
 std::string export_value(const std::string& out, const std::string& key) {
   const auto pos = out.find("export " + key + "=");

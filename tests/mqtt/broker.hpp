@@ -3,47 +3,21 @@
 // password file (mosquitto_passwd) holding `dn&pk` with the password `aliot sign` computes.
 #pragma once
 
+#include "certs.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace aliot::test {
 
 inline constexpr const char* k_pk = "a1FakePK001";
 inline constexpr const char* k_secret = "0123456789abcdef0123456789abcdef";
 inline constexpr const char* k_ts = "1700000000000";
-
-inline bool port_open(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0; // NOLINT
-  ::close(fd);
-  return ok;
-}
-
-inline bool wait_port(int port, int ms = 10000) {
-  for (int i = 0; i < ms / 20; ++i) {
-    if (port_open(port)) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
 
 class Mosquitto {
 public:
@@ -52,7 +26,7 @@ public:
                      std::string ca_subject = "/CN=aliot test CA")
       : m_devices(std::move(devices))
       , m_ca_subject(std::move(ca_subject)) {
-    make_certs();
+    m_certs = make_test_certs(m_dir.path(), {.ca_subject = m_ca_subject});
     m_tcp = free_port();
     m_tls = free_port();
     m_passwd = m_dir.file("passwd");
@@ -73,8 +47,8 @@ public:
                              + std::to_string(m_tls)
                              + " 127.0.0.1\n"
                                "cafile "
-                             + ca() + "\ncertfile " + m_dir.file("server.pem") + "\nkeyfile "
-                             + m_dir.file("server.key") + "\n";
+                             + ca() + "\ncertfile " + m_certs.server + "\nkeyfile "
+                             + m_certs.server_key + "\n";
     m_conf = m_dir.write("mosquitto.conf", conf);
     start();
   }
@@ -96,7 +70,8 @@ public:
 
   int tcp_port() const { return m_tcp; }
   int tls_port() const { return m_tls; }
-  std::string ca() const { return m_dir.file("ca.pem"); }
+  std::string ca() const { return m_certs.ca; }
+  std::string other_ca() const { return m_certs.other_ca; }
   const TempDir& dir() const { return m_dir; }
   std::string log() const { return m_proc ? m_proc->err() : ""; }
 
@@ -133,30 +108,10 @@ private:
     }
   }
 
-  void make_certs() {
-    const std::string d = m_dir.path();
-    auto r = sh("set -e; cd '" + d
-                + "'\n"
-                  "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 "
-                  "-subj '"
-                + m_ca_subject
-                + "' 2>/dev/null\n"
-                  "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
-                  "-subj '/CN=localhost' 2>/dev/null\n"
-                  "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf\n"
-                  "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-                  "-out server.pem -days 30 -extfile ext.cnf 2>/dev/null\n"
-                  "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.pem "
-                  "-days 30 -subj '/CN=some other CA' 2>/dev/null\n"
-                  "chmod 644 *.pem *.key\n");
-    if (r.status != 0) {
-      throw std::runtime_error("openssl failed: " + r.err);
-    }
-  }
-
   TempDir m_dir;
   std::vector<std::string> m_devices;
   std::string m_ca_subject;
+  TestCerts m_certs;
   int m_tcp = 0;
   int m_tls = 0;
   std::string m_passwd;

@@ -1,6 +1,6 @@
 // The host codec against the spec's reference session: every CRC, fingerprint and HMAC byte for
 // byte, escapes, malformed lines.
-#include <aliot/serial.hpp>
+#include <aliot/serial/codec.hpp>
 
 #include <gtest/gtest.h>
 

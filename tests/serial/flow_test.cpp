@@ -33,6 +33,15 @@ Run burn_on(VirtualUnit& u, const std::string& dialect, BurnPlan plan, BurnHooks
   return run;
 }
 
+// Every rule of the unit's fault plan was applied at least once: a test that expects a recovery
+// proves nothing if its fault never happened.
+void expect_every_fault_fired(const VirtualUnit& u) {
+  ASSERT_FALSE(u.model->faults().rules.empty());
+  for (const auto& rule : u.model->faults().rules) {
+    EXPECT_GE(rule.fired, 1) << "the fault on '" << rule.cmd << "' never fired\n" << u.transcript;
+  }
+}
+
 bool holds(const switchsim::NvState& nv, const Credentials& c) {
   const auto* s = switchsim::active_slot(nv);
   return s != nullptr && s->pk == c.product_key && s->dn == c.device_name
@@ -151,6 +160,7 @@ TEST_P(BurnFaults, DocumentedOutcomeAndNeverAFalsePass) {
   VirtualUnit u("alsw1", plan_of(std::string("{\"seed\":7,\"rules\":[") + fc.rules + "]}"));
   const auto c = reference_triplet();
   auto r = burn_on(u, "alsw1", BurnPlan{c, true, true, fc.crc});
+  expect_every_fault_fired(u);
   if (fc.expect == 0) {
     ASSERT_TRUE(r.report) << r.report.error().message() << "\n" << r.trace << u.transcript;
     EXPECT_EQ(r.report->verify_level, 5);
@@ -217,6 +227,7 @@ TEST(BurnFlow, UnplugIsReportedAsLinkLost) {
       "alsw1",
       plan_of(R"({"rules":[{"match":{"cmd":"IDMAU="},"action":{"unplug":{"after_bytes":20}}}]})"));
   auto r = burn_on(u, "alsw1", BurnPlan{reference_triplet(), false, true, CrcMode::prefer});
+  expect_every_fault_fired(u);
   ASSERT_FALSE(r.report);
   EXPECT_EQ(r.report.error().code(), Errc::device);
   EXPECT_NE(r.report.error().message().find("went away"), std::string::npos)

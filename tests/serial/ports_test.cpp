@@ -2,7 +2,7 @@
 // by-id/by-path names from the symlinks, ports without a device skipped.
 #include "support.hpp"
 
-#include <aliot/serial.hpp>
+#include <aliot/serial/ports.hpp>
 
 #include <gtest/gtest.h>
 

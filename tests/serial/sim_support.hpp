@@ -1,6 +1,8 @@
-// Test glue: the simulator's DeviceModel behind the host's in-memory FakeTransport, on a virtual
+// Test glue: the simulator's DeviceModel behind an in-memory FakeTransport, on a virtual
 // clock (no sleeping, no file descriptors).
 #pragma once
+
+#include "fake_transport.hpp"
 
 #include <aliot/serial.hpp>
 
@@ -13,13 +15,13 @@ namespace aliot::test {
 struct VirtualUnit {
   switchsim::Micros now = 0;
   std::string transcript;
-  serial::FakeTransport fake;
+  FakeTransport fake;
   std::unique_ptr<switchsim::DeviceModel> model;
 
   explicit VirtualUnit(const std::string& persona = "alsw1",
                        switchsim::FaultPlan plan = {},
                        switchsim::NvState nv = {})
-      : fake([this](serial::FakeTransport& f, std::string_view bytes) {
+      : fake([this](FakeTransport& f, std::string_view bytes) {
         model->feed(bytes, now);
         run(f);
       }) {
@@ -40,7 +42,7 @@ struct VirtualUnit {
     fake.discard_input(); // the host flushes on open
   }
   // Jumps the virtual clock over everything the device has scheduled.
-  void run(serial::FakeTransport& /*f*/) {
+  void run(FakeTransport& /*f*/) {
     while (auto t = model->next_event()) {
       now = std::max(now, *t);
       model->advance(now);

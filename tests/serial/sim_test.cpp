@@ -16,7 +16,7 @@ struct Capture {
   std::unique_ptr<switchsim::DeviceModel> m;
   switchsim::Micros now = 0;
 
-  explicit Capture(const std::string& persona = "alsw1") {
+  explicit Capture(const std::string& persona = "alsw1", switchsim::FaultPlan plan = {}) {
     switchsim::DeviceModel::Hooks h;
     h.emit = [this](std::string_view b) {
       out += b;
@@ -30,7 +30,7 @@ struct Capture {
       last = s;
     };
     m = std::make_unique<switchsim::DeviceModel>(persona, switchsim::NvState{}, switchsim::Timing{},
-                                                 switchsim::FaultPlan{}, h);
+                                                 std::move(plan), h);
     m->power_on(0);
     settle();
     out.clear();
@@ -148,4 +148,29 @@ TEST(SimModel, SmartlivingPersona) {
   EXPECT_EQ(c.send("AT+IDMAU"), "");
   EXPECT_EQ(c.transcript.find("secret01"), std::string::npos) << c.transcript;
   EXPECT_NE(c.transcript.find("<redacted>"), std::string::npos);
+}
+
+TEST(SimModel, FaultCountersSayWhichRulesFired) {
+  // nth=2 skips the first match; p=0 matches and never fires; an unplug fires mid-line
+  Capture c("alsw1", plan_of(R"({"seed":1,"rules":[
+      {"match":{"cmd":"DEVINFO\\?","nth":2},"action":{"drop":true}},
+      {"match":{"cmd":"PROTO\\?","p":0},"action":{"drop":true}},
+      {"match":{"cmd":"IDMAU="},"action":{"unplug":{"after_bytes":12}}}]})"));
+  const auto& rules = c.m->faults().rules;
+  ASSERT_EQ(rules.size(), 3U);
+  EXPECT_NE(c.send("AT+DEVINFO?"), "");
+  EXPECT_EQ(rules[0].seen, 1);
+  EXPECT_EQ(rules[0].fired, 0);
+  EXPECT_EQ(c.send("AT+DEVINFO?"), ""); // dropped
+  EXPECT_EQ(rules[0].seen, 2);
+  EXPECT_EQ(rules[0].fired, 1);
+  EXPECT_NE(c.send("AT+PROTO?"), "");
+  EXPECT_EQ(rules[1].seen, 1);
+  EXPECT_EQ(rules[1].fired, 0);
+  EXPECT_EQ(rules[2].fired, 0);
+  EXPECT_EQ(c.send(k_triplet_cmd), "");
+  EXPECT_EQ(rules[2].fired, 1);
+  EXPECT_NE(c.transcript.find("-- fault 1 fired (DEVINFO\\?)"), std::string::npos) << c.transcript;
+  EXPECT_NE(c.transcript.find("-- fault 3 fired (IDMAU=)"), std::string::npos) << c.transcript;
+  EXPECT_EQ(c.transcript.find("-- fault 2 fired"), std::string::npos) << c.transcript;
 }

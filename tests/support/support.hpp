@@ -89,5 +89,12 @@ private:
 
 // A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
 int free_port();
+// Whether something accepts a TCP connection on 127.0.0.1:port right now.
+bool port_open(int port);
+// Polls port_open every 20 ms until it answers (true) or `timeout` passes (false).
+bool wait_port(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// ASCII lower case (hex digests differ in case between tools).
+std::string lower(std::string s);
 
 } // namespace aliot::test

@@ -1,15 +1,21 @@
-// One-type-one-secret (dynamic registration, spec section 4): the HTTPS request and the parsing
-// of its reply, the parsing of the MQTT /ext/register and /ext/regnwl replies, and the results
-// file (`--out`): one JSON line per device, durable before it is shown.
+// One-type-one-secret (dynamic registration, spec section 4): the HTTPS request and its reply,
+// the MQTT flow (authType=register / regnwl) and its /ext/register and /ext/regnwl replies, and
+// the results file (`--out`): one JSON line per device, durable before it is shown. Batches
+// (names files, workers, resume) are in aliot/dynreg_batch.hpp.
 #pragma once
 
+#include <aliot/endpoint.hpp>
 #include <aliot/error.hpp>
 #include <aliot/http.hpp>
 #include <aliot/identity.hpp>
+#include <aliot/log.hpp>
 #include <aliot/secret.hpp>
 #include <aliot/sign.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,6 +54,32 @@ Result<Triplet> register_https(http::Client& client,
                                std::string_view auth_endpoint,
                                const Request& r,
                                const Secret& product_secret);
+
+// How to register over MQTT (spec 4.4): TLS to the device MQTT endpoint, with the registration
+// options in the client id.
+struct MqttOptions {
+  MqttEndpoint endpoint;                    // host, port and trust (always TLS)
+  bool preregistered = true;                // authType=register; false: regnwl (no pre-creation)
+  std::optional<std::string> instance_id;   // IotInstanceId of a new public / Enterprise instance
+  std::string client_id;                    // before the options; empty: "${dn}.${pk}"
+  int securemode = 2;                       // 2 (what the SDKs send) or -2 (documented)
+  std::chrono::milliseconds timeout{10000}; // from CONNECT to the platform's reply
+  const std::atomic<bool>* interrupt = nullptr; // when set: Errc::interrupted
+};
+
+// The CONNECT client id, user name and password that register `r` (what a dry run shows).
+sign::MqttCredentials
+mqtt_credentials(const MqttOptions& o, const Request& r, const Secret& product_secret);
+
+// Connects with authType=register (or regnwl), takes the reply the platform pushes on
+// /ext/register (or /ext/regnwl) right after CONNACK, and disconnects. Returns the DeviceSecret
+// (or ClientId and DeviceToken). Errors: Errc::auth for a refused CONNACK (with what to check),
+// Errc::timeout when no reply comes within `o.timeout`, Errc::network, Errc::interrupted,
+// Errc::remote for a malformed reply. Other messages meanwhile are logged at debug and ignored.
+Result<Triplet> register_mqtt(const MqttOptions& o,
+                              const Request& r,
+                              const Secret& product_secret,
+                              const Logger& log = {});
 
 // The payload of /ext/register ({productKey, deviceName, deviceSecret}) or /ext/regnwl
 // ({clientId, productKey, deviceName, deviceToken}). Errc::remote if malformed.

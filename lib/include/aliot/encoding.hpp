@@ -33,6 +33,8 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 Result<std::vector<std::pair<std::string, std::string>>> form_decode(std::string_view body);
 
 bool is_valid_utf8(std::string_view bytes);
+// Bytes as text a person can read: well-formed UTF-8 kept, every other byte as `\xHH`.
+std::string escape_invalid_utf8(std::string_view bytes);
 
 // `s` without leading and trailing bytes from `ws` (by default space, tab, CR and LF).
 std::string_view trim(std::string_view s, std::string_view ws = " \t\r\n");

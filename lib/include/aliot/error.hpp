@@ -28,12 +28,18 @@ enum class Errc {
 int exit_status(Errc code);
 std::string_view errc_name(Errc code);
 
+namespace detail {
+// `text` when it is valid UTF-8, else with every byte that is not as `\xHH`: messages often quote
+// what a server or a device sent, and must stay printable text (a terminal, a JSON error line).
+std::string as_text(std::string text);
+} // namespace detail
+
 class Error {
 public:
   Error(Errc code, std::string message, std::string hint = {})
       : m_code(code)
-      , m_message(std::move(message))
-      , m_hint(std::move(hint)) {}
+      , m_message(detail::as_text(std::move(message)))
+      , m_hint(detail::as_text(std::move(hint))) {}
 
   Errc code() const { return m_code; }
 
@@ -46,17 +52,17 @@ public:
   // Prefixes "what: " as the error travels up.
   Error context(std::string_view what) const& {
     Error e = *this;
-    e.m_message = std::string(what) + ": " + e.m_message;
+    e.m_message = detail::as_text(std::string(what)) + ": " + e.m_message;
     return e;
   }
 
   Error context(std::string_view what) && {
-    m_message = std::string(what) + ": " + m_message;
+    m_message = detail::as_text(std::string(what)) + ": " + m_message;
     return std::move(*this);
   }
 
   Error with_hint(std::string text) && {
-    m_hint = std::move(text);
+    m_hint = detail::as_text(std::move(text));
     return std::move(*this);
   }
 

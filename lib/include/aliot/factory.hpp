@@ -7,6 +7,8 @@
 
 #include <aliot/error.hpp>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,10 +23,19 @@ struct UnitInfo {
   std::string mac, chip_id, firmware, sn;
 };
 
+// The time the journal stamps on jobs, bindings and events.
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+// Where the hash chain over the events first breaks.
+struct ChainBreak {
+  long long seq = 0;  // the first event that does not follow from the one before it
+  std::string reason; // what does not match
+};
+
 class Journal {
 public:
-  // Opens or creates the journal (Errc::io on failure).
-  static Result<std::unique_ptr<Journal>> open(const std::string& path);
+  // Opens or creates the journal (Errc::io on failure). `clock` defaults to the system clock.
+  static Result<std::unique_ptr<Journal>> open(const std::string& path, WallClock clock = {});
   virtual ~Journal() = default;
 
   // JOB_START; returns the job id.
@@ -47,6 +58,10 @@ public:
   // The MAC the DeviceName is bound to, if any.
   virtual Result<std::optional<std::string>> bound_mac(const std::string& pk,
                                                        const std::string& dn) = 0;
+  // Recomputes every event's hash from the one before it (hash = SHA-256 over the previous hash,
+  // ts, job, type and data, one per line): nullopt when the whole chain holds, else the first
+  // event that breaks it. Deleting the newest events is not detectable this way.
+  virtual Result<std::optional<ChainBreak>> verify_chain() = 0;
 };
 
 } // namespace aliot::factory

@@ -7,15 +7,20 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <ctime>
 #include <sqlite3.h>
+#include <utility>
 
 namespace aliot::factory {
 
 namespace {
 
-std::string now_utc() {
-  return enc::rfc3339_utc(std::chrono::system_clock::now());
+// The link of the chain: what an event's hash covers.
+std::string event_hash(const std::string& prev,
+                       const std::string& ts,
+                       const std::string& job,
+                       const std::string& type,
+                       const std::string& data) {
+  return crypto::sha256_hex(prev + "\n" + ts + "\n" + job + "\n" + type + "\n" + data);
 }
 
 class Stmt {
@@ -32,6 +37,7 @@ public:
     sqlite3_bind_int64(m_s, i, v);
     return *this;
   }
+  long long integer(int col) { return sqlite3_column_int64(m_s, col); }
   int step() { return m_s == nullptr ? SQLITE_ERROR : sqlite3_step(m_s); }
   std::string text(int col) {
     const auto* p = sqlite3_column_text(m_s, col);
@@ -45,9 +51,10 @@ private:
 
 class SqliteJournal final : public Journal {
 public:
-  explicit SqliteJournal(sqlite3* db, std::string path)
+  SqliteJournal(sqlite3* db, std::string path, WallClock clock)
       : m_db(db)
-      , m_path(std::move(path)) {}
+      , m_path(std::move(path))
+      , m_clock(std::move(clock)) {}
   ~SqliteJournal() override { sqlite3_close(m_db); }
   SqliteJournal(const SqliteJournal&) = delete;
   SqliteJournal& operator=(const SqliteJournal&) = delete;
@@ -204,7 +211,36 @@ public:
     return std::optional<std::string>();
   }
 
+  Result<std::optional<ChainBreak>> verify_chain() override {
+    Stmt s(m_db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event ORDER BY seq");
+    if (!s.ok()) {
+      return Error(Errc::io, "factory journal " + m_path
+                                 + ": cannot read the events: " + sqlite3_errmsg(m_db));
+    }
+    std::string prev;
+    int rc = SQLITE_ROW;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      const long long seq = s.integer(0);
+      if (s.text(5) != prev) {
+        return std::optional<ChainBreak>(
+            ChainBreak{seq, "its prev_hash is not the hash of the event before it"});
+      }
+      const std::string hash = s.text(6);
+      if (event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4)) != hash) {
+        return std::optional<ChainBreak>(ChainBreak{seq, "its hash does not match its contents"});
+      }
+      prev = hash;
+    }
+    if (rc != SQLITE_DONE) {
+      return Error(Errc::io, "factory journal " + m_path
+                                 + ": cannot read the events: " + sqlite3_errmsg(m_db));
+    }
+    return std::optional<ChainBreak>();
+  }
+
 private:
+  std::string now_utc() const { return enc::rfc3339_utc(m_clock()); }
+
   Result<void> exec(const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -232,8 +268,7 @@ private:
     }
     const std::string ts = now_utc();
     const std::string d = data.dump();
-    const std::string hash =
-        crypto::sha256_hex(prev + "\n" + ts + "\n" + job + "\n" + type + "\n" + d);
+    const std::string hash = event_hash(prev, ts, job, type, d);
     Stmt s(m_db, "INSERT INTO event(ts,job_id,type,data_json,prev_hash,hash) VALUES(?,?,?,?,?,?)");
     s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, hash);
     if (s.step() != SQLITE_DONE) {
@@ -244,11 +279,17 @@ private:
 
   sqlite3* m_db;
   std::string m_path;
+  WallClock m_clock;
 };
 
 } // namespace
 
-Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
+Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, WallClock clock) {
+  if (!clock) {
+    clock = [] {
+      return std::chrono::system_clock::now();
+    };
+  }
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr)
@@ -258,7 +299,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
     return Error(Errc::io, "factory journal " + path + ": cannot open: " + msg,
                  "--journal names the station's SQLite file (default ./aliot-factory.db)");
   }
-  auto j = std::make_unique<SqliteJournal>(db, path);
+  auto j = std::make_unique<SqliteJournal>(db, path, std::move(clock));
   if (auto r = j->init(); !r) {
     return std::move(r).error();
   }

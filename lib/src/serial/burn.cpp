@@ -1,7 +1,8 @@
 // The host-side flow for one unit (spec 5.2): sync, identify, inspect, write intent, stage,
 // readback, challenge, commit, reboot, verify, lock. Nothing here prints a secret.
 #include <aliot/crypto.hpp>
-#include <aliot/serial.hpp>
+#include <aliot/serial/burn.hpp>
+#include <aliot/serial/codec.hpp>
 
 namespace aliot::serial {
 

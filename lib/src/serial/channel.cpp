@@ -1,6 +1,9 @@
 // The AT channel: frames commands, splits the byte stream into lines, tells the pending
 // command's answer apart from URCs, echo and noise, checks CRCs, retries what is safe to retry.
-#include <aliot/serial.hpp>
+#include "command_label.hpp"
+
+#include <aliot/serial/channel.hpp>
+#include <aliot/serial/codec.hpp>
 
 #include <cctype>
 #include <thread>
@@ -9,17 +12,7 @@ namespace aliot::serial {
 
 namespace {
 
-// "AT+IDMAU=" for "+IDMAU=\"...\"": the command without its parameters (safe to print).
-std::string label(std::string_view body) {
-  std::string out = "AT";
-  for (char c : body) {
-    out.push_back(c);
-    if (c == '=' || c == '?') {
-      break;
-    }
-  }
-  return out;
-}
+using detail::command_label;
 
 std::string printable(std::string_view s) {
   static constexpr char k_hex[] = "0123456789ABCDEF";
@@ -125,8 +118,8 @@ Result<Reply> AtChannel::exchange(std::string_view body,
     }
     if (!*l) {
       fault = Fault::timeout;
-      return Error(Errc::device,
-                   label(body) + ": no answer within " + std::to_string(timeout.count()) + " ms");
+      return Error(Errc::device, command_label(body) + ": no answer within "
+                                     + std::to_string(timeout.count()) + " ms");
     }
     const std::string& raw = **l;
     if (raw == sent) { // echo (ATE1)
@@ -140,7 +133,7 @@ Result<Reply> AtChannel::exchange(std::string_view body,
     if (bad) {
       if (looks_final(c.text)) {
         fault = Fault::corrupt;
-        return Error(Errc::device, label(body) + ": corrupt answer (CRC mismatch)");
+        return Error(Errc::device, command_label(body) + ": corrupt answer (CRC mismatch)");
       }
       corrupt = true;
       continue;
@@ -157,7 +150,7 @@ Result<Reply> AtChannel::exchange(std::string_view body,
       if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos) {
         fault = Fault::corrupt;
         return Error(Errc::device,
-                     label(body) + ": malformed result code '" + printable(c.text) + "'");
+                     command_label(body) + ": malformed result code '" + printable(c.text) + "'");
       }
       reply.final = Reply::Final::cme;
       reply.cme = std::stoi(n);
@@ -173,7 +166,7 @@ Result<Reply> AtChannel::exchange(std::string_view body,
   }
   if (corrupt) {
     fault = Fault::corrupt;
-    return Error(Errc::device, label(body) + ": corrupt answer (CRC mismatch)");
+    return Error(Errc::device, command_label(body) + ": corrupt answer (CRC mismatch)");
   }
   return reply;
 }
@@ -188,8 +181,8 @@ Result<Reply> AtChannel::command(std::string_view body,
     const bool boot_before = m_boot_seen;
     auto r = exchange(body, timeout, info_prefix, redact, fault);
     if (r && r->final == Reply::Final::cme && (r->cme == 803 || r->cme == 804) && attempt < tries) {
-      m_log.debug(label(body) + ": " + (r->cme == 804 ? "device busy" : "device saw a CRC error")
-                  + ", retrying");
+      m_log.debug(command_label(body) + ": "
+                  + (r->cme == 804 ? "device busy" : "device saw a CRC error") + ", retrying");
       std::this_thread::sleep_for(milliseconds(r->cme == 804 ? 100 : 10));
       continue;
     }

@@ -2,7 +2,7 @@
 // and the fingerprint / challenge digests.
 #include <aliot/crypto.hpp>
 #include <aliot/encoding.hpp>
-#include <aliot/serial.hpp>
+#include <aliot/serial/codec.hpp>
 
 #include <array>
 #include <cstdio>

@@ -1,9 +1,12 @@
 // The dialects behind one interface: `alsw1` (ALSW-PROV/1: digest readback, challenge, two-phase
 // write, lock, CRC) and `smartliving` (Alibaba's module AT firmware: plaintext readback only).
 // Another vendor is one more class here.
+#include "command_label.hpp"
+
 #include <aliot/crypto.hpp>
 #include <aliot/identity.hpp>
-#include <aliot/serial.hpp>
+#include <aliot/serial/codec.hpp>
+#include <aliot/serial/dialect.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -37,23 +40,14 @@ std::string cme_meaning(int n) {
   }
 }
 
-std::string label(std::string_view body) {
-  std::string out = "AT";
-  for (char c : body) {
-    out.push_back(c);
-    if (c == '=' || c == '?') {
-      break;
-    }
-  }
-  return out;
-}
+using detail::command_label;
 
 Error reply_error(std::string_view body, const Reply& r) {
   if (r.final == Reply::Final::error) {
     return Error(Errc::device,
-                 label(body) + ": the device answered ERROR (unknown command or syntax)");
+                 command_label(body) + ": the device answered ERROR (unknown command or syntax)");
   }
-  return Error(Errc::device, label(body) + ": the device answered +CME ERROR:"
+  return Error(Errc::device, command_label(body) + ": the device answered +CME ERROR:"
                                  + std::to_string(r.cme) + " (" + cme_meaning(r.cme) + ")");
 }
 
@@ -61,15 +55,15 @@ Error reply_error(std::string_view body, const Reply& r) {
 Result<std::vector<Param>>
 info_params(std::string_view body, const Reply& r, std::string_view prefix, std::size_t min_count) {
   if (r.info.size() != 1) {
-    return Error(Errc::device, label(body) + ": expected one " + std::string(prefix) + " line, got "
-                                   + std::to_string(r.info.size()));
+    return Error(Errc::device, command_label(body) + ": expected one " + std::string(prefix)
+                                   + " line, got " + std::to_string(r.info.size()));
   }
   auto p = parse_params(std::string_view(r.info[0]).substr(prefix.size()));
   if (!p) {
-    return Error(Errc::device, label(body) + ": " + p.error().message());
+    return Error(Errc::device, command_label(body) + ": " + p.error().message());
   }
   if (p->size() < min_count) {
-    return Error(Errc::device, label(body) + ": expected " + std::to_string(min_count)
+    return Error(Errc::device, command_label(body) + ": expected " + std::to_string(min_count)
                                    + " fields in the answer, got " + std::to_string(p->size()));
   }
   return p;
@@ -102,6 +96,36 @@ Result<void> at_sync(AtChannel& ch) {
                "its firmware");
 }
 
+// Sends the AT+IDMAU= line that carries the secrets: traced as <redacted>, wiped once sent.
+Result<Reply> send_credentials(AtChannel& ch, std::string& body) {
+  auto r = ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
+  std::fill(body.begin(), body.end(), '\0');
+  return r;
+}
+
+// Sends the reset command `body` and waits for the "ready" the device prints when it is back.
+// The OK may be lost in the reset: unless the link went away, the boot URC decides.
+Result<void> restart(AtChannel& ch, std::string_view body, std::string_view device) {
+  ch.clear_boot_seen();
+  auto r = ch.command(body, k_cmd_timeout, {}, {}, 1);
+  if (!r && !ch.boot_seen() && ch.transport().link_lost()) {
+    return std::move(r).error();
+  }
+  if (r && !r->ok()) {
+    return reply_error(body, *r);
+  }
+  auto ready = ch.wait_urc("ready", k_boot_timeout);
+  if (!ready) {
+    return std::move(ready).error();
+  }
+  if (!*ready) {
+    return Error(Errc::device, command_label(body) + ": the " + std::string(device)
+                                   + " did not come back ('ready') within "
+                                   + std::to_string(k_boot_timeout.count() / 1000) + " s");
+  }
+  return ok();
+}
+
 class Alsw1 final : public Dialect {
 public:
   using Dialect::Dialect;
@@ -122,11 +146,7 @@ public:
     if (!e) {
       return std::move(e).error();
     }
-    auto p = cmd("+PROTO?", "+PROTO:");
-    if (!p) {
-      return std::move(p).error();
-    }
-    auto params = info_params("+PROTO?", *p, "+PROTO:", 1);
+    auto params = query("+PROTO?", "+PROTO:", 1);
     if (!params) {
       return std::move(params).error();
     }
@@ -156,11 +176,7 @@ public:
   }
 
   Result<DeviceInfo> identify() override {
-    auto r = cmd("+DEVINFO?", "+DEVINFO:");
-    if (!r) {
-      return std::move(r).error();
-    }
-    auto p = info_params("+DEVINFO?", *r, "+DEVINFO:", 6);
+    auto p = query("+DEVINFO?", "+DEVINFO:", 6);
     if (!p) {
       return std::move(p).error();
     }
@@ -178,8 +194,7 @@ public:
     if (!c.product_secret.empty()) {
       body += "," + quote(c.product_secret.reveal());
     }
-    auto r = m_ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
-    std::fill(body.begin(), body.end(), '\0');
+    auto r = send_credentials(m_ch, body);
     if (!r) {
       return std::move(r).error();
     }
@@ -195,11 +210,7 @@ public:
   }
 
   Result<Readback> readback() override {
-    auto r = cmd("+IDMAU?", "+IDMAU:");
-    if (!r) {
-      return std::move(r).error();
-    }
-    auto p = info_params("+IDMAU?", *r, "+IDMAU:", 6);
+    auto p = query("+IDMAU?", "+IDMAU:", 6);
     if (!p) {
       return std::move(p).error();
     }
@@ -220,11 +231,7 @@ public:
 
   Result<ChallengeAnswer> challenge(std::string_view nonce) override {
     const std::string body = "+IDMCHK=" + quote(nonce);
-    auto r = cmd(body, "+IDMCHK:");
-    if (!r) {
-      return std::move(r).error();
-    }
-    auto p = info_params(body, *r, "+IDMCHK:", 2);
+    auto p = query(body, "+IDMCHK:", 2);
     if (!p) {
       return std::move(p).error();
     }
@@ -233,15 +240,7 @@ public:
 
   Result<std::string> commit() override {
     m_last_cme = 0;
-    auto r = m_ch.command("+IDMCOMMIT", k_commit_timeout, "+IDMCOMMIT:", {}, 1);
-    if (!r) {
-      return std::move(r).error();
-    }
-    if (!r->ok()) {
-      m_last_cme = r->final == Reply::Final::cme ? r->cme : 0;
-      return reply_error("+IDMCOMMIT", *r);
-    }
-    auto p = info_params("+IDMCOMMIT", *r, "+IDMCOMMIT:", 1);
+    auto p = query("+IDMCOMMIT", "+IDMCOMMIT:", 1, k_commit_timeout, 1); // never repeated
     if (!p) {
       return std::move(p).error();
     }
@@ -257,32 +256,18 @@ public:
   }
 
   Result<void> reboot() override {
-    m_ch.clear_boot_seen();
-    auto r = m_ch.command("+RST", k_cmd_timeout, {}, {}, 1);
-    if (!r && !m_ch.boot_seen()) {
-      if (m_ch.transport().link_lost()) {
-        return std::move(r).error();
-      }
-      // the OK may have been lost: the boot URC decides
-    } else if (r && !r->ok()) {
-      return reply_error("+RST", *r);
-    }
-    auto ready = m_ch.wait_urc("ready", k_boot_timeout);
-    if (!ready) {
-      return std::move(ready).error();
-    }
-    if (!*ready) {
-      return Error(Errc::device, "AT+RST: the device did not come back ('ready') within "
-                                     + std::to_string(k_boot_timeout.count() / 1000) + " s");
-    }
+    ALIOT_TRY(restart(m_ch, "+RST", "device"));
     m_ch.set_crc(false);
     return sync(m_crc_mode);
   }
 
 private:
   // A command whose only acceptable final result is OK.
-  Result<Reply> cmd(std::string_view body, std::string_view prefix = {}) {
-    auto r = m_ch.command(body, k_cmd_timeout, prefix);
+  Result<Reply> cmd(std::string_view body,
+                    std::string_view prefix = {},
+                    milliseconds timeout = k_cmd_timeout,
+                    int tries = 3) {
+    auto r = m_ch.command(body, timeout, prefix, {}, tries);
     if (!r) {
       return std::move(r).error();
     }
@@ -291,6 +276,19 @@ private:
       return reply_error(body, *r);
     }
     return r;
+  }
+
+  // A command answered by one "+NAME:" line of at least `min_count` fields, then OK.
+  Result<std::vector<Param>> query(std::string_view body,
+                                   std::string_view prefix,
+                                   std::size_t min_count,
+                                   milliseconds timeout = k_cmd_timeout,
+                                   int tries = 3) {
+    auto r = cmd(body, prefix, timeout, tries);
+    if (!r) {
+      return std::move(r).error();
+    }
+    return info_params(body, *r, prefix, min_count);
   }
 
   CrcMode m_crc_mode = CrcMode::prefer;
@@ -357,8 +355,7 @@ public:
     }
     std::string body = "+IDMAU=\"" + c.product_key + "\",\"" + c.device_name + "\",\""
                        + c.device_secret.reveal() + "\",\"" + c.product_secret.reveal() + "\"";
-    auto r = m_ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
-    std::fill(body.begin(), body.end(), '\0');
+    auto r = send_credentials(m_ch, body);
     if (!r) {
       return std::move(r).error();
     }
@@ -411,22 +408,7 @@ public:
   }
 
   Result<void> reboot() override {
-    m_ch.clear_boot_seen();
-    auto r = m_ch.command("+REBOOT", k_cmd_timeout, {}, {}, 1);
-    if (!r && m_ch.transport().link_lost()) {
-      return std::move(r).error();
-    }
-    if (r && !r->ok()) {
-      return reply_error("+REBOOT", *r);
-    }
-    auto ready = m_ch.wait_urc("ready", k_boot_timeout);
-    if (!ready) {
-      return std::move(ready).error();
-    }
-    if (!*ready) {
-      return Error(Errc::device, "AT+REBOOT: the module did not come back ('ready') within "
-                                     + std::to_string(k_boot_timeout.count() / 1000) + " s");
-    }
+    ALIOT_TRY(restart(m_ch, "+REBOOT", "module"));
     return sync(CrcMode::off);
   }
 };

@@ -1,6 +1,6 @@
 // `aliot ports`: the serial ports the kernel knows (/sys/class/tty/*/device), their stable names
 // under /dev/serial/by-id and by-path, and the USB facts of their adapters.
-#include <aliot/serial.hpp>
+#include <aliot/serial/ports.hpp>
 
 #include <algorithm>
 #include <filesystem>

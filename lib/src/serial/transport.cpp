@@ -1,5 +1,5 @@
-// The real serial transport (raw termios, poll() deadlines, exclusive use) and the in-memory fake.
-#include <aliot/serial.hpp>
+// The real serial transport (raw termios, poll() deadlines, exclusive use).
+#include <aliot/serial/transport.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -312,29 +312,6 @@ Result<std::unique_ptr<Transport>> open_port(const std::string& path, const Port
   }
   ::tcflush(fd, TCIOFLUSH);
   return std::unique_ptr<Transport>(std::make_unique<PosixTransport>(fd, path, opts.cancel));
-}
-
-FakeTransport::FakeTransport(std::function<void(FakeTransport&, std::string_view)> on_write)
-    : m_on_write(std::move(on_write)) {}
-
-Result<void> FakeTransport::write(std::string_view bytes, Clock::time_point /*deadline*/) {
-  if (m_unplugged) {
-    return Error(Errc::device, "serial port fake: the device went away (unplugged or powered off)");
-  }
-  m_written += bytes;
-  if (m_on_write) {
-    m_on_write(*this, bytes);
-  }
-  return ok();
-}
-
-Result<std::string> FakeTransport::read(Clock::time_point /*deadline*/) {
-  if (m_unplugged && m_inbox.empty()) {
-    return Error(Errc::device, "serial port fake: the device went away (unplugged or powered off)");
-  }
-  std::string out;
-  out.swap(m_inbox);
-  return out;
 }
 
 } // namespace aliot::serial

@@ -118,6 +118,11 @@ Result<std::string> base64_decode(std::string_view text) {
     }
     const unsigned w = (static_cast<unsigned>(v[0]) << 18U) | (static_cast<unsigned>(v[1]) << 12U)
                        | (static_cast<unsigned>(v[2]) << 6U) | static_cast<unsigned>(v[3]);
+    // Strict (RFC 4648 section 3.5): the bits the padding leaves over must be zero, so one byte
+    // string has exactly one encoding.
+    if ((pad == 1 && (w & 0xFFU) != 0) || (pad == 2 && (w & 0xFFFFU) != 0)) {
+      return Error(Errc::usage, "base64 text has non-zero bits before its padding");
+    }
     out.push_back(static_cast<char>((w >> 16U) & 0xFFU));
     if (pad < 2) {
       out.push_back(static_cast<char>((w >> 8U) & 0xFFU));
@@ -212,45 +217,77 @@ Result<std::vector<std::pair<std::string, std::string>>> form_decode(std::string
   return out;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (no overlongs, no surrogates,
+// nothing past U+10FFFF), or 0 when the bytes there are not one.
+std::size_t utf8_sequence_at(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = 0;
+  unsigned cp = 0;
+  if (c < 0x80) {
+    return 1;
+  }
+  if ((c & 0xE0U) == 0xC0) {
+    n = 1;
+    cp = c & 0x1FU;
+  } else if ((c & 0xF0U) == 0xE0) {
+    n = 2;
+    cp = c & 0x0FU;
+  } else if ((c & 0xF8U) == 0xF0) {
+    n = 3;
+    cp = c & 0x07U;
+  } else {
+    return 0;
+  }
+  if (i + n >= s.size()) {
+    return 0;
+  }
+  for (std::size_t k = 1; k <= n; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0U) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6U) | (cc & 0x3FU);
+  }
+  if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
+      || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n + 1;
+}
+
+} // namespace
+
 bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    unsigned cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0U) == 0xC0) {
-      n = 1;
-      cp = c & 0x1FU;
-    } else if ((c & 0xF0U) == 0xE0) {
-      n = 2;
-      cp = c & 0x0FU;
-    } else if ((c & 0xF8U) == 0xF0) {
-      n = 3;
-      cp = c & 0x07U;
-    } else {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_sequence_at(s, i);
+    if (n == 0) {
       return false;
     }
-    if (i + n >= s.size()) {
-      return false;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0U) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6U) | (cc & 0x3FU);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF
-        || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
+    i += n;
   }
   return true;
+}
+
+std::string escape_invalid_utf8(std::string_view s) {
+  static constexpr std::string_view k_hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_sequence_at(s, i);
+    if (n == 0) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      out += "\\x";
+      out.push_back(k_hex[c >> 4U]);
+      out.push_back(k_hex[c & 0x0FU]);
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -1,6 +1,14 @@
+#include <aliot/encoding.hpp>
 #include <aliot/error.hpp>
 
 namespace aliot {
+
+std::string detail::as_text(std::string text) {
+  if (enc::is_valid_utf8(text)) {
+    return text;
+  }
+  return enc::escape_invalid_utf8(text);
+}
 
 int exit_status(Errc code) {
   return static_cast<int>(code);

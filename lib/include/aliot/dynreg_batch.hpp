@@ -1,0 +1,167 @@
+// Dynamic registration of many devices: the names file, one registrar per worker (HTTPS or
+// MQTT), and the batch runner that resumes from the results file. Every issued secret is
+// appended to the results file and synced (file, and directory on creation) BEFORE it is handed
+// to the caller for printing, so a secret the platform issued once is never lost; a re-run with
+// the same file skips the devices already in it.
+#pragma once
+
+#include <aliot/config.hpp>
+#include <aliot/dynreg.hpp>
+#include <aliot/error.hpp>
+#include <aliot/http.hpp>
+#include <aliot/identity.hpp>
+#include <aliot/log.hpp>
+#include <aliot/secret.hpp>
+#include <aliot/sign.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aliot::dynreg {
+
+// ---- Device names ----
+
+// One DeviceName a line (surrounding blanks trimmed; blank lines and '#' comments skipped), or
+// CSV whose first row names a DeviceName column (the console's batch file: a UTF-8 BOM, quoted
+// cells and "" inside quotes are understood; rows with an empty cell there are skipped). Names
+// come back in file order, neither validated nor deduplicated.
+std::vector<std::string> parse_names(std::string_view text);
+
+// Reads a names file. `origin` names it in errors ("--names devices.csv"); Errc::io.
+Result<std::vector<std::string>> read_names(const std::string& path, std::string_view origin);
+
+// Validates every DeviceName (Errc::usage naming the rule broken) and drops repeats, keeping
+// the first occurrence's place.
+Result<std::vector<std::string>> unique_device_names(const std::vector<std::string>& names);
+
+// The devices of a run: `given` (-d), then those of `names_file` (--names), or else `fallback`
+// (the configured DeviceName); validated, repeats dropped. Errc::usage when there are none.
+Result<std::vector<std::string>> device_names(std::vector<std::string> given,
+                                              const std::optional<std::string>& names_file,
+                                              const std::optional<std::string>& fallback);
+
+// ---- One device, for one worker ----
+
+enum class Via { https, mqtt };
+
+struct Settings {
+  std::string product_key;
+  Secret product_secret;
+  sign::Method method = sign::Method::hmacsha256;
+  std::optional<std::string> random; // the same random for every device; default: new_random()
+  Via via = Via::https;
+  std::string auth_endpoint; // Via::https: base URL of the registration service
+  http::ClientOptions http;  // Via::https
+  MqttOptions mqtt;          // Via::mqtt
+};
+
+// What a run takes from its own options rather than from the configuration.
+struct Choices {
+  Via via = Via::https;
+  bool preregistered = true; // false: MQTT regnwl
+  std::optional<std::string> random;
+  std::optional<std::string> client_id; // MQTT client id before the options
+  int securemode = 2;
+  bool insecure = false;
+  std::chrono::milliseconds timeout{10000};
+  const std::atomic<bool>* interrupt = nullptr;
+  int jobs = 1; // workers of a batch (checked here, used by BatchOptions)
+};
+
+// Settings from the resolved configuration (product_key, product_secret, sign_method, region,
+// instance, auth_endpoint, ca_file, mqtt_host, mqtt_port) and the choices. Errc::usage for a
+// choice out of range (checked first: regnwl over HTTPS, securemode, jobs 1-64, a timeout under
+// 100 ms, an empty random) or a malformed value, Errc::config when the ProductKey or ProductSecret
+// is missing. Warns through `log` that `insecure` skips certificate verification.
+Result<Settings>
+settings_from(const config::Settings& cfg, const Choices& c, const Logger& log = {});
+
+// The request for one device (a fresh random unless `s.random` is set).
+Request request_for(const Settings& s, std::string_view device_name);
+
+// Registers one device. A Registrar is used by one thread at a time.
+using Registrar = std::function<Result<Triplet>(std::string_view device_name)>;
+// Called once in each worker thread.
+using RegistrarFactory = std::function<Registrar()>;
+
+// HTTPS: one client whose connection is reused from device to device; MQTT: one session per
+// device (the platform closes a registration connection after its reply).
+Registrar make_registrar(const Settings& s, const Logger& log = {});
+
+// ---- The batch ----
+
+// Counts so far (skipped devices are neither ok nor failed).
+struct BatchProgress {
+  std::size_t total = 0;   // devices in the batch
+  std::size_t skipped = 0; // already in the results file
+  std::size_t ok = 0;
+  std::size_t failed = 0;
+};
+
+// What became of one device.
+struct DeviceResult {
+  std::size_t index = 0; // in Batch::names()
+  std::string device_name;
+  // The credentials the platform issued, and their compact console JSON (the results file's
+  // line). Present also when only saving them failed: they must then be shown, since the
+  // platform will not issue them again.
+  std::optional<Triplet> triplet;
+  std::string line;
+  // Registration or saving failed (Errc::interrupted when the stop flag cut it short).
+  std::optional<Error> error;
+
+  bool ok() const { return !error; }
+};
+
+struct BatchOptions {
+  int jobs = 1;                            // worker threads (the calling thread is one of them)
+  const std::atomic<bool>* stop = nullptr; // polled before each device
+};
+
+struct BatchSummary {
+  BatchProgress counts;
+  std::chrono::duration<double> elapsed{0};
+  // The error of the first failed device in list order (not in time order), if any.
+  std::optional<Error> first_error;
+};
+
+class Batch {
+public:
+  // Opens the results file if `out_path` is given (creating it 0600, syncing its directory,
+  // repairing a torn last line) and marks the devices of `names` already in it as skipped.
+  static Result<Batch> open(std::string product_key,
+                            std::vector<std::string> names,
+                            std::optional<std::string> out_path);
+
+  const std::vector<std::string>& names() const { return m_names; }
+  bool is_skipped(std::size_t index) const { return m_skipped[index]; }
+  std::size_t skipped() const { return m_skip_count; }
+  // Whether opening the results file had to repair its last line.
+  bool repaired() const { return m_out && m_out->repaired(); }
+
+  // Called once per device that was not skipped, serialized (never two at once), after the
+  // result is durable in the results file.
+  using OnResult = std::function<void(const DeviceResult&, const BatchProgress&)>;
+
+  // Registers every device not skipped with min(jobs, devices left) workers, each with its own
+  // registrar from `make`. A failed device does not stop the batch; Errc::interrupted from a
+  // registrar, or the stop flag, does (devices not started are left out of the counts).
+  BatchSummary
+  run(const RegistrarFactory& make, const BatchOptions& opts, const OnResult& on_result);
+
+private:
+  Batch() = default;
+  std::string m_product_key;
+  std::vector<std::string> m_names;
+  std::vector<bool> m_skipped;
+  std::size_t m_skip_count = 0;
+  std::optional<OutFile> m_out;
+};
+
+} // namespace aliot::dynreg

@@ -1,0 +1,148 @@
+// Registering a batch: workers over a shared cursor, durable results before they are shown,
+// resume from the results file.
+#include <aliot/dynreg_batch.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace aliot::dynreg {
+
+Request request_for(const Settings& s, std::string_view device_name) {
+  Request r;
+  r.product_key = s.product_key;
+  r.device_name = std::string(device_name);
+  r.method = s.method;
+  r.random = s.random.value_or(new_random());
+  return r;
+}
+
+Registrar make_registrar(const Settings& s, const Logger& log) {
+  if (s.via == Via::https) {
+    auto client = std::make_shared<http::Client>(s.http, log);
+    return [s, client](std::string_view dn) {
+      return register_https(*client, s.auth_endpoint, request_for(s, dn), s.product_secret);
+    };
+  }
+  return [s, log](std::string_view dn) {
+    return register_mqtt(s.mqtt, request_for(s, dn), s.product_secret, log);
+  };
+}
+
+Result<Batch> Batch::open(std::string product_key,
+                          std::vector<std::string> names,
+                          std::optional<std::string> out_path) {
+  Batch b;
+  b.m_product_key = std::move(product_key);
+  b.m_names = std::move(names);
+  b.m_skipped.assign(b.m_names.size(), false);
+  if (out_path) {
+    auto f = OutFile::open(*out_path);
+    if (!f) {
+      return std::move(f).error();
+    }
+    b.m_out.emplace(std::move(*f));
+    for (std::size_t i = 0; i < b.m_names.size(); ++i) {
+      if (b.m_out->contains(b.m_product_key, b.m_names[i])) {
+        b.m_skipped[i] = true;
+        ++b.m_skip_count;
+      }
+    }
+  }
+  return b;
+}
+
+BatchSummary
+Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResult& on_result) {
+  const std::size_t total = m_names.size();
+  std::vector<std::optional<Error>> errors(total);
+  std::mutex mu; // guards `errors`, the counts and on_result
+  BatchProgress counts;
+  counts.total = total;
+  counts.skipped = m_skip_count;
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  const auto started = std::chrono::steady_clock::now();
+
+  // Hands a result over: counted and shown under the lock, one at a time.
+  auto deliver = [&](DeviceResult&& r) {
+    std::lock_guard lock(mu);
+    if (r.error) {
+      errors[r.index] = r.error;
+      ++counts.failed;
+      if (r.error->code() == Errc::interrupted) {
+        stop = true;
+      }
+    } else {
+      ++counts.ok;
+    }
+    if (on_result) {
+      on_result(r, counts);
+    }
+  };
+
+  auto worker = [&] {
+    const Registrar reg = make();
+    while (!stop.load()) {
+      if (opts.stop != nullptr && opts.stop->load()) {
+        stop = true;
+        break;
+      }
+      const std::size_t i = next.fetch_add(1);
+      if (i >= total) {
+        break;
+      }
+      if (m_skipped[i]) {
+        continue;
+      }
+      DeviceResult r;
+      r.index = i;
+      r.device_name = m_names[i];
+      auto t = reg(m_names[i]);
+      if (!t) {
+        r.error = std::move(t).error();
+        deliver(std::move(r));
+        continue;
+      }
+      r.line = triplet_json(*t, false);
+      if (m_out) {
+        // Durable before it is shown.
+        if (auto a = m_out->append(t->product_key, t->device_name, r.line); !a) {
+          r.error = std::move(a).error().with_hint(
+              "the new secret is printed on standard output: keep it, the platform will not "
+              "send it again");
+        }
+      }
+      r.triplet = std::move(*t);
+      deliver(std::move(r));
+    }
+  };
+
+  const std::size_t todo = total - m_skip_count;
+  const auto threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(opts.jobs, 1)),
+                                             std::max<std::size_t>(todo, 1));
+  if (todo > 0) {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t) {
+      pool.emplace_back(worker);
+    }
+    worker();
+    for (auto& t : pool) {
+      t.join();
+    }
+  }
+
+  BatchSummary s;
+  s.counts = counts;
+  s.elapsed = std::chrono::steady_clock::now() - started;
+  for (auto& e : errors) {
+    if (e) {
+      s.first_error = std::move(e);
+      break;
+    }
+  }
+  return s;
+}
+
+} // namespace aliot::dynreg

@@ -1,0 +1,436 @@
+// The registration batch over a real results file: every result durable before it is handed
+// over, resume (skip what the file holds, repair a torn last line), failures, stop, workers; and
+// the run's settings from the configuration. The registrar is a function standing in for the
+// platform (the cloud suite runs the real HTTPS and MQTT flows).
+#include "support.hpp"
+
+#include <aliot/dynreg_batch.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+using namespace aliot;
+using Names = std::vector<std::string>;
+
+namespace {
+
+constexpr const char* k_pk = "a1FakePK001";
+
+std::string line_for(const std::string& dn, const std::string& ds) {
+  return std::string(R"({"ProductKey":")") + k_pk + R"(","DeviceName":")" + dn
+         + R"(","DeviceSecret":")" + ds + "\"}";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// DeviceName -> DeviceSecret of every line of a results file (each device once).
+std::map<std::string, std::string> records(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) {
+    const auto j = nlohmann::json::parse(l);
+    EXPECT_EQ(out.count(j["DeviceName"]), 0u) << "two lines for " << j["DeviceName"];
+    out[j["DeviceName"]] = j["DeviceSecret"];
+  }
+  return out;
+}
+
+// Stands in for the platform: issues "ds-<dn>-<n>" (n counts issues per device), refuses names
+// starting with "bad", and answers Errc::interrupted for names starting with "int".
+class Platform {
+public:
+  dynreg::RegistrarFactory factory() {
+    return [this] {
+      ++m_workers;
+      return [this](std::string_view dn) -> Result<Triplet> {
+        std::lock_guard lock(m_mu);
+        const std::string name(dn);
+        m_calls.push_back(name);
+        if (name.starts_with("bad")) {
+          return Error(Errc::remote, "registering " + name + ": refused");
+        }
+        if (name.starts_with("int")) {
+          return Error(Errc::interrupted, "registering " + name + ": interrupted");
+        }
+        Triplet t;
+        t.product_key = k_pk;
+        t.device_name = name;
+        t.device_secret = Secret("ds-" + name + "-" + std::to_string(++m_issued[name]));
+        return t;
+      };
+    };
+  }
+  Names calls() const {
+    std::lock_guard lock(m_mu);
+    return m_calls;
+  }
+  int workers() const { return m_workers; }
+
+private:
+  mutable std::mutex m_mu;
+  Names m_calls;
+  std::map<std::string, int> m_issued;
+  std::atomic<int> m_workers{0};
+};
+
+Names numbered(const std::string& prefix, int n) {
+  Names out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(prefix + std::to_string(i));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST(DynregBatch, EachResultIsInTheFileBeforeItIsHandedOver) {
+  test::TempDir dir;
+  const auto out = dir.file("secrets.jsonl");
+  auto b = dynreg::Batch::open(k_pk, {"dev-a1", "dev-a2", "dev-a3"}, out);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_FALSE(b->repaired());
+  EXPECT_EQ(b->skipped(), 0u);
+  struct stat st {};
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  Platform p;
+  std::vector<std::string> handed;
+  const auto s = b->run(p.factory(), {.jobs = 1},
+                        [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& pr) {
+                          ASSERT_TRUE(r.ok()) << r.error->message();
+                          ASSERT_TRUE(r.triplet);
+                          EXPECT_EQ(r.line, triplet_json(*r.triplet, false));
+                          EXPECT_EQ(b->names()[r.index], r.device_name);
+                          // Durable before it is shown: the file already holds the line.
+                          EXPECT_NE(slurp(out).find(r.line + "\n"), std::string::npos);
+                          handed.push_back(r.line);
+                          EXPECT_EQ(pr.ok, handed.size());
+                          EXPECT_EQ(pr.total, 3u);
+                        });
+  EXPECT_EQ(s.counts.ok, 3u);
+  EXPECT_EQ(s.counts.failed, 0u);
+  EXPECT_FALSE(s.first_error);
+  EXPECT_EQ(p.calls(), (Names{"dev-a1", "dev-a2", "dev-a3"}));
+  std::string expected;
+  for (const auto& l : handed) {
+    expected += l + "\n";
+  }
+  EXPECT_EQ(slurp(out), expected);
+}
+
+TEST(DynregBatch, ARerunSkipsWhatTheFileHoldsAndRegistersTheRest) {
+  test::TempDir dir;
+  const auto out = dir.write("secrets.jsonl", line_for("dev-b1", "old-1") + "\n"
+                                                  + line_for("dev-b3", "old-3") + "\n");
+  // A record of another product does not count for this one.
+  const std::string other =
+      R"({"ProductKey":"a1OtherPK01","DeviceName":"dev-b2","DeviceSecret":"x"})";
+  dir.write("secrets.jsonl", slurp(out) + other + "\n");
+  const std::string before = slurp(out);
+
+  auto b = dynreg::Batch::open(k_pk, {"dev-b1", "dev-b2", "dev-b3", "dev-b4"}, out);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(b->skipped(), 2u);
+  EXPECT_TRUE(b->is_skipped(0));
+  EXPECT_FALSE(b->is_skipped(1));
+  EXPECT_TRUE(b->is_skipped(2));
+  Platform p;
+  std::size_t handed = 0;
+  const auto s = b->run(p.factory(), {.jobs = 3},
+                        [&](const dynreg::DeviceResult&, const dynreg::BatchProgress& pr) {
+                          ++handed;
+                          EXPECT_EQ(pr.skipped, 2u);
+                        });
+  EXPECT_EQ(handed, 2u);
+  EXPECT_EQ(s.counts.ok, 2u);
+  EXPECT_EQ(s.counts.skipped, 2u);
+  EXPECT_EQ(s.counts.total, 4u);
+  const auto calls = p.calls();
+  EXPECT_EQ(std::set<std::string>(calls.begin(), calls.end()),
+            (std::set<std::string>{"dev-b2", "dev-b4"}));
+  // Two devices left: two workers, not three.
+  EXPECT_EQ(p.workers(), 2);
+  const std::string now = slurp(out);
+  EXPECT_EQ(now.rfind(before, 0), 0u) << "lines already there stay as they were";
+  const auto got = records(now.substr(now.find(other) + other.size() + 1));
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.at("dev-b2"), "ds-dev-b2-1");
+}
+
+TEST(DynregBatch, ATornLastLineIsCutAndItsDeviceRegisteredAgain) {
+  test::TempDir dir;
+  const std::string good = line_for("dev-c1", "ds-1") + "\n";
+  const auto out =
+      dir.write("torn.jsonl", good + R"({"ProductKey":"a1FakePK001","DeviceName":"dev-c2","Devi)");
+  auto b = dynreg::Batch::open(k_pk, {"dev-c1", "dev-c2"}, out);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_TRUE(b->repaired());
+  EXPECT_EQ(b->skipped(), 1u);
+  EXPECT_EQ(slurp(out), good) << "the torn tail is cut off at once";
+  Platform p;
+  const auto s = b->run(p.factory(), {}, {});
+  EXPECT_EQ(s.counts.ok, 1u);
+  EXPECT_EQ(p.calls(), Names{"dev-c2"});
+  EXPECT_EQ(slurp(out), good + line_for("dev-c2", "ds-dev-c2-1") + "\n");
+}
+
+TEST(DynregBatch, ACompleteRecordMissingItsNewlineIsKept) {
+  test::TempDir dir;
+  const std::string whole = line_for("dev-d1", "ds-1") + "\n" + line_for("dev-d2", "ds-2");
+  const auto out = dir.write("nl.jsonl", whole);
+  auto b = dynreg::Batch::open(k_pk, {"dev-d1", "dev-d2"}, out);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_TRUE(b->repaired());
+  EXPECT_EQ(b->skipped(), 2u);
+  EXPECT_EQ(slurp(out), whole + "\n");
+  Platform p;
+  const auto s = b->run(p.factory(), {.jobs = 4}, {});
+  EXPECT_TRUE(p.calls().empty());
+  EXPECT_EQ(p.workers(), 0) << "nothing to do: no worker needs a registrar";
+  EXPECT_EQ(s.counts.ok + s.counts.failed, 0u);
+
+  // A second open finds nothing to repair.
+  auto again = dynreg::Batch::open(k_pk, {"dev-d1"}, out);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->repaired());
+}
+
+TEST(DynregBatch, FailuresDoNotStopTheBatchAndTheFirstInListOrderIsKept) {
+  test::TempDir dir;
+  const auto out = dir.file("mixed.jsonl");
+  Names names = numbered("dev-e", 20);
+  names[3] = "bad-e3";
+  names[11] = "bad-e11";
+  auto b = dynreg::Batch::open(k_pk, names, out);
+  ASSERT_TRUE(b);
+  Platform p;
+  std::size_t failures_handed = 0;
+  const auto s = b->run(p.factory(), {.jobs = 4},
+                        [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress&) {
+                          if (!r.ok()) {
+                            ++failures_handed;
+                            EXPECT_FALSE(r.triplet);
+                            EXPECT_TRUE(r.line.empty());
+                          }
+                        });
+  EXPECT_EQ(failures_handed, 2u);
+  EXPECT_EQ(s.counts.ok, 18u);
+  EXPECT_EQ(s.counts.failed, 2u);
+  ASSERT_TRUE(s.first_error);
+  EXPECT_EQ(s.first_error->code(), Errc::remote);
+  EXPECT_EQ(s.first_error->message(), "registering bad-e3: refused");
+  EXPECT_EQ(p.calls().size(), 20u);
+  const auto got = records(slurp(out));
+  EXPECT_EQ(got.size(), 18u);
+  EXPECT_EQ(got.count("bad-e3"), 0u);
+}
+
+TEST(DynregBatch, ManyWorkersRegisterEachDeviceExactlyOnce) {
+  test::TempDir dir;
+  const auto out = dir.file("many.jsonl");
+  const Names names = numbered("dev-f", 200);
+  auto b = dynreg::Batch::open(k_pk, names, out);
+  ASSERT_TRUE(b);
+  Platform p;
+  std::set<std::size_t> indexes;
+  const auto s = b->run(p.factory(), {.jobs = 8},
+                        [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& pr) {
+                          EXPECT_TRUE(indexes.insert(r.index).second);
+                          EXPECT_EQ(pr.ok, indexes.size()); // serialized: counts match
+                        });
+  EXPECT_EQ(p.workers(), 8);
+  EXPECT_EQ(s.counts.ok, 200u);
+  EXPECT_EQ(p.calls().size(), 200u);
+  const auto got = records(slurp(out));
+  ASSERT_EQ(got.size(), 200u);
+  for (const auto& n : names) {
+    EXPECT_EQ(got.at(n), "ds-" + n + "-1");
+  }
+}
+
+TEST(DynregBatch, AnInterruptedRegistrationStopsTheBatch) {
+  test::TempDir dir;
+  auto b = dynreg::Batch::open(k_pk, {"dev-g1", "int-g2", "dev-g3", "dev-g4"}, dir.file("i.jsonl"));
+  ASSERT_TRUE(b);
+  Platform p;
+  const auto s = b->run(p.factory(), {.jobs = 1}, {});
+  EXPECT_EQ(p.calls(), (Names{"dev-g1", "int-g2"}));
+  EXPECT_EQ(s.counts.ok, 1u);
+  EXPECT_EQ(s.counts.failed, 1u);
+  ASSERT_TRUE(s.first_error);
+  EXPECT_EQ(s.first_error->code(), Errc::interrupted);
+  EXPECT_EQ(records(slurp(dir.file("i.jsonl"))).size(), 1u);
+}
+
+TEST(DynregBatch, TheStopFlagIsPolledBeforeEachDevice) {
+  std::atomic<bool> stop{false};
+  Platform p;
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-h", 10), std::nullopt);
+  ASSERT_TRUE(b);
+  const auto s = b->run(p.factory(), {.jobs = 1, .stop = &stop},
+                        [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress&) {
+                          if (r.index == 2) {
+                            stop = true; // SIGINT while device 2 was registering
+                          }
+                        });
+  EXPECT_EQ(p.calls(), (Names{"dev-h0", "dev-h1", "dev-h2"}));
+  EXPECT_EQ(s.counts.ok, 3u);
+  EXPECT_FALSE(s.first_error);
+}
+
+TEST(DynregBatch, WithoutAResultsFileNothingIsSkippedOrWritten) {
+  auto b = dynreg::Batch::open(k_pk, {"dev-i1", "dev-i2"}, std::nullopt);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->repaired());
+  Platform p;
+  std::vector<std::string> lines;
+  const auto s = b->run(p.factory(), {.jobs = 2},
+                        [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress&) {
+                          lines.push_back(r.line);
+                        });
+  EXPECT_EQ(s.counts.ok, 2u);
+  EXPECT_EQ(lines.size(), 2u);
+}
+
+// A results file that cannot take the line (a full disk): the secret is still handed over, with
+// the error, since the platform will not issue it again.
+TEST(DynregBatch, ASecretThatCouldNotBeSavedIsStillHandedOver) {
+  auto b = dynreg::Batch::open(k_pk, {"dev-j1"}, std::string("/dev/full"));
+  ASSERT_TRUE(b) << b.error().message();
+  Platform p;
+  int handed = 0;
+  const auto s =
+      b->run(p.factory(), {}, [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& pr) {
+        ++handed;
+        ASSERT_TRUE(r.triplet);
+        EXPECT_EQ(r.triplet->device_secret.reveal(), "ds-dev-j1-1");
+        EXPECT_EQ(r.line, triplet_json(*r.triplet, false));
+        ASSERT_TRUE(r.error);
+        EXPECT_EQ(r.error->code(), Errc::io);
+        EXPECT_NE(r.error->hint().find("keep it"), std::string::npos);
+        EXPECT_EQ(pr.failed, 1u);
+      });
+  EXPECT_EQ(handed, 1);
+  EXPECT_EQ(s.counts.failed, 1u);
+  ASSERT_TRUE(s.first_error);
+  EXPECT_EQ(s.first_error->code(), Errc::io);
+}
+
+TEST(DynregBatch, AResultsFileThatCannotBeOpenedIsAnIoError) {
+  test::TempDir dir;
+  auto b = dynreg::Batch::open(k_pk, {"dev-k1"}, dir.file("no/such/dir/out.jsonl"));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code(), Errc::io);
+}
+
+// ---- settings_from ----
+
+namespace {
+
+Result<config::Settings> cfg_with(const test::TempDir& dir, config::Env env) {
+  config::Sources s;
+  env["XDG_CONFIG_HOME"] = dir.path(); // no profile file there
+  s.env = std::move(env);
+  return config::resolve(s);
+}
+
+} // namespace
+
+TEST(DynregSettings, FromTheConfigurationAndTheChoices) {
+  test::TempDir dir;
+  auto cfg = cfg_with(dir, {{"ALIOT_PRODUCT_KEY", k_pk},
+                            {"ALIOT_PRODUCT_SECRET", "ps-1"},
+                            {"ALIOT_SIGN_METHOD", "hmacsha1"},
+                            {"ALIOT_REGION", "cn-beijing"},
+                            {"ALIOT_CA_FILE", "/tmp/ca.pem"}});
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  dynreg::Choices c;
+  c.random = "R4nd0m";
+  c.timeout = std::chrono::milliseconds(25000);
+  auto s = dynreg::settings_from(*cfg, c);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->product_key, k_pk);
+  EXPECT_EQ(s->product_secret.reveal(), "ps-1");
+  EXPECT_EQ(s->method, sign::Method::hmacsha1);
+  EXPECT_EQ(s->via, dynreg::Via::https);
+  EXPECT_EQ(s->auth_endpoint, "https://iot-auth.cn-beijing.aliyuncs.com");
+  EXPECT_EQ(s->http.ca_file, "/tmp/ca.pem");
+  EXPECT_EQ(s->http.timeout_ms, 25000);
+  EXPECT_EQ(s->http.connect_timeout_ms, 10000);
+  EXPECT_EQ(dynreg::request_for(*s, "dev-s1").random, "R4nd0m");
+  EXPECT_EQ(dynreg::request_for(*s, "dev-s1").device_name, "dev-s1");
+
+  c.via = dynreg::Via::mqtt;
+  c.preregistered = false;
+  c.random.reset();
+  s = dynreg::settings_from(*cfg, c);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->mqtt.endpoint.host, std::string(k_pk) + ".iot-as-mqtt.cn-beijing.aliyuncs.com");
+  EXPECT_EQ(s->mqtt.endpoint.port, 1883);
+  EXPECT_EQ(s->mqtt.endpoint.ca_file, "/tmp/ca.pem");
+  EXPECT_FALSE(s->mqtt.preregistered);
+  EXPECT_EQ(s->mqtt.timeout, std::chrono::milliseconds(25000));
+  const auto r1 = dynreg::request_for(*s, "dev-s1");
+  EXPECT_EQ(r1.random.size(), 15u);
+  EXPECT_NE(r1.random, dynreg::request_for(*s, "dev-s1").random) << "a fresh random each";
+  const auto cred = dynreg::mqtt_credentials(s->mqtt, r1, s->product_secret);
+  EXPECT_NE(cred.client_id.find("authType=regnwl"), std::string::npos) << cred.client_id;
+  EXPECT_EQ(cred.username, "dev-s1&" + std::string(k_pk));
+}
+
+TEST(DynregSettings, BadChoicesAreUsageErrorsAndMissingSecretsConfigErrors) {
+  test::TempDir dir;
+  auto cfg = cfg_with(dir, {{"ALIOT_PRODUCT_KEY", k_pk}, {"ALIOT_PRODUCT_SECRET", "ps-1"}});
+  ASSERT_TRUE(cfg);
+  auto code_of = [&](dynreg::Choices c) {
+    auto s = dynreg::settings_from(*cfg, c);
+    return s ? Errc{} : s.error().code();
+  };
+  dynreg::Choices c;
+  c.preregistered = false; // regnwl over HTTPS
+  EXPECT_EQ(code_of(c), Errc::usage);
+  c = {};
+  c.securemode = 3;
+  EXPECT_EQ(code_of(c), Errc::usage);
+  c = {};
+  c.jobs = 65;
+  EXPECT_EQ(code_of(c), Errc::usage);
+  c = {};
+  c.timeout = std::chrono::milliseconds(99);
+  EXPECT_EQ(code_of(c), Errc::usage);
+  c = {};
+  c.random = "";
+  EXPECT_EQ(code_of(c), Errc::usage);
+  c = {};
+  c.securemode = -2;
+  c.jobs = 64;
+  EXPECT_EQ(code_of(c), Errc{});
+
+  auto no_secret = cfg_with(dir, {{"ALIOT_PRODUCT_KEY", k_pk}});
+  ASSERT_TRUE(no_secret);
+  auto s = dynreg::settings_from(*no_secret, {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), Errc::config);
+  EXPECT_EQ(s.error().message(), std::string("no ProductSecret for ") + k_pk);
+  auto no_pk = cfg_with(dir, {{"ALIOT_PRODUCT_SECRET", "ps-1"}});
+  ASSERT_TRUE(no_pk);
+  s = dynreg::settings_from(*no_pk, {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), Errc::config);
+}
