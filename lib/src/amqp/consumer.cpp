@@ -281,7 +281,7 @@ private:
     m_why = text;
   }
 
-  // Keeps the receiver's credit at min(window, messages still wanted).
+  // Keeps the receiver's credit near min(window, messages still wanted), never above it.
   void top_up() {
     if (!m_receiver || m_outcome) {
       return;
@@ -291,7 +291,8 @@ private:
       want = std::min<long>(want, *m_sh.o.count - m_sh.stats.handled);
     }
     const long have = m_receiver.credit();
-    if (want > have) {
+    // Granted in batches (one flow frame per half window), exactly up to what is wanted.
+    if (want > have && (have == 0 || want - have >= std::max<long>(1, want / 2))) {
       m_receiver.add_credit(static_cast<std::uint32_t>(want - have));
     }
   }
