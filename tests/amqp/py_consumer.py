@@ -69,8 +69,12 @@ class Consumer(MessagingHandler):
         self.got += 1
         if self.a.count and self.got >= self.a.count:
             self.finish(0)
-        elif not self.a.count or self.got + self.receiver.credit < self.a.count:
-            self.receiver.flow(1)
+        else:
+            # Credit in batches (as aliot does), never beyond --count.
+            credit = self.receiver.credit
+            room = (self.a.count - self.got - credit) if self.a.count else 500
+            if credit < 250 and room > 0:
+                self.receiver.flow(min(500 - credit, room))
 
     def finish(self, rc):
         self.rc = rc
