@@ -290,7 +290,7 @@ complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l access-key-secret-file 
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l client-id -x -d 'Client id shown in the console (default: host name and process id)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l instance -x -d 'IotInstanceId of the instance, if it has one'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l sign-method -x -a 'hmacsha256 hmacsha1 hmacmd5' -d 'Signature method of the user name (default hmacsha256)'
-complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l amqp-endpoint -x -d 'amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l amqp-endpoint -x -d 'Endpoint amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l ca-file -r -F -d 'Also trust this CA bundle (also ALIOT_CA_FILE)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l idle-timeout -x -d 'Idle time-out announced to the server, 30-300 seconds (default 60)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s t -l topic -x -d 'Print only messages whose device topic matches this MQTT filter (repeatable)'

@@ -241,7 +241,7 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
                  ->type_name("METHOD");
   ctx.docs.choices(sm, {"hmacsha256", "hmacsha1", "hmacmd5"});
   cmd->add_option("--amqp-endpoint", opts->endpoint,
-                  "amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)")
+                  "Endpoint amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)")
       ->type_name("URL");
   auto* ca =
       cmd->add_option("--ca-file", opts->ca_file, "Also trust this CA bundle (also ALIOT_CA_FILE)")
