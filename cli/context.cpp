@@ -7,6 +7,15 @@
 
 namespace aliot::cli {
 
+void put_flag(config::Sources& s,
+              std::string_view key,
+              const std::optional<std::string>& value,
+              std::string_view flag) {
+  if (value) {
+    s.flags[std::string(key)] = config::Value{*value, "flag " + std::string(flag), false};
+  }
+}
+
 Result<config::Settings> Context::settings(config::Sources sources) const {
   sources.env = env;
   if (globals.config) {

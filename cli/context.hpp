@@ -44,6 +44,12 @@ struct Context {
   Result<Secret> secret_from_file(const std::string& path, std::string_view what) const;
 };
 
+// A flag's value as a settings source (`origin` "flag FLAG"), when the flag was given.
+void put_flag(config::Sources& s,
+              std::string_view key,
+              const std::optional<std::string>& value,
+              std::string_view flag);
+
 // Sets `ctx.action` from a command callback: the action runs after parsing has fully succeeded.
 template <class Opts, class Fn>
 void set_action(Context& ctx, std::shared_ptr<Opts> opts, Fn fn) {

@@ -1,26 +1,24 @@
 #include "options.hpp"
 
 #include <aliot/config.hpp>
+#include <aliot/encoding.hpp>
+#include <aliot/topic.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 
 namespace aliot::cli {
 
 namespace {
-
-void put(config::Sources& s,
-         const char* key,
-         const std::optional<std::string>& v,
-         const char* flag) {
-  if (v) {
-    s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
-  }
-}
 
 Result<int> parse_int(const std::string& text, const std::string& what) {
   int v = 0;
@@ -119,21 +117,21 @@ void add_device_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
 
 config::Sources device_sources(const DeviceFlags& f) {
   config::Sources s;
-  put(s, "product_key", f.product_key, "--product-key");
-  put(s, "device_name", f.device_name, "--device-name");
-  put(s, "device_secret", f.device_secret, "--device-secret");
-  put(s, "device_secret_file", f.device_secret_file, "--device-secret-file");
-  put(s, "device_token", f.device_token, "--device-token");
-  put(s, "client_id", f.client_id, "--client-id");
-  put(s, "region", f.region, "--region");
-  put(s, "instance", f.instance, "--instance");
-  put(s, "mqtt_host", f.host, "--host");
+  put_flag(s, "product_key", f.product_key, "--product-key");
+  put_flag(s, "device_name", f.device_name, "--device-name");
+  put_flag(s, "device_secret", f.device_secret, "--device-secret");
+  put_flag(s, "device_secret_file", f.device_secret_file, "--device-secret-file");
+  put_flag(s, "device_token", f.device_token, "--device-token");
+  put_flag(s, "client_id", f.client_id, "--client-id");
+  put_flag(s, "region", f.region, "--region");
+  put_flag(s, "instance", f.instance, "--instance");
+  put_flag(s, "mqtt_host", f.host, "--host");
   if (f.port) {
     s.flags[f.tcp ? "mqtt_tcp_port" : "mqtt_port"] =
         config::Value{std::to_string(*f.port), "flag --port", false};
   }
-  put(s, "ca_file", f.ca_file, "--ca-file");
-  put(s, "sign_method", f.sign_method, "--sign-method");
+  put_flag(s, "ca_file", f.ca_file, "--ca-file");
+  put_flag(s, "sign_method", f.sign_method, "--sign-method");
   if (f.keepalive) {
     s.flags["keepalive"] = config::Value{std::to_string(*f.keepalive), "flag --keepalive", false};
   }
@@ -147,6 +145,82 @@ sign::MqttCredentials DeviceConfig::credentials() const {
                                    identity.device_token);
   }
   return sign::mqtt_credentials(params, identity.device_secret);
+}
+
+Result<void> check_payload_size(std::string_view payload) {
+  if (payload.size() > topic::k_max_payload) {
+    return Error(Errc::usage,
+                 "payload of " + std::to_string(payload.size())
+                     + " bytes is over the platform's limit of 256 KB (262144 bytes)",
+                 "the platform discards larger messages; split the payload");
+  }
+  return ok();
+}
+
+namespace {
+
+// All of standard input, bounded: one byte over the limit is enough to refuse it.
+Result<std::string> read_stdin_payload() {
+  std::string all;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return Error(Errc::io, std::string("reading standard input: ") + std::strerror(errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    all.append(buf, static_cast<std::size_t>(n));
+    if (all.size() > topic::k_max_payload) {
+      break;
+    }
+  }
+  return all;
+}
+
+} // namespace
+
+Result<std::string> read_payload(const PayloadFlags& f) {
+  std::string out;
+  if (f.message) {
+    out = *f.message;
+  } else if (f.file) {
+    std::ifstream in(*f.file, std::ios::binary);
+    if (!in) {
+      return Error(Errc::io, "cannot read " + *f.file + ": " + std::strerror(errno));
+    }
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+      return Error(Errc::io, "cannot read " + *f.file + ": read error");
+    }
+  } else if (f.stdin_all) {
+    auto all = read_stdin_payload();
+    if (!all) {
+      return std::move(all).error();
+    }
+    out = std::move(*all);
+  } else if (f.hex) {
+    auto d = enc::hex_decode(*f.hex);
+    if (!d) {
+      return Error(Errc::usage, "--hex: " + d.error().message());
+    }
+    out = std::move(*d);
+  } else if (f.base64) {
+    auto d = enc::base64_decode(*f.base64);
+    if (!d) {
+      return Error(Errc::usage, "--base64: " + d.error().message());
+    }
+    out = std::move(*d);
+  } else {
+    return Error(Errc::usage, "no payload",
+                 "give one of -m TEXT, -f FILE, -s (standard input), --hex HEX, --base64 B64");
+  }
+  ALIOT_TRY(check_payload_size(out));
+  return out;
 }
 
 std::string now_ms() {

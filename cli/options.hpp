@@ -68,6 +68,21 @@ config::Sources device_sources(const DeviceFlags& f);
 
 Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx);
 
+// A message's payload, from exactly one of these (`pub` and the cloud commands).
+struct PayloadFlags {
+  std::optional<std::string> message;
+  std::optional<std::string> file;
+  bool stdin_all = false;
+  std::optional<std::string> hex;
+  std::optional<std::string> base64;
+};
+
+// The payload bytes; Errc::io for an unreadable file or standard input, Errc::usage for bad hex
+// or Base64, no payload, or a payload over the platform's limit.
+Result<std::string> read_payload(const PayloadFlags& f);
+// Errc::usage (with the hint to split it) for a payload over the platform's 256 KB.
+Result<void> check_payload_size(std::string_view payload);
+
 // Milliseconds since the epoch, as text.
 std::string now_ms();
 

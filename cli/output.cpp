@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -30,6 +31,18 @@ void Output::line(std::string_view text) const {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+}
+
+void Output::fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const {
+  std::size_t width = 0;
+  for (const auto& r : rows) {
+    width = std::max(width, r.first.size());
+  }
+  for (const auto& [name, value] : rows) {
+    std::string l(name);
+    l.resize(width + 2, ' ');
+    line(l + value);
+  }
 }
 
 void Output::raw(std::string_view bytes) const {

@@ -5,8 +5,10 @@
 #include <aliot/error.hpp>
 #include <aliot/log.hpp>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace aliot::cli {
 
@@ -23,6 +25,8 @@ public:
 
   // One result line on stdout, flushed (pipes see it at once).
   void line(std::string_view text) const;
+  // Result lines `name  value`, the values aligned two columns after the longest name.
+  void fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const;
   // Raw bytes on stdout, flushed.
   void raw(std::string_view bytes) const;
 

@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev curl libsqlite3-dev sqlite3 libgtest-dev libgmock-dev
   libcpp-httplib-dev libqpid-proton-cpp12-dev python3-qpid-proton
   socat groff-base man-db bash-completion zsh fish python3 clang-format
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -46,36 +46,16 @@ Result<serial::Credentials> read_triplet(const std::string& path) {
     text = std::move(*t);
   }
   const std::string where = "triplet file " + path;
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Error(Errc::config, where + ": not a JSON object",
-                 "the console's device certificate looks like "
-                 "{\"ProductKey\":\"...\",\"DeviceName\":\"...\",\"DeviceSecret\":\"...\"}");
-  }
-  serial::Credentials c;
-  auto str = [&](const char* k, bool required, std::string& out) -> Result<void> {
-    auto it = j.find(k);
-    if (it == j.end()) {
-      if (required) {
-        return Error(Errc::config, where + ": field \"" + std::string(k) + "\" is missing");
-      }
-      return ok();
-    }
-    if (!it->is_string()) {
-      return Error(Errc::config, where + ": field \"" + std::string(k) + "\" must be a string");
-    }
-    out = it->get<std::string>();
-    return ok();
-  };
-  std::string ds;
-  std::string ps;
-  ALIOT_TRY(str("ProductKey", true, c.product_key));
-  ALIOT_TRY(str("DeviceName", true, c.device_name));
-  ALIOT_TRY(str("DeviceSecret", true, ds));
-  ALIOT_TRY(str("ProductSecret", false, ps));
-  c.device_secret = Secret(std::move(ds));
-  c.product_secret = Secret(std::move(ps));
+  auto t = read_triplet_json(text, where);
   std::fill(text.begin(), text.end(), '\0');
+  if (!t) {
+    return std::move(t).error();
+  }
+  if (t->device_secret.empty()) {
+    return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
+  }
+  serial::Credentials c{t->product_key, t->device_name, std::move(t->device_secret),
+                        std::move(t->product_secret)};
   if (auto v = serial::validate_credentials(c); !v) {
     return Error(Errc::usage, where + ": " + v.error().message());
   }
@@ -186,16 +166,16 @@ Result<void> burn_one(Context& ctx,
   for (const auto& s : r.steps) {
     steps += fmt::format("{}{} {:.0f} ms", steps.empty() ? "" : ", ", s.step, s.ms);
   }
-  ctx.out.line("result        PASS");
-  ctx.out.line("mac           " + r.device.mac);
-  ctx.out.line("chip_id       " + r.device.chip_id);
-  ctx.out.line("firmware      " + r.device.model + " " + r.device.hwrev + " " + r.device.firmware);
-  ctx.out.line("device_name   " + r.device_name + " (" + r.product_key + ")");
-  ctx.out.line("fingerprint   " + r.fingerprint);
-  ctx.out.line("verify_level  " + std::to_string(r.verify_level) + (r.locked ? ", locked" : "")
-               + (r.resumed ? ", resumed" : ""));
-  ctx.out.line("steps         " + steps);
-  ctx.out.line(fmt::format("total         {:.0f} ms", r.total_ms));
+  ctx.out.fields({{"result", "PASS"},
+                  {"mac", r.device.mac},
+                  {"chip_id", r.device.chip_id},
+                  {"firmware", r.device.model + " " + r.device.hwrev + " " + r.device.firmware},
+                  {"device_name", r.device_name + " (" + r.product_key + ")"},
+                  {"fingerprint", r.fingerprint},
+                  {"verify_level", std::to_string(r.verify_level) + (r.locked ? ", locked" : "")
+                                       + (r.resumed ? ", resumed" : "")},
+                  {"steps", steps},
+                  {"total", fmt::format("{:.0f} ms", r.total_ms)}});
   return ok();
 }
 

@@ -50,19 +50,12 @@ Result<void> run_cloud_pub(Context& ctx, const CloudPubOptions& o) {
     return Error(Errc::usage,
                  "-q " + std::to_string(o.qos) + ": the platform has QoS 0 and 1 only");
   }
-  config::Sources s;
-  if (o.product_key) {
-    s.flags["product_key"] = config::Value{*o.product_key, "flag -k", false};
+  auto target = resolve_target(ctx, o.product_key, o.device_name);
+  if (!target) {
+    return std::move(target).error();
   }
-  if (o.device_name) {
-    s.flags["device_name"] = config::Value{*o.device_name, "flag -d", false};
-  }
-  auto settings = ctx.settings(std::move(s));
-  if (!settings) {
-    return std::move(settings).error();
-  }
-  std::string pk = settings->text("product_key").value_or("");
-  const std::string dn = settings->text("device_name").value_or("");
+  std::string pk = target->product_key;
+  const std::string dn = target->device_name;
   const bool relative = !o.topic.empty() && o.topic.front() != '/';
   if (relative && (pk.empty() || dn.empty())) {
     return Error(Errc::usage, "topic '" + o.topic + "' is relative to a device",

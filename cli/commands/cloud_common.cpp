@@ -1,17 +1,11 @@
 #include "commands/cloud_common.hpp"
 
-#include <aliot/encoding.hpp>
 #include <aliot/endpoint.hpp>
-#include <aliot/topic.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <regex>
-#include <sstream>
 
 namespace aliot::cli {
 
@@ -59,15 +53,10 @@ void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx) {
 
 Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   config::Sources s;
-  auto put = [&s](const char* key, const std::optional<std::string>& v, const char* flag) {
-    if (v) {
-      s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
-    }
-  };
-  put("access_key_id", f.access_key_id, "--access-key-id");
-  put("region", f.region, "--region");
-  put("instance", f.instance, "--instance");
-  put("ca_file", f.ca_file, "--ca-file");
+  put_flag(s, "access_key_id", f.access_key_id, "--access-key-id");
+  put_flag(s, "region", f.region, "--region");
+  put_flag(s, "instance", f.instance, "--instance");
+  put_flag(s, "ca_file", f.ca_file, "--ca-file");
   if (f.access_key_secret_file) {
     auto sec = ctx.secret_from_file(*f.access_key_secret_file, "AccessKey secret");
     if (!sec) {
@@ -106,6 +95,20 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   return out;
 }
 
+Result<Target> resolve_target(Context& ctx,
+                              const std::optional<std::string>& product_key,
+                              const std::optional<std::string>& device_name) {
+  config::Sources s;
+  put_flag(s, "product_key", product_key, "-k");
+  put_flag(s, "device_name", device_name, "-d");
+  auto settings = ctx.settings(std::move(s));
+  if (!settings) {
+    return std::move(settings).error();
+  }
+  return Target{settings->text("product_key").value_or(""),
+                settings->text("device_name").value_or("")};
+}
+
 void add_payload_options(CLI::App& cmd, PayloadFlags& f, Context& ctx) {
   auto* m = cmd.add_option("-m,--message", f.message, "Payload text")
                 ->type_name("TEXT")
@@ -130,44 +133,6 @@ void add_payload_options(CLI::App& cmd, PayloadFlags& f, Context& ctx) {
       }
     }
   }
-}
-
-Result<std::string> read_payload(const PayloadFlags& f) {
-  std::string out;
-  if (f.message) {
-    out = *f.message;
-  } else if (f.file) {
-    std::ifstream in(*f.file, std::ios::binary);
-    if (!in) {
-      return Error(Errc::io, "reading payload file " + *f.file + ": cannot open it");
-    }
-    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-      return Error(Errc::io, "reading payload file " + *f.file + ": read error");
-    }
-  } else if (f.stdin_all) {
-    out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else if (f.hex) {
-    auto d = enc::hex_decode(*f.hex);
-    if (!d) {
-      return Error(Errc::usage, "--hex: " + d.error().message());
-    }
-    out = std::move(*d);
-  } else if (f.base64) {
-    auto d = enc::base64_decode(*f.base64);
-    if (!d) {
-      return Error(Errc::usage, "--base64: " + d.error().message());
-    }
-    out = std::move(*d);
-  } else {
-    return Error(Errc::usage, "no payload",
-                 "give one of -m TEXT, -f FILE, -s (standard input), --hex HEX, --base64 B64");
-  }
-  if (out.size() > topic::k_max_payload) {
-    return Error(Errc::usage, "payload of " + std::to_string(out.size())
-                                  + " bytes is over the platform's 256 KB");
-  }
-  return out;
 }
 
 void print_signed_request(Context& ctx, const openapi::SignedRequest& r) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "context.hpp"
+#include "options.hpp"
 
 #include <aliot/openapi_client.hpp>
 
@@ -42,17 +43,18 @@ struct ApiSetup {
 // signature needs the secret).
 Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx);
 
-struct PayloadFlags {
-  std::optional<std::string> message;
-  std::optional<std::string> file;
-  bool stdin_all = false;
-  std::optional<std::string> hex;
-  std::optional<std::string> base64;
+// The device a cloud call is about: -k/-d over ALIOT_PRODUCT_KEY/ALIOT_DEVICE_NAME over the
+// profile; empty when nowhere given (the caller decides whether that is an error).
+struct Target {
+  std::string product_key;
+  std::string device_name;
 };
+Result<Target> resolve_target(Context& ctx,
+                              const std::optional<std::string>& product_key,
+                              const std::optional<std::string>& device_name);
 
 // -m -f -s --hex --base64 (exactly one of them).
 void add_payload_options(CLI::App& cmd, PayloadFlags& f, Context& ctx);
-Result<std::string> read_payload(const PayloadFlags& f);
 
 // Prints the signed request: text `METHOD URL` then the body (POST), or a JSON line under -o json
 // with method, url, content_type, body, string_to_sign, signature.

@@ -132,7 +132,13 @@ Result<void> stages(Context& ctx,
                        {"issuer", c.issuer},
                        {"not_before", c.not_before},
                        {"not_after", c.not_after},
-                       {"days_left", c.days_left}});
+                       {"days_left", c.days_left},
+                       {"key", c.key},
+                       {"signature_algorithm", c.signature_algorithm}});
+    }
+    if (!info.chain.empty()) { // what a device's TLS stack must support
+      extra["key"] = info.chain.front().key;
+      extra["signature_algorithm"] = info.chain.front().signature_algorithm;
     }
     extra["chain"] = chain;
     if (!tls) {
@@ -141,9 +147,9 @@ Result<void> stages(Context& ctx,
     std::string detail = info.version;
     if (!info.chain.empty()) {
       const auto& leaf = info.chain.front();
-      detail +=
-          fmt::format(", {} issued by {}, valid until {} ({} days left)", short_name(leaf.subject),
-                      short_name(info.chain.back().issuer), leaf.not_after, leaf.days_left);
+      detail += fmt::format(", {} ({} key, {}) issued by {}, valid until {} ({} days left)",
+                            short_name(leaf.subject), leaf.key, leaf.signature_algorithm,
+                            short_name(info.chain.back().issuer), leaf.not_after, leaf.days_left);
     }
     detail +=
         info.verified ? ", chain verified" : ", chain NOT verified (" + info.verify_error + ")";

@@ -6,7 +6,9 @@
 #include "options.hpp"
 
 #include <aliot/encoding.hpp>
+#include <aliot/endpoint.hpp>
 #include <aliot/mqtt.hpp>
+#include <aliot/sign.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -21,17 +23,36 @@ namespace aliot::cli {
 inline mqtt::ConnectParams connect_params(const DeviceConfig& dc) {
   auto cred = dc.credentials();
   mqtt::ConnectParams p;
-  p.host = dc.endpoint.host;
-  p.port = dc.endpoint.port;
-  p.tls = dc.endpoint.tls;
-  p.ca_file = dc.endpoint.ca_file;
-  p.insecure = dc.endpoint.insecure;
+  p.endpoint = dc.endpoint;
   p.client_id = cred.client_id;
   p.username = cred.username;
   p.password = cred.password;
   p.keepalive = dc.keepalive;
   p.clean_session = dc.clean_session;
   return p;
+}
+
+// What a device logs in with: text rows, or under -o json one object with the keys host, port,
+// tls, clientId, username and password (`aliot sign`, `aliot register --via mqtt --dry-run`).
+inline void
+print_mqtt_login(Context& ctx, const MqttEndpoint& ep, const sign::MqttCredentials& cred) {
+  if (ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["host"] = ep.host;
+    j["port"] = ep.port;
+    j["tls"] = ep.tls;
+    j["clientId"] = cred.client_id;
+    j["username"] = cred.username;
+    j["password"] = cred.password.reveal();
+    ctx.out.line(j.dump());
+    return;
+  }
+  ctx.out.fields({{"host", ep.host},
+                  {"port", std::to_string(ep.port)},
+                  {"tls", ep.tls ? "true" : "false"},
+                  {"clientId", cred.client_id},
+                  {"username", cred.username},
+                  {"password", cred.password.reveal()}});
 }
 
 // A session that polls the interrupt flag and reports reconnects on stderr.

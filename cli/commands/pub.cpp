@@ -4,7 +4,6 @@
 #include "context.hpp"
 #include "options.hpp"
 
-#include <aliot/encoding.hpp>
 #include <aliot/mqtt.hpp>
 #include <aliot/topic.hpp>
 
@@ -16,8 +15,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 namespace aliot::cli {
@@ -27,12 +24,8 @@ namespace {
 struct PubOptions {
   DeviceFlags device;
   std::string topic;
-  std::optional<std::string> message;
-  std::optional<std::string> file;
-  bool stdin_all = false;
+  PayloadFlags payload; // -l is pub's own
   bool lines = false;
-  std::optional<std::string> hex;
-  std::optional<std::string> base64;
   int qos = 0;
   int repeat = 1;
   int interval_ms = 0;
@@ -40,64 +33,6 @@ struct PubOptions {
 };
 
 constexpr std::size_t k_max_pending = 100; // bounded memory for -l and --repeat
-
-Result<void> check_payload(const std::string& p) {
-  if (p.size() > topic::k_max_payload) {
-    return Error(Errc::usage,
-                 "payload of " + std::to_string(p.size())
-                     + " bytes is over the platform's limit of 256 KB (262144 bytes)",
-                 "the platform discards larger messages; split the payload");
-  }
-  return ok();
-}
-
-Result<std::string> read_payload(Context& ctx, const PubOptions& o) {
-  (void)ctx;
-  if (o.message) {
-    return *o.message;
-  }
-  if (o.hex) {
-    auto r = enc::hex_decode(*o.hex);
-    if (!r) {
-      return Error(Errc::usage, "--hex: " + r.error().message());
-    }
-    return std::move(*r);
-  }
-  if (o.base64) {
-    auto r = enc::base64_decode(*o.base64);
-    if (!r) {
-      return Error(Errc::usage, "--base64: " + r.error().message());
-    }
-    return std::move(*r);
-  }
-  if (o.file) {
-    std::ifstream in(*o.file, std::ios::binary);
-    if (!in) {
-      return Error(Errc::io, "cannot read " + *o.file + ": " + std::strerror(errno));
-    }
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  // -s: the whole of standard input (bounded: one byte over the limit is enough to refuse)
-  std::string all;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return Error(Errc::io, std::string("reading standard input: ") + std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    all.append(buf, static_cast<std::size_t>(n));
-    if (all.size() > topic::k_max_payload) {
-      break;
-    }
-  }
-  return all;
-}
 
 // -l: one message per line of standard input, while the session stays serviced.
 Result<void> stream_lines(Context& ctx,
@@ -140,7 +75,7 @@ Result<void> stream_lines(Context& ctx,
       if (!line.empty() && line.back() == '\r') {
         line.pop_back();
       }
-      if (auto c = check_payload(line); !c) {
+      if (auto c = check_payload_size(line); !c) {
         return std::move(c).error().context("line " + std::to_string(count + 1));
       }
       auto mid = s.publish_async(topic_name, line, qos);
@@ -190,12 +125,11 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
       topic::validate(t, topic::Use::publish, dc->identity.product_key, dc->identity.device_name));
   std::string payload;
   if (!o.lines) {
-    auto p = read_payload(ctx, o);
+    auto p = read_payload(o.payload);
     if (!p) {
       return std::move(p).error();
     }
     payload = std::move(*p);
-    ALIOT_TRY(check_payload(payload));
   }
 
   const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
@@ -256,18 +190,20 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
                   "Topic; relative topics (user/update) are under /${pk}/${dn}/")
       ->type_name("TOPIC")
       ->required();
-  auto* m =
-      cmd->add_option("-m,--message", opts->message, "The payload as text")->type_name("TEXT");
-  auto* f =
-      cmd->add_option("-f,--file", opts->file, "Send the contents of a file")->type_name("FILE");
+  auto* m = cmd->add_option("-m,--message", opts->payload.message, "The payload as text")
+                ->type_name("TEXT");
+  auto* f = cmd->add_option("-f,--file", opts->payload.file, "Send the contents of a file")
+                ->type_name("FILE");
   ctx.docs.kind(f, ValueKind::file);
-  auto* s =
-      cmd->add_flag("-s,--stdin", opts->stdin_all, "Send all of standard input as one message");
+  auto* s = cmd->add_flag("-s,--stdin", opts->payload.stdin_all,
+                          "Send all of standard input as one message");
   auto* l =
       cmd->add_flag("-l,--lines", opts->lines,
                     "Send each line of standard input as a message (streams until end of input)");
-  auto* h = cmd->add_option("--hex", opts->hex, "The payload as hex bytes")->type_name("HEX");
-  auto* b = cmd->add_option("--base64", opts->base64, "The payload as Base64")->type_name("B64");
+  auto* h =
+      cmd->add_option("--hex", opts->payload.hex, "The payload as hex bytes")->type_name("HEX");
+  auto* b =
+      cmd->add_option("--base64", opts->payload.base64, "The payload as Base64")->type_name("B64");
   std::vector<CLI::Option*> sources{m, f, s, l, h, b};
   for (auto* a : sources) {
     for (auto* other : sources) {

@@ -3,6 +3,7 @@
 // printed, and resumes from it) are in aliot/dynreg.hpp and aliot/dynreg_batch.hpp; this file
 // resolves the options and renders the results.
 #include "commands/commands.hpp"
+#include "commands/device_session.hpp"
 #include "context.hpp"
 #include "progress.hpp"
 
@@ -56,19 +57,8 @@ void print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& d
     }
   } else {
     const auto cred = dynreg::mqtt_credentials(s.mqtt, r, s.product_secret);
-    j = {{"host", s.mqtt.endpoint.host},
-         {"port", s.mqtt.endpoint.port},
-         {"tls", true},
-         {"clientId", cred.client_id},
-         {"username", cred.username},
-         {"password", cred.password.reveal()}};
-    if (!ctx.out.json()) {
-      for (const auto& [key, value] : j.items()) { // `host      HOST`, ...
-        ctx.out.line(fmt::format("{:<10}{}", key,
-                                 value.is_string() ? value.get<std::string>() : value.dump()));
-      }
-      return;
-    }
+    print_mqtt_login(ctx, s.mqtt.endpoint, cred);
+    return;
   }
   ctx.out.line(j.dump());
 }
@@ -84,9 +74,7 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
                                          {"mqtt_host", &o.host, "--host"},
                                          {"client_id", &o.run.client_id, "--client-id"},
                                          {"mqtt_port", &port, "--port"}}) {
-    if (*value) {
-      s.flags[key] = config::Value{**value, std::string("flag ") + flag, false};
-    }
+    put_flag(s, key, *value, flag);
   }
   if (o.product_secret_file) {
     auto sec = ctx.secret_from_file(*o.product_secret_file, "ProductSecret");

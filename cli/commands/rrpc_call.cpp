@@ -30,20 +30,13 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
                      + " ms is outside the platform's 1000-8000 ms",
                  "the RRpc API accepts timeouts from 1000 to 8000 milliseconds");
   }
-  config::Sources s;
-  if (o.product_key) {
-    s.flags["product_key"] = config::Value{*o.product_key, "flag -k", false};
-  }
-  if (o.device_name) {
-    s.flags["device_name"] = config::Value{*o.device_name, "flag -d", false};
-  }
-  auto settings = ctx.settings(std::move(s));
-  if (!settings) {
-    return std::move(settings).error();
+  auto target = resolve_target(ctx, o.product_key, o.device_name);
+  if (!target) {
+    return std::move(target).error();
   }
   openapi::RrpcRequest r;
-  r.product_key = settings->text("product_key").value_or("");
-  r.device_name = settings->text("device_name").value_or("");
+  r.product_key = target->product_key;
+  r.device_name = target->device_name;
   if (r.product_key.empty()) {
     return Error(Errc::config, "no ProductKey", "give -k PK, ALIOT_PRODUCT_KEY or a profile");
   }

@@ -5,28 +5,14 @@
 #include "options.hpp"
 
 #include <aliot/mqtt.hpp>
-#include <aliot/topic.hpp>
+#include <aliot/rrpc.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-extern char** environ; // NOLINT(readability-redundant-declaration)
-
 namespace aliot::cli {
 
 namespace {
-
-constexpr std::chrono::seconds k_rrpc_deadline{8}; // the platform's RRPC response deadline
-constexpr std::size_t k_max_reply = topic::k_max_payload;
 
 struct ServeOptions {
   DeviceFlags device;
@@ -37,130 +23,6 @@ struct ServeOptions {
   std::optional<long> count;
   double timeout_s = 10;
 };
-
-// Runs `sh -c cmd` with `input` on stdin; its stdout is the result. Errors: the command failed,
-// was killed, or ran past the deadline.
-Result<std::string> run_exec(const std::string& cmd,
-                             const std::string& input,
-                             const std::string& id,
-                             const std::string& topic_name) {
-  int in_pipe[2];
-  int out_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
-    return Error(Errc::io, std::string("--exec: pipe: ") + std::strerror(errno));
-  }
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view s(*e);
-    if (s.rfind("ALIOT_RRPC_ID=", 0) != 0 && s.rfind("ALIOT_RRPC_TOPIC=", 0) != 0) {
-      env_strings.emplace_back(s);
-    }
-  }
-  env_strings.push_back("ALIOT_RRPC_ID=" + id);
-  env_strings.push_back("ALIOT_RRPC_TOPIC=" + topic_name);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) {
-    envp.push_back(s.data());
-  }
-  envp.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    return Error(Errc::io, std::string("--exec: fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    dup2(in_pipe[0], STDIN_FILENO);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    execve("/bin/sh", const_cast<char* const*>(argv), envp.data()); // NOLINT
-    _exit(127);
-  }
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  int in_fd = in_pipe[1];
-  const int out_fd = out_pipe[0];
-  fcntl(in_fd, F_SETFL, O_NONBLOCK);
-  std::size_t written = 0;
-  if (input.empty()) {
-    close(in_fd);
-    in_fd = -1;
-  }
-  std::string out;
-  bool too_big = false;
-  const auto deadline = mqtt::after(k_rrpc_deadline);
-  bool timed_out = false;
-  while (true) {
-    pollfd fds[2] = {{out_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - mqtt::Clock::now())
-            .count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    const int rc = poll(fds, in_fd >= 0 ? 2 : 1, static_cast<int>(left));
-    if (rc < 0 && errno == EINTR) {
-      continue;
-    }
-    if (in_fd >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      const ssize_t n = write(in_fd, input.data() + written, input.size() - written);
-      if (n > 0) {
-        written += static_cast<std::size_t>(n);
-      }
-      if (n < 0 && errno != EAGAIN) {
-        written = input.size(); // the command does not read its input: fine
-      }
-      if (written >= input.size()) {
-        close(in_fd);
-        in_fd = -1;
-      }
-    }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      char buf[65536];
-      const ssize_t n = read(out_fd, buf, sizeof buf);
-      if (n <= 0) {
-        break;
-      }
-      if (out.size() + static_cast<std::size_t>(n) > k_max_reply) {
-        too_big = true;
-      } else {
-        out.append(buf, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  if (in_fd >= 0) {
-    close(in_fd);
-  }
-  close(out_fd);
-  int status = 0;
-  // stdout closed (or time is up): give the command the rest of the deadline to exit
-  while (!timed_out && waitpid(pid, &status, WNOHANG) == 0) {
-    if (mqtt::Clock::now() >= deadline) {
-      timed_out = true;
-      break;
-    }
-    usleep(2000);
-  }
-  if (timed_out) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  if (timed_out) {
-    return Error(Errc::timeout,
-                 "--exec: the command ran past the platform's 8 s RRPC deadline and was killed");
-  }
-  if (WIFSIGNALED(status)) {
-    return Error(Errc::remote,
-                 "--exec: the command was killed by signal " + std::to_string(WTERMSIG(status)));
-  }
-  if (WEXITSTATUS(status) != 0) {
-    return Error(Errc::remote, "--exec: the command failed with exit status "
-                                   + std::to_string(WEXITSTATUS(status)));
-  }
-  if (too_big) {
-    return Error(Errc::usage, "--exec: the reply is over the platform's limit of 256 KB");
-  }
-  return out;
-}
 
 void log_event(Context& ctx,
                const char* event,
@@ -199,7 +61,7 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
   if (o.count && *o.count < 1) {
     return Error(Errc::usage, "-C must be at least 1");
   }
-  if (o.reply && o.reply->size() > k_max_reply) {
+  if (o.reply && o.reply->size() > rrpc::k_max_reply) {
     return Error(Errc::usage, "--reply is over the platform's limit of 256 KB");
   }
   auto dc = resolve_device(o.device, ctx);
@@ -208,35 +70,25 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
   }
   const std::string& pk = dc->identity.product_key;
   const std::string& dn = dc->identity.device_name;
-  const std::string sys_prefix = "/sys/" + pk + "/" + dn + "/rrpc/request/";
-  std::vector<std::string> filters{sys_prefix + "+"};
-  for (const auto& c : o.custom) {
-    const std::string t = topic::expand(c, pk, dn);
-    ALIOT_TRY(topic::validate(t, topic::Use::subscribe, pk, dn));
-    filters.push_back("/ext/rrpc/+" + t);
+  auto filters = rrpc::serve_filters(pk, dn, o.custom);
+  if (!filters) {
+    return std::move(filters).error();
   }
   if (!o.custom.empty()) {
-    // announce custom-topic RRPC (bit0 of ext) in the client id
-    dc->params.extra_options.emplace_back("ext", "1");
+    dc->params.extra_options.emplace_back(rrpc::k_ext_option, rrpc::k_ext_custom_rrpc);
   }
   const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
   auto s = device_session(ctx);
   long served = 0;
   std::optional<Error> fatal;
   s.on_message([&](const mqtt::Message& m) {
-    std::string id;
-    std::string reply_topic;
-    if (m.topic.rfind(sys_prefix, 0) == 0) {
-      id = m.topic.substr(sys_prefix.size());
-      reply_topic = "/sys/" + pk + "/" + dn + "/rrpc/response/" + id;
-    } else if (m.topic.rfind("/ext/rrpc/", 0) == 0) {
-      const auto rest = m.topic.substr(10);
-      id = rest.substr(0, rest.find('/'));
-      reply_topic = m.topic; // custom-topic RRPC answers on the identical topic
-    } else {
+    const auto req = rrpc::parse_request(m.topic, pk, dn);
+    if (!req) {
       ctx.out.debug("ignoring a message on " + m.topic);
       return;
     }
+    const std::string& id = req->id;
+    const std::string& reply_topic = req->reply_topic;
     ++served;
     log_event(ctx, "request", id, m.topic, &m.payload, nullptr);
     std::string answer;
@@ -245,9 +97,9 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
     } else if (o.echo) {
       answer = m.payload;
     } else {
-      auto r = run_exec(*o.exec, m.payload, id, m.topic);
+      auto r = rrpc::run_command(*o.exec, m.payload, ctx.env, *req, m.topic);
       if (!r) {
-        const std::string msg = r.error().message();
+        const std::string msg = "--exec: " + r.error().message();
         log_event(ctx, "error", id, m.topic, nullptr, &msg);
         return;
       }
@@ -265,9 +117,9 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
     log_event(ctx, "reply", id, reply_topic, &answer, nullptr);
   });
   ALIOT_TRY(s.connect(connect_params(*dc), mqtt::after(timeout)));
-  ALIOT_TRY(s.subscribe(filters, 0, mqtt::after(timeout)));
-  ctx.out.info("serving RRPC on " + filters.front()
-               + (filters.size() > 1 ? " and custom topics" : ""));
+  ALIOT_TRY(s.subscribe(*filters, 0, mqtt::after(timeout)));
+  ctx.out.info("serving RRPC on " + filters->front()
+               + (filters->size() > 1 ? " and custom topics" : ""));
   mqtt::RunOptions ro;
   ro.reconnect = !o.count;
   auto r = s.run(ro, [&] { return fatal.has_value() || (o.count && served >= *o.count); });

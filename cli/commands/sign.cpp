@@ -1,11 +1,11 @@
 // `aliot sign`: the MQTT connection parameters of a device.
 #include "commands/commands.hpp"
+#include "commands/device_session.hpp"
 #include "context.hpp"
 #include "options.hpp"
 #include "shell.hpp"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 namespace aliot::cli {
 
@@ -38,23 +38,7 @@ Result<void> run_sign(Context& ctx, const SignOptions& o) {
     ctx.out.line(args);
     return ok();
   }
-  if (ctx.out.json()) {
-    nlohmann::ordered_json j;
-    j["host"] = ep.host;
-    j["port"] = ep.port;
-    j["tls"] = ep.tls;
-    j["clientId"] = cred.client_id;
-    j["username"] = cred.username;
-    j["password"] = cred.password.reveal();
-    ctx.out.line(j.dump());
-    return ok();
-  }
-  ctx.out.line("host      " + ep.host);
-  ctx.out.line("port      " + std::to_string(ep.port));
-  ctx.out.line(std::string("tls       ") + (ep.tls ? "true" : "false"));
-  ctx.out.line("clientId  " + cred.client_id);
-  ctx.out.line("username  " + cred.username);
-  ctx.out.line("password  " + cred.password.reveal());
+  print_mqtt_login(ctx, ep, cred);
   return ok();
 }
 

@@ -80,7 +80,7 @@ bool verify_login(const std::string& user, const std::string& pass, std::string&
   }
   const std::string ak = u->option("authId").value_or("");
   const std::string group = u->option("consumerGroupId").value_or("");
-  auto view = emu().registry.current();
+  auto view = emu().registry().current();
   auto key = view->access_keys.find(ak);
   if (key == view->access_keys.end()) {
     why = who + ": unknown AccessKey '" + ak + "'";
@@ -433,7 +433,7 @@ void amqp_publish(const std::string& pk, const std::string& topic, const std::st
   if (g_server == nullptr) {
     return;
   }
-  auto view = emu().registry.cached();
+  auto view = emu().registry().cached();
   const Product* p = view->product(pk);
   if (p == nullptr || p->consumer_groups.empty()) {
     return;

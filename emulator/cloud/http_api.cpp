@@ -18,7 +18,6 @@
 // parameter error" (missing field, unknown signMethod); 401 "request auth error" (sign mismatch).
 // Emulator-specific: 404 unknown product or device, 403 dynamic registration off or device
 // disabled, 409 device already activated (logged in with its secret; spec 4.1).
-#include "registry_file.hpp"
 #include "state.hpp"
 
 #include <aliot/crypto.hpp>
@@ -27,6 +26,8 @@
 #include <aliot/openapi.hpp>
 #include <aliot/sign.hpp>
 #include <aliot/topic.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <httplib.h>
 #include <pthread.h>
@@ -177,7 +178,7 @@ struct Call {
   httplib::Response& res;
   const Params& ps;
   std::string rid;
-  std::shared_ptr<const Registry> view;
+  std::shared_ptr<const Snapshot> view;
 };
 
 bool require(Call& c, std::initializer_list<const char*> names) {
@@ -195,18 +196,11 @@ bool require(Call& c, std::initializer_list<const char*> names) {
 // Resolves (ProductKey + DeviceName) or IotId; writes the business error otherwise.
 bool find_device(Call& c, std::string& pk, std::string& dn, const Device*& d) {
   if (auto iot = param(c.ps, "IotId"); iot && !iot->empty()) {
-    for (const auto& [ppk, p] : c.view->products) {
-      for (const auto& [ddn, dev] : p.devices) {
-        if (dev.iot_id == *iot) {
-          pk = ppk;
-          dn = ddn;
-          d = &dev;
-          return true;
-        }
-      }
+    d = c.view->device_by_iot_id(*iot, pk, dn);
+    if (d == nullptr) {
+      biz_error(c.res, c.rid, "iot.device.NotExistedDevice", "The device does not exist.");
     }
-    biz_error(c.res, c.rid, "iot.device.NotExistedDevice", "The device does not exist.");
-    return false;
+    return d != nullptr;
   }
   if (!require(c, {"ProductKey", "DeviceName"})) {
     return false;
@@ -386,32 +380,18 @@ void action_register_device(Call& c) {
     return;
   }
   const std::string ds = crypto::random_alnum(32);
-  std::string code;
-  auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
-    auto& products = j["products"];
-    if (!products.contains(pk)) {
-      code = "iot.prod.NotExistedProduct";
-      return ok();
-    }
-    auto& devs = products[pk]["devices"];
-    if (devs.contains(dn)) {
-      code = "iot.device.AlreadyExistedDeviceName";
-      return ok();
-    }
-    devs[dn] = new_device(pk, dn, ds, true, now_ms());
-    devs[dn]["nickname"] = nickname;
-    return ok();
-  });
+  auto r = emu().registry().create_device(pk, dn, ds, nickname);
   if (!r) {
     biz_error(c.res, c.rid, "iot.system.SystemException", r.error().message());
     return;
   }
-  if (code == "iot.prod.NotExistedProduct") {
-    biz_error(c.res, c.rid, code, "The product does not exist.");
+  if (*r == Registry::Created::no_product) {
+    biz_error(c.res, c.rid, "iot.prod.NotExistedProduct", "The product does not exist.");
     return;
   }
-  if (!code.empty()) {
-    biz_error(c.res, c.rid, code, "The device name already exists.");
+  if (*r == Registry::Created::name_taken) {
+    biz_error(c.res, c.rid, "iot.device.AlreadyExistedDeviceName",
+              "The device name already exists.");
     return;
   }
   send_json(c.res, 200,
@@ -481,7 +461,7 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
       return;
     }
   }
-  auto view = emu().registry.current();
+  auto view = emu().registry().current();
   const std::string akid = *param(*ps, "AccessKeyId");
   auto ak = view->access_keys.find(akid);
   if (ak == view->access_keys.end()) {
@@ -621,7 +601,7 @@ void handle_register(const httplib::Request& req, httplib::Response& res) {
     reg_reply(res, 460, "request parameter error");
     return;
   }
-  auto view = emu().registry.current();
+  auto view = emu().registry().current();
   const Product* p = view->product(*pk);
   if (p == nullptr) {
     reg_reply(res, 404, "product not found (emulator)");
@@ -650,10 +630,7 @@ void handle_register(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   const std::string ds = crypto::random_alnum(32);
-  auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
-    j["products"][*pk]["devices"][*dn]["device_secret"] = ds;
-    return ok();
-  });
+  auto r = emu().registry().set_device_secret(*pk, *dn, ds);
   if (!r) {
     reg_reply(res, 500, "internal error");
     return;

@@ -7,8 +7,9 @@
 //    passwords with or without clientId/timestamp in the sign content, keepalive 30-1200 s,
 //    custom clientId <= 64 characters, disabled/unknown devices refused; one connection per
 //    device (a newer login kicks the older one even with a different clientId);
-//  - MQTT dynamic registration (authType=register -> /ext/register, regnwl -> /ext/regnwl, both
-//    compact JSON, then the connection is closed) and token logins (authType=connwl);
+//  - MQTT dynamic registration on the TLS listener only (authType=register -> /ext/register,
+//    regnwl -> /ext/regnwl, both compact JSON, then the connection is closed; on the plain TCP
+//    listener it is refused) and token logins (authType=connwl);
 //  - topic rights (ACL_CHECK) per spec 3.5: refused SUBSCRIBE -> SUBACK 0x80, refused or
 //    oversized (> 256 KB) PUBLISH dropped;
 //  - RRPC (system and custom topic), Pub, RegisterDevice, QueryDeviceDetail, GetDeviceStatus over
@@ -36,7 +37,6 @@
 #include "state.hpp"
 
 // mosquitto_broker.h must come before mosquitto_plugin.h in 2.0.11.
-#include "registry_file.hpp"
 
 #include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
@@ -46,9 +46,12 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#include <nlohmann/json.hpp>
 
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -122,19 +125,12 @@ void set_status(const std::string& key, bool online, const std::string& address)
 
 // Marks the device as activated on its first login with its secret or token.
 void activate(const std::string& pk, const std::string& dn) {
-  auto view = emu().registry.cached();
+  auto view = emu().registry().cached();
   const Device* d = view->device(pk, dn);
   if (d == nullptr || d->activated) {
     return;
   }
-  auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
-    auto& devs = j["products"][pk]["devices"];
-    if (devs.contains(dn)) {
-      devs[dn]["activated"] = true;
-      devs[dn]["activated_ms"] = now_ms();
-    }
-    return ok();
-  });
+  auto r = emu().registry().activate(pk, dn);
   if (!r) {
     log(MOSQ_LOG_WARNING, "cannot record activation: " + r.error().message());
   }
@@ -164,6 +160,43 @@ void device_logged_in(mosquitto* client,
   activate(pk, dn);
 }
 
+// The local port of the listener `client` connected to, or 0 when it cannot be told.
+// mosquitto 2.0.11 has no accessor for a client's listener or transport (one came in later
+// releases), so the plugin reads the client's socket descriptor from the broker's struct
+// mosquitto, which in 2.0's Linux (epoll) build starts with `int ident; int sock;` (and with
+// `int sock;` in a poll build), and asks the kernel for the socket's local port. The guess is
+// checked before it is believed: the descriptor must be a connected socket whose peer address is
+// the client's address.
+int client_listener_port(const mosquitto* client) {
+  const char* addr = mosquitto_client_address(client);
+  if (client == nullptr || addr == nullptr) {
+    return 0;
+  }
+  const auto* words = reinterpret_cast<const int*>(client);
+  for (int i : {1, 0}) {
+    const int fd = words[i];
+    sockaddr_storage local{}, peer{};
+    socklen_t llen = sizeof local, plen = sizeof peer;
+    if (fd < 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) != 0
+        || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) {
+      continue;
+    }
+    char host[NI_MAXHOST];
+    char port[NI_MAXSERV];
+    if (::getnameinfo(reinterpret_cast<sockaddr*>(&peer), plen, host, sizeof host, nullptr, 0,
+                      NI_NUMERICHOST)
+            != 0
+        || std::strcmp(host, addr) != 0
+        || ::getnameinfo(reinterpret_cast<sockaddr*>(&local), llen, nullptr, 0, port, sizeof port,
+                         NI_NUMERICSERV)
+               != 0) {
+      continue;
+    }
+    return std::atoi(port);
+  }
+  return 0;
+}
+
 std::string compact(const nlohmann::json& j) {
   return j.dump();
 }
@@ -176,7 +209,7 @@ int dynreg_login(mosquitto* client,
                  const std::string& dn,
                  const std::string& password,
                  bool nwl) {
-  auto view = emu().registry.current();
+  auto view = emu().registry().current();
   const Product* p = view->product(pk);
   if (p == nullptr) {
     log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown product");
@@ -215,10 +248,7 @@ int dynreg_login(mosquitto* client,
       return MOSQ_ERR_AUTH;
     }
     const std::string ds = crypto::random_alnum(32);
-    auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
-      j["products"][pk]["devices"][dn]["device_secret"] = ds;
-      return ok();
-    });
+    auto r = emu().registry().set_device_secret(pk, dn, ds);
     if (!r) {
       log(MOSQ_LOG_WARNING, "register: " + r.error().message());
       return MOSQ_ERR_AUTH;
@@ -232,21 +262,7 @@ int dynreg_login(mosquitto* client,
     }
     const std::string assigned = crypto::random_alnum(24);
     const std::string token = crypto::random_hex(16);
-    auto r = emu().registry.mutate([&](nlohmann::json& j) -> Result<void> {
-      auto& devs = j["products"][pk]["devices"];
-      if (!devs.contains(dn)) {
-        devs[dn] = new_device(pk, dn, "", true, now_ms());
-      }
-      auto& tokens = devs[dn]["tokens"];
-      if (!tokens.is_array()) {
-        tokens = nlohmann::json::array();
-      }
-      tokens.push_back({{"client_id", assigned}, {"token", token}});
-      while (tokens.size() > 5) { // at most 5 clientIds per DeviceName
-        tokens.erase(tokens.begin());
-      }
-      return ok();
-    });
+    auto r = emu().registry().add_token(pk, dn, assigned, token);
     if (!r) {
       log(MOSQ_LOG_WARNING, "regnwl: " + r.error().message());
       return MOSQ_ERR_AUTH;
@@ -273,7 +289,7 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   const std::string cid = cid_c != nullptr ? cid_c : "";
   const std::string user = ed->username != nullptr ? ed->username : "";
   const std::string password = ed->password != nullptr ? ed->password : "";
-  auto view = emu().registry.current();
+  auto view = emu().registry().current();
   auto refuse = [&](const std::string& why) {
     log(MOSQ_LOG_NOTICE, "login of '" + cid + "' refused: " + why);
     return MOSQ_ERR_AUTH;
@@ -307,6 +323,13 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   }
   const std::string auth_type = enc::to_lower(parts->option("authtype").value_or(""));
   if (auth_type == "register" || auth_type == "regnwl") {
+    // The platform serves MQTT registration over TLS only (securemode=2): on the plain TCP
+    // listener it is refused, and so is any client whose listener cannot be told.
+    if (const int port = client_listener_port(client); port != emu().mqtt_tls_port) {
+      return refuse(auth_type + " over plain TCP (port " + std::to_string(port)
+                    + "): dynamic registration needs the TLS port "
+                    + std::to_string(emu().mqtt_tls_port));
+    }
     return dynreg_login(client, *parts, cid, pk, dn, password, auth_type == "regnwl");
   }
   const int ka = mosquitto_client_keepalive(client);
@@ -388,7 +411,7 @@ int on_acl_check(int /*event*/, void* event_data, void* /*userdata*/) {
     const bool reply = topic == "/ext/register" || topic == "/ext/regnwl";
     return reply && ed->access != MOSQ_ACL_WRITE ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
   }
-  auto view = emu().registry.cached();
+  auto view = emu().registry().cached();
   const Product* p = view->product(s.pk);
   static const std::vector<Category> none;
   const auto& cats = p != nullptr ? p->cats : none;
@@ -556,119 +579,6 @@ std::uint64_t Emu::next_message_id() {
   return id;
 }
 
-namespace {
-
-Registry parse_registry(const nlohmann::json& j) {
-  Registry r;
-  // Each json::value() below is bound to a local: iterating .items() of a temporary dangles.
-  const auto products = j.value("products", nlohmann::json::object());
-  for (const auto& [pk, pj] : products.items()) {
-    if (!pj.is_object()) {
-      continue;
-    }
-    Product p;
-    p.secret = pj.value("product_secret", "");
-    p.dynreg = pj.value("dynamic_registration", true);
-    const auto topics = pj.value("topics", nlohmann::json::array());
-    for (const auto& t : topics) {
-      if (!t.is_object()) {
-        continue;
-      }
-      const std::string access = t.value("access", "");
-      Category c{normalize_category(t.value("topic", "")), access == "pub" || access == "all",
-                 access == "sub" || access == "all"};
-      if (!c.topic.empty()) {
-        p.cats.push_back(std::move(c));
-      }
-    }
-    p.consumer_groups = pj.value("consumer_groups", std::vector<std::string>{});
-    const auto devices = pj.value("devices", nlohmann::json::object());
-    for (const auto& [dn, dj] : devices.items()) {
-      if (!dj.is_object()) {
-        continue;
-      }
-      Device d;
-      d.secret = dj.value("device_secret", "");
-      d.enabled = dj.value("enabled", true);
-      d.activated = dj.value("activated", false);
-      d.iot_id = dj.value("iot_id", make_iot_id(pk, dn));
-      d.nickname = dj.value("nickname", "");
-      d.created_ms = dj.value("created_ms", 0LL);
-      const auto tokens = dj.value("tokens", nlohmann::json::array());
-      for (const auto& t : tokens) {
-        if (t.is_object()) {
-          d.tokens.emplace_back(t.value("client_id", ""), t.value("token", ""));
-        }
-      }
-      p.devices.emplace(dn, std::move(d));
-    }
-    r.products.emplace(pk, std::move(p));
-  }
-  const auto keys = j.value("access_keys", nlohmann::json::object());
-  for (const auto& [id, aj] : keys.items()) {
-    if (aj.is_object()) {
-      r.access_keys.emplace(id, aj.value("secret", ""));
-    }
-  }
-  return r;
-}
-
-} // namespace
-
-RegistryStore::Sig RegistryStore::file_sig() const {
-  struct stat st {};
-  Sig sig;
-  if (::stat(registry_path(m_dir).c_str(), &st) == 0) {
-    sig = {static_cast<long long>(st.st_ino), static_cast<long long>(st.st_size),
-           static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
-  }
-  return sig;
-}
-
-void RegistryStore::reload_locked() {
-  const Sig sig = file_sig();
-  if (sig == m_sig && m_json) {
-    return;
-  }
-  auto j = load_registry(m_dir);
-  if (!j) {
-    return; // keep the last good view; the CLI never writes a partial file
-  }
-  m_view = std::make_shared<const Registry>(parse_registry(*j));
-  m_json = std::move(*j);
-  m_sig = sig;
-}
-
-std::shared_ptr<const Registry> RegistryStore::current() {
-  std::lock_guard lk(m_mu);
-  reload_locked();
-  return m_view;
-}
-
-std::shared_ptr<const Registry> RegistryStore::cached() {
-  std::lock_guard lk(m_mu);
-  return m_view;
-}
-
-Result<void> RegistryStore::mutate(const std::function<Result<void>(nlohmann::json&)>& fn) {
-  std::lock_guard lk(m_mu);
-  RegistryLock file_lock(m_dir);
-  if (!m_json || file_sig() != m_sig) {
-    auto loaded = load_registry(m_dir);
-    if (!loaded) {
-      return std::move(loaded).error();
-    }
-    m_json = std::move(*loaded);
-  }
-  nlohmann::json j = *m_json; // fn may fail half-way: work on a copy
-  ALIOT_TRY(fn(j));
-  ALIOT_TRY(save_registry(m_dir, j));
-  m_view = std::make_shared<const Registry>(parse_registry(j));
-  m_json = std::move(j);
-  m_sig = file_sig();
-  return ok();
-}
-
 void MessageRing::add(Message m) {
   std::lock_guard lk(m_mu);
   m.seq = m_next++;
@@ -727,6 +637,8 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
       e.api_port = std::atoi(v.c_str());
     } else if (k == "https_port") {
       e.https_port = std::atoi(v.c_str());
+    } else if (k == "mqtt_tls_port") {
+      e.mqtt_tls_port = std::atoi(v.c_str());
     } else if (k == "cert_file") {
       e.cert_file = v;
     } else if (k == "key_file") {
@@ -735,14 +647,17 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
       amqp.port = std::atoi(v.c_str());
     }
   }
-  if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.cert_file.empty()
-      || e.key_file.empty()) {
+  if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.mqtt_tls_port <= 0
+      || e.cert_file.empty() || e.key_file.empty()) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: plugin_opt_dir, _api_port, _https_port, "
-                                       "_cert_file and _key_file are required");
+                                       "_mqtt_tls_port, _cert_file and _key_file are required");
     return MOSQ_ERR_INVAL;
   }
-  e.registry.set_dir(e.dir);
-  e.registry.current();
+  e.reg = std::make_unique<Registry>(e.dir);
+  if (auto r = e.registry().load(); !r) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: %s", r.error().message().c_str());
+    return MOSQ_ERR_INVAL;
+  }
 
   auto& b = broker();
   b.id = id;

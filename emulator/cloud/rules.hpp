@@ -2,17 +2,13 @@
 // spec section 3.5. No broker calls, so it is testable on its own.
 #pragma once
 
+#include <aliot/emu/registry.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace aliot::emu {
-
-struct Category {
-  std::string topic; // relative to /${pk}/${dn}/, e.g. "user/get" (may hold + and #)
-  bool pub = false;
-  bool sub = false;
-};
 
 // MQTT semantics: does `filter` (with + and #) match the concrete `topic`?
 bool filter_matches(std::string_view filter, std::string_view topic);

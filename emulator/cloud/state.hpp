@@ -2,15 +2,15 @@
 //  - the broker thread (mosquitto's main loop) alone calls mosquitto_* and owns `Broker`;
 //  - HTTP threads never call mosquitto_*: they hand work to the broker with post_job() (which
 //    also wakes the loop) and wait on futures / Pending objects;
-//  - the registry snapshot, the pending RRPC map, the message ring and the nonce cache each sit
+//  - the registry (its own lock), the pending RRPC map, the message ring and the nonce cache each
+//  sit
 //    behind their own mutex and are used from both sides.
 #pragma once
 
 #include "rules.hpp"
 
+#include <aliot/emu/registry.hpp>
 #include <aliot/error.hpp>
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -25,72 +25,6 @@
 #include <vector>
 
 namespace aliot::emu {
-
-struct Device {
-  std::string secret;
-  bool enabled = true;
-  bool activated = false;
-  std::string iot_id;
-  std::string nickname;
-  long long created_ms = 0;
-  std::vector<std::pair<std::string, std::string>> tokens; // (clientId, deviceToken)
-};
-
-struct Product {
-  std::string secret;
-  bool dynreg = true;
-  std::vector<Category> cats;
-  std::vector<std::string> consumer_groups; // AMQP server-side subscription
-  std::map<std::string, Device> devices;
-};
-
-// An immutable view of registry.json.
-struct Registry {
-  std::map<std::string, Product> products;
-  std::map<std::string, std::string> access_keys; // id -> secret
-  const Product* product(const std::string& pk) const {
-    auto it = products.find(pk);
-    return it == products.end() ? nullptr : &it->second;
-  }
-  const Device* device(const std::string& pk, const std::string& dn) const {
-    const Product* p = product(pk);
-    if (p == nullptr) {
-      return nullptr;
-    }
-    auto it = p->devices.find(dn);
-    return it == p->devices.end() ? nullptr : &it->second;
-  }
-};
-
-// Reads registry.json again whenever the file changed (checked on each auth and HTTP request).
-class RegistryStore {
-public:
-  explicit RegistryStore(std::string dir)
-      : m_dir(std::move(dir)) {}
-  void set_dir(std::string dir) { m_dir = std::move(dir); }
-  // The current view, reloading first if the file changed.
-  std::shared_ptr<const Registry> current();
-  // The last loaded view without touching the file system (hot paths: ACL checks).
-  std::shared_ptr<const Registry> cached();
-  // Read-modify-write under the registry file lock; the view is reloaded afterwards.
-  Result<void> mutate(const std::function<Result<void>(nlohmann::json&)>& fn);
-  const std::string& dir() const { return m_dir; }
-
-private:
-  struct Sig {
-    long long ino = -1, size = -1, mtime_ns = -1;
-    bool operator==(const Sig&) const = default;
-  };
-  Sig file_sig() const;
-  void reload_locked();
-  std::string m_dir;
-  std::mutex m_mu;
-  std::shared_ptr<const Registry> m_view = std::make_shared<Registry>();
-  Sig m_sig;
-  // The document behind m_view, so a mutation of an unchanged file needs no re-read and the
-  // file just written is never parsed again (registration stays O(1) parses per device).
-  std::optional<nlohmann::json> m_json;
-};
 
 // One received device message for the operator view (/emu/messages).
 struct Message {
@@ -148,8 +82,10 @@ struct Emu {
   std::string dir;
   int api_port = 0;
   int https_port = 0;
+  int mqtt_tls_port = 0; // the TLS listener: the only one that serves MQTT registration
   std::string cert_file, key_file;
-  RegistryStore registry{""};
+  std::unique_ptr<Registry> reg; // set by plugin init
+  Registry& registry() { return *reg; }
   MessageRing messages;
 
   std::mutex pending_mu;

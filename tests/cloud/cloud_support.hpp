@@ -2,6 +2,7 @@
 // small parsing helpers.
 #pragma once
 
+#include "emulator.hpp"
 #include "fake_platform.hpp"
 #include "support.hpp"
 
@@ -56,6 +57,34 @@ inline std::vector<nlohmann::json> vectors_of(const std::string& scheme) {
   }
   return out;
 }
+
+// A suite that shares one emulator, started once; `Suite::prepare(emu)` adds what its tests need.
+// A test of a suite whose emulator did not start fails with the reason.
+template <class Suite>
+class SharedEmulator : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    try {
+      s_emu = new Emulator();
+    } catch (const std::exception& e) {
+      s_error = e.what();
+      return;
+    }
+    Suite::prepare(*s_emu);
+  }
+  static void TearDownTestSuite() {
+    delete s_emu;
+    s_emu = nullptr;
+  }
+  void SetUp() override {
+    if (s_emu == nullptr) {
+      GTEST_FAIL() << "the emulator did not start: " << s_error;
+    }
+  }
+
+  static inline Emulator* s_emu = nullptr;
+  static inline std::string s_error;
+};
 
 inline Env merge(Env a, const Env& b) {
   for (const auto& [k, v] : b) {

@@ -17,27 +17,11 @@ namespace {
 
 constexpr const char* k_dummy_ds = "0123456789abcdef0123456789abcdef";
 
-class DynregLib : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      s_emu = new Emulator();
-    } catch (const std::exception& e) {
-      s_error = e.what();
-      return;
-    }
-    s_emu->add_product(k_pk, k_ps, true);
-  }
-  static void TearDownTestSuite() {
-    delete s_emu;
-    s_emu = nullptr;
-  }
-  void SetUp() override {
-    if (s_emu == nullptr) {
-      GTEST_FAIL() << "the emulator did not start: " << s_error;
-    }
-  }
+class DynregLib : public SharedEmulator<DynregLib> {
+public:
+  static void prepare(Emulator& emu) { emu.add_product(k_pk, k_ps, true); }
 
+protected:
   static dynreg::MqttOptions options(bool preregistered = true) {
     dynreg::MqttOptions o;
     o.endpoint.host = s_emu->host();
@@ -60,9 +44,9 @@ protected:
   static bool logs_in(const sign::MqttCredentials& cred) {
     mqtt::Session s;
     mqtt::ConnectParams p;
-    p.host = s_emu->host();
-    p.port = s_emu->mqtt_tls_port();
-    p.ca_file = s_emu->ca_file();
+    p.endpoint.host = s_emu->host();
+    p.endpoint.port = s_emu->mqtt_tls_port();
+    p.endpoint.ca_file = s_emu->ca_file();
     p.client_id = cred.client_id;
     p.username = cred.username;
     p.password = cred.password;
@@ -70,13 +54,7 @@ protected:
     s.disconnect(mqtt::after(std::chrono::seconds(1)));
     return ok;
   }
-
-  static Emulator* s_emu;
-  static std::string s_error;
 };
-
-Emulator* DynregLib::s_emu = nullptr;
-std::string DynregLib::s_error;
 
 } // namespace
 

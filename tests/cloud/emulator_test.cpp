@@ -20,29 +20,15 @@ namespace {
 constexpr const char* k_dummy_ds = "0123456789abcdef0123456789abcdef";
 constexpr const char* k_emu_aksecret = "EmuAkSecret000000000000000000001";
 
-class OnEmulator : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      s_emu = new Emulator();
-    } catch (const std::exception& e) {
-      s_error = e.what();
-      return;
-    }
-    s_emu->add_product(k_pk, k_ps, true);
-    s_emu->add_product("a1NoDynReg1", k_ps, false);
-    s_emu->add_access_key(k_akid, k_emu_aksecret);
-  }
-  static void TearDownTestSuite() {
-    delete s_emu;
-    s_emu = nullptr;
-  }
-  void SetUp() override {
-    if (s_emu == nullptr) {
-      GTEST_FAIL() << "the emulator did not start: " << s_error;
-    }
+class OnEmulator : public SharedEmulator<OnEmulator> {
+public:
+  static void prepare(Emulator& emu) {
+    emu.add_product(k_pk, k_ps, true);
+    emu.add_product("a1NoDynReg1", k_ps, false);
+    emu.add_access_key(k_akid, k_emu_aksecret);
   }
 
+protected:
   static Env env() {
     Env e(s_emu->env().begin(), s_emu->env().end());
     e["ALIOT_PRODUCT_SECRET"] = k_ps;
@@ -105,13 +91,8 @@ protected:
     ASSERT_EQ(r.status, 0) << r.err;
   }
 
-  static Emulator* s_emu;
-  static std::string s_error;
   TempDir dir;
 };
-
-Emulator* OnEmulator::s_emu = nullptr;
-std::string OnEmulator::s_error;
 
 } // namespace
 

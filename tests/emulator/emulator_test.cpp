@@ -617,16 +617,16 @@ protected:
   }
 
   // MQTT dynamic registration over TLS with mosquitto_sub; returns its stdout (the reply).
-  static ProcResult
-  mqtt_register(const std::string& dn, const std::string& auth_type, const std::string& ps = k_ps) {
+  static ProcResult mqtt_register(const std::string& dn,
+                                  const std::string& auth_type,
+                                  const std::string& ps = k_ps,
+                                  bool tls = true) {
     const std::string random = "12345";
     std::vector<std::string> a{"mosquitto_sub",
                                "-h",
                                emu->host(),
                                "-p",
-                               std::to_string(emu->mqtt_tls_port()),
-                               "--cafile",
-                               emu->ca_file(),
+                               std::to_string(tls ? emu->mqtt_tls_port() : emu->mqtt_tcp_port()),
                                "-i",
                                dn + "." + k_pk + "|random=" + random + ",authType=" + auth_type
                                    + ",securemode=2,signmethod=hmacsha256|",
@@ -642,6 +642,9 @@ protected:
                                "10",
                                "-V",
                                "mqttv311"};
+    if (tls) {
+      a.insert(a.end(), {"--cafile", emu->ca_file()});
+    }
     return run(a, {.timeout_s = 30});
   }
 };
@@ -734,6 +737,75 @@ TEST_F(DynregTest, MqttRegnwlGivesATokenForConnwlLogins) {
   EXPECT_NE(p.err.find("not authorised"), std::string::npos) << p.err;
 }
 
+// The platform serves MQTT registration over TLS only; the emulator's plain listener refuses it
+// (CONNACK 5, the only refusal a mosquitto 2.0.11 plugin can give) with correct credentials.
+TEST_F(DynregTest, MqttRegistrationIsRefusedOnTheTcpPortAndAnsweredOnTheTlsPort) {
+  ASSERT_EQ(emu->add_device(k_pk, "tcpreg1", k_ds).status, 0);
+  for (const char* type : {"register", "regnwl"}) {
+    auto r = mqtt_register("tcpreg1", type, k_ps, false);
+    EXPECT_NE(r.status, 0) << type;
+    EXPECT_NE(r.err.find("not authorised"), std::string::npos) << type << ": " << r.err;
+    EXPECT_EQ(r.out, "") << type;
+  }
+  const auto log = sh("cat \"$D/mosquitto.log\"", {.env = {{"D", emu->dir()}}}).out;
+  EXPECT_NE(log.find("dynamic registration needs the TLS port"), std::string::npos) << log;
+  // Not consumed by the refused attempt: the same device registers over TLS.
+  auto r = mqtt_register("tcpreg1", "register");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["deviceName"], "tcpreg1");
+  EXPECT_EQ(j["deviceSecret"].get<std::string>().size(), 32U);
+}
+
+// A peer restricted the way small devices are (the LinkSDK's mbedtls: TLS 1.2, RSA signatures
+// with SHA-256, no ECDHE) completes the handshake with both TLS endpoints and verifies the chain
+// against the emulator's CA.
+TEST_F(EmulatorTest, AnRsaOnlyTls12PeerVerifiesBothTlsEndpoints) {
+  if (!aliot::test::have_program("openssl")) {
+    GTEST_SKIP() << "openssl is needed";
+  }
+  const std::string https = emu->auth_endpoint().substr(emu->auth_endpoint().rfind(':') + 1);
+  for (const std::string& port : {std::to_string(emu->mqtt_tls_port()), https}) {
+    auto r = sh("openssl s_client -connect 127.0.0.1:" + port
+                    + " -tls1_2 -sigalgs RSA+SHA256 -cipher AES128-SHA256 -CAfile \"$CA\""
+                      " -verify_return_error -servername localhost </dev/null 2>&1",
+                {.env = {{"CA", emu->ca_file()}}, .timeout_s = 20});
+    EXPECT_EQ(r.status, 0) << port << ": " << r.out;
+    EXPECT_NE(r.out.find("Verify return code: 0 (ok)"), std::string::npos) << port << ": " << r.out;
+    EXPECT_NE(r.out.find("Cipher is AES128-SHA256"), std::string::npos) << port << ": " << r.out;
+    EXPECT_NE(r.out.find("Protocol  : TLSv1.2"), std::string::npos) << port << ": " << r.out;
+    EXPECT_NE(r.out.find("Server public key is 2048 bit"), std::string::npos)
+        << port << ": " << r.out;
+  }
+}
+
+// `aliot connect` names the server's key type and signature algorithm: what a device's TLS stack
+// must support.
+TEST_F(EmulatorTest, ConnectReportsTheServerKeyAndSignatureAlgorithm) {
+  auto env = emu->env();
+  env["ALIOT_DEVICE_SECRET"] = k_ds;
+  auto r = aliot::test::run_aliot({"connect", "-k", k_pk, "-d", "dev1", "-o", "json"},
+                                  {.env = env, .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  const json* tls = nullptr;
+  for (const auto& s : j["stages"]) {
+    if (s["stage"] == "tls") {
+      tls = &s;
+    }
+  }
+  ASSERT_NE(tls, nullptr) << r.out;
+  EXPECT_EQ((*tls)["key"], "RSA 2048") << tls->dump();
+  EXPECT_EQ((*tls)["signature_algorithm"], "sha256WithRSAEncryption") << tls->dump();
+  ASSERT_FALSE((*tls)["chain"].empty()) << tls->dump();
+  EXPECT_EQ((*tls)["chain"][0]["key"], "RSA 2048");
+  auto t =
+      aliot::test::run_aliot({"connect", "-k", k_pk, "-d", "dev1"}, {.env = env, .timeout_s = 30});
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_NE(t.out.find("RSA 2048 key, sha256WithRSAEncryption"), std::string::npos) << t.out;
+}
+
 // ---- the launcher and the registry verbs ----
 
 using aliot::test::port_open;
@@ -818,6 +890,38 @@ TEST(EmulatorLauncher, SigtermStopsCleanlyAndStateSurvivesARestart) {
   EXPECT_EQ(r.status, 0) << r.err;
   again.signal(SIGINT);
   auto st = again.wait(std::chrono::seconds(10));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, 0);
+}
+
+// A state directory made with EC P-256 certificates gets RSA ones on the next start.
+TEST(EmulatorLauncher, EcCertificatesOfAnOlderStateDirAreReplacedByRsa) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  ASSERT_EQ(
+      sh("mkdir -p \"$D\" && cd \"$D\" && openssl req -x509 -newkey ec -pkeyopt "
+         "ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=old"
+         " && cp ca.pem server.pem && cp ca.key server.key",
+         {.env = {{"D", dir}}, .timeout_s = 30})
+          .status,
+      0);
+  Background emu({aliot::test::aliot_bin(), "emulate", "cloud", "--dir", dir});
+  auto out = emu.wait_for("ALIOT_API_ENDPOINT", std::chrono::seconds(30));
+  ASSERT_TRUE(out) << emu.err();
+  for (const std::string f : {"ca.pem", "server.pem"}) {
+    auto r = sh("openssl x509 -noout -text -in \"$F\"", {.env = {{"F", dir + "/" + f}}});
+    EXPECT_NE(r.out.find("Public Key Algorithm: rsaEncryption"), std::string::npos) << f;
+    EXPECT_NE(r.out.find("Public-Key: (2048 bit)"), std::string::npos) << f;
+    EXPECT_NE(r.out.find("Signature Algorithm: sha256WithRSAEncryption"), std::string::npos) << f;
+  }
+  auto san = sh("openssl x509 -noout -ext subjectAltName -in \"$F\"",
+                {.env = {{"F", dir + "/server.pem"}}});
+  EXPECT_NE(san.out.find("DNS:localhost"), std::string::npos) << san.out;
+  EXPECT_NE(san.out.find("IP Address:127.0.0.1"), std::string::npos) << san.out;
+  auto verify = run({"openssl", "verify", "-CAfile", dir + "/ca.pem", dir + "/server.pem"});
+  EXPECT_EQ(verify.status, 0) << verify.out << verify.err;
+  emu.signal(SIGTERM);
+  auto st = emu.wait(std::chrono::seconds(10));
   ASSERT_TRUE(st);
   EXPECT_EQ(*st, 0);
 }

@@ -16,10 +16,10 @@ namespace {
 
 mqtt::ConnectParams params_for(const Mosquitto& b, const std::string& dn, bool tls) {
   mqtt::ConnectParams p;
-  p.host = "127.0.0.1";
-  p.port = tls ? b.tls_port() : b.tcp_port();
-  p.tls = tls;
-  p.ca_file = tls ? b.ca() : "";
+  p.endpoint.host = "127.0.0.1";
+  p.endpoint.port = tls ? b.tls_port() : b.tcp_port();
+  p.endpoint.tls = tls;
+  p.endpoint.ca_file = tls ? b.ca() : "";
   p.client_id =
       std::string(k_pk) + "." + dn + "|securemode=3,signmethod=hmacsha256,timestamp=" + k_ts + "|";
   p.username = dn + "&" + k_pk;
@@ -86,7 +86,7 @@ TEST(Session, RefusedLoginIsAuthAndClosedPortIsNetwork) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Errc::auth);
   EXPECT_EQ(s.last_connack(), 5);
-  p.port = free_port();
+  p.endpoint.port = free_port();
   auto c = s.connect(p, mqtt::after(10s));
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code(), Errc::network) << c.error().message();

@@ -234,3 +234,35 @@ TEST(BurnFlow, UnplugIsReportedAsLinkLost) {
       << r.report.error().message();
   EXPECT_FALSE(holds(u.model->nv(), reference_triplet()));
 }
+
+// What a unit says of itself is untrusted: a SN with a byte that is not UTF-8 (sent as the legal
+// escape \FF) is kept as text, and a MAC that is not six octets stops the burn before any secret
+// leaves the host.
+TEST(BurnFlow, ABinarySerialNumberBecomesTextAndTheBurnPasses) {
+  switchsim::NvState nv;
+  nv.id.sn = "SN\xff"
+             "01";
+  nv.id.mac = "0c:8b:95:a1:f3:e2";
+  VirtualUnit u("alsw1", {}, nv);
+  auto r = burn_on(u, "alsw1", BurnPlan{reference_triplet(), false, true, CrcMode::prefer});
+  ASSERT_TRUE(r.report) << r.report.error().message();
+  EXPECT_EQ(r.report->device.sn, "SN\\xFF01");
+  EXPECT_EQ(r.report->device.mac, "0C:8B:95:A1:F3:E2");
+  EXPECT_TRUE(holds(u.model->nv(), reference_triplet()));
+}
+
+TEST(BurnFlow, AMacThatIsNotSixOctetsIsADeviceErrorBeforeAnySecret) {
+  for (const std::string mac :
+       {"0C:8B:95:A1:F3", "0C-8B-95-A1-F3-E2", "0C:8B:95:A1:F3:EZ", "0C:8B:95:A1:F3:E2:00", ""}) {
+    switchsim::NvState nv;
+    nv.id.mac = mac;
+    VirtualUnit u("alsw1", {}, nv);
+    auto r = burn_on(u, "alsw1", BurnPlan{reference_triplet(), false, true, CrcMode::prefer});
+    ASSERT_FALSE(r.report) << mac;
+    EXPECT_EQ(r.report.error().code(), Errc::device) << mac;
+    EXPECT_NE(r.report.error().message().find("not six octets"), std::string::npos)
+        << r.report.error().message();
+    EXPECT_EQ(u.fake.written().find(k_ds), std::string::npos) << mac;
+    EXPECT_EQ(u.fake.written().find("IDMAU="), std::string::npos) << mac;
+  }
+}

@@ -70,6 +70,25 @@ TEST(Identity, BadTripletJsonIsAConfigErrorNamingTheProblem) {
   }
 }
 
+TEST(Identity, ProductSecretIsReadAlongAndShapeIsReadWithoutTheValueRules) {
+  auto t = read_triplet_json(
+      R"({"ProductKey":"a1FakePK001","DeviceName":"x","DeviceSecret":"S3cr3t","ProductSecret":"ps"})",
+      "triplet file t.json");
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->device_name, "x"); // the value rules are the caller's (burn reports them as usage)
+  EXPECT_EQ(t->product_secret.reveal(), "ps");
+  auto bad = read_triplet_json(
+      R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","DeviceSecret":"s","ProductSecret":1})",
+      "triplet file t.json");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), Errc::config);
+  EXPECT_NE(bad.error().message().find("\"ProductSecret\" must be a string"), std::string::npos);
+  auto no_ps = parse_triplet_json(
+      R"({"ProductKey":"a1FakePK001","DeviceName":"FakeDevice01","DeviceSecret":"S3cr3t"})", "x");
+  ASSERT_TRUE(no_ps);
+  EXPECT_TRUE(no_ps->product_secret.empty());
+}
+
 TEST(SecretType, NeverEqualsByAccidentAndWipes) {
   Secret a("abc");
   Secret b("abc");

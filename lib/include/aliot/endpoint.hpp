@@ -11,12 +11,14 @@ namespace aliot {
 inline constexpr const char* k_default_region = "cn-shanghai";
 inline constexpr int k_default_mqtt_port = 1883;
 
+// The one description of an MQTT server: resolved from settings, printed by `aliot sign`, probed
+// by `aliot connect` and held by mqtt::ConnectParams.
 struct MqttEndpoint {
   std::string host;
   int port = k_default_mqtt_port;
   bool tls = true;
-  std::string ca_file; // empty: the system trust store
-  bool insecure = false;
+  std::string ca_file;   // empty: the system trust store
+  bool insecure = false; // no certificate or host name verification
 };
 
 struct EndpointInput {

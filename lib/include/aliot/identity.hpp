@@ -23,10 +23,15 @@ struct Triplet {
   Secret device_secret;                 // empty when the device uses a token
   std::optional<std::string> client_id; // with device_token
   Secret device_token;
+  Secret product_secret; // the optional "ProductSecret" field (burned along into a switch)
 };
 
-// Parses `{"ProductKey","DeviceName","DeviceSecret"}` (or the ClientId/DeviceToken form).
-// `origin` names the source in errors ("triplet file dev.json"). Errors are Errc::config.
+// Reads the shape of `{"ProductKey","DeviceName","DeviceSecret"[,"ProductSecret"]}` (or the
+// ClientId/DeviceToken form) without checking the values: a malformed document or a missing or
+// non-string field is Errc::config naming `origin` ("triplet file dev.json").
+Result<Triplet> read_triplet_json(std::string_view text, std::string_view origin);
+
+// read_triplet_json, then the values' rules (validate_product_key...), also as Errc::config.
 Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origin);
 
 // The console's JSON shape; this reveals the secret (use only when it is the asked-for result).

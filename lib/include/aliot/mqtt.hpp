@@ -15,6 +15,7 @@
 // usage (2) for QoS outside 0..1, internal (1) for libmosquitto misuse.
 #pragma once
 
+#include <aliot/endpoint.hpp>
 #include <aliot/error.hpp>
 #include <aliot/log.hpp>
 #include <aliot/secret.hpp>
@@ -43,11 +44,7 @@ inline Deadline after(std::chrono::milliseconds d) {
 inline constexpr const char* k_system_ca_path = "/etc/ssl/certs";
 
 struct ConnectParams {
-  std::string host;
-  int port = 1883;
-  bool tls = true;
-  std::string ca_file;   // empty: the system trust store
-  bool insecure = false; // no certificate or host name verification
+  MqttEndpoint endpoint; // where, and how TLS is trusted
   std::string client_id; // the whole `id|options|` string
   std::string username;
   Secret password;
@@ -174,6 +171,8 @@ struct CertInfo {
   std::string not_before; // RFC 3339 UTC
   std::string not_after;
   long days_left = 0;
+  std::string key;                 // the subject's public key: "RSA 2048", "EC P-256", "ED25519"
+  std::string signature_algorithm; // as OpenSSL names it: "sha256WithRSAEncryption"
 };
 
 struct TlsResult {

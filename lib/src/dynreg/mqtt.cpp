@@ -27,11 +27,8 @@ Result<Triplet> register_mqtt(const MqttOptions& o,
   mqtt::Session session(log);
   session.set_interrupt(o.interrupt);
   mqtt::ConnectParams cp;
-  cp.host = o.endpoint.host;
-  cp.port = o.endpoint.port;
-  cp.tls = true;
-  cp.ca_file = o.endpoint.ca_file;
-  cp.insecure = o.endpoint.insecure;
+  cp.endpoint = o.endpoint;
+  cp.endpoint.tls = true;
   cp.client_id = cred.client_id;
   cp.username = cred.username;
   cp.password = cred.password;

@@ -61,7 +61,7 @@ Result<void> validate_device_secret(const Secret& ds, std::string_view what) {
   return ok();
 }
 
-Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origin) {
+Result<Triplet> read_triplet_json(std::string_view text, std::string_view origin) {
   const std::string where(origin);
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) {
@@ -72,7 +72,6 @@ Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origi
   if (!j.is_object()) {
     return Error(Errc::config, where + ": expected a JSON object");
   }
-  Triplet t;
   auto field = [&](const char* name, bool required) -> Result<std::optional<std::string>> {
     auto it = j.find(name);
     if (it == j.end()) {
@@ -106,19 +105,18 @@ Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origi
   if (!tok) {
     return std::move(tok).error();
   }
+  auto ps = field("ProductSecret", false);
+  if (!ps) {
+    return std::move(ps).error();
+  }
+  Triplet t;
   t.product_key = **pk;
   t.device_name = **dn;
-  if (auto r = validate_product_key(t.product_key); !r) {
-    return Error(Errc::config, where + ": " + r.error().message());
-  }
-  if (auto r = validate_device_name(t.device_name); !r) {
-    return Error(Errc::config, where + ": " + r.error().message());
+  if (*ps) {
+    t.product_secret = Secret(**ps);
   }
   if (*ds) {
     t.device_secret = Secret(**ds);
-    if (auto r = validate_device_secret(t.device_secret); !r) {
-      return Error(Errc::config, where + ": " + r.error().message());
-    }
   } else if (*tok) {
     if (!*cid) {
       return Error(Errc::config,
@@ -128,6 +126,26 @@ Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origi
     t.device_token = Secret(**tok);
   } else {
     return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
+  }
+  return t;
+}
+
+Result<Triplet> parse_triplet_json(std::string_view text, std::string_view origin) {
+  auto t = read_triplet_json(text, origin);
+  if (!t) {
+    return t;
+  }
+  const std::string where(origin);
+  if (auto r = validate_product_key(t->product_key); !r) {
+    return Error(Errc::config, where + ": " + r.error().message());
+  }
+  if (auto r = validate_device_name(t->device_name); !r) {
+    return Error(Errc::config, where + ": " + r.error().message());
+  }
+  if (!t->device_secret.empty()) {
+    if (auto r = validate_device_secret(t->device_secret); !r) {
+      return Error(Errc::config, where + ": " + r.error().message());
+    }
   }
   return t;
 }

@@ -4,7 +4,10 @@
 
 #include <fmt/core.h>
 #include <openssl/asn1.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -59,8 +62,36 @@ std::string time_text(const ASN1_TIME* t, long* days_left) {
   return buf;
 }
 
+// "RSA 2048", "EC P-256" (the NIST name when there is one), "ED25519", else OpenSSL's key type.
+std::string key_text(X509* c) {
+  EVP_PKEY* key = X509_get0_pubkey(c);
+  if (key == nullptr) {
+    return "unknown";
+  }
+  const int bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+  case EVP_PKEY_RSA: return fmt::format("RSA {}", bits);
+  case EVP_PKEY_EC: {
+    char group[80] = {0};
+    std::size_t len = 0;
+    if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1) {
+      const char* nist = EC_curve_nid2nist(OBJ_sn2nid(group));
+      return std::string("EC ") + (nist != nullptr ? nist : group);
+    }
+    return fmt::format("EC {}", bits);
+  }
+  default: {
+    const char* name = OBJ_nid2sn(EVP_PKEY_get_base_id(key));
+    return fmt::format("{} {}", name != nullptr ? name : "unknown", bits);
+  }
+  }
+}
+
 CertInfo cert_info(X509* c) {
   CertInfo info;
+  info.key = key_text(c);
+  const char* sig = OBJ_nid2ln(X509_get_signature_nid(c));
+  info.signature_algorithm = sig != nullptr ? sig : "unknown";
   info.subject = name_text(X509_get_subject_name(c));
   info.issuer = name_text(X509_get_issuer_name(c));
   info.not_before = time_text(X509_get0_notBefore(c), nullptr);

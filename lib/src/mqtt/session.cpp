@@ -182,7 +182,7 @@ struct Session::Impl {
     switch (rc) {
     case MOSQ_ERR_ERRNO: why = errno_text(saved_errno != 0 ? saved_errno : errno); break;
     case MOSQ_ERR_EAI:
-      why = std::string("cannot resolve ") + params.host + ": "
+      why = std::string("cannot resolve ") + params.endpoint.host + ": "
             + gai_strerror(saved_errno != 0 ? saved_errno : errno);
       break;
     case MOSQ_ERR_TLS:
@@ -242,20 +242,22 @@ struct Session::Impl {
         return mosq_error(rc, "setting the user name and password");
       }
     }
-    if (params.tls) {
+    if (params.endpoint.tls) {
       int rc = 0;
-      if (!params.ca_file.empty()) {
-        rc = mosquitto_tls_set(mosq, params.ca_file.c_str(), nullptr, nullptr, nullptr, nullptr);
+      if (!params.endpoint.ca_file.empty()) {
+        rc = mosquitto_tls_set(mosq, params.endpoint.ca_file.c_str(), nullptr, nullptr, nullptr,
+                               nullptr);
       } else {
         rc = mosquitto_tls_set(mosq, nullptr, k_system_ca_path, nullptr, nullptr, nullptr);
       }
       if (rc != MOSQ_ERR_SUCCESS) {
         return Error(Errc::config,
                      "TLS setup: cannot use the CA "
-                         + (params.ca_file.empty() ? std::string(k_system_ca_path) : params.ca_file)
+                         + (params.endpoint.ca_file.empty() ? std::string(k_system_ca_path)
+                                                            : params.endpoint.ca_file)
                          + ": " + mosquitto_strerror(rc));
       }
-      if (params.insecure) {
+      if (params.endpoint.insecure) {
         mosquitto_tls_opts_set(mosq, 0 /* SSL_VERIFY_NONE */, nullptr, nullptr);
         mosquitto_tls_insecure_set(mosq, true);
       }
@@ -271,13 +273,15 @@ struct Session::Impl {
     last_error_log.clear();
     pending.clear();
     early_done.clear();
-    log.debug(fmt::format("connecting to {}:{} ({})", params.host, params.port,
-                          params.tls ? "TLS" : "plain TCP"));
+    log.debug(fmt::format("connecting to {}:{} ({})", params.endpoint.host, params.endpoint.port,
+                          params.endpoint.tls ? "TLS" : "plain TCP"));
     errno = 0;
-    int rc = mosquitto_connect_async(mosq, params.host.c_str(), params.port, params.keepalive);
+    int rc = mosquitto_connect_async(mosq, params.endpoint.host.c_str(), params.endpoint.port,
+                                     params.keepalive);
     if (rc != MOSQ_ERR_SUCCESS) {
       const int e = errno;
-      auto err = mosq_error(rc, fmt::format("connecting to {}:{}", params.host, params.port), e);
+      auto err = mosq_error(
+          rc, fmt::format("connecting to {}:{}", params.endpoint.host, params.endpoint.port), e);
       destroy();
       return err;
     }
@@ -288,11 +292,11 @@ struct Session::Impl {
       }
       if (Clock::now() >= deadline) {
         destroy();
-        return Error(
-            Errc::timeout,
-            fmt::format("connecting to {}:{}: no CONNACK in time", params.host, params.port),
-            "the host may drop packets (firewall) or not be an MQTT server; check "
-            "--host, --port and --tcp");
+        return Error(Errc::timeout,
+                     fmt::format("connecting to {}:{}: no CONNACK in time", params.endpoint.host,
+                                 params.endpoint.port),
+                     "the host may drop packets (firewall) or not be an MQTT server; check "
+                     "--host, --port and --tcp");
       }
       errno = 0;
       rc = mosquitto_loop(mosq, slice_ms(deadline), 1);
@@ -301,15 +305,16 @@ struct Session::Impl {
         break;
       }
       if (rc != MOSQ_ERR_SUCCESS) {
-        auto err = mosq_error(rc, fmt::format("connecting to {}:{}", params.host, params.port), e);
+        auto err = mosq_error(
+            rc, fmt::format("connecting to {}:{}", params.endpoint.host, params.endpoint.port), e);
         destroy();
         if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NO_CONN) {
           return Error(Errc::network,
                        fmt::format("connecting to {}:{}: the server closed the connection before "
                                    "CONNACK",
-                                   params.host, params.port)
+                                   params.endpoint.host, params.endpoint.port)
                            + (last_error_log.empty() ? "" : " (" + last_error_log + ")"),
-                       params.tls ? "" : "is this a TLS port? drop --tcp");
+                       params.endpoint.tls ? "" : "is this a TLS port? drop --tcp");
         }
         return err;
       }
@@ -347,7 +352,8 @@ struct Session::Impl {
     } else if (disconnect_rc != 0) {
       why += std::string(": ") + mosquitto_strerror(disconnect_rc);
     }
-    return Error(Errc::network, fmt::format("{} ({}:{})", why, params.host, params.port));
+    return Error(Errc::network,
+                 fmt::format("{} ({}:{})", why, params.endpoint.host, params.endpoint.port));
   }
 
   Result<void> wait_until(const std::function<bool()>& cond,
@@ -570,7 +576,7 @@ Result<void> Session::run(const RunOptions& opts, const std::function<bool()>& d
     ++attempt;
     const auto delay = opts.backoff.delay(attempt);
     if (s.event_handler) {
-      s.event_handler(Event{Event::Kind::reconnecting, s.params.host, attempt, delay});
+      s.event_handler(Event{Event::Kind::reconnecting, s.params.endpoint.host, attempt, delay});
     }
     const Deadline wake = std::min(Clock::now() + delay, limit);
     while (Clock::now() < wake) {
@@ -604,7 +610,7 @@ Result<void> Session::run(const RunOptions& opts, const std::function<bool()>& d
       }
     }
     if (s.event_handler) {
-      s.event_handler(Event{Event::Kind::connected, s.params.host, attempt, {}});
+      s.event_handler(Event{Event::Kind::connected, s.params.endpoint.host, attempt, {}});
     }
     attempt = 0;
   }

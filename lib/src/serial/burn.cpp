@@ -1,8 +1,11 @@
 // The host-side flow for one unit (spec 5.2): sync, identify, inspect, write intent, stage,
 // readback, challenge, commit, reboot, verify, lock. Nothing here prints a secret.
 #include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
 #include <aliot/serial/burn.hpp>
 #include <aliot/serial/codec.hpp>
+
+#include <cctype>
 
 namespace aliot::serial {
 
@@ -54,6 +57,31 @@ std::string describe(const Readback& b) {
   return s;
 }
 
+// What a unit says of itself becomes the journal's binding key and lines a person reads, so it is
+// checked here, once: the MAC must be six octets (XX:XX:XX:XX:XX:XX, kept upper-case so one unit
+// has one key), and every other field is text (bytes that are not UTF-8 shown as \xHH).
+Result<DeviceInfo> checked_identity(DeviceInfo d) {
+  bool ok = d.mac.size() == 17;
+  for (std::size_t i = 0; ok && i < d.mac.size(); ++i) {
+    ok = i % 3 == 2 ? d.mac[i] == ':' : enc::hex_digit(d.mac[i]) >= 0;
+  }
+  if (!ok) {
+    return Error(Errc::device,
+                 "the unit reported the MAC \"" + d.mac + "\", which is not six octets",
+                 "the switch must answer its MAC as XX:XX:XX:XX:XX:XX; check the dialect and the "
+                 "unit's firmware");
+  }
+  for (char& c : d.mac) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  for (std::string* f : {&d.model, &d.hwrev, &d.firmware, &d.chip_id, &d.sn}) {
+    if (!enc::is_valid_utf8(*f)) {
+      *f = enc::escape_invalid_utf8(*f);
+    }
+  }
+  return d;
+}
+
 } // namespace
 
 Result<BurnReport>
@@ -85,7 +113,13 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
 
   ALIOT_TRY(steps.run("sync", [&] { return d.sync(plan.crc); }));
   const auto caps = d.capabilities();
-  auto dev = steps.run("identify", [&] { return d.identify(); });
+  auto dev = steps.run("identify", [&]() -> Result<DeviceInfo> {
+    auto info = d.identify();
+    if (!info) {
+      return info;
+    }
+    return checked_identity(std::move(*info));
+  });
   if (!dev) {
     return std::move(dev).error();
   }

@@ -182,9 +182,6 @@ public:
     }
     DeviceInfo d{(*p)[0].value, (*p)[1].value, (*p)[2].value,
                  (*p)[3].value, (*p)[4].value, (*p)[5].value};
-    if (d.mac.size() != 17) {
-      return Error(Errc::device, "AT+DEVINFO?: the MAC '" + d.mac + "' is not XX:XX:XX:XX:XX:XX");
-    }
     return d;
   }
 

@@ -1,0 +1,18 @@
+// Shared by the `aliot emulate cloud` command and its registry verbs.
+#pragma once
+
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace aliot::cli {
+
+// --dir, not ->required(): with fallthrough the parent's --dir would swallow the verb's; each
+// action checks it instead.
+CLI::Option* emulate_cloud_dir_option(CLI::App* cmd, std::string& dir, Context& ctx);
+// The add-product, add-device, add-access-key, add-topic and add-consumer-group verbs.
+void add_emulate_cloud_registry_verbs(CLI::App& cloud, Context& ctx);
+
+} // namespace aliot::cli

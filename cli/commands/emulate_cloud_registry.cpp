@@ -1,0 +1,263 @@
+// `aliot emulate cloud add-*`: the verbs that edit the emulator's registry (products, devices,
+// AccessKeys, topic categories, consumer groups) through aliot/emu/registry.hpp, which validates
+// them as the platform does. Options and rendering only.
+#include "commands/commands.hpp"
+#include "context.hpp"
+#include "emulate_cloud.hpp"
+
+#include <aliot/crypto.hpp>
+#include <aliot/emu/launcher.hpp>
+#include <aliot/emu/registry.hpp>
+#include <aliot/identity.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace aliot::cli {
+
+namespace {
+
+struct ProductOptions {
+  std::string dir, pk;
+  std::optional<std::string> dynreg;
+  std::optional<std::string> secret_file;
+};
+
+struct DeviceOptions {
+  std::string dir, pk, dn;
+  bool disabled = false;
+  std::optional<std::string> secret_file;
+};
+
+struct AccessKeyOptions {
+  std::string dir;
+  std::optional<std::string> id;
+};
+
+struct TopicOptions {
+  std::string dir, pk, topic, access;
+};
+
+struct GroupOptions {
+  std::string dir, pk, group;
+};
+
+std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
+  auto it = ctx.env.find(name);
+  if (it == ctx.env.end() || it->second.empty()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+// A secret from a file, else from the environment variable; nullopt when neither gives one.
+Result<std::optional<std::string>> given_secret(Context& ctx,
+                                                const std::optional<std::string>& file,
+                                                const std::string& env,
+                                                std::string_view what) {
+  if (file) {
+    auto s = ctx.secret_from_file(*file, what);
+    if (!s) {
+      return std::move(s).error();
+    }
+    return std::optional(s->reveal());
+  }
+  return env_of(ctx, env);
+}
+
+// The registry of --dir (created when missing).
+Result<std::unique_ptr<emu::Registry>> open_registry(const std::string& dir) {
+  ALIOT_TRY(emu::ensure_state_dir(dir));
+  return std::make_unique<emu::Registry>(dir);
+}
+
+void print_json(Context& ctx, const nlohmann::ordered_json& j) {
+  ctx.out.line(j.dump(ctx.out.json() ? -1 : 2));
+}
+
+Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
+  ALIOT_TRY(validate_product_key(o.pk));
+  auto secret = given_secret(ctx, o.secret_file, "ALIOT_PRODUCT_SECRET", "ProductSecret");
+  if (!secret) {
+    return std::move(secret).error();
+  }
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  std::optional<bool> dynreg;
+  if (o.dynreg) {
+    dynreg = *o.dynreg == "on";
+  }
+  auto r = (*reg)->add_product(o.pk, *secret, dynreg);
+  if (!r) {
+    return std::move(r).error();
+  }
+  if (r->created && !*secret) {
+    print_json(ctx, {{"ProductKey", o.pk}, {"ProductSecret", r->secret}});
+  }
+  ctx.out.info("product " + o.pk + (r->created ? " added to " : " updated in ") + o.dir);
+  return ok();
+}
+
+Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
+  ALIOT_TRY(validate_product_key(o.pk));
+  ALIOT_TRY(validate_device_name(o.dn));
+  auto given = given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret");
+  if (!given) {
+    return std::move(given).error();
+  }
+  const Secret secret(given->value_or(crypto::random_alnum(32)));
+  ALIOT_TRY(validate_device_secret(secret));
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  ALIOT_TRY((*reg)->put_device(o.pk, o.dn, secret.reveal(), !o.disabled));
+  Triplet t{o.pk, o.dn, secret, std::nullopt, Secret()};
+  ctx.out.line(triplet_json(t, !ctx.out.json()));
+  return ok();
+}
+
+Result<void> run_add_access_key(Context& ctx, const AccessKeyOptions& o) {
+  const std::string id = o.id.value_or("LTAI" + crypto::random_alnum(20));
+  ALIOT_TRY(emu::validate_access_key_id(id));
+  const std::string secret =
+      env_of(ctx, "ALIOT_ACCESS_KEY_SECRET").value_or(crypto::random_alnum(30));
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  ALIOT_TRY((*reg)->add_access_key(id, secret));
+  print_json(ctx, {{"AccessKeyId", id}, {"AccessKeySecret", secret}});
+  return ok();
+}
+
+Result<void> run_add_topic(Context& ctx, const TopicOptions& o) {
+  ALIOT_TRY(validate_product_key(o.pk));
+  ALIOT_TRY(emu::validate_category(o.topic, o.access));
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  auto rel = (*reg)->add_topic(o.pk, o.topic, o.access);
+  if (!rel) {
+    return std::move(rel).error();
+  }
+  ctx.out.info("topic /" + o.pk + "/${deviceName}/" + *rel + " (" + o.access + ") added");
+  return ok();
+}
+
+Result<void> run_add_group(Context& ctx, const GroupOptions& o) {
+  ALIOT_TRY(validate_product_key(o.pk));
+  ALIOT_TRY(emu::validate_consumer_group(o.group));
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  ALIOT_TRY((*reg)->add_consumer_group(o.pk, o.group));
+  ctx.out.info("consumer group " + o.group + " added to product " + o.pk);
+  return ok();
+}
+
+CLI::Option* pk_option(CLI::App* cmd, std::string& pk) {
+  return cmd->add_option("-k,--product-key", pk, "ProductKey")->required()->type_name("PK");
+}
+
+} // namespace
+
+void add_emulate_cloud_registry_verbs(CLI::App& cmd_ref, Context& ctx) {
+  CLI::App* cmd = &cmd_ref;
+  {
+    auto o = std::make_shared<ProductOptions>();
+    auto* sub = cmd->add_subcommand("add-product", "Add (or update) a product in the registry");
+    emulate_cloud_dir_option(sub, o->dir, ctx);
+    pk_option(sub, o->pk);
+    auto* d = sub->add_option("--dynamic-registration", o->dynreg,
+                              "Whether one-type-one-secret registration is on (default on)")
+                  ->type_name("SWITCH");
+    ctx.docs.choices(d, {"on", "off"});
+    auto* f = sub->add_option("--product-secret-file", o->secret_file,
+                              "File holding the ProductSecret ('-' = stdin); else "
+                              "ALIOT_PRODUCT_SECRET, else one is generated and printed")
+                  ->type_name("FILE");
+    ctx.docs.kind(f, ValueKind::file);
+    ctx.docs.attach(sub, {"Adds a product with the default topic categories user/get "
+                          "(subscribe), user/update and user/update/error (publish). Adding an "
+                          "existing product updates its registration switch, and its secret "
+                          "when one is given.",
+                          {{"ALIOT_PRODUCT_SECRET=ps123 aliot emulate cloud add-product --dir "
+                            "./emu-state -k a1FakePK001",
+                            "Add a product with a known ProductSecret"}},
+                          {}});
+    sub->callback([&ctx, o] { set_action(ctx, o, run_add_product); });
+  }
+  {
+    auto o = std::make_shared<DeviceOptions>();
+    auto* sub = cmd->add_subcommand("add-device", "Add (or replace) a device in the registry");
+    emulate_cloud_dir_option(sub, o->dir, ctx);
+    pk_option(sub, o->pk);
+    sub->add_option("-d,--device-name", o->dn, "DeviceName")->required()->type_name("DN");
+    sub->add_flag("--disabled", o->disabled, "Add the device disabled (its logins are refused)");
+    auto* f = sub->add_option("--device-secret-file", o->secret_file,
+                              "File holding the DeviceSecret ('-' = stdin); else "
+                              "ALIOT_DEVICE_SECRET, else one is generated")
+                  ->type_name("FILE");
+    ctx.docs.kind(f, ValueKind::file);
+    ctx.docs.attach(sub, {"Adds a device (not yet activated) and prints its triplet JSON. "
+                          "Replacing a device resets its activation.",
+                          {{"aliot emulate cloud add-device --dir ./emu-state -k a1FakePK001 -d "
+                            "dev1 > dev1.json",
+                            "Add a device with a generated secret and keep its triplet"}},
+                          {}});
+    sub->callback([&ctx, o] { set_action(ctx, o, run_add_device); });
+  }
+  {
+    auto o = std::make_shared<AccessKeyOptions>();
+    auto* sub = cmd->add_subcommand("add-access-key", "Add an AccessKey for the OpenAPI");
+    emulate_cloud_dir_option(sub, o->dir, ctx);
+    sub->add_option("--access-key-id", o->id, "AccessKey id (default: generated)")->type_name("ID");
+    ctx.docs.attach(sub, {"Adds an AccessKey (secret from ALIOT_ACCESS_KEY_SECRET, else "
+                          "generated) and prints {\"AccessKeyId\",\"AccessKeySecret\"}.",
+                          {{"aliot emulate cloud add-access-key --dir ./emu-state "
+                            "--access-key-id LTAItest",
+                            "Add an AccessKey with a generated secret"}},
+                          {}});
+    sub->callback([&ctx, o] { set_action(ctx, o, run_add_access_key); });
+  }
+  {
+    auto o = std::make_shared<TopicOptions>();
+    auto* sub = cmd->add_subcommand("add-topic", "Add a custom topic category to a product");
+    emulate_cloud_dir_option(sub, o->dir, ctx);
+    pk_option(sub, o->pk);
+    sub->add_option("--topic", o->topic, "Category relative to the device, e.g. user/cmd")
+        ->required()
+        ->type_name("TOPIC");
+    auto* a = sub->add_option("--access", o->access, "Device permission")->required();
+    ctx.docs.choices(a, {"pub", "sub", "all"});
+    ctx.docs.attach(sub, {"Adds (or replaces) a topic category /${productKey}/${deviceName}/"
+                          "user/NAME with the device's permission; wildcards only with sub.",
+                          {{"aliot emulate cloud add-topic --dir ./emu-state -k a1FakePK001 "
+                            "--topic user/cmd --access all",
+                            "Let devices publish and subscribe user/cmd"}},
+                          {}});
+    sub->callback([&ctx, o] { set_action(ctx, o, run_add_topic); });
+  }
+  {
+    auto o = std::make_shared<GroupOptions>();
+    auto* sub =
+        cmd->add_subcommand("add-consumer-group", "Add an AMQP consumer group to a product");
+    emulate_cloud_dir_option(sub, o->dir, ctx);
+    pk_option(sub, o->pk);
+    sub->add_option("--consumer-group", o->group, "Consumer group id")->required()->type_name("ID");
+    ctx.docs.attach(sub, {"Records that the consumer group receives the product's device "
+                          "messages (for the AMQP server-side subscription).",
+                          {{"aliot emulate cloud add-consumer-group --dir ./emu-state -k "
+                            "a1FakePK001 --consumer-group DEFAULT_GROUP",
+                            "Add a consumer group"}},
+                          {}});
+    sub->callback([&ctx, o] { set_action(ctx, o, run_add_group); });
+  }
+}
+
+} // namespace aliot::cli

@@ -1,0 +1,472 @@
+// The emulator's launcher: state directory, loopback ports, certificates, mosquitto.conf, the
+// broker child and its supervision.
+#include <aliot/config.hpp>
+#include <aliot/emu/launcher.hpp>
+#include <aliot/emu/registry.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+namespace aliot::emu {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A TCP socket (close-on-exec) and the loopback address with `port` (0: any); fd < 0 on failure.
+struct Loopback {
+  int fd;
+  sockaddr_in addr;
+};
+Loopback loopback(int port) {
+  Loopback l{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), {}};
+  l.addr.sin_family = AF_INET;
+  l.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  l.addr.sin_port = htons(static_cast<uint16_t>(port));
+  return l;
+}
+
+bool port_free(int port) {
+  Loopback l = loopback(port);
+  if (l.fd < 0) {
+    return false;
+  }
+  const bool ok = ::bind(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0;
+  ::close(l.fd);
+  return ok;
+}
+
+int pick_port(std::vector<int>& taken) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    Loopback l = loopback(0);
+    socklen_t len = sizeof l.addr;
+    int port = -1;
+    if (l.fd >= 0 && ::bind(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0
+        && ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&l.addr), &len) == 0) {
+      port = ntohs(l.addr.sin_port);
+    }
+    if (l.fd >= 0) {
+      ::close(l.fd);
+    }
+    if (port > 0 && std::find(taken.begin(), taken.end(), port) == taken.end()) {
+      taken.push_back(port);
+      return port;
+    }
+  }
+  return -1;
+}
+
+bool port_answers(int port) {
+  Loopback l = loopback(port);
+  if (l.fd < 0) {
+    return false;
+  }
+  const bool ok = ::connect(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0;
+  ::close(l.fd);
+  return ok;
+}
+
+bool executable(const std::string& p) {
+  return !p.empty() && ::access(p.c_str(), X_OK) == 0;
+}
+
+std::optional<std::string> find_mosquitto(const LaunchOptions& o) {
+  if (o.mosquitto) {
+    return executable(*o.mosquitto) ? o.mosquitto : std::nullopt;
+  }
+  std::string path = o.search_path.empty() ? "/usr/bin:/bin" : o.search_path;
+  path += ":/usr/sbin:/usr/local/sbin:/sbin";
+  std::stringstream ss(path);
+  std::string d;
+  while (std::getline(ss, d, ':')) {
+    if (!d.empty() && executable(d + "/mosquitto")) {
+      return d + "/mosquitto";
+    }
+  }
+  return std::nullopt;
+}
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) {
+    return {};
+  }
+  return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
+}
+
+Result<std::string> find_plugin(const LaunchOptions& o) {
+  if (const auto& v = o.plugin) {
+    if (!fs::exists(*v)) {
+      return Error(Errc::config, "emulator plugin " + *v + " (ALIOT_EMU_PLUGIN) does not exist");
+    }
+    return *v;
+  }
+  std::vector<std::string> candidates;
+#ifdef ALIOT_EMU_PLUGIN_BUILD
+  candidates.emplace_back(ALIOT_EMU_PLUGIN_BUILD);
+#endif
+  const std::string here = self_dir();
+  if (!here.empty()) {
+    candidates.push_back(here + "/../lib/aliot/libaliot_emu.so");
+    candidates.push_back(here + "/../lib64/aliot/libaliot_emu.so");
+    candidates.push_back(here + "/../lib/x86_64-linux-gnu/aliot/libaliot_emu.so");
+  }
+#ifdef ALIOT_EMU_PLUGIN_INSTALL
+  candidates.emplace_back(ALIOT_EMU_PLUGIN_INSTALL);
+#endif
+  for (const auto& c : candidates) {
+    if (fs::exists(c)) {
+      return fs::canonical(c).string();
+    }
+  }
+  return Error(Errc::config, "emulator plugin libaliot_emu.so not found",
+               "build the aliot_emu target or set ALIOT_EMU_PLUGIN to its path");
+}
+
+// Runs a helper program quietly; its stderr goes to `log`.
+Result<void> run_tool(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return Error(Errc::internal, std::string("fork failed: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(fd >= 0 ? fd : null, 1);
+    ::dup2(fd >= 0 ? fd : null, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Error(Errc::io, argv[0] + " " + argv[1] + " failed (see " + log + ")",
+                 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "install openssl" : "");
+  }
+  return ok();
+}
+
+// A CA and a server certificate for localhost and 127.0.0.1 (EC P-256), made once per dir.
+// Whether `pem` holds an RSA certificate signed with SHA-256 (what the platform's chains are).
+bool rsa_sha256_cert(const std::string& pem) {
+  std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(pem.c_str(), "r"), &std::fclose);
+  if (!f) {
+    return false;
+  }
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) {
+    return false;
+  }
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  return key != nullptr && EVP_PKEY_base_id(key) == EVP_PKEY_RSA
+         && X509_get_signature_nid(cert.get()) == NID_sha256WithRSAEncryption;
+}
+
+// A CA and a server certificate for localhost and 127.0.0.1, made once per directory: RSA 2048
+// keys and SHA-256 signatures like the platform's chains, because devices' TLS stacks (the
+// LinkSDK's bundled mbedtls) are often built RSA-only. A directory made by an older aliot holds
+// EC P-256 certificates: those are replaced (CA included) on the next start, so such devices can
+// connect; clients re-read the CA from the same path (ALIOT_CA_FILE).
+Result<void> ensure_certificates(const std::string& dir) {
+  const std::string ca_pem = dir + "/ca.pem", server_pem = dir + "/server.pem";
+  if (fs::exists(dir + "/server.key") && rsa_sha256_cert(ca_pem) && rsa_sha256_cert(server_pem)) {
+    return ok();
+  }
+  const std::string log = dir + "/openssl.log";
+  const std::string ext = dir + "/server.ext";
+  {
+    std::ofstream f(ext);
+    f << "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n";
+  }
+  const std::vector<std::string> rsa{"-newkey", "rsa:2048", "-sha256", "-nodes"};
+  std::vector<std::string> ca{"openssl", "req", "-x509"};
+  ca.insert(ca.end(), rsa.begin(), rsa.end());
+  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", ca_pem, "-days", "3650", "-subj",
+                       "/O=aliot emulator/CN=aliot emulator CA", "-addext",
+                       "basicConstraints=critical,CA:TRUE", "-addext",
+                       "keyUsage=critical,keyCertSign,cRLSign"});
+  ALIOT_TRY(run_tool(ca, log));
+  std::vector<std::string> csr{"openssl", "req"};
+  csr.insert(csr.end(), rsa.begin(), rsa.end());
+  csr.insert(csr.end(), {"-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj",
+                         "/O=aliot emulator/CN=localhost"});
+  ALIOT_TRY(run_tool(csr, log));
+  ALIOT_TRY(run_tool({"openssl", "x509", "-req", "-sha256", "-in", dir + "/server.csr", "-CA",
+                      ca_pem, "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", server_pem,
+                      "-days", "825", "-extfile", ext},
+                     log));
+  ::chmod((dir + "/ca.key").c_str(), 0600);
+  ::chmod((dir + "/server.key").c_str(), 0600);
+  std::error_code ec;
+  fs::remove(dir + "/server.csr", ec);
+  return ok();
+}
+
+std::string tail_of(const std::string& path, std::size_t max_lines) {
+  std::ifstream f(path);
+  std::vector<std::string> lines;
+  std::string l;
+  while (std::getline(f, l)) {
+    lines.push_back(l);
+  }
+  std::string out;
+  for (std::size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size();
+       ++i) {
+    out += (out.empty() ? "" : " | ") + lines[i];
+  }
+  return out;
+}
+
+// The most telling line of mosquitto's log for a failed start.
+std::string start_failure(const std::string& log) {
+  std::ifstream f(log);
+  std::string l, last_err;
+  while (std::getline(f, l)) {
+    if (l.find("Error") != std::string::npos || l.find("error") != std::string::npos) {
+      last_err = l;
+    }
+  }
+  return last_err.empty() ? tail_of(log, 3) : last_err;
+}
+
+struct Child {
+  pid_t pid = -1;
+  int status = 0;
+  bool exited = false;
+  bool poll() {
+    if (exited) {
+      return true;
+    }
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    exited = r == pid;
+    return exited;
+  }
+  void stop() {
+    if (poll()) {
+      return;
+    }
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 100 && !poll(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!poll()) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      exited = true;
+    }
+  }
+};
+
+Result<Child>
+start_mosquitto(const std::string& bin, const std::string& conf, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return Error(Errc::internal, std::string("fork failed: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM); // never outlive the launcher
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(fd >= 0 ? fd : null, 2);
+    ::execl(bin.c_str(), bin.c_str(), "-c", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return Child{pid};
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>> Endpoints::exports() const {
+  return {{"ALIOT_MQTT_HOST", host},
+          {"ALIOT_MQTT_PORT", std::to_string(mqtts_port)},
+          {"ALIOT_MQTT_TCP_PORT", std::to_string(mqtt_port)},
+          {"ALIOT_CA_FILE", ca_file},
+          {"ALIOT_AUTH_ENDPOINT", "https://" + host + ":" + std::to_string(https_port)},
+          // By name: proton's certificate check ignores IP SANs.
+          {"ALIOT_AMQP_ENDPOINT", "amqps://localhost:" + std::to_string(amqp_port)},
+          {"ALIOT_API_ENDPOINT", "http://" + host + ":" + std::to_string(api_port)}};
+}
+
+Result<void> ensure_state_dir(const std::string& dir) {
+  if (dir.empty()) {
+    return Error(Errc::usage, "--dir is required",
+                 "give the emulator's state directory: --dir DIR");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    return Error(Errc::io, "cannot create the emulator directory " + dir + ": "
+                               + (ec ? ec.message() : std::string("not a directory")));
+  }
+  return ok();
+}
+
+Result<void> run(const LaunchOptions& o,
+                 const std::function<bool()>& stop,
+                 const std::function<void(const Endpoints&)>& ready) {
+  ALIOT_TRY(ensure_state_dir(o.dir));
+  const std::string dir = fs::canonical(o.dir).string();
+  ::chmod(dir.c_str(), 0700);
+  auto bin = find_mosquitto(o);
+  if (!bin) {
+    return Error(Errc::config, "cannot start the emulator: the mosquitto broker is not installed",
+                 "install it (apt-get install mosquitto) or set ALIOT_MOSQUITTO to its path");
+  }
+  auto plugin = find_plugin(o);
+  if (!plugin) {
+    return std::move(plugin).error();
+  }
+  // Ports: given ones must be free; the others are picked on loopback.
+  std::vector<int> taken;
+  struct Want {
+    const std::optional<int>& flag;
+    const char* name;
+    int port = 0;
+  };
+  Want wants[] = {{o.mqtt_port, "--mqtt-port"},
+                  {o.mqtts_port, "--mqtts-port"},
+                  {o.https_port, "--https-port"},
+                  {o.api_port, "--api-port"},
+                  {o.amqp_port, "--amqp-port"}};
+  for (auto& w : wants) {
+    if (w.flag) {
+      if (!port_free(*w.flag)) {
+        return Error(Errc::network,
+                     "cannot start the emulator: port " + std::to_string(*w.flag) + " (" + w.name
+                         + ") on 127.0.0.1 is busy",
+                     "choose another port or omit " + std::string(w.name) + " to pick a free one");
+      }
+      taken.push_back(*w.flag);
+    }
+  }
+  for (auto& w : wants) {
+    w.port = w.flag ? *w.flag : pick_port(taken);
+    if (w.port <= 0) {
+      return Error(Errc::network, "cannot start the emulator: no free port on 127.0.0.1");
+    }
+  }
+  const int mqtt = wants[0].port, mqtts = wants[1].port, https = wants[2].port, api = wants[3].port,
+            amqp = wants[4].port;
+
+  // Registry (created empty if missing) and certificates.
+  Registry registry(dir);
+  ALIOT_TRY(registry.ensure());
+  ALIOT_TRY(ensure_certificates(dir));
+
+  std::ostringstream conf;
+  conf
+      << "# Written by `aliot emulate cloud` on each start; edits are lost.\n"
+      << "per_listener_settings false\nallow_anonymous false\npersistence false\n"
+      << "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
+      << "log_type information\nconnection_messages true\nlog_timestamp_format %Y-%m-%dT%H:%M:%S\n";
+  if (::geteuid() == 0) {
+    conf << "user root\n"; // keep reading the 0600 state files
+  }
+  // Listener settings (max_qos: the platform has no QoS 2) follow their listener line; any of
+  // them before the first listener would create mosquitto's default listener on 1883.
+  conf << "listener " << mqtt << " 127.0.0.1\nmax_qos 1\n"
+       << "listener " << mqtts << " 127.0.0.1\nmax_qos 1\n"
+       << "cafile " << dir << "/ca.pem\ncertfile " << dir << "/server.pem\nkeyfile " << dir
+       << "/server.key\n"
+       << "plugin " << *plugin << "\n"
+       << "plugin_opt_dir " << dir << "\nplugin_opt_api_port " << api << "\nplugin_opt_https_port "
+       << https << "\nplugin_opt_amqp_port " << amqp << "\nplugin_opt_cert_file " << dir
+       << "/server.pem\nplugin_opt_key_file " << dir << "/server.key\n"
+       << "plugin_opt_mqtt_tls_port " << mqtts << "\n";
+  ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
+
+  const std::string log = dir + "/mosquitto.log";
+  auto child = start_mosquitto(*bin, dir + "/mosquitto.conf", log);
+  if (!child) {
+    return std::move(child).error();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (true) {
+    if (child->poll()) {
+      return Error(Errc::network,
+                   "cannot start the emulator: mosquitto exited: " + start_failure(log),
+                   "see " + log);
+    }
+    if (stop()) {
+      child->stop();
+      return ok();
+    }
+    if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
+        && port_answers(amqp)) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      child->stop();
+      return Error(Errc::timeout,
+                   "cannot start the emulator: mosquitto did not open its ports "
+                   "within 20 s",
+                   "see " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Endpoints ep;
+  ep.dir = dir;
+  ep.mqtt_port = mqtt;
+  ep.mqtts_port = mqtts;
+  ep.https_port = https;
+  ep.api_port = api;
+  ep.amqp_port = amqp;
+  ep.ca_file = dir + "/ca.pem";
+  ep.log_file = log;
+  ready(ep);
+  while (!stop()) {
+    if (child->poll()) {
+      return Error(Errc::network,
+                   "the emulator's mosquitto broker exited unexpectedly: " + start_failure(log),
+                   "see " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  child->stop();
+  return ok();
+}
+
+} // namespace aliot::emu

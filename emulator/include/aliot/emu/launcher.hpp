@@ -1,0 +1,51 @@
+// Starting the local platform: Debian's mosquitto broker with aliot's plugin (libaliot_emu.so),
+// on 127.0.0.1 only, with its state in one directory (registry.json, the CA and the server
+// certificate, mosquitto.conf, mosquitto.log). `aliot emulate cloud` is a thin adapter over it.
+#pragma once
+
+#include <aliot/error.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aliot::emu {
+
+struct LaunchOptions {
+  std::string dir;                           // state directory, created 0700 when missing
+  std::optional<int> mqtt_port;              // plain MQTT; a free loopback port when not given
+  std::optional<int> mqtts_port;             // MQTT over TLS
+  std::optional<int> https_port;             // HTTPS dynamic registration
+  std::optional<int> api_port;               // HTTP OpenAPI and /emu endpoints
+  std::optional<int> amqp_port;              // AMQP 1.0 over TLS (server-side subscription)
+  std::optional<std::string> mosquitto;      // the broker binary (else searched in `search_path`)
+  std::optional<std::string> plugin;         // the plugin (else next to the build or install tree)
+  std::string search_path = "/usr/bin:/bin"; // PATH to search for mosquitto (and /usr/sbin...)
+};
+
+struct Endpoints {
+  std::string dir; // canonical state directory
+  std::string host = "127.0.0.1";
+  int mqtt_port = 0, mqtts_port = 0, https_port = 0, api_port = 0, amqp_port = 0;
+  std::string ca_file;
+  std::string log_file; // the broker's log
+
+  // The environment a device or test needs, in the documented order (ALIOT_MQTT_HOST first,
+  // ALIOT_API_ENDPOINT last): (name, value) pairs, values unquoted.
+  std::vector<std::pair<std::string, std::string>> exports() const;
+};
+
+// Creates the state directory (0700) when missing; Errc::usage when `dir` is empty.
+Result<void> ensure_state_dir(const std::string& dir);
+
+// Runs the emulator until `stop()` returns true (then exit ok) or the broker dies (an Error).
+// `ready` is called once every endpoint answers. Errors: Errc::config (no mosquitto, no plugin,
+// bad registry), Errc::network (busy port, broker exited), Errc::timeout (ports never opened),
+// Errc::io (state directory, certificates).
+Result<void> run(const LaunchOptions& options,
+                 const std::function<bool()>& stop,
+                 const std::function<void(const Endpoints&)>& ready);
+
+} // namespace aliot::emu

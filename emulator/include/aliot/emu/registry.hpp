@@ -1,0 +1,148 @@
+// The emulator's registry: the products, devices, AccessKeys, topic categories and consumer
+// groups of one state directory, as typed values with typed operations on one product, device
+// or key at a time. The broker plugin (logins, topic rights, registration), its HTTP API
+// (OpenAPI RegisterDevice, HTTPS registration) and `aliot emulate cloud add-*` all go through it,
+// so names and topic categories are validated in one place, as the platform validates them.
+//
+// Backend today: `<dir>/registry.json` (0600, written atomically under an exclusive flock of
+// `<dir>/registry.lock`), re-read when another process changed it. Every operation names the one
+// entity it changes, so an indexed store can replace the whole-file rewrite without touching the
+// callers. A malformed or wrongly typed registry.json is an Error (Errc::config), never an
+// exception.
+//
+// File shape:
+//   {"products": {"<pk>": {"product_secret": "...", "dynamic_registration": true,
+//                          "topics": [{"topic": "user/get", "access": "sub"}, ...],
+//                          "consumer_groups": ["..."],
+//                          "devices": {"<dn>": {"device_secret": "...", "enabled": true,
+//                                               "activated": false, "iot_id": "...",
+//                                               "nickname": "", "created_ms": 0,
+//                                               "tokens": [{"client_id": "...",
+//                                                           "token": "..."}]}}}},
+//    "access_keys": {"<id>": {"secret": "..."}}}
+#pragma once
+
+#include <aliot/error.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aliot::emu {
+
+// A topic category of a product, relative to /${productKey}/${deviceName}/ (e.g. "user/get";
+// subscribe-only categories may hold + and #), with the device's rights on it.
+struct Category {
+  std::string topic;
+  bool pub = false;
+  bool sub = false;
+};
+
+struct Device {
+  std::string secret; // empty for devices that log in with tokens only (regnwl)
+  bool enabled = true;
+  bool activated = false;
+  std::string iot_id;
+  std::string nickname;
+  long long created_ms = 0;
+  std::vector<std::pair<std::string, std::string>> tokens; // (clientId, deviceToken), newest last
+};
+
+struct Product {
+  std::string secret;
+  bool dynreg = true;
+  std::vector<Category> cats;
+  std::vector<std::string> consumer_groups;
+  std::map<std::string, Device> devices;
+};
+
+// An immutable view of the whole registry at one moment.
+struct Snapshot {
+  std::map<std::string, Product> products;
+  std::map<std::string, std::string> access_keys; // id -> secret
+
+  const Product* product(const std::string& pk) const;
+  const Device* device(const std::string& pk, const std::string& dn) const;
+  // The device with this IotId (pk and dn set), or nullptr.
+  const Device* device_by_iot_id(const std::string& iot_id, std::string& pk, std::string& dn) const;
+};
+
+// A stable IotId for a device (opaque to callers).
+std::string make_iot_id(const std::string& pk, const std::string& dn);
+
+// A custom topic category as the platform accepts it: user/NAME relative to the device (the
+// /${productKey}/${deviceName}/ prefix may be given), levels of letters, digits and '_',
+// wildcards only with access "sub"; access is pub, sub or all. Returns the relative category.
+Result<std::string> validate_category(std::string_view topic, std::string_view access);
+Result<void> validate_access_key_id(std::string_view id);
+Result<void> validate_consumer_group(std::string_view id);
+
+class Registry {
+public:
+  explicit Registry(std::string dir);
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  const std::string& dir() const;
+
+  // Writes an empty registry when the directory has none yet.
+  Result<void> ensure();
+  // The current view, re-read first when the file changed since the last look.
+  Result<std::shared_ptr<const Snapshot>> load();
+  // As load(), but a failed re-read keeps the last good view (a running broker keeps serving).
+  std::shared_ptr<const Snapshot> current();
+  // The last view without touching the file system (hot paths: topic rights per message).
+  std::shared_ptr<const Snapshot> cached() const;
+
+  struct ProductResult {
+    bool created = false;
+    std::string secret; // the product's secret after the call
+  };
+  // Adds a product with the default categories (user/get sub, user/update and user/update/error
+  // pub), or updates one: its secret only when `secret` is given, its switch only when `dynreg`
+  // is. A new product without a secret gets a generated one.
+  Result<ProductResult> add_product(const std::string& pk,
+                                    const std::optional<std::string>& secret,
+                                    std::optional<bool> dynreg);
+
+  // Adds or replaces a device (not activated, no tokens; its creation time is kept).
+  Result<Device>
+  put_device(const std::string& pk, const std::string& dn, const std::string& secret, bool enabled);
+
+  enum class Created { created, no_product, name_taken };
+  // Adds a device that must not exist yet (OpenAPI RegisterDevice).
+  Result<Created> create_device(const std::string& pk,
+                                const std::string& dn,
+                                const std::string& secret,
+                                const std::string& nickname);
+
+  Result<void> add_access_key(const std::string& id, const std::string& secret);
+  // Adds (or replaces the rights of) a topic category; returns the relative category.
+  Result<std::string>
+  add_topic(const std::string& pk, const std::string& topic, const std::string& access);
+  // False when the product already had the group.
+  Result<bool> add_consumer_group(const std::string& pk, const std::string& group);
+
+  // Dynamic registration: the device's new secret.
+  Result<void>
+  set_device_secret(const std::string& pk, const std::string& dn, const std::string& ds);
+  // The first login with the device's secret or token.
+  Result<void> activate(const std::string& pk, const std::string& dn);
+  // Registration without pre-registration: a (clientId, token) pair for the device, created
+  // (enabled, without a secret) when missing; a device keeps its 5 newest pairs.
+  Result<void> add_token(const std::string& pk,
+                         const std::string& dn,
+                         const std::string& client_id,
+                         const std::string& token);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
+
+} // namespace aliot::emu

@@ -1,0 +1,120 @@
+// The emulator's typed registry on a real registry.json in a temporary directory.
+#include "support.hpp"
+
+#include <aliot/emu/registry.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+using aliot::Errc;
+using aliot::emu::Registry;
+using nlohmann::json;
+
+namespace {
+
+const std::string k_pk = "a1RegTest01";
+
+TEST(EmuRegistry, OperationsRecordTypedEntitiesInTheFile) {
+  aliot::test::TempDir tmp;
+  Registry reg(tmp.path());
+  auto p = reg.add_product(k_pk, std::nullopt, std::nullopt);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_TRUE(p->created);
+  EXPECT_EQ(p->secret.size(), 16U);
+  auto again = reg.add_product(k_pk, std::nullopt, false);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->secret, p->secret) << "kept when none is given";
+  ASSERT_TRUE(reg.put_device(k_pk, "dev1", "s3cr3t", true));
+  ASSERT_TRUE(reg.add_topic(k_pk, "/${productKey}/${deviceName}/user/cmd", "all"));
+  auto added = reg.add_consumer_group(k_pk, "G1");
+  ASSERT_TRUE(added);
+  EXPECT_TRUE(*added);
+  added = reg.add_consumer_group(k_pk, "G1");
+  ASSERT_TRUE(added);
+  EXPECT_FALSE(*added) << "a group is recorded once";
+  ASSERT_TRUE(reg.add_token(k_pk, "nwl", "cid", "tok"));
+  ASSERT_TRUE(reg.activate(k_pk, "dev1"));
+  ASSERT_TRUE(reg.set_device_secret(k_pk, "dev1", "n3w"));
+
+  // A second Registry on the same directory (another process) sees all of it.
+  Registry other(tmp.path());
+  auto view = other.load();
+  ASSERT_TRUE(view) << view.error().message();
+  const auto* prod = (*view)->product(k_pk);
+  ASSERT_NE(prod, nullptr);
+  EXPECT_FALSE(prod->dynreg);
+  EXPECT_EQ(prod->cats.size(), 4U);
+  EXPECT_EQ(prod->cats.back().topic, "user/cmd");
+  EXPECT_TRUE(prod->cats.back().pub && prod->cats.back().sub);
+  EXPECT_EQ(prod->consumer_groups, std::vector<std::string>{"G1"});
+  const auto* d = (*view)->device(k_pk, "dev1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->activated);
+  EXPECT_EQ(d->secret, "n3w");
+  const auto* nwl = (*view)->device(k_pk, "nwl");
+  ASSERT_NE(nwl, nullptr);
+  ASSERT_EQ(nwl->tokens.size(), 1U);
+  EXPECT_EQ(nwl->tokens[0].second, "tok");
+  std::string pk, dn;
+  EXPECT_EQ((*view)->device_by_iot_id(d->iot_id, pk, dn), d);
+  EXPECT_EQ(dn, "dev1");
+
+  struct stat st {};
+  ASSERT_EQ(::stat(tmp.file("registry.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+}
+
+TEST(EmuRegistry, NamesAndCategoriesAreValidatedAsThePlatformDoes) {
+  aliot::test::TempDir tmp;
+  Registry reg(tmp.path());
+  EXPECT_FALSE(reg.add_product("bad pk", std::nullopt, std::nullopt));
+  auto r = reg.put_device(k_pk, "dev1", "s", true);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("is not in the emulator registry"), std::string::npos);
+  ASSERT_TRUE(reg.add_product(k_pk, "ps", std::nullopt));
+  EXPECT_FALSE(reg.put_device(k_pk, "x", "s", true)) << "DeviceName too short";
+  EXPECT_FALSE(reg.add_topic(k_pk, "user/+/data", "pub"));
+  EXPECT_FALSE(reg.add_topic(k_pk, "user/bad-level", "sub"));
+  EXPECT_FALSE(reg.add_topic(k_pk, "/other/topic", "sub"));
+  EXPECT_FALSE(reg.add_topic(k_pk, "user/cmd", "rw"));
+  EXPECT_TRUE(reg.add_topic(k_pk, "user/+/data", "sub"));
+  EXPECT_FALSE(reg.add_access_key("has space", "s"));
+  EXPECT_FALSE(reg.add_consumer_group(k_pk, "a,b"));
+  auto c = reg.create_device(k_pk, "dev2", "s", "nick");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, Registry::Created::created);
+  c = reg.create_device(k_pk, "dev2", "s", "nick");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, Registry::Created::name_taken);
+  c = reg.create_device("a1NoSuchPK1", "dev2", "s", "");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, Registry::Created::no_product);
+}
+
+TEST(EmuRegistry, AWronglyTypedValueIsAnErrorNotAnException) {
+  aliot::test::TempDir tmp;
+  for (const std::string doc :
+       {R"({"products": {"a1RegTest01": {"product_secret": 42}}})",
+        R"({"products": {"a1RegTest01": {"devices": {"dev1": {"enabled": "yes"}}}}})",
+        R"({"products": {"a1RegTest01": {"topics": "user/get"}}})",
+        R"({"products": {"a1RegTest01": {"devices": {"dev1": {"tokens": [1]}}}}})",
+        R"({"products": [], "access_keys": {}})", R"({"access_keys": {"LTAI1": {"secret": []}}})",
+        R"([1, 2])", R"({"products": )"}) {
+    tmp.write("registry.json", doc);
+    Registry reg(tmp.path());
+    auto view = reg.load();
+    ASSERT_FALSE(view) << doc;
+    EXPECT_EQ(view.error().code(), Errc::config) << doc;
+    EXPECT_NE(view.error().message().find("registry.json"), std::string::npos)
+        << view.error().message();
+    auto w = reg.put_device(k_pk, "dev1", "s", true);
+    ASSERT_FALSE(w) << doc;
+    EXPECT_EQ(w.error().code(), Errc::config) << "a broken file is never overwritten: " << doc;
+    EXPECT_EQ(tmp.read("registry.json"), doc);
+  }
+}
+
+} // namespace
