@@ -113,6 +113,29 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"code": 6289, "message": "device is already activated"})
         if dn.startswith("slow"):
             time.sleep(3)
+        if dn.startswith("garbled"):
+            # A proxy's 503 page cut in the middle of a character: bytes that are not UTF-8.
+            body = b"<html><title>503 \xe6\x9c\x8d\xe5\x8a\xa1\xe4\xb8</title>\xff\xfe"
+            self.send_response(503)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if dn.startswith("endless"):
+            # A server that never stops sending (no Content-Length, chunk after chunk).
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                for _ in range(4096):  # 256 MiB at most, then give up
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         ds = secrets.token_hex(16)
         with LOCK:
             STATE["secrets"][dn] = ds

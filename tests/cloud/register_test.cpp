@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace aliot::test;
@@ -236,6 +238,42 @@ TEST_F(Register, NetworkErrorsAndTimeouts) {
   r = run_aliot({"register", "-k", k_pk, "-d", "slow-x", "--timeout", "500"},
                 {.env = platform().env()});
   EXPECT_EQ(r.status, 6) << r.err;
+}
+
+// A reply that is not UTF-8 (a proxy's 503 page cut mid-character) is an error of the peer, exit 7,
+// with a readable message and, under -o json, a JSON error line for each failed device; never a
+// crash, whatever the number of workers.
+TEST_F(Register, AReplyThatIsNotUtf8IsARemoteErrorNotACrash) {
+  for (const char* jobs : {"1", "2"}) {
+    const auto r = run_aliot({"-o", "json", "register", "-k", k_pk, "-d", "garbled-1", "-d",
+                              "garbled-2", "-d", "fine-3", "-j", jobs},
+                             {.env = platform().env()});
+    EXPECT_EQ(r.status, 7) << "-j " << jobs << ": " << r.err;
+    EXPECT_NE(r.err.find("503"), std::string::npos) << r.err;
+    bool error_line = false;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("{\"error\"", 0) == 0) {
+        const auto j = json::parse(line); // throws (fails the test) if it is not JSON
+        EXPECT_EQ(j["error"]["exit_status"], 7) << line;
+        error_line = true;
+      }
+    }
+    EXPECT_TRUE(error_line) << r.err;
+    EXPECT_NE(r.out.find("fine-3"), std::string::npos) << "-j " << jobs << ": " << r.out;
+  }
+}
+
+// A server that streams without end is cut off at the reply limit (1 MiB): a remote error naming
+// the limit, long before the timeout and without growing aliot's memory.
+TEST_F(Register, AnEndlessReplyIsCutOffAtTheLimit) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_aliot({"register", "-k", k_pk, "-d", "endless-1", "--timeout", "20000"},
+                           {.env = platform().env()});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("larger than 1024 KiB"), std::string::npos) << r.err;
+  EXPECT_LT(took, std::chrono::seconds(15));
 }
 
 // kill -9 in the middle of a batch, then a re-run: every device ends with exactly one secret in

@@ -7,6 +7,7 @@
 #include <aliot/error.hpp>
 #include <aliot/log.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,7 +20,10 @@ struct ClientOptions {
   bool insecure = false; // skip certificate verification (tests only)
   long connect_timeout_ms = 10000;
   long timeout_ms = 30000; // whole request
-  std::string user_agent;  // empty: "aliot/<version>"
+  // The largest reply body taken: the platform's replies are small (an RRpc reply carries at
+  // most 256 KB of payload, Base64-encoded), so anything past this is not the platform.
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::string user_agent; // empty: "aliot/<version>"
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

@@ -15,9 +15,21 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// Where a reply's body goes: kept up to `limit` bytes; past that the transfer is stopped (the
+// write callback returns a short count) and `over` says why.
+struct BodySink {
+  std::string* out;
+  std::size_t limit;
+  bool over = false;
+};
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  out->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->out->size() + size * n > sink->limit) {
+    sink->over = true;
+    return 0;
+  }
+  sink->out->append(data, size * n);
   return size * n;
 }
 
@@ -101,7 +113,9 @@ Result<Response> Client::send(const Request& req) {
     curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   }
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
+  BodySink sink{&resp.body, o.max_body_bytes};
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));
 
   if (req.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -134,6 +148,13 @@ Result<Response> Client::send(const Request& req) {
       why.pop_back();
     }
     const std::string what = req.method + " " + host;
+    if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
+      return Error(Errc::remote,
+                   what + ": the reply is larger than " + std::to_string(o.max_body_bytes / 1024)
+                       + " KiB, which no answer of the platform is",
+                   "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
+                   "ALIOT_API_ENDPOINT) and not a proxy or another service");
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return Error(Errc::timeout, what + ": " + why,
                    "the server did not answer in time; check the endpoint and the network");
