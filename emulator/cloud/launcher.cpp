@@ -55,6 +55,10 @@ bool port_free(int port) {
   if (l.fd < 0) {
     return false;
   }
+  // As the broker's and the AMQP listeners do: connections of a previous run in TIME_WAIT do
+  // not make a port busy (on Linux a port someone listens on still is).
+  const int one = 1;
+  ::setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   const bool ok = ::bind(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0;
   ::close(l.fd);
   return ok;

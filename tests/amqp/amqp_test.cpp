@@ -414,3 +414,54 @@ TEST(AmqpEmulator, PrintsTheAmqpEndpointBeforeTheApiEndpoint) {
   emu.signal(SIGTERM);
   EXPECT_EQ(emu.wait(std::chrono::seconds(10)), 0) << emu.err();
 }
+
+// The emulator restarts on the same AMQP port: an unbounded consumer reconnects (backoff, a
+// freshly signed user name) and goes on printing.
+TEST(AmqpEmulator, ConsumerReconnectsAfterTheServerRestarts) {
+  TempDir d;
+  const std::string dir = d.file("state");
+  const Env keys{{"ALIOT_ACCESS_KEY_SECRET", k_ak_secret}, {"ALIOT_DEVICE_SECRET", k_dev_secret}};
+  auto ok_run = [&](const std::vector<std::string>& args, const Env& env) {
+    auto r = run_aliot(args, {.env = env, .timeout_s = 30});
+    EXPECT_EQ(r.status, 0) << r.err;
+  };
+  ok_run({"emulate", "cloud", "add-product", "--dir", dir, "-k", k_pk}, keys);
+  ok_run({"emulate", "cloud", "add-device", "--dir", dir, "-k", k_pk, "-d", k_dn}, keys);
+  ok_run({"emulate", "cloud", "add-access-key", "--dir", dir, "--access-key-id", k_ak}, keys);
+  ok_run({"emulate", "cloud", "add-consumer-group", "--dir", dir, "-k", k_pk, "--consumer-group",
+          "G1"},
+         keys);
+  const std::string port = std::to_string(free_port());
+  auto start = [&] {
+    auto emu = std::make_unique<Background>(std::vector<std::string>{
+        aliot_bin(), "emulate", "cloud", "--dir", dir, "--amqp-port", port});
+    auto out = emu->wait_for("ALIOT_API_ENDPOINT=", std::chrono::seconds(20));
+    EXPECT_TRUE(out) << emu->err();
+    Env env = keys;
+    std::istringstream in(out.value_or(""));
+    for (std::string line; std::getline(in, line);) {
+      const auto eq = line.find('=');
+      if (line.rfind("export ", 0) == 0 && eq != std::string::npos) {
+        std::string v = line.substr(eq + 1);
+        if (v.size() > 1 && v.front() == '\'') {
+          v = v.substr(1, v.size() - 2);
+        }
+        env[line.substr(7, eq - 7)] = v;
+      }
+    }
+    env["ALIOT_ACCESS_KEY_ID"] = k_ak;
+    return std::make_pair(std::move(emu), env);
+  };
+  auto [emu1, env1] = start();
+  Background sub({aliot_bin(), "-v", "cloud", "sub", "--consumer-group", "G1"}, {.env = env1});
+  ok_run({"pub", "-k", k_pk, "-d", k_dn, "-t", "user/update", "-m", "before-restart"}, env1);
+  ASSERT_TRUE(sub.wait_for("before-restart", std::chrono::seconds(10))) << sub.err();
+  emu1->signal(SIGTERM);
+  ASSERT_EQ(emu1->wait(std::chrono::seconds(10)), 0) << emu1->err();
+  auto [emu2, env2] = start();
+  ok_run({"pub", "-k", k_pk, "-d", k_dn, "-t", "user/update", "-m", "after-restart"}, env2);
+  ASSERT_TRUE(sub.wait_for("after-restart", std::chrono::seconds(20))) << sub.err();
+  sub.signal(SIGINT);
+  EXPECT_EQ(sub.wait(std::chrono::seconds(5)), 0) << sub.err();
+  EXPECT_NE(sub.err().find("reconnecting"), std::string::npos) << sub.err();
+}
