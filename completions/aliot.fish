@@ -11,7 +11,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot rrpc'
             printf '%s\n' call serve
         case 'aliot cloud'
-            printf '%s\n' pub
+            printf '%s\n' pub sub
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
@@ -30,7 +30,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -264,6 +264,7 @@ complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l custom -x -d 'Also ans
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s C -l count -x -d 'Stop after N requests'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l timeout -x -d 'Seconds to wait for CONNACK and SUBACK (default 10)'
 complete -c aliot -n '__aliot_at \'aliot cloud\'' -a 'pub' -d 'Send a message to a device topic from the cloud (OpenAPI Pub)'
+complete -c aliot -n '__aliot_at \'aliot cloud\'' -a 'sub' -d 'Receive the product\'s device messages as the backend (AMQP server-side subscription)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s t -l topic -x -d 'Topic: full (/PK/DN/user/get) or relative to -k/-d (user/get)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s q -l qos -x -d 'QoS 0 or 1 (default 0)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -s k -l product-key -x -d 'ProductKey (default: taken from the topic)'
@@ -284,6 +285,23 @@ complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -l http-method -x -a 'POST
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -l dry-run -d 'Print the signed request instead of sending it'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -l nonce -x -d 'SignatureNonce to sign (default: a fresh random UUID)'
 complete -c aliot -n '__aliot_in \'aliot cloud pub\'' -l timestamp -x -d 'Timestamp to sign, ISO 8601 UTC like 2024-01-01T00:00:00Z (default: now)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l consumer-group -x -d 'Consumer group id'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l access-key-id -x -d 'AccessKey id (also ALIOT_ACCESS_KEY_ID)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l access-key-secret-file -r -F -d 'Read the AccessKey secret from a file (\'-\' for standard input; also ALIOT_ACCESS_KEY_SECRET)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l client-id -x -d 'Client id shown in the console (default: host name and process id)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l instance -x -d 'IotInstanceId of the instance, if it has one'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l sign-method -x -a 'hmacsha256 hmacsha1 hmacmd5' -d 'Signature method of the user name (default hmacsha256)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l amqp-endpoint -x -d 'Endpoint amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l ca-file -r -F -d 'Also trust this CA bundle (also ALIOT_CA_FILE)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l idle-timeout -x -d 'Idle time-out announced to the server, 30-300 seconds (default 60)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s t -l topic -x -d 'Print only messages whose device topic matches this MQTT filter (repeatable)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s C -l count -x -d 'Stop after N messages'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s W -l wait -x -d 'Stop with exit 6 if not all expected messages arrived within SECONDS'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l verbose-topic -d 'Print the topic before each payload'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l no-reconnect -d 'Exit 5 when the connection is lost'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l dry-run -d 'Print the SASL user name and password and exit'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l timestamp -x -d 'Timestamp to sign with --dry-run, in milliseconds (default: now)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l port -x -a '(__aliot_serial_ports)' -d 'Serial port of the unit (/dev/ttyUSB0, /dev/serial/by-path/...)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l baud -x -d 'Baud rate (default 115200)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l dialect -x -a 'alsw1 smartliving' -d 'The unit\'s firmware: alsw1 (default) or smartliving'
@@ -301,6 +319,7 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l mqtt-port -x -d 'Po
 complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l mqtts-port -x -d 'Port of MQTT over TLS (default: a free one)'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l https-port -x -d 'Port of HTTPS dynamic registration (default: a free one)'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l api-port -x -d 'Port of the HTTP OpenAPI and /emu endpoints (default: a free one)'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l amqp-port -x -d 'Port of the AMQP 1.0 endpoint over TLS (default: a free one)'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-product' -d 'Add (or update) a product in the registry'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-device' -d 'Add (or replace) a device in the registry'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-access-key' -d 'Add an AccessKey for the OpenAPI'

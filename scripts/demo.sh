@@ -7,6 +7,9 @@
 #      fingerprint and HMAC challenge, committed, rebooted, verified again, locked
 #   4. the device online, answering RRPC (aliot rrpc serve), publishing (aliot pub)
 #   5. the cloud side: the operator view of what the device sent, and an RRPC call
+#   6. the whole data flow, both directions: the backend receives the device's user/update
+#      over AMQP (aliot cloud sub), and the cloud publishes to the device's user/get
+#      (aliot cloud pub) while the device's aliot sub prints it
 # Installs what it needs (Debian packages) and builds aliot first. Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +54,8 @@ run "$aliot" emulate cloud add-device --dir "$work/cloud" -k "$PK" -d "$DN" >/de
 export ALIOT_ACCESS_KEY_ID=DEMOAKID00000001
 export ALIOT_ACCESS_KEY_SECRET=DemoAkSecret000000000000000001
 run "$aliot" emulate cloud add-access-key --dir "$work/cloud" --access-key-id "$ALIOT_ACCESS_KEY_ID" >/dev/null
+# The backend's consumer group: from now on the product's device messages queue up for it.
+run "$aliot" emulate cloud add-consumer-group --dir "$work/cloud" -k "$PK" --consumer-group DEMO_GROUP
 
 step "2. register the device by one-type-one-secret (HTTPS)"
 run "$aliot" register -k "$PK" -d "$DN" --out "$work/triplets.jsonl" >/dev/null
@@ -71,7 +76,8 @@ run "$aliot" pub --triplet "$work/device.json" -t user/update -m '{"temperature"
 # One connection per device: the platform kicks an older login when the same device logs in
 # again, so the long-running RRPC server starts after the one-shot commands above.
 "$aliot" -v rrpc serve --triplet "$work/device.json" --exec 'tr a-z A-Z' -o json >"$work/rrpc.log" 2>&1 &
-pids+=($!)
+rrpc_pid=$!
+pids+=($rrpc_pid)
 for _ in $(seq 1 100); do grep -q 'serving RRPC' "$work/rrpc.log" && break; sleep 0.05; done
 grep 'serving RRPC' "$work/rrpc.log"
 
@@ -84,5 +90,20 @@ echo "device replied: $reply"
 [ "$reply" = "HELLO SWITCH" ]
 echo "the device's log of that request:"
 grep '"event"' "$work/rrpc.log" || true
+
+step "6. the data flow, both directions"
+echo "the backend (AMQP server-side subscription) receives what the device published:"
+run "$aliot" cloud sub --consumer-group DEMO_GROUP -t "/$PK/$DN/user/update" -C 1 -W 10 -o json
+# The device listens on user/get (its RRPC server gives the connection up first).
+kill "$rrpc_pid"; wait "$rrpc_pid" 2>/dev/null || true
+"$aliot" -v sub --triplet "$work/device.json" -t user/get -C 1 -W 15 >"$work/device-sub.out" 2>"$work/device-sub.log" &
+sub_pid=$!
+pids+=($sub_pid)
+for _ in $(seq 1 200); do grep -q 'subscribed' "$work/device-sub.log" && break; sleep 0.05; done
+run "$aliot" cloud pub -k "$PK" -d "$DN" -t user/get -m '{"cmd":"switch_on"}'
+wait "$sub_pid"
+echo "the device received on /$PK/$DN/user/get: $(cat "$work/device-sub.out")"
+grep -q switch_on "$work/device-sub.out"
 echo
-echo "demo complete: registered, burned, verified, locked, online, published, answered RRPC"
+echo "demo complete: registered, burned, verified, locked, online, published, answered RRPC;"
+echo "the backend got the device's update over AMQP and the device got the cloud's command"

@@ -8,7 +8,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev openssl
   libmosquitto-dev mosquitto mosquitto-clients mosquitto-dev
   libcurl4-openssl-dev curl libsqlite3-dev sqlite3 libgtest-dev libgmock-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libqpid-proton-cpp12-dev python3-qpid-proton
   socat groff-base man-db bash-completion zsh fish python3 clang-format
   clang libclang-rt-14-dev
 )

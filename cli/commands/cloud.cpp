@@ -167,6 +167,7 @@ void add_cloud_command(CLI::App& parent, Context& ctx) {
             {{"aliot cloud pub -k PK -d DN -t user/get -m hello", "Send a message to a device"}},
             {"aliot-rrpc-call"}});
   add_cloud_pub_command(*cmd, ctx);
+  add_cloud_sub_command(*cmd, ctx);
 }
 
 } // namespace aliot::cli

@@ -20,6 +20,7 @@ void add_completion_command(CLI::App& parent, Context& ctx);
 void add_gen_docs_command(CLI::App& parent, Context& ctx); // hidden: __gen-docs
 void add_register_command(CLI::App& parent, Context& ctx);
 void add_cloud_command(CLI::App& parent, Context& ctx);
+void add_cloud_sub_command(CLI::App& cloud, Context& ctx);
 void add_connect_command(CLI::App& parent, Context& ctx);
 void add_pub_command(CLI::App& parent, Context& ctx);
 void add_sub_command(CLI::App& parent, Context& ctx);

@@ -17,7 +17,7 @@ namespace {
 
 struct CloudOptions {
   std::string dir;
-  std::optional<int> mqtt_port, mqtts_port, https_port, api_port;
+  std::optional<int> mqtt_port, mqtts_port, https_port, api_port, amqp_port;
 };
 
 std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
@@ -35,6 +35,7 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
   lo.mqtts_port = o.mqtts_port;
   lo.https_port = o.https_port;
   lo.api_port = o.api_port;
+  lo.amqp_port = o.amqp_port;
   lo.mosquitto = env_of(ctx, "ALIOT_MOSQUITTO");
   lo.plugin = env_of(ctx, "ALIOT_EMU_PLUGIN");
   lo.search_path = env_of(ctx, "PATH").value_or("/usr/bin:/bin");
@@ -73,7 +74,9 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
         std::tuple{"--https-port", &opts->https_port,
                    "Port of HTTPS dynamic registration (default: a free one)"},
         std::tuple{"--api-port", &opts->api_port,
-                   "Port of the HTTP OpenAPI and /emu endpoints (default: a free one)"}}) {
+                   "Port of the HTTP OpenAPI and /emu endpoints (default: a free one)"},
+        std::tuple{"--amqp-port", &opts->amqp_port,
+                   "Port of the AMQP 1.0 endpoint over TLS (default: a free one)"}}) {
     auto* o = cmd->add_option(flag, *field, desc)->type_name("PORT")->check(CLI::Range(1, 65535));
     ctx.docs.kind(o, ValueKind::text);
   }
@@ -94,8 +97,13 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        "directory holds others), mosquitto.conf and mosquitto.log. The add-* verbs edit the "
        "registry, and a running emulator sees the change at once.\n\n"
        "When every endpoint answers it prints `export ALIOT_MQTT_HOST=...`, ALIOT_MQTT_PORT "
-       "(TLS), ALIOT_MQTT_TCP_PORT, ALIOT_CA_FILE, ALIOT_AUTH_ENDPOINT and, last, "
-       "ALIOT_API_ENDPOINT on stdout, then runs until SIGINT or SIGTERM (exit 0).\n\n"
+       "(TLS), ALIOT_MQTT_TCP_PORT, ALIOT_CA_FILE, ALIOT_AUTH_ENDPOINT, ALIOT_AMQP_ENDPOINT "
+       "(amqps://localhost:PORT) and, last, ALIOT_API_ENDPOINT on stdout, then runs until "
+       "SIGINT or SIGTERM (exit 0).\n\n"
+       "AMQP server-side subscription: every device message (after the topic-rights check) goes "
+       "to each consumer group of its product (add-consumer-group); consumers log in with the "
+       "signed SASL PLAIN of the platform (aliot cloud sub), share a group's messages, and get "
+       "unaccepted ones again.\n\n"
        "Seeing what devices sent: GET $ALIOT_API_ENDPOINT/emu/messages?topic=FILTER&since=SEQ "
        "returns {\"messages\":[{\"seq\",\"ts\",\"topic\",\"qos\",\"payload_base64\",\"client\"}],"
        "\"next\":SEQ} (the last 10000 messages); or log in over MQTT with user name "

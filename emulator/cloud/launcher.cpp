@@ -55,6 +55,10 @@ bool port_free(int port) {
   if (l.fd < 0) {
     return false;
   }
+  // As the broker's and the AMQP listeners do: connections of a previous run in TIME_WAIT do
+  // not make a port busy (on Linux a port someone listens on still is).
+  const int one = 1;
+  ::setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   const bool ok = ::bind(l.fd, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0;
   ::close(l.fd);
   return ok;
@@ -325,6 +329,8 @@ std::vector<std::pair<std::string, std::string>> Endpoints::exports() const {
           {"ALIOT_MQTT_TCP_PORT", std::to_string(mqtt_port)},
           {"ALIOT_CA_FILE", ca_file},
           {"ALIOT_AUTH_ENDPOINT", "https://" + host + ":" + std::to_string(https_port)},
+          // By name: proton's certificate check ignores IP SANs.
+          {"ALIOT_AMQP_ENDPOINT", "amqps://localhost:" + std::to_string(amqp_port)},
           {"ALIOT_API_ENDPOINT", "http://" + host + ":" + std::to_string(api_port)}};
 }
 
@@ -367,7 +373,8 @@ Result<void> run(const LaunchOptions& o,
   Want wants[] = {{o.mqtt_port, "--mqtt-port"},
                   {o.mqtts_port, "--mqtts-port"},
                   {o.https_port, "--https-port"},
-                  {o.api_port, "--api-port"}};
+                  {o.api_port, "--api-port"},
+                  {o.amqp_port, "--amqp-port"}};
   for (auto& w : wants) {
     if (w.flag) {
       if (!port_free(*w.flag)) {
@@ -385,7 +392,8 @@ Result<void> run(const LaunchOptions& o,
       return Error(Errc::network, "cannot start the emulator: no free port on 127.0.0.1");
     }
   }
-  const int mqtt = wants[0].port, mqtts = wants[1].port, https = wants[2].port, api = wants[3].port;
+  const int mqtt = wants[0].port, mqtts = wants[1].port, https = wants[2].port, api = wants[3].port,
+            amqp = wants[4].port;
 
   // Registry (created empty if missing) and certificates.
   Registry registry(dir);
@@ -409,8 +417,8 @@ Result<void> run(const LaunchOptions& o,
        << "/server.key\n"
        << "plugin " << *plugin << "\n"
        << "plugin_opt_dir " << dir << "\nplugin_opt_api_port " << api << "\nplugin_opt_https_port "
-       << https << "\nplugin_opt_cert_file " << dir << "/server.pem\nplugin_opt_key_file " << dir
-       << "/server.key\n"
+       << https << "\nplugin_opt_amqp_port " << amqp << "\nplugin_opt_cert_file " << dir
+       << "/server.pem\nplugin_opt_key_file " << dir << "/server.key\n"
        << "plugin_opt_mqtt_tls_port " << mqtts << "\n";
   ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
 
@@ -430,7 +438,8 @@ Result<void> run(const LaunchOptions& o,
       child->stop();
       return ok();
     }
-    if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)) {
+    if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
+        && port_answers(amqp)) {
       break;
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -448,6 +457,7 @@ Result<void> run(const LaunchOptions& o,
   ep.mqtts_port = mqtts;
   ep.https_port = https;
   ep.api_port = api;
+  ep.amqp_port = amqp;
   ep.ca_file = dir + "/ca.pem";
   ep.log_file = log;
   ready(ep);

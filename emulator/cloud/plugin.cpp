@@ -33,6 +33,7 @@
 // Threading: only mosquitto's thread calls mosquitto_*; HTTP threads post jobs and wake the loop
 // with a real-time signal (pthread_kill(SIGRTMIN+3) interrupts epoll_wait), so a job runs
 // within microseconds instead of at the next 100 ms tick.
+#include "amqp_server.hpp"
 #include "state.hpp"
 
 // mosquitto_broker.h must come before mosquitto_plugin.h in 2.0.11.
@@ -475,6 +476,7 @@ int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
       const auto rest = topic.substr(10);
       complete_rrpc(rest.substr(0, rest.find('/')), s, payload);
     }
+    amqp_publish(s.pk, topic, payload); // server-side subscription (consumer groups)
   }
   emu().messages.add({0, now_ms(), topic, ed->qos, std::move(payload), client});
   return MOSQ_ERR_SUCCESS;
@@ -641,6 +643,7 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
                                      int opt_count) {
   *userdata = nullptr;
   auto& e = emu();
+  AmqpOptions amqp;
   for (int i = 0; i < opt_count; ++i) {
     const std::string k = opts[i].key != nullptr ? opts[i].key : "";
     const std::string v(aliot::enc::trim(opts[i].value != nullptr ? opts[i].value : ""));
@@ -656,6 +659,8 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
       e.cert_file = v;
     } else if (k == "key_file") {
       e.key_file = v;
+    } else if (k == "amqp_port") {
+      amqp.port = std::atoi(v.c_str());
     }
   }
   if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.mqtt_tls_port <= 0
@@ -684,6 +689,13 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
     mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: %s", why.c_str());
     return MOSQ_ERR_UNKNOWN;
   }
+  amqp.cert_file = e.cert_file;
+  amqp.key_file = e.key_file;
+  if (amqp.port > 0 && !start_amqp(amqp, why)) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: %s", why.c_str());
+    stop_http();
+    return MOSQ_ERR_UNKNOWN;
+  }
   mosquitto_callback_register(id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr, nullptr);
   mosquitto_callback_register(id, MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr, nullptr);
   mosquitto_callback_register(id, MOSQ_EVT_MESSAGE, on_message, nullptr, nullptr);
@@ -706,6 +718,7 @@ mosquitto_plugin_cleanup(void* /*userdata*/, struct mosquitto_opt* /*opts*/, int
     mosquitto_callback_unregister(b.id, MOSQ_EVT_TICK, on_tick, nullptr);
     mosquitto_callback_unregister(b.id, MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
   }
+  stop_amqp();
   stop_http();
   return MOSQ_ERR_SUCCESS;
 }

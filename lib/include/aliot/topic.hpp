@@ -26,4 +26,7 @@ Result<void> validate(std::string_view full, Use use, std::string_view pk, std::
 // The rule without the namespace check (for cloud-side use).
 Result<void> validate_shape(std::string_view full, Use use);
 
+// MQTT matching of a topic against a filter with + and # (`/a/+/c`, `/a/#`).
+bool matches(std::string_view filter, std::string_view topic);
+
 } // namespace aliot::topic

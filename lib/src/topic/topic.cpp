@@ -119,4 +119,24 @@ Result<void> validate(std::string_view t, Use use, std::string_view pk, std::str
                "a topic without a leading '/' is relative to the device: user/update");
 }
 
+bool matches(std::string_view filter, std::string_view topic) {
+  while (true) {
+    const auto fs = filter.find('/');
+    const auto ts = topic.find('/');
+    const std::string_view f = filter.substr(0, fs);
+    if (f == "#") {
+      return true;
+    }
+    if (f != "+" && f != topic.substr(0, ts)) {
+      return false;
+    }
+    if (fs == std::string_view::npos || ts == std::string_view::npos) {
+      // `a/#` also matches `a`
+      return fs == ts || (ts == std::string_view::npos && filter.substr(fs + 1) == "#");
+    }
+    filter.remove_prefix(fs + 1);
+    topic.remove_prefix(ts + 1);
+  }
+}
+
 } // namespace aliot::topic

@@ -19,6 +19,7 @@ struct LaunchOptions {
   std::optional<int> mqtts_port;             // MQTT over TLS
   std::optional<int> https_port;             // HTTPS dynamic registration
   std::optional<int> api_port;               // HTTP OpenAPI and /emu endpoints
+  std::optional<int> amqp_port;              // AMQP 1.0 over TLS (server-side subscription)
   std::optional<std::string> mosquitto;      // the broker binary (else searched in `search_path`)
   std::optional<std::string> plugin;         // the plugin (else next to the build or install tree)
   std::string search_path = "/usr/bin:/bin"; // PATH to search for mosquitto (and /usr/sbin...)
@@ -27,7 +28,7 @@ struct LaunchOptions {
 struct Endpoints {
   std::string dir; // canonical state directory
   std::string host = "127.0.0.1";
-  int mqtt_port = 0, mqtts_port = 0, https_port = 0, api_port = 0;
+  int mqtt_port = 0, mqtts_port = 0, https_port = 0, api_port = 0, amqp_port = 0;
   std::string ca_file;
   std::string log_file; // the broker's log
 

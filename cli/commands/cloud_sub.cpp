@@ -1,0 +1,298 @@
+// `aliot cloud sub`: be the backend of the platform's server-side subscription (AMQP 1.0, spec
+// section 7; spec/cli.md "aliot cloud sub"). Options, rendering and exit codes only: the flow is
+// aliot::amqp::consume.
+#include "commands/commands.hpp"
+#include "commands/device_session.hpp"
+#include "context.hpp"
+
+#include <aliot/amqp.hpp>
+#include <aliot/topic.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <regex>
+
+namespace aliot::cli {
+
+namespace {
+
+struct CloudSubOptions {
+  std::optional<std::string> access_key_id;
+  std::optional<std::string> access_key_secret_file;
+  std::string consumer_group;
+  std::optional<std::string> client_id;
+  std::optional<std::string> instance;
+  std::string sign_method = "hmacsha256";
+  std::optional<std::string> endpoint;
+  std::optional<std::string> ca_file;
+  int idle_timeout_s = 60;
+  std::vector<std::string> filters;
+  std::optional<long> count;
+  std::optional<double> wait_s;
+  std::optional<std::string> until;
+  bool verbose_topic = false;
+  bool no_reconnect = false;
+  bool dry_run = false;
+  std::optional<std::string> timestamp;
+};
+
+std::string default_client_id() {
+  char host[64] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::snprintf(host, sizeof host, "aliot");
+  }
+  std::string id = std::string(host).substr(0, 40) + "-" + std::to_string(::getpid());
+  for (char& c : id) {
+    if (c == '|' || c == ',' || c == '=' || c == ' ') {
+      c = '_';
+    }
+  }
+  return id;
+}
+
+Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
+  const auto start = amqp::Clock::now();
+  if (o.count && *o.count < 1) {
+    return Error(Errc::usage, "-C must be at least 1");
+  }
+  if (o.wait_s && *o.wait_s <= 0) {
+    return Error(Errc::usage, "-W must be a positive number of seconds");
+  }
+  if (o.idle_timeout_s < 30 || o.idle_timeout_s > 300) {
+    return Error(Errc::usage, "--idle-timeout must be 30-300 seconds (the platform's range)");
+  }
+  std::optional<std::regex> until;
+  if (o.until) {
+    try {
+      until.emplace(*o.until, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return Error(Errc::usage,
+                   "--until '" + *o.until + "' is not a valid regular expression: " + e.what());
+    }
+  }
+  for (const auto& f : o.filters) {
+    ALIOT_TRY(topic::validate_shape(f, topic::Use::subscribe));
+  }
+  auto method = sign::parse_method(o.sign_method);
+  if (!method) {
+    return std::move(method).error();
+  }
+
+  config::Sources s;
+  auto put = [&s](const char* key, const std::optional<std::string>& v, const char* flag) {
+    if (v) {
+      s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
+    }
+  };
+  put("access_key_id", o.access_key_id, "--access-key-id");
+  put("instance", o.instance, "--instance");
+  put("amqp_endpoint", o.endpoint, "--amqp-endpoint");
+  put("ca_file", o.ca_file, "--ca-file");
+  if (o.access_key_secret_file) {
+    auto sec = ctx.secret_from_file(*o.access_key_secret_file, "AccessKey secret");
+    if (!sec) {
+      return std::move(sec).error();
+    }
+    s.flags["access_key_secret"] =
+        config::Value{sec->reveal(), "flag --access-key-secret-file", true};
+  }
+  auto settings = ctx.settings(std::move(s));
+  if (!settings) {
+    return std::move(settings).error();
+  }
+  amqp::ConsumerOptions co;
+  auto& p = co.params;
+  p.access_key_id = settings->text("access_key_id").value_or("");
+  p.consumer_group = o.consumer_group;
+  p.client_id = o.client_id.value_or(default_client_id());
+  p.instance_id = settings->text("instance");
+  p.method = *method;
+  co.access_key_secret = settings->secret("access_key_secret");
+  if (p.access_key_id.empty()) {
+    return Error(Errc::config, "no AccessKey id for the AMQP subscription",
+                 "give --access-key-id ID, ALIOT_ACCESS_KEY_ID or access_key_id in a profile");
+  }
+  if (co.access_key_secret.empty()) {
+    return Error(Errc::config, "no AccessKey secret for " + p.access_key_id,
+                 "set ALIOT_ACCESS_KEY_SECRET, give --access-key-secret-file FILE or put "
+                 "access_key_secret in a profile");
+  }
+  ALIOT_TRY(amqp::validate_params(p));
+
+  if (o.dry_run) {
+    p.timestamp =
+        o.timestamp.value_or(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()));
+    const auto signed_in = amqp::credentials(p, co.access_key_secret);
+    if (!signed_in) {
+      return signed_in.error();
+    }
+    const auto& c = *signed_in;
+    if (ctx.out.json()) {
+      nlohmann::ordered_json j;
+      j["username"] = c.username;
+      j["password"] = c.password.reveal();
+      j["string_to_sign"] = c.string_to_sign;
+      ctx.out.line(j.dump());
+    } else {
+      ctx.out.line("username " + c.username);
+      ctx.out.line("password " + c.password.reveal());
+    }
+    return ok();
+  }
+
+  const auto ep_text = settings->text("amqp_endpoint");
+  if (!ep_text || ep_text->empty()) {
+    return Error(Errc::config, "no AMQP endpoint",
+                 "give --amqp-endpoint amqps://HOST:5671 or set ALIOT_AMQP_ENDPOINT (the console "
+                 "shows the host: ${uid}.iot-amqp.${region}.aliyuncs.com)");
+  }
+  auto ep = amqp::parse_endpoint(*ep_text);
+  if (!ep) {
+    return std::move(ep).error();
+  }
+  co.endpoint = *ep;
+  co.ca_file = settings->text("ca_file").value_or("");
+  co.idle_timeout_s = o.idle_timeout_s;
+  co.count = o.count;
+  if (o.wait_s) {
+    co.deadline = start + std::chrono::milliseconds(static_cast<long>(*o.wait_s * 1000));
+  }
+  const bool bounded = o.count || o.until;
+  co.reconnect = !o.no_reconnect && (!bounded || o.wait_s);
+  co.stop = ctx.interrupted;
+  co.log = [&ctx](const std::string& line) {
+    ctx.out.info(line);
+  };
+
+  long printed = 0;
+  auto handler = [&](const amqp::Message& m) -> Result<amqp::Step> {
+    bool wanted = o.filters.empty();
+    for (const auto& f : o.filters) {
+      wanted = wanted || topic::matches(f, m.topic);
+    }
+    if (!wanted) {
+      return amqp::Step::skip; // accepted and dropped (the group's other consumers miss it too)
+    }
+    if (ctx.out.json()) {
+      nlohmann::ordered_json j;
+      j["ts"] = rfc3339_now();
+      j["topic"] = m.topic;
+      j["message_id"] = m.message_id;
+      j["generate_time"] = m.generate_time ? nlohmann::ordered_json(*m.generate_time) : nullptr;
+      put_payload(j, m.payload);
+      if (m.delivery_count > 0) {
+        j["delivery_count"] = m.delivery_count;
+      }
+      ctx.out.line(j.dump());
+    } else if (o.verbose_topic) {
+      ctx.out.raw(m.topic + " " + m.payload + "\n");
+    } else {
+      ctx.out.raw(m.payload + "\n");
+    }
+    if (std::ferror(stdout) != 0) {
+      return Error(Errc::io, "cannot write to standard output"); // not accepted: redelivered
+    }
+    ++printed;
+    return until && std::regex_search(m.payload, *until) ? amqp::Step::stop : amqp::Step::next;
+  };
+  auto r = amqp::consume(co, handler);
+  if (!r) {
+    if (r.error().code() == Errc::interrupted) {
+      return ok(); // a subscriber stopped by SIGINT/SIGTERM has done its job
+    }
+    if (r.error().code() == Errc::timeout && o.wait_s) {
+      std::string what = o.count ? "received " + std::to_string(printed) + " of "
+                                       + std::to_string(*o.count) + " message(s)"
+                                 : (until ? "no message matched --until" : "nothing arrived");
+      return Error(Errc::timeout, what + " within " + fmt_seconds(*o.wait_s) + " s");
+    }
+    return std::move(r).error();
+  }
+  return ok();
+}
+
+} // namespace
+
+void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
+  auto opts = std::make_shared<CloudSubOptions>();
+  auto* cmd = parent.add_subcommand(
+      "sub",
+      "Receive the product's device messages as the backend (AMQP server-side subscription)");
+  cmd->add_option("--consumer-group", opts->consumer_group, "Consumer group id")
+      ->type_name("ID")
+      ->required();
+  cmd->add_option("--access-key-id", opts->access_key_id, "AccessKey id (also ALIOT_ACCESS_KEY_ID)")
+      ->type_name("ID");
+  auto* sf = cmd->add_option("--access-key-secret-file", opts->access_key_secret_file,
+                             "Read the AccessKey secret from a file ('-' for standard input; "
+                             "also ALIOT_ACCESS_KEY_SECRET)")
+                 ->type_name("FILE");
+  ctx.docs.kind(sf, ValueKind::file);
+  cmd->add_option("--client-id", opts->client_id,
+                  "Client id shown in the console (default: host name and process id)")
+      ->type_name("ID");
+  cmd->add_option("--instance", opts->instance, "IotInstanceId of the instance, if it has one")
+      ->type_name("ID");
+  auto* sm = cmd->add_option("--sign-method", opts->sign_method,
+                             "Signature method of the user name (default hmacsha256)")
+                 ->type_name("METHOD");
+  ctx.docs.choices(sm, {"hmacsha256", "hmacsha1", "hmacmd5"});
+  cmd->add_option("--amqp-endpoint", opts->endpoint,
+                  "Endpoint amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)")
+      ->type_name("URL");
+  auto* ca =
+      cmd->add_option("--ca-file", opts->ca_file, "Also trust this CA bundle (also ALIOT_CA_FILE)")
+          ->type_name("FILE");
+  ctx.docs.kind(ca, ValueKind::file);
+  cmd->add_option("--idle-timeout", opts->idle_timeout_s,
+                  "Idle time-out announced to the server, 30-300 seconds (default 60)")
+      ->type_name("SECONDS");
+  cmd->add_option("-t,--topic", opts->filters,
+                  "Print only messages whose device topic matches this MQTT filter (repeatable)")
+      ->type_name("FILTER");
+  cmd->add_option("-C,--count", opts->count, "Stop after N messages")->type_name("N");
+  cmd->add_option("-W,--wait", opts->wait_s,
+                  "Stop with exit 6 if not all expected messages arrived within SECONDS")
+      ->type_name("SECONDS");
+  cmd->add_option("--until", opts->until, "Stop (exit 0) at the first payload matching REGEX")
+      ->type_name("REGEX");
+  cmd->add_flag("--verbose-topic", opts->verbose_topic, "Print the topic before each payload");
+  cmd->add_flag("--no-reconnect", opts->no_reconnect, "Exit 5 when the connection is lost");
+  cmd->add_flag("--dry-run", opts->dry_run, "Print the SASL user name and password and exit");
+  cmd->add_option("--timestamp", opts->timestamp,
+                  "Timestamp to sign with --dry-run, in milliseconds (default: now)")
+      ->type_name("MS");
+  ctx.docs.attach(
+      cmd,
+      {"Connects to the platform's AMQP 1.0 endpoint over TLS as a consumer of the consumer "
+       "group (SASL PLAIN, the user name signed with the AccessKey secret from "
+       "ALIOT_ACCESS_KEY_SECRET, --access-key-secret-file or the profile) and prints every "
+       "message the product's devices publish: the payload on a line (with --verbose-topic the "
+       "device topic first), or under -o json one line per message {\"ts\",\"topic\","
+       "\"message_id\",\"generate_time\",\"payload\"} (\"payload_base64\" for payloads that are "
+       "not UTF-8; \"delivery_count\" on a redelivery).\n\n"
+       "Each message is acknowledged only after it has been written out, so a consumer that "
+       "dies before that gets it again; duplicates (same message id) are dropped. With -C N "
+       "the server never hands over more than N messages. Consumers in one group share its "
+       "messages. A lost connection is re-established with backoff and a freshly signed user "
+       "name (with -C or --until only when -W bounds the run). Refused credentials are exit 4, "
+       "a failed connection exit 5, -W passing exit 6.",
+       {{"aliot cloud sub --access-key-id LTAI... --consumer-group DEFAULT_GROUP "
+         "--amqp-endpoint amqps://1234.iot-amqp.cn-shanghai.aliyuncs.com",
+         "Print every device message of the group"},
+        {"aliot cloud sub --consumer-group G -t '/+/+/user/update' -C 1 -W 30 -o json",
+         "Wait at most 30 s for one device update, as JSON (exit 6 if none)"},
+        {"aliot cloud sub --consumer-group G --dry-run --timestamp 1700000000000",
+         "Show the signed SASL credentials"}},
+       {"aliot-cloud-pub", "aliot-sub"}});
+  cmd->callback([&ctx, opts] { set_action(ctx, opts, run_cloud_sub); });
+}
+
+} // namespace aliot::cli
