@@ -38,7 +38,7 @@ export ALIOT_ACCESS_KEY_SECRET=BenchAkSecret0000000000000001
 # N lines of 64-byte JSON payloads, published by the device in one connection.
 for i in $(seq -w 1 "$N"); do printf '{"seq":%s,"pad":"%0*d"}\n' "$i" $((64 - 19 - ${#i})) 0; done >"$work/lines"
 preload() {
-  eval "mosquitto_pub $("$ALIOT" sign -k $PK -d $DN --for mosquitto) -t /$PK/$DN/user/update -q 1 -l" \
+  eval "mosquitto_pub $("$ALIOT" sign -k $PK -d $DN --for mosquitto-eval) -t /$PK/$DN/user/update -q 1 -l" \
     <"$work/lines"
   sleep 1 # let the broker hand the last ones to the AMQP thread
 }

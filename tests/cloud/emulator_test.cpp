@@ -1,6 +1,6 @@
 // The cloud commands against the local platform emulator (`aliot emulate cloud`), with peers we
 // did not write on the device side (mosquitto_pub/mosquitto_sub logged in with the credentials
-// `aliot sign --for mosquitto` prints) and curl on the cloud side.
+// `aliot sign --for mosquitto-lines|-eval` prints) and curl on the cloud side.
 #include "emulator.hpp"
 
 #include "cloud_support.hpp"
@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace aliot::test;
@@ -39,23 +40,14 @@ protected:
 
   // mosquitto client arguments that log in as the device of a triplet file.
   std::vector<std::string> mosquitto_args(const std::string& triplet) {
-    const auto r = run_aliot({"sign", "--triplet", triplet, "--for", "mosquitto"}, {.env = env()});
+    const auto r =
+        run_aliot({"sign", "--triplet", triplet, "--for", "mosquitto-lines"}, {.env = env()});
     EXPECT_EQ(r.status, 0) << r.err;
+    // One argument per line, exactly as the client takes it.
     std::vector<std::string> out;
-    // The printed string is shell-quoted; let bash split it.
-    std::string line = r.out;
-    while (!line.empty() && line.back() == '\n') {
-      line.pop_back();
-    }
-    const auto s = sh("for a in " + line + "; do printf '%s\\0' \"$a\"; done");
-    std::string cur;
-    for (char c : s.out) {
-      if (c == '\0') {
-        out.push_back(cur);
-        cur.clear();
-      } else {
-        cur.push_back(c);
-      }
+    std::istringstream in(r.out);
+    for (std::string a; std::getline(in, a);) {
+      out.push_back(a);
     }
     return out;
   }
@@ -228,7 +220,8 @@ TEST_F(OnEmulator, RrpcCallAnsweredByMosquittoClients) {
   s_emu->add_device(k_pk, "emu-rrpc-1", k_dummy_ds);
   const json tj{{"ProductKey", k_pk}, {"DeviceName", "emu-rrpc-1"}, {"DeviceSecret", k_dummy_ds}};
   const auto t = dir.write("rrpc.json", tj.dump());
-  std::string creds = run_aliot({"sign", "--triplet", t, "--for", "mosquitto"}, {.env = env()}).out;
+  std::string creds =
+      run_aliot({"sign", "--triplet", t, "--for", "mosquitto-eval"}, {.env = env()}).out;
   while (!creds.empty() && creds.back() == '\n') {
     creds.pop_back();
   }
