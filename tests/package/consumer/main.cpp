@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   const std::optional<std::string_view> ts =
       argc == 7 ? std::optional<std::string_view>(argv[6]) : std::nullopt;
   const auto content = aliot::sign::mqtt_sign_content(argv[2], argv[3], argv[5], ts);
-  std::printf("%s\n", aliot::sign::mqtt_password(*method, aliot::Secret(argv[4]), content).c_str());
+  const auto password = aliot::sign::mqtt_password(*method, aliot::Secret(argv[4]), content);
+  if (!password) {
+    std::fprintf(stderr, "%s\n", password.error().message().c_str());
+    return 1;
+  }
+  std::printf("%s\n", password->c_str());
   return 0;
 }
