@@ -4,6 +4,7 @@
 #include "commands/commands.hpp"
 #include "commands/device_session.hpp"
 #include "context.hpp"
+#include "stream_limits.hpp"
 
 #include <aliot/amqp.hpp>
 #include <aliot/topic.hpp>
@@ -57,24 +58,14 @@ std::string default_client_id() {
 
 Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   const auto start = amqp::Clock::now();
-  if (o.count && *o.count < 1) {
-    return Error(Errc::usage, "-C must be at least 1");
-  }
-  if (o.wait_s && *o.wait_s <= 0) {
-    return Error(Errc::usage, "-W must be a positive number of seconds");
-  }
   if (o.idle_timeout_s < 30 || o.idle_timeout_s > 300) {
     return Error(Errc::usage, "--idle-timeout must be 30-300 seconds (the platform's range)");
   }
-  std::optional<std::regex> until;
-  if (o.until) {
-    try {
-      until.emplace(*o.until, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Error(Errc::usage,
-                   "--until '" + *o.until + "' is not a valid regular expression: " + e.what());
-    }
+  auto limits = check_stream_limits(o.count, o.wait_s, o.until);
+  if (!limits) {
+    return std::move(limits).error();
   }
+  const std::optional<std::regex> until = std::move(*limits);
   for (const auto& f : o.filters) {
     ALIOT_TRY(topic::validate_shape(f, topic::Use::subscribe));
   }
@@ -84,15 +75,10 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   }
 
   config::Sources s;
-  auto put = [&s](const char* key, const std::optional<std::string>& v, const char* flag) {
-    if (v) {
-      s.flags[key] = config::Value{*v, std::string("flag ") + flag, false};
-    }
-  };
-  put("access_key_id", o.access_key_id, "--access-key-id");
-  put("instance", o.instance, "--instance");
-  put("amqp_endpoint", o.endpoint, "--amqp-endpoint");
-  put("ca_file", o.ca_file, "--ca-file");
+  put_flag(s, "access_key_id", o.access_key_id, "--access-key-id");
+  put_flag(s, "instance", o.instance, "--instance");
+  put_flag(s, "amqp_endpoint", o.endpoint, "--amqp-endpoint");
+  put_flag(s, "ca_file", o.ca_file, "--ca-file");
   if (o.access_key_secret_file) {
     auto sec = ctx.secret_from_file(*o.access_key_secret_file, "AccessKey secret");
     if (!sec) {

@@ -3,6 +3,7 @@
 #include "commands/device_session.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "stream_limits.hpp"
 
 #include <aliot/mqtt.hpp>
 #include <aliot/topic.hpp>
@@ -35,21 +36,11 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
   if (o.qos < 0 || o.qos > 2) {
     return Error(Errc::usage, "QoS " + std::to_string(o.qos) + " is not valid: use 0 or 1");
   }
-  if (o.count && *o.count < 1) {
-    return Error(Errc::usage, "-C must be at least 1");
+  auto limits = check_stream_limits(o.count, o.wait_s, o.until);
+  if (!limits) {
+    return std::move(limits).error();
   }
-  if (o.wait_s && *o.wait_s <= 0) {
-    return Error(Errc::usage, "-W must be a positive number of seconds");
-  }
-  std::optional<std::regex> until;
-  if (o.until) {
-    try {
-      until.emplace(*o.until, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Error(Errc::usage,
-                   "--until '" + *o.until + "' is not a valid regular expression: " + e.what());
-    }
-  }
+  const std::optional<std::regex> until = std::move(*limits);
   auto dc = resolve_device(o.device, ctx);
   if (!dc) {
     return std::move(dc).error();
