@@ -10,7 +10,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 namespace aliot::cli {
@@ -144,6 +146,20 @@ int run(int argc, const char* const* argv, Context& ctx) {
     if (!r) {
       o.error(r.error());
       return exit_status(r.error().code());
+    }
+    // What the command printed must have reached its reader: a secret printed into a full disk
+    // or a closed pipe is lost, and exit 0 would say otherwise.
+    errno = 0;
+    const bool flushed = std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+    const int e =
+        o.write_errno() != 0 ? o.write_errno() : (flushed ? 0 : (errno != 0 ? errno : EIO));
+    if (e != 0 && !(e == EPIPE && o.closed_pipe_ends_stream)) {
+      o.error(
+          Error(Errc::io,
+                std::string("writing the result to standard output failed: ") + std::strerror(e),
+                "what was printed reached nobody; check the disk or the pipe (a result "
+                "written to --out is in that file)"));
+      return exit_status(Errc::io);
     }
   } catch (const std::exception& e) {
     o.error(Error(Errc::internal, std::string("unexpected failure: ") + e.what(),

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN); // a closed pipe is an error return, not a silent death
+  // Past `ulimit -f` a write fails with EFBIG instead of killing aliot between registering a
+  // device and printing its secret.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   aliot::cli::Context ctx;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {

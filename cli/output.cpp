@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 
@@ -27,10 +28,18 @@ void write_err(std::string_view prefix, std::string_view msg, bool color, const 
 
 } // namespace
 
+bool Output::written(bool ok) const {
+  if (!ok && m_write_errno == 0) {
+    m_write_errno = errno != 0 ? errno : EIO;
+  }
+  return ok;
+}
+
 bool Output::line(std::string_view text) const {
+  errno = 0;
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
-  return std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+  return written(std::fflush(stdout) == 0 && std::ferror(stdout) == 0);
 }
 
 void Output::fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const {
@@ -46,8 +55,9 @@ void Output::fields(std::initializer_list<std::pair<std::string_view, std::strin
 }
 
 bool Output::raw(std::string_view bytes) const {
+  errno = 0;
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);
-  return std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+  return written(std::fflush(stdout) == 0 && std::ferror(stdout) == 0);
 }
 
 void Output::error(const Error& e) const {

@@ -30,6 +30,11 @@ public:
   void fields(std::initializer_list<std::pair<std::string_view, std::string>> rows) const;
   // Raw bytes on stdout, flushed; false as for line().
   bool raw(std::string_view bytes) const;
+  // The errno of the first write to stdout that failed, or 0. Every command's output is checked
+  // once more when it ends: a result that reached nobody is an error (exit 10), except a closed
+  // pipe under a streaming command that declared the reader's leaving a normal end.
+  int write_errno() const { return m_write_errno; }
+  bool closed_pipe_ends_stream = false;
 
   // `aliot: error: ...` (+ hint) on stderr; under -o json also the JSON error line.
   void error(const Error& e) const;
@@ -45,6 +50,10 @@ public:
 
   // A Logger for library calls, writing to stderr with the verbosity above.
   Logger logger() const;
+
+private:
+  bool written(bool ok) const;
+  mutable int m_write_errno = 0;
 };
 
 } // namespace aliot::cli

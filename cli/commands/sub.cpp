@@ -29,6 +29,8 @@ struct SubOptions {
 };
 
 Result<void> run_sub(Context& ctx, const SubOptions& o) {
+  // `aliot sub | head -1`: the reader leaving is the end of the stream, as for mosquitto_sub.
+  ctx.out.closed_pipe_ends_stream = true;
   const auto start = mqtt::Clock::now();
   if (o.qos == 2) {
     return Error(Errc::usage, "QoS 2 is not supported: the platform has QoS 0 and 1 only");

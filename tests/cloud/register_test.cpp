@@ -276,6 +276,25 @@ TEST_F(Register, AnEndlessReplyIsCutOffAtTheLimit) {
   EXPECT_LT(took, std::chrono::seconds(15));
 }
 
+// register's stdout on a full disk: exit 10 naming the failure, and the secret the platform
+// issued is in --out (written and fsync'ed before printing), so nothing is lost.
+TEST_F(Register, StdoutIntoAFullDiskIsExit10AndTheSecretIsInOut) {
+  const auto out = dir.file("full.jsonl");
+  Env env = platform().env();
+  std::string script;
+  for (const auto& [k, v] : env) {
+    script += "export " + k + "='" + v + "'\n";
+  }
+  script +=
+      "'" + aliot_bin() + "' register -k " + k_pk + " -d full-1 --out '" + out + "' > /dev/full";
+  const auto r = sh(script);
+  EXPECT_EQ(r.status, 10) << r.err;
+  EXPECT_NE(r.err.find("standard output failed"), std::string::npos) << r.err;
+  const auto got = secrets_in(dir.read("full.jsonl"));
+  ASSERT_EQ(got.count("full-1"), 1u);
+  EXPECT_EQ(got.at("full-1"), platform().state()["secrets"]["full-1"]);
+}
+
 // kill -9 in the middle of a batch, then a re-run: every device ends with exactly one secret in
 // --out, and it is the one the platform holds (the latest it issued).
 TEST(RegisterCrash, KillNineMidBatchThenRerunLosesNothing) {

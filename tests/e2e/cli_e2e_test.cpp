@@ -269,3 +269,20 @@ TEST(Cli, DashReadsStandardInput) {
                 {.input = "0123456789abcdef0123456789abcdef\n"});
   EXPECT_EQ(r.status, 0) << r.err;
 }
+
+// A result that reaches nobody is an error: stdout on a full disk is exit 10 with one line that
+// says so, not a silent exit 0 (the printed password, or a new secret, would be lost).
+TEST(Cli, OutputIntoAFullDiskIsAnIoError) {
+  TempDir dir;
+  const auto ds = dir.write("ds", "0123456789abcdef0123456789abcdef\n", 0600);
+  const auto r = sh("'" + aliot_bin() + "' sign -k a1FakePK001 -d dev-01 --device-secret-file '"
+                    + ds + "' > /dev/full");
+  EXPECT_EQ(r.status, 10) << r.err;
+  EXPECT_NE(r.err.find("writing the result to standard output failed: No space left on device"),
+            std::string::npos)
+      << r.err;
+  // The same command into a pipe whose reader stays is fine.
+  const auto ok = sh("'" + aliot_bin() + "' sign -k a1FakePK001 -d dev-01 --device-secret-file '"
+                     + ds + "' | cat >/dev/null; exit ${PIPESTATUS[0]}");
+  EXPECT_EQ(ok.status, 0) << ok.err;
+}
