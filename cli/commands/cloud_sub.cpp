@@ -1,6 +1,7 @@
 // `aliot cloud sub`: be the backend of the platform's server-side subscription (AMQP 1.0, spec
 // section 7; spec/cli.md "aliot cloud sub"). Options, rendering and exit codes only: the flow is
 // aliot::amqp::consume.
+#include "commands/cloud_common.hpp"
 #include "commands/commands.hpp"
 #include "commands/device_session.hpp"
 #include "context.hpp"
@@ -79,14 +80,7 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   put_flag(s, "instance", o.instance, "--instance");
   put_flag(s, "amqp_endpoint", o.endpoint, "--amqp-endpoint");
   put_flag(s, "ca_file", o.ca_file, "--ca-file");
-  if (o.access_key_secret_file) {
-    auto sec = ctx.secret_from_file(*o.access_key_secret_file, "AccessKey secret");
-    if (!sec) {
-      return std::move(sec).error();
-    }
-    s.flags["access_key_secret"] =
-        config::Value{sec->reveal(), "flag --access-key-secret-file", true};
-  }
+  ALIOT_TRY(put_access_key_secret_file(s, o.access_key_secret_file, ctx));
   auto settings = ctx.settings(std::move(s));
   if (!settings) {
     return std::move(settings).error();
