@@ -104,7 +104,8 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        "to each consumer group of its product (add-consumer-group); consumers log in with the "
        "signed SASL PLAIN of the platform (aliot cloud sub), share a group's messages, and get "
        "unaccepted ones again.\n\n"
-       "Seeing what devices sent: GET $ALIOT_API_ENDPOINT/emu/messages?topic=FILTER&since=SEQ "
+       "Seeing what devices sent: GET $ALIOT_API_ENDPOINT/emu/messages?topic=FILTER&since=SEQ, "
+       "authenticated with an AccessKey (HTTP Basic, AccessKeyId:secret; add-access-key), "
        "returns {\"messages\":[{\"seq\",\"ts\",\"topic\",\"qos\",\"payload_base64\",\"client\"}],"
        "\"next\":SEQ} (the last 10000 messages); or log in over MQTT with user name "
        "operator/<AccessKeyId> and the AccessKey secret as password, which may subscribe to "
@@ -114,7 +115,8 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        {{"aliot emulate cloud --dir ./emu-state", "Start the emulator and print the exports"},
         {"aliot emulate cloud --dir ./emu-state --mqtt-port 1883 --mqtts-port 8883",
          "Use fixed MQTT ports"},
-        {"curl \"$ALIOT_API_ENDPOINT/emu/messages?topic=/a1FakePK001/%23\"",
+        {"curl -u \"$ALIOT_ACCESS_KEY_ID:$ALIOT_ACCESS_KEY_SECRET\" "
+         "\"$ALIOT_API_ENDPOINT/emu/messages?topic=/a1FakePK001/%23\"",
          "List what the devices of a product sent"}},
        {"aliot-sign", "aliot-rrpc"}});
   cmd->callback([&ctx, opts, cmd] {

@@ -326,6 +326,83 @@ TEST_F(EmulatorTest, NewerLoginKicksTheOlderOneEvenWithAnotherClientId) {
   EXPECT_GE(connects, 2U) << first.out();
 }
 
+// Device B logging in with device A's client id (its own user name, a password signed without
+// the client id) is refused, CONNACK 5, and A stays connected: the session is bound to the
+// device that authenticated it.
+TEST_F(EmulatorTest, AnotherDevicesClientIdIsRefusedAndItsHolderStaysOnline) {
+  const std::string shared = "held-by-dev1";
+  auto a = mqtt_args("mosquitto_sub", device_login(k_pk, "dev1", k_ds, "sha256", true, shared));
+  a.insert(a.end(), {"-t", "/" + k_pk + "/dev1/user/get", "-v", "-d"});
+  a.insert(a.begin(), {"stdbuf", "-oL"});
+  Background holder(a);
+  ASSERT_TRUE(holder.wait_for("SUBACK", std::chrono::seconds(10))) << holder.err();
+
+  const std::string ts = "1700000000000";
+  const Login forged{
+      shared + "|securemode=3,signmethod=hmacsha256,timestamp=" + ts + "|", "dev2&" + k_pk,
+      openssl_hmac("sha256", k_ds,
+                   "deviceName" + std::string("dev2") + "productKey" + k_pk + "timestamp" + ts)};
+  // The same client id: mosquitto's own client-id takeover would otherwise disconnect dev1.
+  ASSERT_EQ(forged.client_id, device_login(k_pk, "dev1", k_ds, "sha256", true, shared).client_id);
+  auto r = pub(forged, "/" + k_pk + "/dev2/user/update", "forged");
+  EXPECT_NE(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  // B with a client id of its own logs in: the refusal was about the client id only.
+  r = pub(device_login(k_pk, "dev2", k_ds, "sha256", false, "dev2-own"),
+          "/" + k_pk + "/dev2/user/update", "own");
+  EXPECT_EQ(r.status, 0) << r.err;
+
+  // A still receives, on its first connection.
+  r = run({"mosquitto_pub", "-h", emu->host(), "-p", std::to_string(emu->mqtt_tcp_port()), "-i",
+           "ops-held", "-u", "operator/" + k_ak, "-P", k_aks, "-t", "/" + k_pk + "/dev1/user/get",
+           "-m", "still-here", "-q", "1"},
+          {.timeout_s = 20});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out =
+      holder.wait_for("/" + k_pk + "/dev1/user/get still-here", std::chrono::seconds(10));
+  ASSERT_TRUE(out) << holder.out();
+  std::size_t connects = 0;
+  for (std::size_t pos = 0; (pos = out->find("sending CONNECT", pos)) != std::string::npos; ++pos) {
+    ++connects;
+  }
+  EXPECT_EQ(connects, 1U) << "dev1 was disconnected and came back: " << *out;
+}
+
+// A device may not publish on the topics only the platform sends on: an RRPC request or a
+// property set to itself is dropped like any publish outside its rights.
+TEST_F(EmulatorTest, ADeviceMayNotPublishOnItsDownlinkTopics) {
+  const auto l = device_login(k_pk, "dev1", k_ds, "sha256", true, "down1");
+  const std::string sys = "/sys/" + k_pk + "/dev1/";
+  for (const std::string& t :
+       {sys + "rrpc/request/889455942124347392", sys + "thing/service/property/set"}) {
+    EXPECT_EQ(pub(l, t, "forged-downlink").status, 0) << t;
+  }
+  EXPECT_EQ(pub(l, sys + "rrpc/response/889455942124347392", "an-answer").status, 0);
+  ASSERT_TRUE(seen(sys + "rrpc/response/889455942124347392", "an-answer"));
+  const auto all = emu->messages_json("#");
+  EXPECT_EQ(all.find(sys + "rrpc/request/"), std::string::npos) << all.substr(0, 400);
+  EXPECT_EQ(all.find(sys + "thing/service/property/set"), std::string::npos);
+}
+
+// What devices sent is shown to an operator only: /emu/messages needs an AccessKey (HTTP Basic).
+TEST_F(EmulatorTest, TheMessagesViewNeedsAnAccessKey) {
+  const std::string url = emu->api_endpoint() + "/emu/messages?topic=%23";
+  for (const std::vector<std::string>& creds :
+       {std::vector<std::string>{}, {"-u", k_ak + ":wrong-secret"}, {"-u", "NoSuchKey:" + k_aks}}) {
+    std::vector<std::string> a{"curl",      "-sS", "--max-time",   "10", "-o",
+                               "/dev/null", "-w",  "%{http_code}", url};
+    a.insert(a.end(), creds.begin(), creds.end());
+    const auto r = run(a);
+    EXPECT_EQ(r.out, "401") << r.err;
+  }
+  const auto r = run({"curl", "-sS", "--max-time", "10", "-u", k_ak + ":" + k_aks, url});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(json::parse(r.out).contains("messages")) << r.out;
+  // The health check carries nothing and stays open.
+  EXPECT_EQ(run({"curl", "-sS", "--max-time", "10", emu->api_endpoint() + "/emu/health"}).out,
+            "ok\n");
+}
+
 TEST_F(EmulatorTest, OperatorLoginSeesEverything) {
   std::vector<std::string> a{"mosquitto_sub",
                              "-h",
