@@ -45,6 +45,8 @@ struct Sources {
   std::map<std::string, Value, std::less<>> flags;
   // Values between flags and the environment (a --triplet file), same shape.
   std::map<std::string, Value, std::less<>> files;
+  // --strict: a config file holding secrets that others can read is Errc::config, not a warning.
+  bool strict = false;
 };
 
 class Settings {
@@ -71,6 +73,18 @@ std::string default_config_path(const Env& env);
 // Resolves every key. A missing config file is fine unless it was named explicitly or a
 // profile was asked for; a malformed one is Errc::config.
 Result<Settings> resolve(const Sources& sources);
+
+// The one rule for every file that holds a secret (a config file with secrets in its profile, a
+// triplet, a secret file, the results file of `register --out`): a file that group or other users
+// can read is a warning, returned as its text, or under `strict` Errc::config ("chmod 600" as
+// the hint). `name` says which file ("triplet file t.json"). nullopt: nothing to say.
+Result<std::optional<std::string>>
+check_secret_mode(unsigned mode, std::string_view name, const std::string& path, bool strict);
+// The same for a file by path; a file that does not exist (yet) passes.
+Result<std::optional<std::string>>
+check_secret_file_mode(const std::string& path, std::string_view name, bool strict);
+// Whether group or other users can read a file of this mode.
+bool others_can_read(unsigned mode);
 
 // A secret read from a file (trailing newline stripped). `others_can_read` reports a mode that
 // lets group/others read it. Missing/unreadable file: Errc::config.

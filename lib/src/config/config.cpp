@@ -231,9 +231,16 @@ Result<Settings> resolve(const Sources& sources) {
         }
         holds_secret = holds_secret || key->secret;
       }
-      if (holds_secret && (st.st_mode & 077U) != 0) {
-        s.m_warnings.push_back("config file " + s.m_config_path
-                               + " holds secrets and other users can read it: chmod 600 it");
+      if (holds_secret) {
+        auto w =
+            check_secret_mode(st.st_mode, "config file " + s.m_config_path + " holds secrets and",
+                              s.m_config_path, sources.strict);
+        if (!w) {
+          return std::move(w).error();
+        }
+        if (*w) {
+          s.m_warnings.push_back(std::move(**w));
+        }
       }
     }
   }
@@ -267,6 +274,31 @@ Result<Settings> resolve(const Sources& sources) {
   return s;
 }
 
+bool others_can_read(unsigned mode) {
+  return (mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
+Result<std::optional<std::string>>
+check_secret_mode(unsigned mode, std::string_view name, const std::string& path, bool strict) {
+  if (!others_can_read(mode)) {
+    return std::optional<std::string>();
+  }
+  const std::string what = std::string(name) + " is readable by other users";
+  if (strict) {
+    return Error(Errc::config, what + " (--strict)", "chmod 600 " + path);
+  }
+  return std::optional<std::string>(what + ": chmod 600 it");
+}
+
+Result<std::optional<std::string>>
+check_secret_file_mode(const std::string& path, std::string_view name, bool strict) {
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0) {
+    return std::optional<std::string>(); // standard input, or not there: reading it will say so
+  }
+  return check_secret_mode(st.st_mode, name, path, strict);
+}
+
 Result<SecretFile> read_secret_file(const std::string& path, std::string_view what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -286,7 +318,7 @@ Result<SecretFile> read_secret_file(const std::string& path, std::string_view wh
   }
   SecretFile f;
   f.value = Secret(std::move(v));
-  f.others_can_read = (st.st_mode & 077U) != 0;
+  f.others_can_read = others_can_read(st.st_mode);
   return f;
 }
 
