@@ -24,7 +24,7 @@ _aliot_options() {
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
   'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --timeout' ;;
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
-  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --timeout' ;;
+  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
@@ -189,6 +189,7 @@ _aliot_value() {
   'register|--port') REPLY='text' ;;
   'register|--ca-file') REPLY='file' ;;
   'register|--insecure') REPLY='none' ;;
+  'register|--allow-insecure-http') REPLY='none' ;;
   'register|--timeout') REPLY='text' ;;
   'rrpc call|--product-key'|'rrpc call|-k') REPLY='text' ;;
   'rrpc call|--device-name'|'rrpc call|-d') REPLY='text' ;;

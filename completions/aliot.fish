@@ -216,6 +216,7 @@ complete -c aliot -n '__aliot_in \'aliot register\'' -l host -x -d 'With --via m
 complete -c aliot -n '__aliot_in \'aliot register\'' -l port -x -d 'With --via mqtt: MQTT over TLS port'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l ca-file -r -F -d 'Trust this CA bundle instead of the system store (also ALIOT_CA_FILE)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l insecure -d 'Do not verify the server certificate (testing only)'
+complete -c aliot -n '__aliot_in \'aliot register\'' -l allow-insecure-http -d 'Allow a plain http:// registration endpoint: the ProductSecret-signed request and the new DeviceSecret cross the network in clear text (testing only)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l timeout -x -d 'Give up on one device after this many milliseconds (default 10000)'
 complete -c aliot -n '__aliot_at \'aliot rrpc\'' -a 'call' -d 'Ask a device synchronously from the cloud (OpenAPI RRpc) and print its answer'
 complete -c aliot -n '__aliot_at \'aliot rrpc\'' -a 'serve' -d 'Be the device that answers RRPC requests'

@@ -317,7 +317,9 @@ TEST(Cli, EveryFileHoldingASecretFollowsOneRule) {
     cases.push_back({"config file", {"--config", cfg, "sign", "-k", "pk1", "-d", "dev0001"}, {}});
     cases.push_back({"triplet file", {"sign", "--triplet", t}, {}});
     cases.push_back(
-        {"triplet file", {"burn", "--port", dir.file("no-such-tty"), "--triplet", t}, {}});
+        {"triplet file",
+         {"burn", "--port", dir.file("no-such-tty"), "--journal", dir.file("j.db"), "--triplet", t},
+         {}});
     cases.push_back({"DeviceSecret file",
                      {"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", ds},
                      {}});
