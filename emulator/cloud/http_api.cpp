@@ -721,7 +721,7 @@ bool bind_server(httplib::Server& s, int port, std::string& why, const char* wha
   s.set_read_timeout(2, 0);
   s.set_keep_alive_timeout(2);
   s.new_task_queue = [] {
-    return new httplib::ThreadPool(256);
+    return new httplib::ThreadPool(128);
   };
   if (!s.bind_to_port("127.0.0.1", port)) {
     why = std::string("cannot listen for the ") + what + " on 127.0.0.1:" + std::to_string(port)
