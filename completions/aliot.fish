@@ -260,7 +260,7 @@ complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l keepalive -x -d 'MQTT 
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l clean-session -x -d 'MQTT clean session (default true)'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l reply -x -d 'Answer every request with TEXT'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l echo -d 'Answer with the request payload itself'
-complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l exec -x -d 'Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l exec -x -d 'Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment, the secrets\' variables (ALIOT_DEVICE_SECRET, ...) left out'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l custom -x -d 'Also answer custom-topic RRPC for TOPIC (subscribes /ext/rrpc/+TOPIC, announces ext=1; repeatable)'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s C -l count -x -d 'Stop after N requests'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l timeout -x -d 'Seconds to wait for CONNACK and SUBACK (default 10)'
