@@ -317,6 +317,26 @@ std::optional<std::string> held_by_another(const mosquitto* client,
   return std::nullopt;
 }
 
+// The identity part of a client id that names another device of the registry ("pk.dn",
+// "dn.pk", "dn&pk", as the SDKs form it): a device may choose its client id, but not another
+// device's, so it cannot take (or squat) the session that device would open.
+std::optional<std::string> names_another_device(const Snapshot& view,
+                                                const std::string& id,
+                                                const std::string& pk,
+                                                const std::string& dn) {
+  for (std::size_t i = id.find_first_of(".&"); i != std::string::npos;
+       i = id.find_first_of(".&", i + 1)) {
+    const std::string left = id.substr(0, i);
+    const std::string right = id.substr(i + 1);
+    for (const auto& [opk, odn] : {std::pair{left, right}, std::pair{right, left}}) {
+      if ((opk != pk || odn != dn) && view.device(opk, odn) != nullptr) {
+        return key_of(opk, odn);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   auto* ed = static_cast<mosquitto_evt_basic_auth*>(event_data);
   mosquitto* client = ed->client;
@@ -358,6 +378,9 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   }
   if (const auto holder = held_by_another(client, cid, pk, dn)) {
     return refuse("client id in use by " + *holder + ", not by " + key_of(pk, dn));
+  }
+  if (const auto other = names_another_device(*view, parts->client_id, pk, dn)) {
+    return refuse("client id names device " + *other + ", not " + key_of(pk, dn));
   }
   const std::string auth_type = enc::to_lower(parts->option("authtype").value_or(""));
   if (auth_type == "register" || auth_type == "regnwl") {

@@ -347,6 +347,14 @@ TEST_F(EmulatorTest, AnotherDevicesClientIdIsRefusedAndItsHolderStaysOnline) {
   auto r = pub(forged, "/" + k_pk + "/dev2/user/update", "forged");
   EXPECT_NE(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  // Nor may B take the client id that names A (as the SDKs form it), A online or not: B could
+  // squat the session A opens.
+  for (const std::string& names_a : {k_pk + ".dev1", "dev1." + k_pk, "dev1&" + k_pk}) {
+    r = pub(device_login(k_pk, "dev2", k_ds, "sha256", true, names_a),
+            "/" + k_pk + "/dev2/user/update", "squat");
+    EXPECT_NE(r.status, 0) << names_a << ": " << r.err;
+    EXPECT_NE(r.err.find("not authorised"), std::string::npos) << names_a << ": " << r.err;
+  }
   // B with a client id of its own logs in: the refusal was about the client id only.
   r = pub(device_login(k_pk, "dev2", k_ds, "sha256", false, "dev2-own"),
           "/" + k_pk + "/dev2/user/update", "own");
