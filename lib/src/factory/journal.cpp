@@ -289,6 +289,26 @@ private:
     return ok();
   }
 
+public:
+  Result<std::optional<Binding>> bound_triplet(const std::string&, const std::string&) override {
+    return Error(Errc::internal, "not implemented");
+  }
+  Result<RecoveryReport> recover(Pool*) override {
+    return Error(Errc::internal, "not implemented");
+  }
+  Result<std::vector<JobRecord>>
+  jobs(std::optional<std::chrono::system_clock::time_point>) override {
+    return Error(Errc::internal, "not implemented");
+  }
+  Result<std::vector<EventRecord>>
+  events(std::optional<std::chrono::system_clock::time_point>) override {
+    return Error(Errc::internal, "not implemented");
+  }
+  Result<std::vector<Binding>> bindings() override {
+    return Error(Errc::internal, "not implemented");
+  }
+
+private:
   sqlite3* m_db;
   std::string m_path;
   WallClock m_clock;
@@ -316,6 +336,19 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, WallCloc
     return std::move(r).error();
   }
   return std::unique_ptr<Journal>(std::move(j));
+}
+
+Result<std::string> default_journal_path(const std::optional<std::string>&,
+                                         const std::optional<std::string>&) {
+  return Error(Errc::internal, "not implemented");
+}
+
+Result<void> create_parent_dir(const std::string&) {
+  return Error(Errc::internal, "not implemented");
+}
+
+Result<CheckReport> check_journals(const std::vector<std::string>&) {
+  return Error(Errc::internal, "not implemented");
 }
 
 } // namespace aliot::factory
