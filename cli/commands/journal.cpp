@@ -151,7 +151,7 @@ void add_journal_command(CLI::App& parent, Context& ctx) {
                            "The journal (default $XDG_STATE_HOME/aliot/factory.db)")
                  ->type_name("DB");
   ctx.docs.kind(jr, ValueKind::file);
-  auto* f = e->add_option("--format", ex->format, "json (JSON Lines, the default) or csv")
+  auto* f = e->add_option("--format", ex->format, "Format: json (JSON Lines, the default) or csv")
                 ->type_name("FORMAT");
   ctx.docs.choices(f, {"json", "csv"});
   e->add_flag("--events", ex->events, "The hash-chained event log instead of the jobs");
