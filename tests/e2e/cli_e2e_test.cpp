@@ -333,6 +333,14 @@ TEST(Cli, EveryFileHoldingASecretFollowsOneRule) {
                      {}});
     cases.push_back(
         {"--out file", {"register", "-k", "pk1", "-d", "dev0001", "--out", out}, unreachable});
+    // The file imported into the station's credential pool holds DeviceSecrets too.
+    const auto line = [](const std::string& dn) {
+      return R"({"ProductKey":"a1FakePK001","DeviceName":")" + dn
+             + R"(","DeviceSecret":"0123456789abcdef0123456789abcdef"})" + "\n";
+    };
+    const auto loose = dir.write("loose" + m + ".jsonl", line("loose" + m), mode);
+    const auto pool2 = dir.file("pool2-" + m + ".db");
+    cases.push_back({"--csv file", {"pool", "import", "--pool", pool2, "--csv", loose}, {}});
   }
   for (const auto& c : cases) {
     std::vector<std::string> args = c.args;
