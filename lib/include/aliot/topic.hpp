@@ -29,4 +29,10 @@ Result<void> validate_shape(std::string_view full, Use use);
 // MQTT matching of a topic against a filter with + and # (`/a/+/c`, `/a/#`).
 bool matches(std::string_view filter, std::string_view topic);
 
+// When `full` is a topic the platform lets a device subscribe to but not publish on, by the
+// topic classes every product has (spec 3.2, 3.3: /${pk}/${dn}/user/get, the old-style
+// /${pk}/${dn}/get, RRPC requests, OTA upgrade and shadow get, broadcasts), the class's name;
+// else empty. The platform accepts a publish there (PUBACK) and drops it.
+std::string subscribe_only_class(std::string_view full, std::string_view pk, std::string_view dn);
+
 } // namespace aliot::topic
