@@ -295,6 +295,18 @@ int run(int argc, const char* const* argv, Context& ctx) {
                                               : cmd.substr(6) + ": a command is required",
                                "run '" + cmd + " --help' for the commands"));
     }
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      // The parser checks what is required before what is unexpected; a misspelt flag is the
+      // likelier cause of both, so it is the one reported.
+      const auto extra = app->remaining(true);
+      if (!extra.empty()) {
+        msg = extra.size() == 1 ? "The following argument was not expected: " + extra.front()
+                                : "The following arguments were not expected:";
+        for (std::size_t k = 0; extra.size() > 1 && k < extra.size(); ++k) {
+          msg += " " + extra[k];
+        }
+      }
+    }
     return usage_error(parse_error(cmd, msg));
   }
 

@@ -99,6 +99,9 @@ TEST(Contract, ParseErrorsTakeTheOneErrorFormAndJsonWhereverOutputSits) {
       {{"sign", "--bogus", "--output", "json"},
        "aliot: error: sign: the following argument was not expected: --bogus"},
       {{"--output=json", "pub", "-m", "x"}, "aliot: error: pub: --topic is required"},
+      // a misspelt flag is named rather than the required option it hides
+      {{"pub", "--bogus", "-o", "json"},
+       "aliot: error: pub: the following argument was not expected: --bogus"},
       {{"sign", "-ojson", "--sign-method", "sha512"},
        "aliot: error: sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"},
   };
