@@ -429,3 +429,42 @@ TEST(Contract, ASecondCloudEmulatorOnADirInUseRefuses) {
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(*st, 0) << again.err();
 }
+
+// One cause, one code: a unit that already has another triplet is a device-state refusal
+// (exit 8) whether the unit says so (its flash) or the station's journal does (a unit whose
+// flash was wiped comes back with the same MAC); a triplet the journal already gave to another
+// unit is a refused input (exit 2).
+TEST(Contract, AUnitWithAnotherTripletIsExit8WhoeverTellsIt) {
+  TempDir dir;
+  const auto a = dir.write(
+      "a.json",
+      R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"SW-0C8B95A1F3E2","DeviceSecret":"0123456789abcdefABCDEF0123456789"})");
+  const auto b = dir.write(
+      "b.json",
+      R"({"ProductKey":"a1BcDeFgHiJ","DeviceName":"SW-OTHER-01","DeviceSecret":"ffffffffffffffffffffffffffffffff"})");
+  const auto link = dir.file("dut");
+  const auto journal = dir.file("station.db");
+  auto burn = [&](const std::string& triplet, const std::string& j) {
+    return run_aliot({"burn", "--port", link, "--triplet", triplet, "--journal", j});
+  };
+  {
+    auto sw = aliot_bg({"emulate", "switch", "--link", link});
+    ASSERT_TRUE(sw.wait_for("switch ready", 10s)) << sw.err();
+    auto first = burn(a, journal);
+    ASSERT_EQ(first.status, 0) << first.err;
+    // the unit says it: another journal, the unit's flash holds triplet a
+    auto by_unit = burn(b, dir.file("other-station.db"));
+    EXPECT_EQ(by_unit.status, 8) << by_unit.err;
+    EXPECT_NE(by_unit.err.find("already holds other credentials"), std::string::npos)
+        << by_unit.err;
+    sw.signal(SIGTERM);
+    ASSERT_TRUE(sw.wait(5s));
+  }
+  // the same unit (same MAC), its flash wiped: the journal says it
+  auto sw = aliot_bg({"emulate", "switch", "--link", link});
+  ASSERT_TRUE(sw.wait_for("switch ready", 10s)) << sw.err();
+  auto by_journal = burn(b, journal);
+  EXPECT_EQ(by_journal.status, 8) << by_journal.err;
+  EXPECT_NE(by_journal.err.find("already got the triplet SW-0C8B95A1F3E2"), std::string::npos)
+      << by_journal.err;
+}
