@@ -169,7 +169,7 @@ complete -c aliot -n '__aliot_in \'aliot pub\'' -l hex -x -d 'The payload as hex
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l base64 -x -d 'The payload as Base64'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -s q -l qos -x -a '0 1' -d 'QoS 0 or 1 (the platform has no QoS 2)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l repeat -x -d 'Publish the message N times (default 1)'
-complete -c aliot -n '__aliot_in \'aliot pub\'' -l interval -x -d 'Milliseconds between repeated messages (after each one is sent)'
+complete -c aliot -n '__aliot_in \'aliot pub\'' -l interval -x -d 'Milliseconds between messages (--repeat: after each one is sent; -l: between lines)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l rate -x -d 'Send at most N messages per second (--repeat and -l); the platform takes 30/s at QoS 0, 10/s at QoS 1'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l timeout -x -d 'Seconds to wait for CONNACK and for the PUBACKs (default 10)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s k -l product-key -x -d 'ProductKey of the device'

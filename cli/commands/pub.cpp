@@ -35,12 +35,6 @@ struct PubOptions {
   double timeout_s = 10;
 };
 
-// The platform's upstream limit per device (spec 2.8): QoS 0 30 msg/s, QoS 1 10 msg/s; the
-// excess is dropped silently.
-int platform_rate(int qos) {
-  return qos == 1 ? 10 : 30;
-}
-
 // The pause between two messages that --rate / --interval ask for.
 std::chrono::microseconds pace_of(const PubOptions& o) {
   if (o.rate > 0) {
@@ -173,9 +167,9 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
                    "/${productKey}/${deviceName}/user/update");
   }
   const auto pace = pace_of(o);
-  const int limit = platform_rate(o.qos);
+  const int limit = topic::upstream_rate_limit(o.qos);
   const bool over_limit = pace.count() == 0 || pace < std::chrono::microseconds(1'000'000 / limit);
-  if (over_limit && ((!o.lines && o.repeat > limit) || (o.lines && o.rate > 0))) {
+  if (over_limit && ((!o.lines && o.repeat > limit) || (o.lines && pace.count() > 0))) {
     ctx.out.warn(fmt::format(
         "{} at QoS {} faster than {} messages/s, the platform's limit per device: it drops the "
         "excess silently; pace them with --rate {} (or --interval {})",
@@ -280,8 +274,9 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
                   ->type_name("N");
   rep->excludes(l);
   auto* interval =
-      cmd->add_option("--interval", opts->interval_ms,
-                      "Milliseconds between repeated messages (after each one is sent)")
+      cmd->add_option(
+             "--interval", opts->interval_ms,
+             "Milliseconds between messages (--repeat: after each one is sent; -l: between lines)")
           ->type_name("MS");
   cmd->add_option("--rate", opts->rate,
                   "Send at most N messages per second (--repeat and -l); the platform takes "
