@@ -239,9 +239,9 @@ Result<InstanceLock> InstanceLock::acquire(const std::string& path, std::string_
       continue;
     }
     const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-      // the pid is for messages only: the lock holds without it
-    }
+    // The pid is for the refusal message only: the lock holds without it.
+    const bool pid_written = ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) > 0;
+    (void)pid_written;
     InstanceLock l;
     l.m_fd = fd;
     l.m_path = path;
