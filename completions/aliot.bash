@@ -24,7 +24,7 @@ _aliot_options() {
   'sign') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --for' ;;
   'config show') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
-  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --timeout' ;;
+  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout' ;;
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
   'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
@@ -148,6 +148,7 @@ _aliot_value() {
   'pub|--qos'|'pub|-q') REPLY='choice:0 1' ;;
   'pub|--repeat') REPLY='text' ;;
   'pub|--interval') REPLY='text' ;;
+  'pub|--rate') REPLY='text' ;;
   'pub|--timeout') REPLY='text' ;;
   'sub|--product-key'|'sub|-k') REPLY='text' ;;
   'sub|--device-name'|'sub|-d') REPLY='text' ;;

@@ -74,8 +74,8 @@ TEST(Cli, VersionNamesCommitAndLibrariesInTextAndJson) {
 TEST(Cli, UnknownFlagIsUsageErrorWithExactMessage) {
   auto r = run_aliot({"sign", "--bogus"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "aliot sign: The following argument was not expected: --bogus\n"
-                   "Run 'aliot sign --help' for usage.\n");
+  EXPECT_EQ(r.err, "aliot: error: sign: the following argument was not expected: --bogus\n"
+                   "aliot: hint: run 'aliot sign --help' for usage\n");
   EXPECT_EQ(r.out, "");
 }
 
@@ -85,14 +85,17 @@ TEST(Cli, UnknownCommandAndMissingCommandAreUsageErrors) {
   EXPECT_EQ(r.err.rfind("aliot: ", 0), 0U) << r.err;
   auto none = run_aliot({});
   EXPECT_EQ(none.status, 2);
-  EXPECT_EQ(none.err, "aliot: a command is required\nRun 'aliot --help' for usage.\n");
+  EXPECT_EQ(
+      none.err,
+      "aliot: error: a command is required\naliot: hint: run 'aliot --help' for the commands\n");
 }
 
 TEST(Cli, BadChoiceIsUsageError) {
   auto r = run_aliot({"sign", "--sign-method", "sha512", "-k", "pk1", "-d", "dev0001"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("aliot sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("aliot: error: sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"),
+      std::string::npos)
       << r.err;
 }
 

@@ -117,6 +117,33 @@ inline constexpr std::size_t k_max_small_file = 1024 * 1024;
 // Reads a whole small file, at most k_max_small_file (Errc::config naming the file on failure).
 Result<std::string> read_text_file(const std::string& path, std::string_view what);
 
+// A CA bundle named by --ca-file / ALIOT_CA_FILE (empty: the system store, nothing to check)
+// must be readable and not empty. A CA file is part of the connection's configuration: every
+// command that reads one fails with Errc::config (exit 3) naming the file, before it connects.
+Result<void> check_ca_file(const std::string& path);
+
+// One running instance per resource (an emulator's state directory, a simulated switch's link):
+// an advisory lock (flock) on `path`, which holds the owner's pid, held while the object lives.
+// A holder that crashed (even kill -9) loses the lock with its process, so a stale lock file
+// never blocks the next instance. The file is removed when the lock is released.
+class InstanceLock {
+public:
+  InstanceLock() = default;
+  ~InstanceLock();
+  InstanceLock(InstanceLock&& other) noexcept;
+  InstanceLock& operator=(InstanceLock&& other) noexcept;
+  InstanceLock(const InstanceLock&) = delete;
+  InstanceLock& operator=(const InstanceLock&) = delete;
+
+  // Takes the lock, or fails at once: Errc::usage "<what> is in use by another <who> (pid N)"
+  // when another process holds it, Errc::io when the lock file cannot be made.
+  static Result<InstanceLock> acquire(const std::string& path, std::string_view what);
+
+private:
+  int m_fd = -1;
+  std::string m_path;
+};
+
 // Writes a file atomically: temp file in the same directory, mode applied at creation, write,
 // fsync, rename, fsync of the directory. Errc::io on failure; never leaves a partial file.
 Result<void> write_file_atomic(const std::string& path, std::string_view content, unsigned mode);

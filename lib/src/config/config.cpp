@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace aliot::config {
 
@@ -157,6 +159,95 @@ read_bounded(const std::string& path, std::size_t max_bytes, std::string_view na
 
 Result<std::string> read_text_file(const std::string& path, std::string_view what) {
   return read_bounded(path, k_max_small_file, file_name(path, what), Errc::config);
+}
+
+Result<void> check_ca_file(const std::string& path) {
+  if (path.empty()) {
+    return ok();
+  }
+  const std::string name = file_name(path, "CA file");
+  auto r = read_capped(path, 1, name);
+  if (!r) {
+    return Error(Errc::config, r.error().message(),
+                 "give a readable PEM file with --ca-file (or ALIOT_CA_FILE), or leave both "
+                 "unset for the system trust store");
+  }
+  if (r->bytes.empty()) {
+    return Error(Errc::config, name + " is empty",
+                 "give the PEM file of the CA that signed the server (--ca-file, ALIOT_CA_FILE)");
+  }
+  return ok();
+}
+
+InstanceLock::~InstanceLock() {
+  if (m_fd >= 0) {
+    // Unlinked while still held: a process that opened this file before the unlink finds, once
+    // it gets the lock, that the path names another file (or none) and tries again.
+    ::unlink(m_path.c_str());
+    ::close(m_fd);
+  }
+}
+
+InstanceLock::InstanceLock(InstanceLock&& other) noexcept
+    : m_fd(std::exchange(other.m_fd, -1))
+    , m_path(std::move(other.m_path)) {}
+
+InstanceLock& InstanceLock::operator=(InstanceLock&& other) noexcept {
+  if (this != &other) {
+    InstanceLock old(std::move(*this));
+    m_fd = std::exchange(other.m_fd, -1);
+    m_path = std::move(other.m_path);
+  }
+  return *this;
+}
+
+Result<InstanceLock> InstanceLock::acquire(const std::string& path, std::string_view what) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+      const int e = errno;
+      return Error(Errc::io, std::string(what) + ": cannot create the lock file " + path + ": "
+                                 + errno_text(e));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      std::string pid;
+      std::array<char, 32> buf{};
+      const ssize_t n = ::pread(fd, buf.data(), buf.size() - 1, 0);
+      if (n > 0) {
+        pid.assign(buf.data(), static_cast<std::size_t>(n));
+        pid.erase(std::remove_if(pid.begin(), pid.end(), [](char c) { return c < '0' || c > '9'; }),
+                  pid.end());
+      }
+      ::close(fd);
+      if (e == EWOULDBLOCK) {
+        return Error(Errc::usage,
+                     std::string(what) + " is in use by another running instance"
+                         + (pid.empty() ? std::string() : " (pid " + pid + ")"),
+                     "stop that one first, or choose another; the lock (" + path
+                         + ") goes away with the process that holds it");
+      }
+      return Error(Errc::io, std::string(what) + ": cannot lock " + path + ": " + errno_text(e));
+    }
+    // The holder before us may have removed the file between our open and our lock: hold the
+    // file the path names now, or start again.
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_ino != named.st_ino
+        || held.st_dev != named.st_dev) {
+      ::close(fd);
+      continue;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    // The pid is for the refusal message only: the lock holds without it.
+    const bool pid_written = ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) > 0;
+    (void)pid_written;
+    InstanceLock l;
+    l.m_fd = fd;
+    l.m_path = path;
+    return l;
+  }
+  return Error(Errc::io, std::string(what) + ": cannot lock " + path + ": it keeps changing");
 }
 
 Result<Settings> resolve(const Sources& sources) {
