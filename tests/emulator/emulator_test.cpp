@@ -5,6 +5,8 @@
 
 #include "support.hpp"
 
+#include <aliot/emu/registry.hpp>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -147,7 +149,7 @@ TEST_F(EmulatorTest, PrintsTheExportsOfCliMd) {
 }
 
 TEST_F(EmulatorTest, RegistryIsPrivate) {
-  auto r = sh("stat -c %a \"$D/registry.json\"", {.env = {{"D", emu->dir()}}});
+  auto r = sh("stat -c %a \"$D/registry.db\"", {.env = {{"D", emu->dir()}}});
   EXPECT_EQ(r.out, "600\n");
 }
 
@@ -947,9 +949,15 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   r = run_v({"add-product", "-k", k_pk, "--dynamic-registration", "off"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "") << "an update prints no new secret";
-  auto before = json::parse(tmp.read("state/registry.json"));
-  EXPECT_EQ(before["products"][k_pk]["product_secret"], ps) << "kept when none is given";
-  EXPECT_EQ(before["products"][k_pk]["dynamic_registration"], false);
+  {
+    aliot::emu::Registry reg(dir);
+    auto before = reg.load();
+    ASSERT_TRUE(before) << before.error().message();
+    const auto* p = (*before)->product(k_pk);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->secret, ps) << "kept when none is given";
+    EXPECT_FALSE(p->dynreg);
+  }
   r = run_v({"add-device", "-k", k_pk, "-d", "dev1"});
   ASSERT_EQ(r.status, 0) << r.err;
   j = json::parse(r.out);
@@ -973,11 +981,17 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   EXPECT_EQ(r.status, 0) << r.err;
   r = run_v({"add-consumer-group", "-k", k_pk, "--consumer-group", "DEFAULT_GROUP"});
   EXPECT_EQ(r.status, 0) << r.err;
-  auto reg = json::parse(tmp.read("state/registry.json"));
-  EXPECT_EQ(reg["products"][k_pk]["consumer_groups"], json::array({"DEFAULT_GROUP"}));
-  EXPECT_EQ(reg["products"][k_pk]["topics"].size(), 4U);
-  EXPECT_EQ(reg["products"][k_pk]["devices"]["dev1"]["enabled"], true);
-  EXPECT_EQ(reg["access_keys"]["LTAIgen"]["secret"].get<std::string>().size(), 30U);
+  aliot::emu::Registry reg(dir);
+  auto view = reg.load();
+  ASSERT_TRUE(view) << view.error().message();
+  const auto* p = (*view)->product(k_pk);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->consumer_groups, std::vector<std::string>{"DEFAULT_GROUP"});
+  EXPECT_EQ(p->cats.size(), 4U);
+  const auto* d = (*view)->device(k_pk, "dev1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->enabled);
+  EXPECT_EQ((*view)->access_keys.at("LTAIgen").size(), 30U);
 }
 
 } // namespace
