@@ -5,13 +5,18 @@
 #include "context.hpp"
 #include "emulate_cloud.hpp"
 
+#include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
+#include <aliot/dynreg_batch.hpp>
 #include <aliot/emu/launcher.hpp>
 #include <aliot/emu/registry.hpp>
 #include <aliot/identity.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
 
 namespace aliot::cli {
 
@@ -27,6 +32,7 @@ struct DeviceOptions {
   std::string dir, pk, dn;
   bool disabled = false;
   std::optional<std::string> secret_file;
+  std::optional<std::string> names_file;
 };
 
 struct AccessKeyOptions {
@@ -113,8 +119,100 @@ Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
   return ok();
 }
 
+// The line of `text` each name came from (names come back from parse_names in file order, each
+// from a line of its own).
+std::vector<std::size_t> lines_of(std::string_view text, const std::vector<std::string>& names) {
+  std::vector<std::size_t> out;
+  std::size_t line = 1;
+  std::size_t pos = 0;
+  for (const auto& n : names) {
+    const auto at = text.find(n, pos);
+    if (at == std::string_view::npos) {
+      out.push_back(0);
+      continue;
+    }
+    line +=
+        static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(pos),
+                                            text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    out.push_back(line);
+    const auto eol = text.find('\n', at);
+    pos = eol == std::string_view::npos ? text.size() : eol + 1;
+    line += eol == std::string_view::npos ? 0 : 1;
+  }
+  return out;
+}
+
+// --names: every DeviceName checked first (the platform's rules, no repeats, none registered
+// yet), then all added in one transaction with generated secrets, or none.
+Result<void> run_add_devices(Context& ctx, const DeviceOptions& o) {
+  const std::string origin = "--names " + *o.names_file;
+  auto text =
+      config::read_bounded(*o.names_file, std::size_t{64} << 20U, "reading " + origin, Errc::io);
+  if (!text) {
+    return std::move(text).error();
+  }
+  const auto names = dynreg::parse_names(*text);
+  if (names.empty()) {
+    return Error(Errc::usage, origin + " names no device",
+                 "one DeviceName a line, or CSV with a DeviceName column");
+  }
+  const auto lines = lines_of(*text, names);
+  auto where = [&](std::size_t i) {
+    return origin + (lines[i] > 0 ? " line " + std::to_string(lines[i]) : std::string()) + ": ";
+  };
+  const std::string nothing = "nothing was added; fix the file and run the command again";
+  std::map<std::string_view, std::size_t> seen;
+  std::vector<emu::Registry::NewDevice> batch;
+  batch.reserve(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (auto v = validate_device_name(names[i]); !v) {
+      return Error(Errc::usage, where(i) + v.error().message(), nothing);
+    }
+    if (auto [it, fresh] = seen.emplace(names[i], i); !fresh) {
+      return Error(Errc::usage,
+                   where(i) + "DeviceName " + names[i] + " repeats"
+                       + (lines[it->second] > 0 ? " line " + std::to_string(lines[it->second])
+                                                : std::string()),
+                   nothing);
+    }
+    auto secret = crypto::random_alnum(32);
+    if (!secret) {
+      return std::move(secret).error();
+    }
+    batch.push_back({names[i], std::move(*secret)});
+  }
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  auto taken = (*reg)->create_devices(o.pk, batch, !o.disabled);
+  if (!taken) {
+    return std::move(taken).error();
+  }
+  if (*taken) {
+    const std::size_t i = **taken;
+    return Error(Errc::usage,
+                 where(i) + "device " + o.pk + "/" + names[i]
+                     + " is already in the emulator registry",
+                 nothing);
+  }
+  for (auto& d : batch) {
+    Triplet t{o.pk, d.dn, Secret(std::move(d.secret)), std::nullopt, Secret()};
+    ctx.out.line(triplet_json(t, false));
+  }
+  ctx.out.note(std::to_string(batch.size()) + " devices added to product " + o.pk + " in " + o.dir);
+  return ok();
+}
+
 Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
   ALIOT_TRY(validate_product_key(o.pk));
+  if (o.names_file) {
+    return run_add_devices(ctx, o);
+  }
+  if (o.dn.empty()) {
+    return Error(Errc::usage, "add-device needs a DeviceName",
+                 "give -d DN, or --names FILE for many devices");
+  }
   ALIOT_TRY(validate_device_name(o.dn));
   auto given = given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret");
   if (!given) {
@@ -221,18 +319,34 @@ void add_emulate_cloud_registry_verbs(CLI::App& cmd_ref, Context& ctx) {
     auto* sub = cmd->add_subcommand("add-device", "Add (or replace) a device in the registry");
     emulate_cloud_dir_option(sub, o->dir, ctx);
     pk_option(sub, o->pk);
-    sub->add_option("-d,--device-name", o->dn, "DeviceName")->required()->type_name("DN");
+    auto* dn = sub->add_option("-d,--device-name", o->dn, "DeviceName")->type_name("DN");
+    auto* names = sub->add_option("--names", o->names_file,
+                                  "Add many devices in one transaction: a file with one "
+                                  "DeviceName a line, or CSV with a DeviceName column ('-' = "
+                                  "stdin)")
+                      ->type_name("FILE");
+    ctx.docs.kind(names, ValueKind::file);
+    dn->excludes(names);
     sub->add_flag("--disabled", o->disabled, "Add the device disabled (its logins are refused)");
     auto* f = sub->add_option("--device-secret-file", o->secret_file,
                               "File holding the DeviceSecret ('-' = stdin); else "
                               "ALIOT_DEVICE_SECRET, else one is generated")
                   ->type_name("FILE");
     ctx.docs.kind(f, ValueKind::file);
+    f->excludes(names);
     ctx.docs.attach(sub, {"Adds a device (not yet activated) and prints its triplet JSON. "
-                          "Replacing a device resets its activation.",
+                          "Replacing a device resets its activation.\n\n"
+                          "With --names, adds every device of the file in one transaction, as "
+                          "the console's batch add does, each with a generated DeviceSecret, and "
+                          "prints their triplets as JSON lines. Every name is checked first: a "
+                          "name the platform refuses, a repeated name or a device the product "
+                          "already has fails the whole batch, naming its line; nothing is added.",
                           {{"aliot emulate cloud add-device --dir ./emu-state -k a1FakePK001 -d "
                             "dev1 > dev1.json",
-                            "Add a device with a generated secret and keep its triplet"}},
+                            "Add a device with a generated secret and keep its triplet"},
+                           {"aliot emulate cloud add-device --dir ./emu-state -k a1FakePK001 "
+                            "--names devices.txt > triplets.jsonl",
+                            "Add every device of devices.txt and keep their triplets"}},
                           {}});
     sub->callback([&ctx, o] { set_action(ctx, o, run_add_device); });
   }

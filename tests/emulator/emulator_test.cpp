@@ -995,3 +995,72 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(EmulatorRegistry, NamesAddsABatchWholeOrNotAtAll) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto run_v = [&](std::vector<std::string> args, std::string input = {}) {
+    args.insert(args.begin(), {"emulate", "cloud"});
+    args.insert(args.begin() + 3, {"--dir", dir});
+    return aliot::test::run_aliot(args, {.input = std::move(input)});
+  };
+  ASSERT_EQ(run_v({"add-product", "-k", k_pk}).status, 0);
+  ASSERT_EQ(run_v({"add-device", "-k", k_pk, "-d", "taken1"}).status, 0);
+  auto nothing_added = [&] {
+    aliot::emu::Registry reg(dir);
+    return reg.current()->device(k_pk, "batch1") == nullptr;
+  };
+
+  auto r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\n# comment\n\nbatch2\nx\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--names - line 5: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\nbatch2\nbatch1\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("line 3: DeviceName batch1 repeats line 1"), std::string::npos) << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\ntaken1\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("line 2: device " + k_pk + "/taken1 is already in the emulator registry"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "-d", "dev9", "--names", "-"}, "batch1\n");
+  EXPECT_EQ(r.status, 2) << "-d and --names exclude each other";
+  r = run_v({"add-device", "-k", k_pk});
+  EXPECT_EQ(r.status, 2) << "neither -d nor --names";
+
+  // The console's CSV: a DeviceName column.
+  std::string csv = "\xEF\xBB\xBF"
+                    "DeviceName,Note\n";
+  for (int i = 1; i <= 300; ++i) {
+    csv += "batch" + std::to_string(i) + ",n\n";
+  }
+  tmp.write("devices.csv", csv);
+  r = run_v({"add-device", "-k", k_pk, "--names", tmp.file("devices.csv"), "--disabled"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("300 devices added"), std::string::npos) << r.err;
+  std::vector<json> lines;
+  std::size_t start = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; nl = r.out.find('\n', start)) {
+    lines.push_back(json::parse(r.out.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  ASSERT_EQ(lines.size(), 300U);
+  aliot::emu::Registry reg(dir);
+  auto view = reg.current();
+  for (const auto& j : lines) {
+    EXPECT_EQ(j["ProductKey"], k_pk);
+    const auto* d = view->device(k_pk, j["DeviceName"].get<std::string>());
+    ASSERT_NE(d, nullptr) << j.dump();
+    EXPECT_EQ(j["DeviceSecret"].get<std::string>(), d->secret) << "the triplet printed works";
+    EXPECT_EQ(d->secret.size(), 32U);
+    EXPECT_FALSE(d->enabled);
+  }
+  EXPECT_EQ(lines.back()["DeviceName"], "batch300");
+}
+
+} // namespace
