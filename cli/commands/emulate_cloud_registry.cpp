@@ -119,25 +119,42 @@ Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
   return ok();
 }
 
-// The line of `text` each name came from (names come back from parse_names in file order, each
-// from a line of its own).
+// The line of `text` each name came from: names come back from parse_names in file order, each
+// from a line of its own that holds it as a whole cell (comment lines skipped); 0 if not found.
 std::vector<std::size_t> lines_of(std::string_view text, const std::vector<std::string>& names) {
+  auto holds = [](std::string_view line, std::string_view name) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') {
+      return false;
+    }
+    auto edge = [](char c) {
+      return c == ',' || c == '"' || c == ' ' || c == '\t' || c == '\r';
+    };
+    for (auto at = line.find(name); at != std::string_view::npos; at = line.find(name, at + 1)) {
+      const auto end = at + name.size();
+      if ((at == 0 || edge(line[at - 1])) && (end == line.size() || edge(line[end]))) {
+        return true;
+      }
+    }
+    return false;
+  };
   std::vector<std::size_t> out;
-  std::size_t line = 1;
+  std::size_t line_no = 1;
   std::size_t pos = 0;
   for (const auto& n : names) {
-    const auto at = text.find(n, pos);
-    if (at == std::string_view::npos) {
-      out.push_back(0);
-      continue;
+    std::size_t found = 0;
+    for (std::size_t p = pos, no = line_no; p < text.size(); ++no) {
+      const auto eol = text.find('\n', p);
+      const auto end = eol == std::string_view::npos ? text.size() : eol;
+      if (holds(text.substr(p, end - p), n)) {
+        found = no;
+        pos = end + 1;
+        line_no = no + 1;
+        break;
+      }
+      p = end + 1;
     }
-    line +=
-        static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(pos),
-                                            text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
-    out.push_back(line);
-    const auto eol = text.find('\n', at);
-    pos = eol == std::string_view::npos ? text.size() : eol + 1;
-    line += eol == std::string_view::npos ? 0 : 1;
+    out.push_back(found);
   }
   return out;
 }

@@ -1028,6 +1028,12 @@ TEST(EmulatorRegistry, NamesAddsABatchWholeOrNotAtAll) {
             std::string::npos)
       << r.err;
   EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"},
+            "DeviceName,Note\nbatch1,the batch1 note\n# taken1\n\"taken1\",n\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--names - line 4: device " + k_pk + "/taken1"), std::string::npos)
+      << "the line of the CSV row, not of a comment: " << r.err;
+  EXPECT_TRUE(nothing_added());
   r = run_v({"add-device", "-k", k_pk, "-d", "dev9", "--names", "-"}, "batch1\n");
   EXPECT_EQ(r.status, 2) << "-d and --names exclude each other";
   r = run_v({"add-device", "-k", k_pk});
