@@ -3,7 +3,12 @@
 // publishes MESSAGES QoS 1 messages to its /${pk}/${dn}/user/update, payload "<dn>:<i>". One
 // thread drives every client through libmosquitto's external loop (poll over all sockets).
 //
-//   emu_online_load HOST PORT TRIPLETS.jsonl [MESSAGES] [BROKER_PID]
+//   emu_online_load HOST PORT TRIPLETS.jsonl [MESSAGES] [BROKER_PID] [SUBSCRIBER_OUT]
+//
+// The messages go in waves of 500, one message of each of 500 devices. With SUBSCRIBER_OUT (the
+// output of a `mosquitto_sub -v` of the messages), a wave starts once the subscriber has printed
+// every message of the waves before: the broker keeps about 1,000 messages queued for one
+// subscriber (mosquitto's max_queued_messages), and waves of 1,000 were seen to overrun it.
 //
 // TRIPLETS.jsonl: one triplet JSON a line (what `aliot emulate cloud add-device --names`
 // prints). Prints one JSON object: devices, connected, seconds to log all in and logins/s,
@@ -19,6 +24,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -28,6 +34,8 @@
 
 namespace {
 
+constexpr std::size_t k_wave = 500; // messages in flight towards the subscriber at most
+
 struct Device {
   std::string pk, dn;
   aliot::Secret ds;
@@ -36,6 +44,17 @@ struct Device {
   bool refused = false;
   int acked = 0;
 };
+
+// Message lines ("<topic> <payload>") the subscriber printed so far.
+std::size_t printed(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    n += !line.empty() && line[0] == '/' ? 1U : 0U;
+  }
+  return n;
+}
 
 long rss_kb(const std::string& pid, const char* field) {
   std::ifstream in("/proc/" + pid + "/status");
@@ -97,13 +116,15 @@ bool pump_until(std::vector<Device>& devs, Done done, double limit_s) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s HOST PORT TRIPLETS.jsonl [MESSAGES] [BROKER_PID]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s HOST PORT TRIPLETS.jsonl [MESSAGES] [BROKER_PID] [SUB_OUT]\n",
+                 argv[0]);
     return 2;
   }
   const std::string host = argv[1];
   const int port = std::stoi(argv[2]);
   const int messages = argc > 4 ? std::stoi(argv[4]) : 1;
   const std::string broker_pid = argc > 5 ? argv[5] : "";
+  const std::string sub_out = argc > 6 ? argv[6] : "";
 
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -177,29 +198,39 @@ int main(int argc, char** argv) {
 
   const auto t1 = std::chrono::steady_clock::now();
   std::size_t published = 0;
-  for (auto& d : devs) {
-    if (!d.connected) {
-      continue;
-    }
-    const std::string topic = "/" + d.pk + "/" + d.dn + "/user/update";
-    for (int i = 0; i < messages; ++i) {
-      const std::string payload = d.dn + ":" + std::to_string(i);
-      if (mosquitto_publish(d.m, nullptr, topic.c_str(), static_cast<int>(payload.size()),
-                            payload.data(), 1, false)
-          == MOSQ_ERR_SUCCESS) {
-        ++published;
+  for (int i = 0; i < messages; ++i) {
+    for (std::size_t from = 0; from < devs.size(); from += k_wave) {
+      const std::size_t to = std::min(devs.size(), from + k_wave);
+      for (std::size_t k = from; k < to; ++k) {
+        auto& d = devs[k];
+        if (!d.connected) {
+          continue;
+        }
+        const std::string topic = "/" + d.pk + "/" + d.dn + "/user/update";
+        const std::string payload = d.dn + ":" + std::to_string(i);
+        if (mosquitto_publish(d.m, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                              payload.data(), 1, false)
+            == MOSQ_ERR_SUCCESS) {
+          ++published;
+        }
+      }
+      auto wave_acked = [&] {
+        for (std::size_t k = from; k < to; ++k) {
+          if (devs[k].connected && devs[k].acked < i + 1) {
+            return false;
+          }
+        }
+        return true;
+      };
+      pump_until(devs, wave_acked, 60);
+      if (!sub_out.empty()
+          && !pump_until(
+              devs, [&] { return printed(sub_out) >= published; }, 30)) {
+        i = messages; // the subscriber lost some: the caller counts them
+        break;
       }
     }
   }
-  auto all_acked = [&] {
-    for (const auto& d : devs) {
-      if (d.connected && d.acked < messages) {
-        return false;
-      }
-    }
-    return true;
-  };
-  pump_until(devs, all_acked, 60);
   const double publish_s = seconds_since(t1);
   std::size_t acked = 0;
   for (const auto& d : devs) {
@@ -225,6 +256,7 @@ int main(int argc, char** argv) {
                      {"messages_published", published},
                      {"messages_acked", acked},
                      {"publish_seconds", publish_s},
+                     {"messages_per_second", static_cast<double>(acked) / publish_s},
                      {"broker_rss_kb_before", broker_before},
                      {"broker_rss_kb_online", broker_online},
                      {"load_peak_rss_kb", rss_kb("self", "VmHWM:")}};

@@ -52,7 +52,7 @@ for _ in $(seq 100); do grep -q SUBACK "$work/sub.out" 2>/dev/null && break; sle
 grep -q SUBACK "$work/sub.out" || { echo "subscriber did not subscribe:"; cat "$work/sub.out"; exit 1; }
 
 status=0
-"$LOAD" "$ALIOT_MQTT_HOST" "$ALIOT_MQTT_TCP_PORT" "$work/triplets.jsonl" "$M" "$broker_pid" || status=$?
+"$LOAD" "$ALIOT_MQTT_HOST" "$ALIOT_MQTT_TCP_PORT" "$work/triplets.jsonl" "$M" "$broker_pid" "$work/sub.out" || status=$?
 # Every message was acknowledged by the broker: the subscriber has them, or soon.
 for _ in $(seq 100); do kill -0 "$sub_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$sub_pid" 2>/dev/null; then
@@ -72,4 +72,10 @@ lost=$(comm -23 "$work/expected" "$work/seen" | wc -l)
 extra=$(comm -13 "$work/expected" "$work/seen" | wc -l)
 echo "subscriber: $(wc -l <"$work/seen") of $total messages, lost=$lost, unexpected=$extra"
 [[ $lost -eq 0 && $extra -eq 0 ]] || status=1
+if ((status)); then
+  echo "--- the emulator's log (last lines):"
+  grep -v -e "New connection" -e "New client connected" -e "disconnected" "$work/emu.log" | tail -20 || true
+  echo "--- the subscriber (last lines):"
+  tail -5 "$work/sub.out"
+fi
 exit "$status"
