@@ -233,3 +233,21 @@ TEST(EmuRegistry, AWronglyTypedValueIsAnErrorNotAnException) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(EmuRegistry, AFileThatIsNotARegistryDatabaseIsAConfigError) {
+  aliot::test::TempDir tmp;
+  const std::string junk(8192, 'x');
+  tmp.write("registry.db", junk);
+  Registry reg(tmp.path());
+  auto view = reg.load();
+  ASSERT_FALSE(view);
+  EXPECT_EQ(view.error().code(), Errc::config) << view.error().message();
+  EXPECT_NE(view.error().message().find("registry.db"), std::string::npos)
+      << view.error().message();
+  EXPECT_FALSE(reg.add_product(k_pk, "ps", std::nullopt));
+  EXPECT_EQ(tmp.read("registry.db"), junk) << "never overwritten";
+}
+
+} // namespace
