@@ -80,7 +80,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A rate
-first= last=
+first='' last=''
 for n in $SIZES; do
   rate[$n]=$(echo "${rates[$n]}" | median)
   printf 'N=%-6s register -j %s, %s devices a round: median %s/s (rounds:%s)\n' "$n" "$JOBS" "$COUNT" "${rate[$n]}" "${rates[$n]}"
