@@ -1,5 +1,6 @@
 // Load: many devices online at once against the emulator, each with its own triplet. Every
-// device connects (plain TCP, securemode=3, its own signed login), and once all are online each
+// device connects (plain TCP, securemode=3, its own signed login; at most 64 logins waiting for
+// their CONNACK at a time), and once all are online each
 // publishes MESSAGES QoS 1 messages to its /${pk}/${dn}/user/update, payload "<dn>:<i>". One
 // thread drives every client through libmosquitto's external loop (poll over all sockets).
 //
@@ -34,7 +35,8 @@
 
 namespace {
 
-constexpr std::size_t k_wave = 500; // messages in flight towards the subscriber at most
+constexpr std::size_t k_wave = 500;   // messages in flight towards the subscriber at most
+constexpr std::size_t k_pending = 64; // logins waiting for their CONNACK at most
 
 struct Device {
   std::string pk, dn;
@@ -153,8 +155,21 @@ int main(int argc, char** argv) {
   const long broker_before = broker_pid.empty() ? -1 : rss_kb(broker_pid, "VmRSS:");
 
   mosquitto_lib_init();
+  std::size_t started = 0;
+  auto settled_count = [&] {
+    std::size_t n = 0;
+    for (const auto& d : devs) {
+      n += d.connected || d.refused ? 1U : 0U;
+    }
+    return n;
+  };
   const auto t0 = std::chrono::steady_clock::now();
   for (auto& d : devs) {
+    // The broker listens with a backlog of 100: more connections at once than that would wait
+    // for SYN retransmits (a second each), timing the kernel's retry instead of the logins.
+    pump_until(
+        devs, [&] { return started - settled_count() < k_pending; }, 60);
+    ++started;
     aliot::sign::MqttParams p;
     p.product_key = d.pk;
     p.device_name = d.dn;
