@@ -5,18 +5,14 @@
 #include "context.hpp"
 #include "emulate_cloud.hpp"
 
-#include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
-#include <aliot/dynreg_batch.hpp>
+#include <aliot/emu/device_batch.hpp>
 #include <aliot/emu/launcher.hpp>
 #include <aliot/emu/registry.hpp>
 #include <aliot/identity.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <map>
 
 namespace aliot::cli {
 
@@ -119,105 +115,23 @@ Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
   return ok();
 }
 
-// The line of `text` each name came from: names come back from parse_names in file order, each
-// from a line of its own that holds it as a whole cell (comment lines skipped); 0 if not found.
-std::vector<std::size_t> lines_of(std::string_view text, const std::vector<std::string>& names) {
-  auto holds = [](std::string_view line, std::string_view name) {
-    const auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos || line[first] == '#') {
-      return false;
-    }
-    auto edge = [](char c) {
-      return c == ',' || c == '"' || c == ' ' || c == '\t' || c == '\r';
-    };
-    for (auto at = line.find(name); at != std::string_view::npos; at = line.find(name, at + 1)) {
-      const auto end = at + name.size();
-      if ((at == 0 || edge(line[at - 1])) && (end == line.size() || edge(line[end]))) {
-        return true;
-      }
-    }
-    return false;
-  };
-  std::vector<std::size_t> out;
-  std::size_t line_no = 1;
-  std::size_t pos = 0;
-  for (const auto& n : names) {
-    std::size_t found = 0;
-    for (std::size_t p = pos, no = line_no; p < text.size(); ++no) {
-      const auto eol = text.find('\n', p);
-      const auto end = eol == std::string_view::npos ? text.size() : eol;
-      if (holds(text.substr(p, end - p), n)) {
-        found = no;
-        pos = end + 1;
-        line_no = no + 1;
-        break;
-      }
-      p = end + 1;
-    }
-    out.push_back(found);
-  }
-  return out;
-}
-
-// --names: every DeviceName checked first (the platform's rules, no repeats, none registered
-// yet), then all added in one transaction with generated secrets, or none.
+// --names: every DeviceName checked first, then all added in one transaction, or none.
 Result<void> run_add_devices(Context& ctx, const DeviceOptions& o) {
-  const std::string origin = "--names " + *o.names_file;
-  auto text =
-      config::read_bounded(*o.names_file, std::size_t{64} << 20U, "reading " + origin, Errc::io);
-  if (!text) {
-    return std::move(text).error();
-  }
-  const auto names = dynreg::parse_names(*text);
-  if (names.empty()) {
-    return Error(Errc::usage, origin + " names no device",
-                 "one DeviceName a line, or CSV with a DeviceName column");
-  }
-  const auto lines = lines_of(*text, names);
-  auto where = [&](std::size_t i) {
-    return origin + (lines[i] > 0 ? " line " + std::to_string(lines[i]) : std::string()) + ": ";
-  };
-  const std::string nothing = "nothing was added; fix the file and run the command again";
-  std::map<std::string_view, std::size_t> seen;
-  std::vector<emu::Registry::NewDevice> batch;
-  batch.reserve(names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (auto v = validate_device_name(names[i]); !v) {
-      return Error(Errc::usage, where(i) + v.error().message(), nothing);
-    }
-    if (auto [it, fresh] = seen.emplace(names[i], i); !fresh) {
-      return Error(Errc::usage,
-                   where(i) + "DeviceName " + names[i] + " repeats"
-                       + (lines[it->second] > 0 ? " line " + std::to_string(lines[it->second])
-                                                : std::string()),
-                   nothing);
-    }
-    auto secret = crypto::random_alnum(32);
-    if (!secret) {
-      return std::move(secret).error();
-    }
-    batch.push_back({names[i], std::move(*secret)});
+  auto batch = emu::read_device_batch(*o.names_file);
+  if (!batch) {
+    return std::move(batch).error();
   }
   auto reg = open_registry(o.dir);
   if (!reg) {
     return std::move(reg).error();
   }
-  auto taken = (*reg)->create_devices(o.pk, batch, !o.disabled);
-  if (!taken) {
-    return std::move(taken).error();
-  }
-  if (*taken) {
-    const std::size_t i = **taken;
-    return Error(Errc::usage,
-                 where(i) + "device " + o.pk + "/" + names[i]
-                     + " is already in the emulator registry",
-                 nothing);
-  }
-  for (auto& d : batch) {
+  ALIOT_TRY(emu::add_device_batch(**reg, o.pk, *batch, !o.disabled));
+  for (auto& d : batch->devices) {
     Triplet t{o.pk, d.dn, Secret(std::move(d.secret)), std::nullopt, Secret()};
     ctx.out.line(triplet_json(t, false));
   }
-  ctx.out.note(std::to_string(batch.size()) + " devices added to product " + o.pk + " in " + o.dir);
+  ctx.out.note(std::to_string(batch->devices.size()) + " devices added to product " + o.pk + " in "
+               + o.dir);
   return ok();
 }
 
