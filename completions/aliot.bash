@@ -37,7 +37,7 @@ _aliot_options() {
   'journal export') REPLY='--journal --format --events --since' ;;
   'emulate cloud') REPLY='--dir --mqtt-port --mqtts-port --https-port --api-port --amqp-port' ;;
   'emulate cloud add-product') REPLY='--dir --product-key -k --dynamic-registration --product-secret-file' ;;
-  'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --disabled --device-secret-file' ;;
+  'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --names --disabled --device-secret-file' ;;
   'emulate cloud add-access-key') REPLY='--dir --access-key-id' ;;
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
   'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group' ;;
@@ -310,6 +310,7 @@ _aliot_value() {
   'emulate cloud add-device|--dir') REPLY='directory' ;;
   'emulate cloud add-device|--product-key'|'emulate cloud add-device|-k') REPLY='text' ;;
   'emulate cloud add-device|--device-name'|'emulate cloud add-device|-d') REPLY='text' ;;
+  'emulate cloud add-device|--names') REPLY='file' ;;
   'emulate cloud add-device|--disabled') REPLY='none' ;;
   'emulate cloud add-device|--device-secret-file') REPLY='file' ;;
   'emulate cloud add-access-key|--dir') REPLY='directory' ;;

@@ -354,6 +354,7 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l product
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -s d -l device-name -x -d 'DeviceName'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l names -r -F -d 'Add many devices in one transaction: a file with one DeviceName a line, or CSV with a DeviceName column (\'-\' = stdin)'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l disabled -d 'Add the device disabled (its logins are refused)'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l device-secret-file -r -F -d 'File holding the DeviceSecret (\'-\' = stdin); else ALIOT_DEVICE_SECRET, else one is generated'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-access-key\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'

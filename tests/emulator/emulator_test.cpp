@@ -5,6 +5,8 @@
 
 #include "support.hpp"
 
+#include <aliot/emu/registry.hpp>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -147,7 +149,7 @@ TEST_F(EmulatorTest, PrintsTheExportsOfCliMd) {
 }
 
 TEST_F(EmulatorTest, RegistryIsPrivate) {
-  auto r = sh("stat -c %a \"$D/registry.json\"", {.env = {{"D", emu->dir()}}});
+  auto r = sh("stat -c %a \"$D/registry.db\"", {.env = {{"D", emu->dir()}}});
   EXPECT_EQ(r.out, "600\n");
 }
 
@@ -1032,9 +1034,15 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   r = run_v({"add-product", "-k", k_pk, "--dynamic-registration", "off"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "") << "an update prints no new secret";
-  auto before = json::parse(tmp.read("state/registry.json"));
-  EXPECT_EQ(before["products"][k_pk]["product_secret"], ps) << "kept when none is given";
-  EXPECT_EQ(before["products"][k_pk]["dynamic_registration"], false);
+  {
+    aliot::emu::Registry reg(dir);
+    auto before = reg.load();
+    ASSERT_TRUE(before) << before.error().message();
+    const auto* p = (*before)->product(k_pk);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->secret, ps) << "kept when none is given";
+    EXPECT_FALSE(p->dynreg);
+  }
   r = run_v({"add-device", "-k", k_pk, "-d", "dev1"});
   ASSERT_EQ(r.status, 0) << r.err;
   j = json::parse(r.out);
@@ -1058,11 +1066,92 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   EXPECT_EQ(r.status, 0) << r.err;
   r = run_v({"add-consumer-group", "-k", k_pk, "--consumer-group", "DEFAULT_GROUP"});
   EXPECT_EQ(r.status, 0) << r.err;
-  auto reg = json::parse(tmp.read("state/registry.json"));
-  EXPECT_EQ(reg["products"][k_pk]["consumer_groups"], json::array({"DEFAULT_GROUP"}));
-  EXPECT_EQ(reg["products"][k_pk]["topics"].size(), 4U);
-  EXPECT_EQ(reg["products"][k_pk]["devices"]["dev1"]["enabled"], true);
-  EXPECT_EQ(reg["access_keys"]["LTAIgen"]["secret"].get<std::string>().size(), 30U);
+  aliot::emu::Registry reg(dir);
+  auto view = reg.load();
+  ASSERT_TRUE(view) << view.error().message();
+  const auto* p = (*view)->product(k_pk);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->consumer_groups, std::vector<std::string>{"DEFAULT_GROUP"});
+  EXPECT_EQ(p->cats.size(), 4U);
+  const auto* d = (*view)->device(k_pk, "dev1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->enabled);
+  EXPECT_EQ((*view)->access_keys.at("LTAIgen").size(), 30U);
+}
+
+} // namespace
+
+namespace {
+
+TEST(EmulatorRegistry, NamesAddsABatchWholeOrNotAtAll) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto run_v = [&](std::vector<std::string> args, std::string input = {}) {
+    args.insert(args.begin(), {"emulate", "cloud"});
+    args.insert(args.begin() + 3, {"--dir", dir});
+    return aliot::test::run_aliot(args, {.input = std::move(input)});
+  };
+  ASSERT_EQ(run_v({"add-product", "-k", k_pk}).status, 0);
+  ASSERT_EQ(run_v({"add-device", "-k", k_pk, "-d", "taken1"}).status, 0);
+  auto nothing_added = [&] {
+    aliot::emu::Registry reg(dir);
+    return reg.current()->device(k_pk, "batch1") == nullptr;
+  };
+
+  auto r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\n# comment\n\nbatch2\nx\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--names - line 5: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\nbatch2\nbatch1\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("line 3: DeviceName batch1 repeats line 1"), std::string::npos) << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\ntaken1\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("line 2: device " + k_pk + "/taken1 is already in the emulator registry"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"},
+            "DeviceName,Note\nbatch1,the batch1 note\n# taken1\n\"taken1\",n\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--names - line 4: device " + k_pk + "/taken1"), std::string::npos)
+      << "the line of the CSV row, not of a comment: " << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "-d", "dev9", "--names", "-"}, "batch1\n");
+  EXPECT_EQ(r.status, 2) << "-d and --names exclude each other";
+  r = run_v({"add-device", "-k", k_pk});
+  EXPECT_EQ(r.status, 2) << "neither -d nor --names";
+
+  // The console's CSV: a DeviceName column.
+  std::string csv = "\xEF\xBB\xBF"
+                    "DeviceName,Note\n";
+  for (int i = 1; i <= 300; ++i) {
+    csv += "batch" + std::to_string(i) + ",n\n";
+  }
+  tmp.write("devices.csv", csv);
+  r = run_v({"add-device", "-k", k_pk, "--names", tmp.file("devices.csv"), "--disabled"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("300 devices added"), std::string::npos) << r.err;
+  std::vector<json> lines;
+  std::size_t start = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; nl = r.out.find('\n', start)) {
+    lines.push_back(json::parse(r.out.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  ASSERT_EQ(lines.size(), 300U);
+  aliot::emu::Registry reg(dir);
+  auto view = reg.current();
+  for (const auto& j : lines) {
+    EXPECT_EQ(j["ProductKey"], k_pk);
+    const auto* d = view->device(k_pk, j["DeviceName"].get<std::string>());
+    ASSERT_NE(d, nullptr) << j.dump();
+    EXPECT_EQ(j["DeviceSecret"].get<std::string>(), d->secret) << "the triplet printed works";
+    EXPECT_EQ(d->secret.size(), 32U);
+    EXPECT_FALSE(d->enabled);
+  }
+  EXPECT_EQ(lines.back()["DeviceName"], "batch300");
 }
 
 } // namespace
