@@ -5,13 +5,17 @@
 function __aliot_subcommands --description 'The subcommands of a command path'
     switch "$argv[1]"
         case 'aliot'
-            printf '%s\n' sign config connect pub sub register rrpc cloud burn ports emulate completion
+            printf '%s\n' sign config connect pub sub register rrpc cloud burn ports pool journal emulate completion
         case 'aliot config'
             printf '%s\n' show
         case 'aliot rrpc'
             printf '%s\n' call serve
         case 'aliot cloud'
             printf '%s\n' pub sub
+        case 'aliot pool'
+            printf '%s\n' import status
+        case 'aliot journal'
+            printf '%s\n' export check
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
@@ -30,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --reply --securemode --seed --sign-method --since --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -77,6 +81,8 @@ complete -c aliot -n '__aliot_at \'aliot\'' -a 'rrpc' -d 'Call a device synchron
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'cloud' -d 'Act as the backend: send messages to devices'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'burn' -d 'Burn a triplet into the switch on a serial port and verify it'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'ports' -d 'List the serial ports of this machine'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'pool' -d 'The station\'s credential pool: import, status'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'journal' -d 'The station journal: export, check across stations'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'emulate' -d 'Run a local emulator of the platform or of the switch'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'completion' -d 'Print the shell completion script for bash, zsh or fish'
 complete -c aliot -n '__aliot_in \'aliot sign\'' -s k -l product-key -x -d 'ProductKey of the device'
@@ -169,7 +175,8 @@ complete -c aliot -n '__aliot_in \'aliot pub\'' -l hex -x -d 'The payload as hex
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l base64 -x -d 'The payload as Base64'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -s q -l qos -x -a '0 1' -d 'QoS 0 or 1 (the platform has no QoS 2)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l repeat -x -d 'Publish the message N times (default 1)'
-complete -c aliot -n '__aliot_in \'aliot pub\'' -l interval -x -d 'Milliseconds between repeated messages'
+complete -c aliot -n '__aliot_in \'aliot pub\'' -l interval -x -d 'Milliseconds between messages (--repeat: after each one is sent; -l: between lines)'
+complete -c aliot -n '__aliot_in \'aliot pub\'' -l rate -x -d 'Send at most N messages per second (--repeat and -l); the platform takes 30/s at QoS 0, 10/s at QoS 1'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l timeout -x -d 'Seconds to wait for CONNACK and for the PUBACKs (default 10)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s k -l product-key -x -d 'ProductKey of the device'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s d -l device-name -x -d 'DeviceName of the device'
@@ -216,6 +223,7 @@ complete -c aliot -n '__aliot_in \'aliot register\'' -l host -x -d 'With --via m
 complete -c aliot -n '__aliot_in \'aliot register\'' -l port -x -d 'With --via mqtt: MQTT over TLS port'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l ca-file -r -F -d 'Trust this CA bundle instead of the system store (also ALIOT_CA_FILE)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l insecure -d 'Do not verify the server certificate (testing only)'
+complete -c aliot -n '__aliot_in \'aliot register\'' -l allow-insecure-http -d 'Allow a plain http:// registration endpoint: the ProductSecret-signed request and the new DeviceSecret cross the network in clear text (testing only)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l timeout -x -d 'Give up on one device after this many milliseconds (default 10000)'
 complete -c aliot -n '__aliot_at \'aliot rrpc\'' -a 'call' -d 'Ask a device synchronously from the cloud (OpenAPI RRpc) and print its answer'
 complete -c aliot -n '__aliot_at \'aliot rrpc\'' -a 'serve' -d 'Be the device that answers RRPC requests'
@@ -259,7 +267,7 @@ complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l keepalive -x -d 'MQTT 
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l clean-session -x -d 'MQTT clean session (default true)'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l reply -x -d 'Answer every request with TEXT'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l echo -d 'Answer with the request payload itself'
-complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l exec -x -d 'Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l exec -x -d 'Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment, the secrets\' variables (ALIOT_DEVICE_SECRET, ...) left out'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l custom -x -d 'Also answer custom-topic RRPC for TOPIC (subscribes /ext/rrpc/+TOPIC, announces ext=1; repeatable)'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s C -l count -x -d 'Stop after N requests'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l timeout -x -d 'Seconds to wait for CONNACK and SUBACK (default 10)'
@@ -312,6 +320,20 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l crc -x -a 'require prefer of
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default ./aliot-factory.db)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l station -x -d 'Station id recorded in the journal'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l operator -x -d 'Operator id recorded in the journal'
+complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'import' -d 'Import triplets into the pool (all or none)'
+complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'status' -d 'Count the pool\'s triplets per product and state'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l pool -r -F -d 'The station\'s credential pool (SQLite, mode 0600)'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l csv -r -F -d 'The file: the console\'s CSV or `aliot register --out` JSON lines'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -s k -l product-key -x -d 'Every row must be of this product (and the product of a file without a ProductKey column)'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l journal -r -F -d 'Also refuse DeviceNames this station journal already binds'
+complete -c aliot -n '__aliot_in \'aliot pool status\'' -l pool -r -F -d 'The station\'s credential pool (SQLite, mode 0600)'
+complete -c aliot -n '__aliot_at \'aliot journal\'' -a 'export' -d 'Export the journal\'s jobs or events (no secrets)'
+complete -c aliot -n '__aliot_at \'aliot journal\'' -a 'check' -d 'Check the never-twice rules across stations\' journals'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l journal -r -F -d 'The journal (default $XDG_STATE_HOME/aliot/factory.db)'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l format -x -a 'json csv' -d 'Format: json (JSON Lines, the default) or csv'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l events -d 'The hash-chained event log instead of the jobs'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l since -x -d 'Only jobs started (events stamped) at or after this time'
+complete -c aliot -n '__aliot_at \'aliot journal check\'' -F
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'cloud' -d 'Run a local Aliyun IoT platform (MQTT, TLS, dynamic registration, OpenAPI)'
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'switch' -d 'Run a simulated switch on a pseudo-terminal'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
@@ -332,6 +354,7 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l product
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -s d -l device-name -x -d 'DeviceName'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l names -r -F -d 'Add many devices in one transaction: a file with one DeviceName a line, or CSV with a DeviceName column (\'-\' = stdin)'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l disabled -d 'Add the device disabled (its logins are refused)'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-device\'' -l device-secret-file -r -F -d 'File holding the DeviceSecret (\'-\' = stdin); else ALIOT_DEVICE_SECRET, else one is generated'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-access-key\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'

@@ -64,6 +64,7 @@ Result<void> burn_one(Context& ctx,
                       const std::string& job);
 
 Result<void> run_burn(Context& ctx, const BurnOptions& o) {
+  ALIOT_TRY(ctx.check_secret_file(o.triplet, "triplet file " + o.triplet));
   auto cred = read_triplet(o.triplet);
   if (!cred) {
     return std::move(cred).error();

@@ -74,6 +74,12 @@ Result<void> run_pty(const PtyOptions& o,
                      const std::function<void(const std::string&, const Identity&)>& ready,
                      const std::function<void(int, const std::string&)>& log,
                      PtyStats* stats) {
+  // One switch per link: a second one would take the link over and remove it on exit,
+  // stranding the first. The lock sits beside the link and dies with its holder.
+  auto lock = config::InstanceLock::acquire(o.link + ".lock", "--link " + o.link);
+  if (!lock) {
+    return std::move(lock).error();
+  }
   NvState nv;
   if (o.state_file && std::filesystem::exists(*o.state_file)) {
     auto l = load_state(*o.state_file);
