@@ -1,10 +1,10 @@
 // The leak scan: every end-to-end flow at -vvv (register, sign, connect, pub, sub, cloud pub,
-// rrpc serve and call, cloud sub, config show, burn) against the emulator and the switch
-// simulator, and then every output (each stdout and stderr), the emulator's broker log, the
-// factory journal (its SQLite files as bytes) and any core file left in the working directory
-// scanned for every secret the flows used: DeviceSecrets, the ProductSecret, the AccessKey
-// secret and the MQTT passwords (signatures), each in plain, hex and base64 forms. What must
-// hold a secret is left out: the --out file, the emulator's registry (it is the platform), and
+// rrpc serve and call, cloud sub, config show, burn, journal export) against the emulator and the
+// switch simulator, and then every output (each stdout and stderr), the emulator's broker log, the
+// factory journal (its SQLite files as bytes) and its exports, and any core file left in the
+// working directory scanned for every secret the flows used: DeviceSecrets, the ProductSecret, the
+// AccessKey secret and the MQTT passwords (signatures), each in plain, hex and base64 forms. What
+// must hold a secret is left out: the --out file, the emulator's registry (it is the platform), and
 // the result a command exists to print (register's new DeviceSecret, sign's password). The scan
 // is shown finding a planted secret in each form.
 #include "emulator.hpp"
@@ -215,6 +215,18 @@ TEST(LeakScan, NoSecretInAnyOutputLogJournalOrCoreFileAtVvv) {
                              {.timeout_s = 60, .cwd = work.path()});
     EXPECT_EQ(b.status, 0) << b.err;
     keep("burn", b);
+    // The journal's exports (jobs and events, JSON Lines and CSV) are meant to leave the station.
+    for (const auto& extra : std::vector<std::vector<std::string>>{
+             {}, {"--events"}, {"--format", "csv"}, {"--events", "--format", "csv"}}) {
+      std::string name = "journal export";
+      for (const auto& e : extra) {
+        name += " " + e;
+      }
+      keep(name, run_aliot(cat({"-vvv", "journal", "export", "--journal", work.file("journal.db")},
+                               extra),
+                           {.timeout_s = 60, .cwd = work.path()}));
+      EXPECT_FALSE(places.back().bytes.empty()) << name << " exported nothing";
+    }
   }
 
   // Every file aliot left in its working directory (journal files, core files, anything), but

@@ -79,10 +79,8 @@ TEST(FileSizeLimit, RegisterOutPastUlimitIsExit10AndNoSecretIsLost) {
 }
 
 // The rollback expectation (issue 12, defect 1): a failed append leaves no partial line behind;
-// the file ends at its last complete line. Disabled until the rollback of a failed --out append
-// is in (today the file keeps `{"ProductKey":` and the next good record would be glued onto it);
-// enable it with that change.
-TEST(FileSizeLimit, DISABLED_AFailedOutAppendLeavesNoPartialLine) {
+// the file ends at its last complete line.
+TEST(FileSizeLimit, AFailedOutAppendLeavesNoPartialLine) {
   FakePlatform platform;
   TempDir dir;
   std::string names;
