@@ -151,4 +151,34 @@ Result<FaultPlan> parse_fault_plan(std::string_view text) {
   return plan;
 }
 
+Result<std::vector<UnitSpec>> parse_units(std::string_view text) {
+  std::vector<UnitSpec> units;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto nl = text.find('\n', pos);
+    const auto line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+      continue;
+    }
+    try {
+      const auto j = json::parse(line);
+      UnitSpec u;
+      u.seed = j.at("seed").get<std::uint64_t>();
+      if (j.contains("faults")) {
+        u.faults_file = j.at("faults").get<std::string>();
+      }
+      units.push_back(std::move(u));
+    } catch (const std::exception& e) {
+      return Error(Errc::usage, "units line " + std::to_string(line_no) + ": " + e.what());
+    }
+  }
+  if (units.empty()) {
+    return Error(Errc::usage, "units: no unit (one {\"seed\":N} a line)");
+  }
+  return units;
+}
+
 } // namespace aliot::switchsim
