@@ -56,9 +56,9 @@ std::string mac_of(std::uint64_t seed) {
 std::string make_pool(const TempDir& dir, int n, const std::string& name = "pool.db") {
   std::string csv = "ProductKey,DeviceName,DeviceSecret\n";
   for (int i = 0; i < n; ++i) {
-    char dn[32];
+    char dn[48];
     std::snprintf(dn, sizeof dn, "SW-POOL-%03d", i);
-    char ds[40];
+    char ds[64];
     std::snprintf(ds, sizeof ds, "poolsecret%03d0123456789abcdef0123", i);
     csv += std::string(k_pk) + "," + dn + "," + ds + "\n";
   }
@@ -531,7 +531,7 @@ TEST(StationLoop, TwentyUnitsSomeFailingSomeReturningOneUnpluggedMidWrite) {
                       "--loop", "-o", "json", "--station", "st-1"});
   Background fixture({aliot_bin(), "emulate", "switch", "--link", link, "--units", units_file,
                       "--state-dir", dir.file("flash"), "--boot-ms", "30", "--commit-ms", "10",
-                      "--replug-ms", "100"});
+                      "--replug-ms", "100", "-v"});
   ASSERT_TRUE(fixture.wait_for("units done", 120s))
       << fixture.out() << fixture.err() << station.out() << station.err();
   // the last unit's line follows its leaving at once
@@ -558,8 +558,12 @@ TEST(StationLoop, TwentyUnitsSomeFailingSomeReturningOneUnpluggedMidWrite) {
     EXPECT_EQ(l["device_name"], steps[i].dn);
     if (steps[i].pass) {
       EXPECT_EQ(l["resumed"], steps[i].resumed);
+    } else {
+      EXPECT_EQ(l["intent_written"], true) << l.dump();
+      EXPECT_EQ(l["exit_status"], l["exit_class"] == "verify" ? 9 : 8) << l.dump();
     }
   }
+  EXPECT_NE(fixture.err().find("unplugged"), std::string::npos) << fixture.err();
   const auto& summary = lines.back()["summary"];
   EXPECT_EQ(summary["units"], 20);
   EXPECT_EQ(summary["pass"], 17);
