@@ -714,3 +714,22 @@ TEST(JournalPath, TheDirectoryIsCreatedForTheOwnerOnly) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Errc::io);
 }
+
+TEST(JournalExport, Rfc3339Times) {
+  using std::chrono::milliseconds;
+  auto ms = [](const char* t) {
+    auto r = factory::parse_rfc3339(t);
+    EXPECT_TRUE(r) << t << ": " << (r ? "" : r.error().message());
+    return r ? std::chrono::duration_cast<milliseconds>(r->time_since_epoch()).count() : -1;
+  };
+  EXPECT_EQ(ms("2026-11-28T18:09:51.123Z"), 1795889391123LL);
+  EXPECT_EQ(ms("2026-11-29T02:09:51.123+08:00"), 1795889391123LL);
+  EXPECT_EQ(ms("2026-11-28t18:09:51z"), 1795889391000LL);
+  EXPECT_EQ(ms("2026-11-28"), 1795824000000LL);
+  for (const char* bad : {"2026-11-28T18:09:51", "2026-02-30", "2026-11-28T25:00:00Z", "28/11/2026",
+                          "2026-11-28T18:09:51+8", "", "2999-01-01"}) {
+    auto r = factory::parse_rfc3339(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+}

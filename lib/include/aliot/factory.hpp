@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace aliot::factory {
@@ -149,6 +150,19 @@ public:
   // Every binding (a journal check across stations compares them).
   virtual Result<std::vector<Binding>> bindings() = 0;
 };
+
+// ---- `journal export` ----
+
+enum class ExportFormat { jsonl, csv };
+
+// The lines of an export: one compact JSON object per record (an event's data as an object), or a
+// CSV header and one RFC 4180 row per record. Records hold no secret, so neither does the export.
+std::vector<std::string> export_lines(const std::vector<JobRecord>& jobs, ExportFormat format);
+std::vector<std::string> export_lines(const std::vector<EventRecord>& events, ExportFormat format);
+
+// An RFC 3339 time ("2026-11-28T18:09:51Z", "...51.123+08:00", or a date "2026-11-28" for its
+// midnight UTC), years 1970 to 2200: Errc::usage naming the text otherwise.
+Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 // ---- `journal check` across one or several stations' journals (rule (e)) ----
 

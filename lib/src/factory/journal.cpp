@@ -44,7 +44,7 @@ Result<std::vector<JobRecord>>
 read_jobs(sqlite3* db, const std::string& path, const std::string& since) {
   Stmt s(db, "SELECT job_id,station,operator,port_path,dialect,mac,chip_id,fw,sn,product_key,"
              "device_name,fp,state,error_class,error_detail,verify_level,started_at,ended_at "
-             "FROM job WHERE started_at>=? ORDER BY started_at,job_id");
+             "FROM job WHERE started_at>=? ORDER BY started_at,rowid");
   if (!s.ok()) {
     return read_error(db, path, "jobs");
   }
