@@ -137,10 +137,10 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
   cmd->add_option("--cmd-ms", opts->cmd_ms, "Time any other command takes (default 2)")
       ->type_name("MS")
       ->check(CLI::Range(0, 10000));
-  auto* u =
-      cmd->add_option("--units", opts->units,
-                      "A fixture fed unit after unit: one {\"seed\":N,\"faults\":PLAN} a line")
-          ->type_name("FILE");
+  auto* u = cmd->add_option("--units", opts->units,
+                            "A fixture fed unit after unit: one "
+                            "{\"seed\":N[,\"mac\":MAC][,\"faults\":PLAN]} a line")
+                ->type_name("FILE");
   ctx.docs.kind(u, ValueKind::file);
   auto* sd = cmd->add_option("--state-dir", opts->state_dir,
                              "With --units: keep each unit's flash in DIR/<MAC>.json")

@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -77,16 +78,26 @@ struct UnitStart {
 
 Result<UnitStart> load_unit(const PtyOptions& o,
                             std::uint64_t seed,
+                            const std::optional<std::string>& mac,
                             const std::optional<std::string>& faults_file,
                             const std::optional<std::string>& state_file_given) {
   UnitStart u;
   Identity id = identity_from_seed(seed);
+  if (mac) {
+    id.mac = *mac;
+    id.chipid.clear();
+    for (char c : id.mac) {
+      if (c != ':') {
+        id.chipid.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      }
+    }
+  }
   u.state_file = state_file_given;
   if (!u.state_file && o.state_dir) {
     std::string hex;
     for (char c : id.mac) {
       if (c != ':') {
-        hex += c;
+        hex += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       }
     }
     u.state_file = *o.state_dir + "/" + hex + ".json";
@@ -130,10 +141,18 @@ Result<void> run_pty(const PtyOptions& o,
                      const std::function<void(int, const std::string&)>& log,
                      PtyStats* stats) {
   const bool fixture = !o.units.empty();
+  if (o.state_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*o.state_dir, ec);
+    if (ec) {
+      return Error(Errc::io, "--state-dir " + *o.state_dir + ": " + ec.message());
+    }
+  }
   std::size_t unit_index = 0;
   auto start_of = [&](std::size_t i) {
-    return fixture ? load_unit(o, o.units[i].seed, o.units[i].faults_file, std::nullopt)
-                   : load_unit(o, o.seed, o.faults_file, o.state_file);
+    return fixture
+               ? load_unit(o, o.units[i].seed, o.units[i].mac, o.units[i].faults_file, std::nullopt)
+               : load_unit(o, o.seed, std::nullopt, o.faults_file, o.state_file);
   };
   auto first = start_of(0);
   if (!first) {

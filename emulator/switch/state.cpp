@@ -5,8 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace aliot::switchsim {
 
@@ -169,6 +171,17 @@ Result<std::vector<UnitSpec>> parse_units(std::string_view text) {
       u.seed = j.at("seed").get<std::uint64_t>();
       if (j.contains("faults")) {
         u.faults_file = j.at("faults").get<std::string>();
+      }
+      if (j.contains("mac")) {
+        const auto mac = j.at("mac").get<std::string>();
+        bool ok = mac.size() == 17;
+        for (std::size_t i = 0; ok && i < mac.size(); ++i) {
+          ok = i % 3 == 2 ? mac[i] == ':' : std::isxdigit(static_cast<unsigned char>(mac[i])) != 0;
+        }
+        if (!ok) {
+          throw std::runtime_error("\"mac\": \"" + mac + "\" is not six octets XX:XX:XX:XX:XX:XX");
+        }
+        u.mac = mac;
       }
       units.push_back(std::move(u));
     } catch (const std::exception& e) {

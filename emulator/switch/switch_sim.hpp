@@ -173,8 +173,10 @@ private:
 struct UnitSpec {
   std::uint64_t seed = 0;
   std::optional<std::string> faults_file;
+  std::optional<std::string> mac; // instead of the seed's MAC (and chip id)
 };
-// JSON Lines: {"seed":N[,"faults":"plan.json"]} per unit; blank lines are skipped.
+// JSON Lines: {"seed":N[,"mac":"02:00:00:00:00:01"][,"faults":"plan.json"]} per unit; blank
+// lines are skipped. A MAC must be six octets XX:XX:XX:XX:XX:XX.
 Result<std::vector<UnitSpec>> parse_units(std::string_view text);
 
 struct PtyOptions {
