@@ -584,6 +584,21 @@ TEST(StationLoop, TwentyUnitsSomeFailingSomeReturningOneUnpluggedMidWrite) {
     EXPECT_EQ(job.state, steps[i].pass ? "PASS" : "FAIL");
     EXPECT_EQ(job.station, "st-1");
   }
+  // ... and as `aliot journal export` shows it
+  const auto exported = run_aliot({"journal", "export", "--journal", journal});
+  ASSERT_EQ(exported.status, 0) << exported.err;
+  std::istringstream ex(exported.out);
+  std::size_t n = 0;
+  for (std::string l; std::getline(ex, l); ++n) {
+    ASSERT_LT(n, steps.size());
+    const auto e = json::parse(l);
+    EXPECT_EQ(e["job"], lines[n]["job"]);
+    EXPECT_EQ(e["mac"], lines[n]["mac"]);
+    EXPECT_EQ(e["device_name"], lines[n]["device_name"]);
+    EXPECT_EQ(e["state"], lines[n]["result"]);
+    EXPECT_EQ(e["fp"], lines[n]["fingerprint"]);
+  }
+  EXPECT_EQ(n, steps.size());
   // the units' flash: each holds the triplet of its last PASS (the pool's secret), and the one
   // that failed and never came back holds nothing
   const auto rows = pool_rows(pool);
