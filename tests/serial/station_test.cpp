@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <switch_sim.hpp>
+#include <thread>
 
 using namespace aliot;
 using namespace aliot::test;
@@ -624,4 +625,75 @@ TEST(StationLoop, TwentyUnitsSomeFailingSomeReturningOneUnpluggedMidWrite) {
   EXPECT_EQ(rows.at("SW-POOL-016").state, factory::PoolState::available);
   EXPECT_EQ(bindings_of(journal).size(), 16U);
   EXPECT_EQ(recompute_chain(journal).status, 0);
+}
+
+TEST(StationLoop, SigintInTheMiddleOfAUnitIsExit130AndTheJobFails) {
+  TempDir dir;
+  const auto pool = make_pool(dir, 2);
+  const auto journal = dir.file("j.db");
+  const auto slow = dir.write(
+      "slow.json", R"({"rules":[{"match":{"cmd":"IDMCOMMIT"},"action":{"delay_ms":3000}}]})");
+  const auto units = dir.write("units.jsonl", "{\"seed\":501,\"faults\":\"" + slow + "\"}\n");
+  const auto link = dir.file("fixture0");
+  Background fixture(
+      {aliot_bin(), "emulate", "switch", "--link", link, "--units", units, "--boot-ms", "30"});
+  ASSERT_TRUE(fixture.wait_for("arrived", 10s)) << fixture.err();
+  Background station({aliot_bin(), "burn", "--port", link, "--pool", pool, "--journal", journal,
+                      "--loop", "-o", "json", "-vvv"});
+  // wait until the commit is on its way, then interrupt
+  for (int i = 0; i < 200 && station.err().find("IDMCOMMIT") == std::string::npos; ++i) {
+    station.read_line(25ms);
+  }
+  ASSERT_NE(station.err().find("IDMCOMMIT"), std::string::npos) << station.err();
+  station.signal(SIGINT);
+  const auto status = station.wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 130) << station.err();
+  std::istringstream in(station.out());
+  std::string unit_line, summary_line;
+  ASSERT_TRUE(std::getline(in, unit_line)) << station.out();
+  ASSERT_TRUE(std::getline(in, summary_line)) << station.out();
+  const auto u = json::parse(unit_line);
+  EXPECT_EQ(u["result"], "FAIL");
+  EXPECT_EQ(u["exit_class"], "interrupted");
+  EXPECT_EQ(json::parse(summary_line)["summary"]["interrupted_in_unit"], true);
+  auto j = factory::Journal::open(journal);
+  ASSERT_TRUE(j);
+  auto jobs = (*j)->jobs();
+  ASSERT_TRUE(jobs && jobs->size() == 1U);
+  EXPECT_EQ(jobs->front().state, "FAIL");
+  EXPECT_EQ(jobs->front().error_class, "interrupted");
+  // the triplet stays the unit's: it may be in its flash
+  EXPECT_EQ(pool_rows(pool).at("SW-POOL-000").mac, mac_of(501));
+}
+
+TEST(StationLoop, AStopBetweenUnitsIsExit0WithTheSummary) {
+  TempDir dir;
+  const auto pool = make_pool(dir, 1);
+  Background station({aliot_bin(), "burn", "--port", dir.file("nobody"), "--pool", pool,
+                      "--journal", dir.file("j.db"), "--loop"});
+  std::this_thread::sleep_for(300ms);
+  station.signal(SIGINT);
+  const auto status = station.wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << station.err();
+  EXPECT_NE(station.err().find("station stopped: 0 units, 0 pass, 0 fail"), std::string::npos)
+      << station.err();
+}
+
+TEST(Station, TheDefaultJournalIsThePerUserPlace) {
+  TempDir dir;
+  const auto state = dir.file("u.json");
+  const auto t = dir.write(
+      "t.json",
+      R"({"ProductKey":"a1StationPK","DeviceName":"SW-DEFAULT-1","DeviceSecret":"0123456789abcdef0123456789abcdef"})");
+  Unit u(dir, "dut", {"--state", state, "--seed", "601"});
+  const auto xdg = dir.file("state-home");
+  // from another directory: the journal is not the current directory's
+  const auto r = run_aliot({"burn", "--port", u.link, "--triplet", t},
+                           {.env = {{"XDG_STATE_HOME", xdg}}, .cwd = dir.path()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(xdg + "/aliot/factory.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("aliot-factory.db")));
+  EXPECT_EQ(bindings_of(xdg + "/aliot/factory.db").at("SW-DEFAULT-1"), mac_of(601));
 }
