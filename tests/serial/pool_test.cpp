@@ -733,3 +733,48 @@ TEST(JournalExport, Rfc3339Times) {
     EXPECT_EQ(r.error().code(), Errc::usage);
   }
 }
+
+TEST(Pool, ATripletTheJournalBindsToAnotherUnitIsSetAsideNotTiedToThisOne) {
+  TempDir dir;
+  auto p = open_pool(dir.file("pool.db"));
+  auto j = open_journal(dir.file("journal.db"));
+  ASSERT_TRUE(p && j);
+  // dn(0) went to unit B from a triplet file; the pool imported it anyway (no --journal)
+  auto old = unwrap(j->start_job({}));
+  const auto fp0 = unwrap(serial::fingerprint(k_pk, dn(0), Secret(ds(0)), Secret()));
+  ASSERT_TRUE(j->write_intent(old, unit(k_mac_b), k_pk, dn(0), fp0));
+  ASSERT_TRUE(p->import_text(console_csv(0, 3), "batch.csv", {}));
+  auto job = unwrap(j->start_job({}));
+  auto e = unwrap(p->reserve(k_pk, k_mac_a, job));
+  ASSERT_EQ(e.device_name, dn(0));
+  auto refused = j->write_intent(job, unit(k_mac_a), k_pk, e.device_name, e.fp);
+  ASSERT_FALSE(refused);
+  ASSERT_TRUE(p->mark_failed(k_pk, e.device_name, job, j.get()));
+  EXPECT_FALSE(unwrap(p->tied_to(k_pk, k_mac_a)).has_value()) << "unit A is stuck with it";
+  EXPECT_EQ(counts(*p).quarantined, 1);
+  EXPECT_EQ(unwrap(p->reserve(k_pk, k_mac_a, "job-2")).device_name, dn(1));
+  // the same found by recovery: a reservation left by a crash
+  crash_after([&] {
+    auto p2 = factory::Pool::open(dir.file("pool.db"));
+    auto j2 = factory::Journal::open(dir.file("journal.db"));
+    if (!p2 || !j2) {
+      ::_exit(1);
+    }
+    auto other = (*j2)->start_job({});
+    if (!other || !(*j2)->write_intent(*other, unit("0C:8B:95:A1:F3:F9"), k_pk, dn(2), "x")) {
+      ::_exit(1);
+    }
+  });
+  ASSERT_TRUE(p->reserve(k_pk, "0C:8B:95:A1:F3:E5", "job-3"));
+  EXPECT_EQ(unwrap(p->tied_to(k_pk, "0C:8B:95:A1:F3:E5"))->device_name, dn(2));
+  p.reset();
+  j.reset();
+  p = open_pool(dir.file("pool.db"));
+  j = open_journal(dir.file("journal.db"));
+  auto rep = unwrap(j->recover(p.get()));
+  EXPECT_EQ(rep.quarantined, 1);
+  EXPECT_EQ(rep.in_doubt, 2); // the first job of unit B and the crashed one
+  EXPECT_EQ(rep.aborted, 1);  // the refused one
+  EXPECT_FALSE(unwrap(p->tied_to(k_pk, "0C:8B:95:A1:F3:E5")).has_value());
+  EXPECT_EQ(counts(*p).quarantined, 2);
+}

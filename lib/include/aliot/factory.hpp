@@ -85,6 +85,7 @@ struct RecoveryReport {
   int in_doubt = 0;          // jobs stopped at or after their write intent, now IN_DOUBT
   int released = 0;          // pool reservations given back (AVAILABLE)
   int transmitted = 0;       // pool reservations the journal shows sent, now TRANSMITTED
+  int quarantined = 0;       // pool reservations the journal binds to another unit, set aside
   std::vector<InDoubt> kept; // the in-doubt jobs, one per unit
 };
 
@@ -136,7 +137,8 @@ public:
   // its write intent becomes ABORTED (event ABORTED) and, with `pool`, its reservation is
   // released; one that stopped at or after it becomes IN_DOUBT (event IN_DOUBT{mac,...}) and its
   // triplet stays tied to the MAC. With `pool`, every RESERVED row is reconciled with the
-  // journal: a write intent for it makes it TRANSMITTED (tied to its MAC), none releases it
+  // journal: a write intent for it makes it TRANSMITTED (tied to its MAC; QUARANTINED when the
+  // journal binds it to another unit), none releases it
   // (an issued secret of `burn --register` stays tied to its MAC instead: its name is that
   // unit's). Runs only when no other aliot process has the journal or the pool open
   // (RecoveryReport::exclusive). Idempotent. `pool` may be null.

@@ -65,7 +65,7 @@ private:
 bool pool_try_exclusive(Pool& pool);
 void pool_shared(Pool& pool);
 struct Reconciled {
-  int released = 0, transmitted = 0;
+  int released = 0, transmitted = 0, quarantined = 0;
 };
 // Every RESERVED row against the journal (see Journal::recover).
 Result<Reconciled> pool_reconcile(Pool& pool, Journal& journal);

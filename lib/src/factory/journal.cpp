@@ -413,6 +413,7 @@ private:
       }
       rep.released = rec->released;
       rep.transmitted = rec->transmitted;
+      rep.quarantined = rec->quarantined;
     }
     return ok();
   }

@@ -382,24 +382,24 @@ public:
 
   Result<void>
   mark_transmitted(const std::string& pk, const std::string& dn, const std::string& job) override {
-    return move_row(pk, dn, job, [](const PoolEntry& e) -> Result<std::optional<PoolState>> {
+    return move_row(pk, dn, job, [](const PoolEntry& e) -> Result<std::optional<Move>> {
       if (e.state == PoolState::reserved) {
-        return std::optional<PoolState>(PoolState::transmitted);
+        return std::optional<Move>(Move{PoolState::transmitted});
       }
       if (e.state == PoolState::available) {
         return Error(Errc::internal, "the triplet " + e.device_name + " was never reserved");
       }
-      return std::optional<PoolState>(); // already past it
+      return std::optional<Move>(); // already past it
     });
   }
 
   Result<void>
   mark_bound(const std::string& pk, const std::string& dn, const std::string& job) override {
-    return move_row(pk, dn, job, [](const PoolEntry& e) -> Result<std::optional<PoolState>> {
+    return move_row(pk, dn, job, [](const PoolEntry& e) -> Result<std::optional<Move>> {
       if (e.state == PoolState::available) {
         return Error(Errc::internal, "the triplet " + e.device_name + " was never reserved");
       }
-      return std::optional<PoolState>(PoolState::bound);
+      return std::optional<Move>(Move{PoolState::bound});
     });
   }
 
@@ -407,22 +407,21 @@ public:
                            const std::string& dn,
                            const std::string& job,
                            Journal* journal) override {
-    auto has = has_intent(pk, dn, journal);
-    if (!has) {
-      return std::move(has).error();
+    auto jm = journal_mac(pk, dn, journal);
+    if (!jm) {
+      return std::move(jm).error();
     }
-    const bool intent = *has;
-    return move_row(pk, dn, job, [&](const PoolEntry& e) -> Result<std::optional<PoolState>> {
+    return move_row(pk, dn, job, [&](const PoolEntry& e) -> Result<std::optional<Move>> {
       switch (e.state) {
       case PoolState::available:
         return Error(Errc::internal, "the triplet " + e.device_name + " was never reserved");
       case PoolState::reserved:
-        if (intent) {
-          return std::optional<PoolState>(PoolState::failed);
+        if (*jm) {
+          return std::optional<Move>(after_intent(e, **jm, PoolState::failed));
         }
-        return std::optional<PoolState>(e.issued ? PoolState::reserved : PoolState::available);
-      case PoolState::transmitted: return std::optional<PoolState>(PoolState::failed);
-      default: return std::optional<PoolState>(); // BOUND, FAILED, QUARANTINED stay
+        return std::optional<Move>(released(e));
+      case PoolState::transmitted: return std::optional<Move>(Move{PoolState::failed});
+      default: return std::optional<Move>(); // BOUND, FAILED, QUARANTINED stay
       }
     });
   }
@@ -431,26 +430,26 @@ public:
                        const std::string& dn,
                        const std::string& job,
                        Journal* journal) override {
-    auto has = has_intent(pk, dn, journal);
-    if (!has) {
-      return std::move(has).error();
+    auto jm = journal_mac(pk, dn, journal);
+    if (!jm) {
+      return std::move(jm).error();
     }
-    const bool intent = *has;
-    bool kept = false;
-    ALIOT_TRY(move_row(pk, dn, job, [&](const PoolEntry& e) -> Result<std::optional<PoolState>> {
+    std::optional<Move> kept;
+    ALIOT_TRY(move_row(pk, dn, job, [&](const PoolEntry& e) -> Result<std::optional<Move>> {
       if (e.state != PoolState::reserved) {
         return Error(Errc::usage, "the triplet " + e.device_name + " is " + pool_state_name(e.state)
                                       + ", not RESERVED: it stays");
       }
-      if (intent) {
-        kept = true;
-        return std::optional<PoolState>(PoolState::transmitted);
+      if (*jm) {
+        kept = after_intent(e, **jm, PoolState::transmitted);
+        return kept;
       }
-      return std::optional<PoolState>(e.issued ? PoolState::reserved : PoolState::available);
+      return std::optional<Move>(released(e));
     }));
     if (kept) {
-      return Error(Errc::usage, "the triplet " + dn + " has a write intent in the journal: it "
-                                    + "stays tied to its unit (now TRANSMITTED)");
+      return Error(Errc::usage, "the triplet " + dn + " has a write intent in the journal (unit "
+                                    + **jm + "): it is not released (now "
+                                    + pool_state_name(kept->to) + ")");
     }
     return ok();
   }
@@ -511,17 +510,22 @@ public:
     }
     detail::Reconciled rec;
     for (const auto& e : *reserved) {
-      auto mac = journal.bound_mac(e.product_key, e.device_name);
-      if (!mac) {
-        return std::move(mac).error();
+      auto jm = journal_mac(e.product_key, e.device_name, &journal);
+      if (!jm) {
+        return std::move(jm).error();
       }
-      if (*mac) {
+      std::optional<Move> m;
+      if (*jm) {
         // the journal is the authority on where the triplet may have gone
-        ALIOT_TRY(set_state(e.product_key, e.device_name, PoolState::transmitted, **mac, e.job_id));
-        ++rec.transmitted;
+        m = after_intent(e, **jm, PoolState::transmitted);
+        ++(m->to == PoolState::transmitted ? rec.transmitted : rec.quarantined);
       } else if (!e.issued) {
-        ALIOT_TRY(set_state(e.product_key, e.device_name, PoolState::available, {}, {}));
+        m = released(e);
         ++rec.released;
+      }
+      if (m) {
+        ALIOT_TRY(move_row(e.product_key, e.device_name, e.job_id,
+                           [&](const PoolEntry&) -> Result<std::optional<Move>> { return m; }));
       }
     }
     return rec;
@@ -532,15 +536,33 @@ private:
 
   std::string now_utc() const { return enc::rfc3339_utc(m_clock()); }
 
-  Result<bool> has_intent(const std::string& pk, const std::string& dn, Journal* journal) {
+  // The MAC the journal binds (pk, dn) to: a write intent was journaled for it (none without a
+  // journal: the caller says there was none).
+  Result<std::optional<std::string>>
+  journal_mac(const std::string& pk, const std::string& dn, Journal* journal) {
     if (journal == nullptr) {
-      return false;
+      return std::optional<std::string>();
     }
-    auto mac = journal->bound_mac(pk, dn);
-    if (!mac) {
-      return std::move(mac).error();
+    return journal->bound_mac(pk, dn);
+  }
+
+  struct Move {
+    PoolState to;
+    bool untie = false; // clear the MAC and the job
+  };
+
+  // A row given back before any write intent (an issued secret stays its unit's).
+  static Move released(const PoolEntry& e) {
+    return e.issued ? Move{PoolState::reserved} : Move{PoolState::available, true};
+  }
+
+  // A RESERVED row the journal has a write intent for: `to`, still tied to its unit; or, when
+  // the journal binds it to another unit (a triplet burned elsewhere, then imported), set aside.
+  static Move after_intent(const PoolEntry& e, const std::string& journal_mac, PoolState to) {
+    if (detail::upper(journal_mac) != detail::upper(e.mac)) {
+      return Move{PoolState::quarantined, true};
     }
-    return mac->has_value();
+    return Move{to};
   }
 
   // One transaction: reads the row, asks `next` for its new state (nullopt: unchanged), writes.
@@ -565,34 +587,16 @@ private:
       return std::move(to).error();
     }
     if (*to) {
-      const bool free = **to == PoolState::available;
+      const bool free = (*to)->untie;
       Stmt u(m_db, "UPDATE pool SET state=?,mac=?,job_id=?,updated_at=? WHERE product_key=? AND "
                    "device_name=?");
-      u.bind(1, std::string(pool_state_name(**to)));
+      u.bind(1, std::string(pool_state_name((*to)->to)));
       bind_or_null(u, 2, free ? std::string() : e.mac);
       bind_or_null(u, 3, free ? std::string() : (job.empty() ? e.job_id : job));
       u.bind(4, now_utc()).bind(5, pk).bind(6, dn);
       if (u.step() != SQLITE_DONE) {
         return rollback("cannot update " + dn);
       }
-    }
-    return exec("COMMIT");
-  }
-
-  Result<void> set_state(const std::string& pk,
-                         const std::string& dn,
-                         PoolState to,
-                         const std::string& mac,
-                         const std::string& job) {
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
-    Stmt u(m_db, "UPDATE pool SET state=?,mac=?,job_id=?,updated_at=? WHERE product_key=? AND "
-                 "device_name=?");
-    u.bind(1, std::string(pool_state_name(to)));
-    bind_or_null(u, 2, mac);
-    bind_or_null(u, 3, job);
-    u.bind(4, now_utc()).bind(5, pk).bind(6, dn);
-    if (u.step() != SQLITE_DONE) {
-      return rollback("cannot update " + dn);
     }
     return exec("COMMIT");
   }

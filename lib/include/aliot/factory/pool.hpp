@@ -130,14 +130,16 @@ public:
   mark_bound(const std::string& pk, const std::string& dn, const std::string& job) = 0;
   // The job failed. Without a write intent in `journal` (when given) a RESERVED row is released
   // as release() does; a row past its write intent (TRANSMITTED, or RESERVED with one journaled)
-  // becomes FAILED and stays tied to its MAC.
+  // becomes FAILED and stays tied to its MAC. A RESERVED row the journal binds to another unit
+  // (burned elsewhere, then imported without --journal) becomes QUARANTINED, tied to no unit.
   virtual Result<void> mark_failed(const std::string& pk,
                                    const std::string& dn,
                                    const std::string& job,
                                    Journal* journal) = 0;
   // Gives a RESERVED row back (AVAILABLE), only when it has no write intent: Errc::usage for a
   // row in another state, or one `journal` (when given) shows a write intent for (that row then
-  // becomes TRANSMITTED). A secret issued at the station stays RESERVED and tied to its MAC.
+  // becomes TRANSMITTED, or QUARANTINED when the journal binds it to another unit). A secret
+  // issued at the station stays RESERVED and tied to its MAC.
   virtual Result<void> release(const std::string& pk,
                                const std::string& dn,
                                const std::string& job,
