@@ -114,6 +114,7 @@ Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
   s.at_point = test_kill_hook(ctx);
   std::optional<serial::Credentials> cred;
   if (!o.triplet.empty()) {
+    ALIOT_TRY(ctx.check_secret_file(o.triplet, "triplet file " + o.triplet));
     auto c = read_triplet(o.triplet);
     if (!c) {
       return std::move(c).error();

@@ -153,26 +153,29 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
       ->type_name("MS")
       ->check(CLI::Range(0, 60000));
   ctx.docs.attach(
-      cmd, {"Simulates the switch on the fixture: a pseudo-terminal that speaks the alsw1 line "
-            "protocol (or Alibaba's smartliving module firmware), with a flash store of two "
-            "slots and a lock flag. Any program can open the link like a serial port; "
-            "'aliot burn --port PATH' burns a triplet into it.\n\n"
-            "Prints one ready line on stdout once the link exists, then runs until SIGINT or "
-            "SIGTERM and removes the link. With --state the unit's identity and flash survive "
-            "restarts (the file holds the simulated secrets: it is written 0600). A fault plan "
-            "makes the unit drop, delay, garble or refuse answers, fail or tear a flash commit, "
-            "or be unplugged, deterministically from its seed.\n\n"
-            "With --units the link is a fixture fed one unit after another: a unit stays until "
-            "the program on the port closes it after talking to it (or it is unplugged by its "
-            "fault plan); then the link disappears for --replug-ms and the next unit arrives. A "
-            "seed listed twice is the same unit coming back. Each arrival and departure is a line "
-            "on stdout, and \"units done\" after the last.",
-            {{"aliot emulate switch --link /tmp/dut0", "A simulated alsw1 switch at /tmp/dut0"},
-             {"aliot emulate switch --link /tmp/dut0 --state unit.json --faults plan.json --seed 7",
-              "A unit that keeps its flash in unit.json and misbehaves as plan.json says"},
-             {"aliot emulate switch --link /tmp/dut0 --dialect smartliving --wire-time",
-              "A smartliving module that takes the wire time of 115200 baud"}},
-            {"aliot-burn"}});
+      cmd,
+      {"Simulates the switch on the fixture: a pseudo-terminal that speaks the alsw1 line "
+       "protocol (or Alibaba's smartliving module firmware), with a flash store of two "
+       "slots and a lock flag. Any program can open the link like a serial port; "
+       "'aliot burn --port PATH' burns a triplet into it.\n\n"
+       "Prints one ready line on stdout once the link exists, then runs until SIGINT or "
+       "SIGTERM and removes the link. One switch per link: while one runs (it holds "
+       "PATH.lock), a second on the same PATH refuses (exit 2) and leaves the link alone; "
+       "a switch that crashed holds nothing. With --state the unit's identity and flash survive "
+       "restarts (the file holds the simulated secrets: it is written 0600). A fault plan "
+       "makes the unit drop, delay, garble or refuse answers, fail or tear a flash commit, "
+       "or be unplugged, deterministically from its seed.\n\n"
+       "With --units the link is a fixture fed one unit after another: a unit stays until "
+       "the program on the port closes it after talking to it (or it is unplugged by its "
+       "fault plan); then the link disappears for --replug-ms and the next unit arrives. A "
+       "seed listed twice is the same unit coming back. Each arrival and departure is a line "
+       "on stdout, and \"units done\" after the last.",
+       {{"aliot emulate switch --link /tmp/dut0", "A simulated alsw1 switch at /tmp/dut0"},
+        {"aliot emulate switch --link /tmp/dut0 --state unit.json --faults plan.json --seed 7",
+         "A unit that keeps its flash in unit.json and misbehaves as plan.json says"},
+        {"aliot emulate switch --link /tmp/dut0 --dialect smartliving --wire-time",
+         "A smartliving module that takes the wire time of 115200 baud"}},
+       {"aliot-burn"}});
   cmd->callback([&ctx, opts] { set_action(ctx, opts, run_emulate_switch); });
 }
 

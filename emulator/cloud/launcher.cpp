@@ -353,6 +353,11 @@ Result<void> run(const LaunchOptions& o,
                  const std::function<void(const Endpoints&)>& ready) {
   ALIOT_TRY(ensure_state_dir(o.dir));
   const std::string dir = fs::canonical(o.dir).string();
+  // One emulator per state directory (the add-* verbs edit it whether or not one runs).
+  auto lock = config::InstanceLock::acquire(dir + "/emulator.lock", "--dir " + dir);
+  if (!lock) {
+    return std::move(lock).error();
+  }
   ::chmod(dir.c_str(), 0700);
   auto bin = find_mosquitto(o);
   if (!bin) {

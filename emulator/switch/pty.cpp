@@ -140,6 +140,12 @@ Result<void> run_pty(const PtyOptions& o,
                      const std::function<void(const std::string&, const Identity&)>& ready,
                      const std::function<void(int, const std::string&)>& log,
                      PtyStats* stats) {
+  // One switch per link: a second one would take the link over and remove it on exit,
+  // stranding the first. The lock sits beside the link and dies with its holder.
+  auto lock = config::InstanceLock::acquire(o.link + ".lock", "--link " + o.link);
+  if (!lock) {
+    return std::move(lock).error();
+  }
   const bool fixture = !o.units.empty();
   if (o.state_dir) {
     std::error_code ec;

@@ -379,15 +379,18 @@ protected:
     e["ALIOT_PRODUCT_SECRET"] = k_ps;
     return e;
   }
-  // The DeviceSecret the platform holds for `dn` now ("" when none).
+  // The DeviceSecret the platform holds for `dn` now ("" when none), read from the emulator's
+  // registry (SQLite) by another client than aliot's.
   static std::string platform_secret(const std::string& dn) {
-    std::ifstream in(s_emu->dir() + "/registry.json");
-    const auto j = json::parse(in, nullptr, false);
-    if (j.is_discarded()) {
-      return {};
-    }
-    const auto p = j["products"][k_pk]["devices"];
-    return p.contains(dn) ? p[dn].value("device_secret", "") : "";
+    const auto r = journal_sql(s_emu->dir() + "/registry.db",
+                               "select secret from devices where pk='" + std::string(k_pk)
+                                   + "' and dn='" + dn + "'");
+    EXPECT_EQ(r.status, 0) << r.err;
+    // ('secret',)
+    const auto a = r.out.find('\'');
+    const auto b = r.out.find('\'', a + 1);
+    return a == std::string::npos || b == std::string::npos ? std::string()
+                                                            : r.out.substr(a + 1, b - a - 1);
   }
   static inline Emulator* s_emu = nullptr;
 };
