@@ -74,13 +74,8 @@ Result<std::string> pool_product(const BurnOptions& o, factory::Pool& pool) {
 Result<factory::RegisterFn> registrar(Context& ctx, const BurnOptions& o) {
   config::Sources s;
   put_flag(s, "product_key", o.product_key, "-k");
-  if (o.product_secret_file) {
-    auto sec = ctx.secret_from_file(*o.product_secret_file, "ProductSecret");
-    if (!sec) {
-      return std::move(sec).error();
-    }
-    s.flags["product_secret"] = config::Value{sec->reveal(), "flag --product-secret-file", true};
-  }
+  ALIOT_TRY(put_secret_file(ctx, s, "product_secret", o.product_secret_file, "ProductSecret",
+                            "--product-secret-file"));
   auto cfg = ctx.settings(std::move(s));
   if (!cfg) {
     return std::move(cfg).error();
