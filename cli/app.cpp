@@ -90,6 +90,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   add_cloud_command(*app, ctx);
   add_burn_command(*app, ctx);
   add_ports_command(*app, ctx);
+  add_pool_command(*app, ctx);
+  add_journal_command(*app, ctx);
   add_emulate_command(*app, ctx);
   add_completion_command(*app, ctx);
   add_gen_docs_command(*app, ctx); // hidden

@@ -5,10 +5,12 @@
 # The subcommands of a command path ('' is aliot itself).
 _aliot_commands() {
   case "$1" in
-  '') REPLY='sign config connect pub sub register rrpc cloud burn ports emulate completion' ;;
+  '') REPLY='sign config connect pub sub register rrpc cloud burn ports pool journal emulate completion' ;;
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'cloud') REPLY='pub sub' ;;
+  'pool') REPLY='import status' ;;
+  'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
   'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group' ;;
   *) REPLY='' ;;
@@ -30,6 +32,9 @@ _aliot_options() {
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
   'burn') REPLY='--port --baud --dialect --triplet --lock --no-reboot --crc --journal --station --operator' ;;
+  'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
+  'pool status') REPLY='--pool' ;;
+  'journal export') REPLY='--journal --format --events --since' ;;
   'emulate cloud') REPLY='--dir --mqtt-port --mqtts-port --https-port --api-port --amqp-port' ;;
   'emulate cloud add-product') REPLY='--dir --product-key -k --dynamic-registration --product-secret-file' ;;
   'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --disabled --device-secret-file' ;;
@@ -281,6 +286,15 @@ _aliot_value() {
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;
   'burn|--operator') REPLY='text' ;;
+  'pool import|--pool') REPLY='file' ;;
+  'pool import|--csv') REPLY='file' ;;
+  'pool import|--product-key'|'pool import|-k') REPLY='text' ;;
+  'pool import|--journal') REPLY='file' ;;
+  'pool status|--pool') REPLY='file' ;;
+  'journal export|--journal') REPLY='file' ;;
+  'journal export|--format') REPLY='choice:json csv' ;;
+  'journal export|--events') REPLY='none' ;;
+  'journal export|--since') REPLY='text' ;;
   'emulate cloud|--dir') REPLY='directory' ;;
   'emulate cloud|--mqtt-port') REPLY='text' ;;
   'emulate cloud|--mqtts-port') REPLY='text' ;;
@@ -322,6 +336,7 @@ _aliot_value() {
 # How the positional arguments of a command path complete.
 _aliot_positional() {
   case "$1" in
+  'journal check') REPLY='file' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac

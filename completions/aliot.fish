@@ -5,13 +5,17 @@
 function __aliot_subcommands --description 'The subcommands of a command path'
     switch "$argv[1]"
         case 'aliot'
-            printf '%s\n' sign config connect pub sub register rrpc cloud burn ports emulate completion
+            printf '%s\n' sign config connect pub sub register rrpc cloud burn ports pool journal emulate completion
         case 'aliot config'
             printf '%s\n' show
         case 'aliot rrpc'
             printf '%s\n' call serve
         case 'aliot cloud'
             printf '%s\n' pub sub
+        case 'aliot pool'
+            printf '%s\n' import status
+        case 'aliot journal'
+            printf '%s\n' export check
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
@@ -30,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --region --repeat --reply --securemode --seed --sign-method --since --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -77,6 +81,8 @@ complete -c aliot -n '__aliot_at \'aliot\'' -a 'rrpc' -d 'Call a device synchron
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'cloud' -d 'Act as the backend: send messages to devices'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'burn' -d 'Burn a triplet into the switch on a serial port and verify it'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'ports' -d 'List the serial ports of this machine'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'pool' -d 'The station\'s credential pool: import, status'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'journal' -d 'The station journal: export, check across stations'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'emulate' -d 'Run a local emulator of the platform or of the switch'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'completion' -d 'Print the shell completion script for bash, zsh or fish'
 complete -c aliot -n '__aliot_in \'aliot sign\'' -s k -l product-key -x -d 'ProductKey of the device'
@@ -312,6 +318,20 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l crc -x -a 'require prefer of
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default ./aliot-factory.db)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l station -x -d 'Station id recorded in the journal'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l operator -x -d 'Operator id recorded in the journal'
+complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'import' -d 'Import triplets into the pool (all or none)'
+complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'status' -d 'Count the pool\'s triplets per product and state'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l pool -r -F -d 'The station\'s credential pool (SQLite, mode 0600)'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l csv -r -F -d 'The file: the console\'s CSV or `aliot register --out` JSON lines'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -s k -l product-key -x -d 'Every row must be of this product (and the product of a file without a ProductKey column)'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l journal -r -F -d 'Also refuse DeviceNames this station journal already binds'
+complete -c aliot -n '__aliot_in \'aliot pool status\'' -l pool -r -F -d 'The station\'s credential pool (SQLite, mode 0600)'
+complete -c aliot -n '__aliot_at \'aliot journal\'' -a 'export' -d 'Export the journal\'s jobs or events (no secrets)'
+complete -c aliot -n '__aliot_at \'aliot journal\'' -a 'check' -d 'Check the never-twice rules across stations\' journals'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l journal -r -F -d 'The journal (default $XDG_STATE_HOME/aliot/factory.db)'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l format -x -a 'json csv' -d 'Format: json (JSON Lines, the default) or csv'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l events -d 'The hash-chained event log instead of the jobs'
+complete -c aliot -n '__aliot_in \'aliot journal export\'' -l since -x -d 'Only jobs started (events stamped) at or after this time'
+complete -c aliot -n '__aliot_at \'aliot journal check\'' -F
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'cloud' -d 'Run a local Aliyun IoT platform (MQTT, TLS, dynamic registration, OpenAPI)'
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'switch' -d 'Run a simulated switch on a pseudo-terminal'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'

@@ -16,6 +16,8 @@ void add_emulate_command(CLI::App& parent, Context& ctx);
 void add_rrpc_command(CLI::App& parent, Context& ctx);
 void add_burn_command(CLI::App& parent, Context& ctx);
 void add_ports_command(CLI::App& parent, Context& ctx);
+void add_pool_command(CLI::App& parent, Context& ctx);
+void add_journal_command(CLI::App& parent, Context& ctx);
 void add_completion_command(CLI::App& parent, Context& ctx);
 void add_gen_docs_command(CLI::App& parent, Context& ctx); // hidden: __gen-docs
 void add_register_command(CLI::App& parent, Context& ctx);

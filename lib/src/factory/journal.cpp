@@ -1,18 +1,30 @@
 // The factory journal on SQLite: WAL + synchronous=FULL, one BEGIN IMMEDIATE transaction per
 // state change, a SHA-256 chain over the events.
+#include "factory/internal.hpp"
+
 #include <aliot/crypto.hpp>
 #include <aliot/encoding.hpp>
 #include <aliot/factory.hpp>
+#include <aliot/factory/pool.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
 #include <sqlite3.h>
 #include <utility>
 
 namespace aliot::factory {
 
 namespace {
+
+using detail::Stmt;
 
 // The link of the chain: what an event's hash covers.
 Result<std::string> event_hash(const std::string& prev,
@@ -23,31 +35,115 @@ Result<std::string> event_hash(const std::string& prev,
   return crypto::sha256_hex(prev + "\n" + ts + "\n" + job + "\n" + type + "\n" + data);
 }
 
-class Stmt {
-public:
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &m_s, nullptr); }
-  ~Stmt() { sqlite3_finalize(m_s); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(m_s, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, long long v) {
-    sqlite3_bind_int64(m_s, i, v);
-    return *this;
-  }
-  long long integer(int col) { return sqlite3_column_int64(m_s, col); }
-  int step() { return m_s == nullptr ? SQLITE_ERROR : sqlite3_step(m_s); }
-  std::string text(int col) {
-    const auto* p = sqlite3_column_text(m_s, col);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p));
-  }
-  bool ok() const { return m_s != nullptr; }
+Error read_error(sqlite3* db, const std::string& path, const char* what) {
+  return Error(Errc::io,
+               "factory journal " + path + ": cannot read the " + what + ": " + sqlite3_errmsg(db));
+}
 
-private:
-  sqlite3_stmt* m_s = nullptr;
-};
+Result<std::vector<JobRecord>>
+read_jobs(sqlite3* db, const std::string& path, const std::string& since) {
+  Stmt s(db, "SELECT job_id,station,operator,port_path,dialect,mac,chip_id,fw,sn,product_key,"
+             "device_name,fp,state,error_class,error_detail,verify_level,started_at,ended_at "
+             "FROM job WHERE started_at>=? ORDER BY started_at,rowid");
+  if (!s.ok()) {
+    return read_error(db, path, "jobs");
+  }
+  s.bind(1, since);
+  std::vector<JobRecord> out;
+  int rc = SQLITE_ROW;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    JobRecord j;
+    j.job_id = s.text(0);
+    j.station = s.text(1);
+    j.operator_id = s.text(2);
+    j.port = s.text(3);
+    j.dialect = s.text(4);
+    j.mac = s.text(5);
+    j.chip_id = s.text(6);
+    j.firmware = s.text(7);
+    j.sn = s.text(8);
+    j.product_key = s.text(9);
+    j.device_name = s.text(10);
+    j.fp = s.text(11);
+    j.state = s.text(12);
+    j.error_class = s.text(13);
+    j.error_detail = s.text(14);
+    j.verify_level = static_cast<int>(s.integer(15));
+    j.started_at = s.text(16);
+    j.ended_at = s.text(17);
+    out.push_back(std::move(j));
+  }
+  if (rc != SQLITE_DONE) {
+    return read_error(db, path, "jobs");
+  }
+  return out;
+}
+
+Result<std::vector<EventRecord>>
+read_events(sqlite3* db, const std::string& path, const std::string& since) {
+  Stmt s(db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event WHERE ts>=? "
+             "ORDER BY seq");
+  if (!s.ok()) {
+    return read_error(db, path, "events");
+  }
+  s.bind(1, since);
+  std::vector<EventRecord> out;
+  int rc = SQLITE_ROW;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6)});
+  }
+  if (rc != SQLITE_DONE) {
+    return read_error(db, path, "events");
+  }
+  return out;
+}
+
+Result<std::vector<Binding>> read_bindings(sqlite3* db, const std::string& path) {
+  Stmt s(db, "SELECT product_key,device_name,mac,fp,state,first_job FROM binding "
+             "ORDER BY product_key,device_name");
+  if (!s.ok()) {
+    return read_error(db, path, "bindings");
+  }
+  std::vector<Binding> out;
+  int rc = SQLITE_ROW;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)});
+  }
+  if (rc != SQLITE_DONE) {
+    return read_error(db, path, "bindings");
+  }
+  return out;
+}
+
+// Recomputes every event's hash from the one before it.
+Result<std::optional<ChainBreak>> verify_chain_of(sqlite3* db, const std::string& path) {
+  Stmt s(db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event ORDER BY seq");
+  if (!s.ok()) {
+    return read_error(db, path, "events");
+  }
+  std::string prev;
+  int rc = SQLITE_ROW;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const long long seq = s.integer(0);
+    if (s.text(5) != prev) {
+      return std::optional<ChainBreak>(
+          ChainBreak{seq, "its prev_hash is not the hash of the event before it"});
+    }
+    const std::string hash = s.text(6);
+    auto expected = event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4));
+    if (!expected) {
+      return std::move(expected).error();
+    }
+    if (*expected != hash) {
+      return std::optional<ChainBreak>(ChainBreak{seq, "its hash does not match its contents"});
+    }
+    prev = hash;
+  }
+  if (rc != SQLITE_DONE) {
+    return read_error(db, path, "events");
+  }
+  return std::optional<ChainBreak>();
+}
 
 class SqliteJournal final : public Journal {
 public:
@@ -216,34 +312,110 @@ public:
   }
 
   Result<std::optional<ChainBreak>> verify_chain() override {
-    Stmt s(m_db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event ORDER BY seq");
-    if (!s.ok()) {
-      return Error(Errc::io, "factory journal " + m_path
-                                 + ": cannot read the events: " + sqlite3_errmsg(m_db));
+    return verify_chain_of(m_db, m_path);
+  }
+
+  Result<std::optional<Binding>> bound_triplet(const std::string& pk,
+                                               const std::string& mac) override {
+    Stmt s(m_db, "SELECT product_key,device_name,mac,fp,state,first_job FROM binding "
+                 "WHERE product_key=? AND mac=?");
+    s.bind(1, pk).bind(2, mac);
+    if (s.step() == SQLITE_ROW) {
+      return std::optional<Binding>(
+          Binding{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)});
     }
-    std::string prev;
-    int rc = SQLITE_ROW;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      const long long seq = s.integer(0);
-      if (s.text(5) != prev) {
-        return std::optional<ChainBreak>(
-            ChainBreak{seq, "its prev_hash is not the hash of the event before it"});
-      }
-      const std::string hash = s.text(6);
-      auto expected = event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4));
-      if (!expected) {
-        return std::move(expected).error();
-      }
-      if (*expected != hash) {
-        return std::optional<ChainBreak>(ChainBreak{seq, "its hash does not match its contents"});
-      }
-      prev = hash;
+    return std::optional<Binding>();
+  }
+
+  Result<RecoveryReport> recover(Pool* pool) override {
+    RecoveryReport rep;
+    if (!m_lock.try_exclusive()) {
+      rep.exclusive = false;
+      return rep;
     }
-    if (rc != SQLITE_DONE) {
-      return Error(Errc::io, "factory journal " + m_path
-                                 + ": cannot read the events: " + sqlite3_errmsg(m_db));
+    if (pool != nullptr && !detail::pool_try_exclusive(*pool)) {
+      m_lock.shared();
+      rep.exclusive = false;
+      return rep;
     }
-    return std::optional<ChainBreak>();
+    auto r = recover_locked(*this, pool, rep);
+    if (pool != nullptr) {
+      detail::pool_shared(*pool);
+    }
+    m_lock.shared();
+    if (!r) {
+      return std::move(r).error();
+    }
+    return rep;
+  }
+
+  Result<std::vector<JobRecord>>
+  jobs(std::optional<std::chrono::system_clock::time_point> since) override {
+    return read_jobs(m_db, m_path, since ? enc::rfc3339_utc(*since) : std::string());
+  }
+
+  Result<std::vector<EventRecord>>
+  events(std::optional<std::chrono::system_clock::time_point> since) override {
+    return read_events(m_db, m_path, since ? enc::rfc3339_utc(*since) : std::string());
+  }
+
+  Result<std::vector<Binding>> bindings() override { return read_bindings(m_db, m_path); }
+
+  Result<void> lock() { return m_lock.open(m_path); }
+
+private:
+  // Under both exclusive locks: the jobs first (one transaction), then the pool.
+  static Result<void> recover_locked(SqliteJournal& self, Pool* pool, RecoveryReport& rep) {
+    struct Open {
+      std::string job, state, mac, pk, dn, fp;
+    };
+    std::vector<Open> open;
+    ALIOT_TRY(self.exec("BEGIN IMMEDIATE"));
+    {
+      Stmt s(self.m_db, "SELECT job_id,state,mac,product_key,device_name,fp FROM job WHERE state "
+                        "NOT IN ('PASS','FAIL','ABORTED','IN_DOUBT') ORDER BY started_at");
+      while (s.step() == SQLITE_ROW) {
+        open.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)});
+      }
+    }
+    for (const auto& o : open) {
+      // Every state but STARTED comes at or after the write intent (the safe side: a job the
+      // journal cannot place before it is kept in doubt).
+      const bool intent = o.state != "STARTED";
+      Stmt u(self.m_db, "UPDATE job SET state=?,ended_at=? WHERE job_id=?");
+      u.bind(1, std::string(intent ? "IN_DOUBT" : "ABORTED"))
+          .bind(2, self.now_utc())
+          .bind(3, o.job);
+      if (u.step() != SQLITE_DONE) {
+        return self.rollback("cannot recover the job " + o.job);
+      }
+      if (intent) {
+        ALIOT_TRY(self.add_event(o.job, "IN_DOUBT",
+                                 {{"mac", o.mac},
+                                  {"product_key", o.pk},
+                                  {"device_name", o.dn},
+                                  {"fp", o.fp},
+                                  {"reason", "recovered: stopped after its write intent; the "
+                                             "triplet stays tied to this MAC"}}));
+        rep.kept.push_back({o.job, o.mac, o.pk, o.dn, o.fp});
+        ++rep.in_doubt;
+      } else {
+        ALIOT_TRY(self.add_event(o.job, "ABORTED",
+                                 {{"reason", "recovered: stopped before its write intent"}}));
+        ++rep.aborted;
+      }
+    }
+    ALIOT_TRY(self.exec("COMMIT"));
+    if (pool != nullptr) {
+      auto rec = detail::pool_reconcile(*pool, self);
+      if (!rec) {
+        return std::move(rec).error();
+      }
+      rep.released = rec->released;
+      rep.transmitted = rec->transmitted;
+      rep.quarantined = rec->quarantined;
+    }
+    return ok();
   }
 
 private:
@@ -292,6 +464,7 @@ private:
   sqlite3* m_db;
   std::string m_path;
   WallClock m_clock;
+  detail::ProcessLock m_lock;
 };
 
 } // namespace
@@ -309,13 +482,179 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, WallCloc
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return Error(Errc::io, "factory journal " + path + ": cannot open: " + msg,
-                 "--journal names the station's SQLite file (default ./aliot-factory.db)");
+                 "--journal names the station's SQLite file");
   }
   auto j = std::make_unique<SqliteJournal>(db, path, std::move(clock));
   if (auto r = j->init(); !r) {
     return std::move(r).error();
   }
+  if (auto r = j->lock(); !r) {
+    return std::move(r).error();
+  }
   return std::unique_ptr<Journal>(std::move(j));
+}
+
+Result<std::string> default_journal_path(const std::optional<std::string>& xdg_state_home,
+                                         const std::optional<std::string>& home) {
+  auto absolute = [](const std::optional<std::string>& v) {
+    return v && !v->empty() && v->front() == '/';
+  };
+  auto trimmed = [](std::string v) {
+    while (v.size() > 1 && v.back() == '/') {
+      v.pop_back();
+    }
+    return v == "/" ? std::string() : v;
+  };
+  if (absolute(xdg_state_home)) {
+    return trimmed(*xdg_state_home) + "/aliot/factory.db";
+  }
+  if (absolute(home)) {
+    return trimmed(*home) + "/.local/state/aliot/factory.db";
+  }
+  return Error(Errc::config,
+               "no place for the station's journal: neither XDG_STATE_HOME nor HOME names an "
+               "absolute directory",
+               "give --journal DB");
+}
+
+Result<void> create_parent_dir(const std::string& file) {
+  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  if (dir.empty()) {
+    return ok();
+  }
+  std::filesystem::path at;
+  for (const auto& part : dir) {
+    at /= part;
+    if (::mkdir(at.c_str(), 0700) == 0) {
+      // umask may have taken bits away; the directory is the owner's alone either way
+      if (::chmod(at.c_str(), 0700) != 0) {
+        return Error(Errc::io,
+                     "cannot set the mode of " + at.string() + ": " + std::strerror(errno));
+      }
+      continue;
+    }
+    const int err = errno;
+    struct stat st {};
+    if (err == EEXIST && ::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      continue;
+    }
+    return Error(Errc::io, "cannot create the directory " + at.string() + ": "
+                               + std::strerror(err == EEXIST ? ENOTDIR : err));
+  }
+  return ok();
+}
+
+namespace {
+
+struct Opened {
+  std::string path;
+  sqlite3* db = nullptr;
+  ~Opened() { sqlite3_close(db); }
+};
+
+// Read-only: a journal that is missing, or not a journal, is an error.
+Result<void> open_read_only(Opened& o) {
+  struct stat st {};
+  if (::stat(o.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Error(Errc::io, "factory journal " + o.path + ": no such file");
+  }
+  if (sqlite3_open_v2(o.path.c_str(), &o.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    return Error(Errc::io, "factory journal " + o.path + ": cannot open: "
+                               + (o.db != nullptr ? sqlite3_errmsg(o.db) : "out of memory"));
+  }
+  sqlite3_busy_timeout(o.db, 5000);
+  Stmt s(o.db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+               "('job','event','binding')");
+  if (!s.ok() || s.step() != SQLITE_ROW || s.integer(0) != 3) {
+    return Error(Errc::io, "factory journal " + o.path + ": not an aliot journal"
+                               + (s.ok() ? "" : std::string(": ") + sqlite3_errmsg(o.db)));
+  }
+  return ok();
+}
+
+} // namespace
+
+Result<CheckReport> check_journals(const std::vector<std::string>& paths) {
+  CheckReport rep;
+  struct Where {
+    std::string mac, fp, journal;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Where>> by_triplet; // (pk, dn)
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
+      by_unit; // (MAC, pk) -> (dn, journal)
+  for (const auto& path : paths) {
+    Opened o{path};
+    ALIOT_TRY(open_read_only(o));
+    ++rep.journals;
+    auto jobs = read_jobs(o.db, path, {});
+    if (!jobs) {
+      return std::move(jobs).error();
+    }
+    rep.jobs += jobs->size();
+    auto events = read_events(o.db, path, {});
+    if (!events) {
+      return std::move(events).error();
+    }
+    rep.events += events->size();
+    auto chain = verify_chain_of(o.db, path);
+    if (!chain) {
+      return std::move(chain).error();
+    }
+    if (*chain) {
+      rep.violations.push_back({"broken-chain", path + ": the event chain breaks at event "
+                                                    + std::to_string((*chain)->seq) + ": "
+                                                    + (*chain)->reason});
+    }
+    auto bindings = read_bindings(o.db, path);
+    if (!bindings) {
+      return std::move(bindings).error();
+    }
+    rep.bindings += bindings->size();
+    for (const auto& b : *bindings) {
+      const auto mac = detail::upper(b.mac);
+      by_triplet[{b.product_key, b.device_name}].push_back({mac, b.fp, path});
+      by_unit[{mac, b.product_key}].emplace_back(b.device_name, path);
+    }
+  }
+  for (const auto& [key, where] : by_triplet) {
+    std::set<std::string> macs, fps;
+    std::string list, fplist;
+    for (const auto& w : where) {
+      if (macs.insert(w.mac).second) {
+        list += (list.empty() ? "" : ", ") + w.mac + " (" + w.journal + ")";
+      }
+      if (fps.insert(w.fp).second) {
+        fplist += (fplist.empty() ? "" : ", ") + w.fp + " (" + w.journal + ")";
+      }
+    }
+    const std::string name = key.first + "/" + key.second;
+    if (macs.size() > 1) {
+      rep.violations.push_back({"triplet-two-units", "the triplet " + name + " is bound to "
+                                                         + std::to_string(macs.size())
+                                                         + " units: " + list});
+    }
+    if (fps.size() > 1) {
+      rep.violations.push_back({"triplet-two-secrets", "the triplet " + name + " was burned with "
+                                                           + std::to_string(fps.size())
+                                                           + " secrets (fingerprints " + fplist
+                                                           + ")"});
+    }
+  }
+  for (const auto& [key, held] : by_unit) {
+    std::set<std::string> names;
+    std::string list;
+    for (const auto& [dn, journal] : held) {
+      if (names.insert(dn).second) {
+        list += (list.empty() ? "" : ", ") + dn + " (" + journal + ")";
+      }
+    }
+    if (names.size() > 1) {
+      rep.violations.push_back(
+          {"unit-two-triplets", "the unit " + key.first + " holds " + std::to_string(names.size())
+                                    + " triplets of product " + key.second + ": " + list});
+    }
+  }
+  return rep;
 }
 
 } // namespace aliot::factory

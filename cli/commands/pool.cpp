@@ -1,0 +1,193 @@
+// `aliot pool`: the station's credential pool (import, status). The flows are in lib
+// (aliot/factory/pool.hpp); this file reads options and renders.
+#include "commands/commands.hpp"
+#include "context.hpp"
+
+#include <aliot/factory.hpp>
+#include <aliot/factory/pool.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace aliot::cli {
+
+namespace {
+
+struct PoolOptions {
+  std::string pool;
+  std::string file;
+  std::optional<std::string> product_key;
+  std::optional<std::string> journal;
+};
+
+nlohmann::ordered_json counts_json(const factory::PoolCounts& c) {
+  nlohmann::ordered_json j;
+  j["product_key"] = c.product_key;
+  j["available"] = c.available;
+  j["reserved"] = c.reserved;
+  j["transmitted"] = c.transmitted;
+  j["bound"] = c.bound;
+  j["failed"] = c.failed;
+  j["quarantined"] = c.quarantined;
+  return j;
+}
+
+void print_counts(Context& ctx, const std::vector<factory::PoolCounts>& all) {
+  if (ctx.out.json()) {
+    for (const auto& c : all) {
+      ctx.out.line(counts_json(c).dump());
+    }
+    return;
+  }
+  ctx.out.line(fmt::format("{:<20} {:>9} {:>8} {:>11} {:>7} {:>6} {:>11}", "PRODUCT", "AVAILABLE",
+                           "RESERVED", "TRANSMITTED", "BOUND", "FAILED", "QUARANTINED"));
+  for (const auto& c : all) {
+    ctx.out.line(fmt::format("{:<20} {:>9} {:>8} {:>11} {:>7} {:>6} {:>11}", c.product_key,
+                             c.available, c.reserved, c.transmitted, c.bound, c.failed,
+                             c.quarantined));
+  }
+}
+
+Result<std::unique_ptr<factory::Pool>> open_existing(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Error(Errc::io, "credential pool " + path + ": no such file",
+                 "create it with: aliot pool import --pool " + path + " --csv FILE");
+  }
+  return factory::Pool::open(path);
+}
+
+Result<void> run_import(Context& ctx, const PoolOptions& o) {
+  std::unique_ptr<factory::Journal> journal;
+  if (o.journal) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*o.journal, ec)) {
+      return Error(Errc::io, "factory journal " + *o.journal + ": no such file");
+    }
+    auto j = factory::Journal::open(*o.journal);
+    if (!j) {
+      return std::move(j).error();
+    }
+    journal = std::move(*j);
+  }
+  auto pool = factory::Pool::open(o.pool);
+  if (!pool) {
+    return std::move(pool).error();
+  }
+  factory::ImportOptions opts;
+  opts.product_key = o.product_key;
+  opts.journal = journal.get();
+  auto rep = (*pool)->import_file(o.file, opts);
+  if (!rep) {
+    return std::move(rep).error();
+  }
+  if (ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["pool"] = o.pool;
+    j["file"] = o.file;
+    j["format"] = rep->format;
+    j["sha256"] = rep->sha256;
+    j["imported"] = rep->rows;
+    j["products"] = nlohmann::ordered_json::array();
+    for (const auto& c : rep->products) {
+      j["products"].push_back(counts_json(c));
+    }
+    ctx.out.line(j.dump());
+    return ok();
+  }
+  ctx.out.fields({{"imported", std::to_string(rep->rows) + " triplets (" + rep->format + ")"},
+                  {"file", o.file},
+                  {"sha256", rep->sha256},
+                  {"pool", o.pool}});
+  print_counts(ctx, rep->products);
+  return ok();
+}
+
+Result<void> run_status(Context& ctx, const PoolOptions& o) {
+  auto pool = open_existing(o.pool);
+  if (!pool) {
+    return std::move(pool).error();
+  }
+  auto counts = (*pool)->status();
+  if (!counts) {
+    return std::move(counts).error();
+  }
+  print_counts(ctx, *counts);
+  return ok();
+}
+
+CLI::Option* add_pool_option(CLI::App* cmd, Context& ctx, PoolOptions& o) {
+  auto* p = cmd->add_option("--pool", o.pool, "The station's credential pool (SQLite, mode 0600)")
+                ->required()
+                ->type_name("DB");
+  ctx.docs.kind(p, ValueKind::file);
+  return p;
+}
+
+} // namespace
+
+void add_pool_command(CLI::App& parent, Context& ctx) {
+  auto* cmd = parent.add_subcommand("pool", "The station's credential pool: import, status");
+  cmd->require_subcommand(1);
+  ctx.docs.attach(
+      cmd, {"A pool holds the triplets a station burns (`aliot burn --pool DB`), one SQLite file "
+            "per station, created mode 0600 because it holds the secrets (a pool others can read "
+            "is refused). Each triplet is AVAILABLE, RESERVED for a unit, TRANSMITTED (its write "
+            "intent is in the journal: it may be in the unit and is never given to another), "
+            "BOUND (the unit passed), FAILED (transmitted, the unit failed: it stays that unit's) "
+            "or QUARANTINED.",
+            {{"aliot pool import --pool station1.db --csv batch.csv -k a1FakePK001",
+              "Import the console's batch-registration CSV"},
+             {"aliot pool status --pool station1.db", "Count the triplets per state"}},
+            {"aliot-burn", "aliot-journal", "aliot-register"}});
+
+  auto imp = std::make_shared<PoolOptions>();
+  auto* i = cmd->add_subcommand("import", "Import triplets into the pool (all or none)");
+  add_pool_option(i, ctx, *imp);
+  auto* f = i->add_option("--csv", imp->file,
+                          "The file: the console's CSV or `aliot register --out` JSON lines")
+                ->required()
+                ->type_name("FILE");
+  ctx.docs.kind(f, ValueKind::file);
+  i->add_option("-k,--product-key", imp->product_key,
+                "Every row must be of this product (and the product of a file without a "
+                "ProductKey column)")
+      ->type_name("PK");
+  auto* jr = i->add_option("--journal", imp->journal,
+                           "Also refuse DeviceNames this station journal already binds")
+                 ->type_name("DB");
+  ctx.docs.kind(jr, ValueKind::file);
+  ctx.docs.attach(
+      i,
+      {"Reads the console's batch-registration CSV (header read case-insensitively: "
+       "ProductKey, DeviceName, DeviceSecret, optional ProductSecret; other columns such as "
+       "IotId are ignored; without a ProductKey column -k gives the product) or the JSON lines "
+       "`aliot register --out` writes. A UTF-8 BOM and CRLF line ends are accepted.\n\n"
+       "Every row is checked (ProductKey, DeviceName characters and length, DeviceSecret "
+       "length). A DeviceName that repeats in the file, is already in the pool or is bound in "
+       "--journal, a row of another product than -k, or a truncated row refuses the whole "
+       "import, naming the line: the pool is left as it was. The file's SHA-256 is recorded.\n\n"
+       "Exit status: 0 imported, 2 a row refused, 3 a malformed or truncated file, 10 the pool "
+       "or the file could not be read or written.",
+       {{"aliot pool import --pool station1.db --csv batch.csv", "Import the console's batch CSV"},
+        {"aliot pool import --pool station1.db --csv secrets.jsonl -k a1FakePK001",
+         "Import what `aliot register --out secrets.jsonl` wrote"}},
+       {"aliot-burn", "aliot-register"}});
+  i->callback([&ctx, imp] { set_action(ctx, imp, run_import); });
+
+  auto st = std::make_shared<PoolOptions>();
+  auto* s = cmd->add_subcommand("status", "Count the pool's triplets per product and state");
+  add_pool_option(s, ctx, *st);
+  ctx.docs.attach(s,
+                  {"One row per product: AVAILABLE, RESERVED, TRANSMITTED, BOUND, FAILED and "
+                   "QUARANTINED triplets; under -o json one JSON object per product.",
+                   {{"aliot pool status --pool station1.db", "The table"},
+                    {"aliot pool status --pool station1.db -o json", "One JSON line per product"}},
+                   {"aliot-burn"}});
+  s->callback([&ctx, st] { set_action(ctx, st, run_status); });
+}
+
+} // namespace aliot::cli
