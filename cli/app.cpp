@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "commands/commands.hpp"
+#include "usage.hpp"
 
 #include <aliot/version.hpp>
 
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string_view>
 
 namespace aliot::cli {
 
@@ -107,6 +109,25 @@ int run(int argc, const char* const* argv, Context& ctx) {
                  e.what());
     return 1;
   }
+  auto& o = ctx.out;
+  o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()
+            && ::isatty(STDERR_FILENO) != 0;
+  // Errors found before the globals are parsed: the output format from argv itself.
+  auto usage_error = [&](const Error& e) {
+    Output early = o;
+    early.format = json_requested(argc, argv) ? Format::json : Format::text;
+    early.color = early.color && !json_requested(argc, argv);
+    for (int i = 1; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--no-color") {
+        early.color = false;
+      }
+    }
+    early.error(e);
+    return exit_status(Errc::usage);
+  };
+  if (auto unknown = unknown_command(*app, argc, argv)) {
+    return usage_error(*unknown);
+  }
   try {
     app->parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -123,16 +144,28 @@ int run(int argc, const char* const* argv, Context& ctx) {
   } catch (const CLI::ParseError& e) {
     const std::string cmd = command_path(*app);
     std::string msg = e.what();
-    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && cmd == "aliot"
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr
         && msg.find("subcommand") != std::string::npos) {
-      msg = "a command is required";
+      return usage_error(Error(Errc::usage,
+                               cmd == "aliot" ? "a command is required"
+                                              : cmd.substr(6) + ": a command is required",
+                               "run '" + cmd + " --help' for the commands"));
     }
-    std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", cmd.c_str(), msg.c_str(),
-                 cmd.c_str());
-    return 2;
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      // The parser checks what is required before what is unexpected; a misspelt flag is the
+      // likelier cause of both, so it is the one reported.
+      const auto extra = app->remaining(true);
+      if (!extra.empty()) {
+        msg = extra.size() == 1 ? "The following argument was not expected: " + extra.front()
+                                : "The following arguments were not expected:";
+        for (std::size_t k = 0; extra.size() > 1 && k < extra.size(); ++k) {
+          msg += " " + extra[k];
+        }
+      }
+    }
+    return usage_error(parse_error(cmd, msg));
   }
 
-  auto& o = ctx.out;
   o.format = ctx.globals.output == "json" ? Format::json : Format::text;
   o.verbosity = ctx.globals.verbose;
   o.quiet = ctx.globals.quiet;

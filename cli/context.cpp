@@ -18,6 +18,7 @@ void put_flag(config::Sources& s,
 
 Result<config::Settings> Context::settings(config::Sources sources) const {
   sources.env = env;
+  sources.strict = globals.strict;
   if (globals.config) {
     sources.config_path = globals.config;
   }
@@ -53,15 +54,19 @@ Result<Secret> Context::secret_from_file(const std::string& path, std::string_vi
   if (!f) {
     return std::move(f).error();
   }
-  if (f->others_can_read) {
-    if (globals.strict) {
-      return Error(Errc::config,
-                   std::string(what) + " file " + path + " is readable by other users",
-                   "chmod 600 " + path);
-    }
-    out.warn(std::string(what) + " file " + path + " is readable by other users: chmod 600 it");
-  }
+  ALIOT_TRY(check_secret_file(path, std::string(what) + " file " + path));
   return std::move(f->value);
+}
+
+Result<void> Context::check_secret_file(const std::string& path, std::string_view name) const {
+  auto w = config::check_secret_file_mode(path, name, globals.strict);
+  if (!w) {
+    return std::move(w).error();
+  }
+  if (*w) {
+    out.warn(**w);
+  }
+  return ok();
 }
 
 } // namespace aliot::cli

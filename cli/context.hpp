@@ -42,6 +42,10 @@ struct Context {
   // Reads a secret from a file or '-' (stdin); warns (or, with --strict, fails) when others can
   // read the file.
   Result<Secret> secret_from_file(const std::string& path, std::string_view what) const;
+
+  // The rule for every file holding a secret (config::check_secret_file_mode): a file others
+  // can read warns, or with --strict fails (exit 3). `name` names the file in the message.
+  Result<void> check_secret_file(const std::string& path, std::string_view name) const;
 };
 
 // A flag's value as a settings source (`origin` "flag FLAG"), when the flag was given.

@@ -11,10 +11,12 @@ constexpr std::array k_exit_codes{
                 "Success; also sub, rrpc serve and connect --hold stopped by SIGINT or SIGTERM"},
     ExitCodeDoc{Errc::internal, "A bug; the message asks to report it"},
     ExitCodeDoc{Errc::usage,
-                "Bad command line or bad input value (unknown flag, invalid DeviceName, "
-                "QoS 2, payload over 256 KB, keepalive outside 30-1200 s)"},
-    ExitCodeDoc{Errc::config, "Credentials, profile or config missing, unreadable or invalid, or a "
-                              "secret file readable by others under --strict"},
+                "Bad command line or bad input value (unknown command or flag, invalid "
+                "DeviceName, QoS 2, payload over 256 KB, keepalive outside 30-1200 s, a triplet "
+                "the journal already gave to another unit, an emulator --dir or --link another "
+                "running emulator holds)"},
+    ExitCodeDoc{Errc::config, "Credentials, profile, config or CA file missing, unreadable or "
+                              "invalid, or a secret file readable by others under --strict"},
     ExitCodeDoc{Errc::auth,
                 "The platform rejected the identity: CONNACK refused (bad username or "
                 "password, not authorized), dynamic registration refused, API signature "
@@ -26,8 +28,9 @@ constexpr std::array k_exit_codes{
                                "sub -W, an RRPC reply (RrpcCode TIMEOUT), a device answer"},
     ExitCodeDoc{Errc::remote, "The peer answered with an error: device OFFLINE or HALFCONN, API "
                               "error code, malformed reply, device already registered"},
-    ExitCodeDoc{Errc::device, "Serial port missing, busy or unplugged, or the device broke the "
-                              "serial protocol"},
+    ExitCodeDoc{Errc::device, "Serial port missing, busy or unplugged, the device broke the "
+                              "serial protocol, or the unit already holds another triplet (the "
+                              "unit or the journal says so)"},
     ExitCodeDoc{Errc::verify,
                 "The unit does not hold what was burned (readback or challenge mismatch)"},
     ExitCodeDoc{Errc::io, "A local file or the factory journal could not be read or written"},

@@ -1,5 +1,8 @@
 #include "app.hpp"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstring>
@@ -18,6 +21,11 @@ extern "C" void on_signal(int /*sig*/) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Secrets live in this process's memory (DeviceSecrets, ProductSecrets, AccessKey secrets):
+  // no core file is written and no other process of the user may read its memory.
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

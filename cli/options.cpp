@@ -241,13 +241,7 @@ Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx) 
       if (!sf) {
         return std::move(sf).error();
       }
-      if (sf->others_can_read) {
-        if (ctx.globals.strict) {
-          return Error(Errc::config, "triplet file " + *f.triplet + " is readable by other users",
-                       "chmod 600 " + *f.triplet);
-        }
-        ctx.out.warn("triplet file " + *f.triplet + " is readable by other users: chmod 600 it");
-      }
+      ALIOT_TRY(ctx.check_secret_file(*f.triplet, "triplet file " + *f.triplet));
       text = sf->value.reveal();
     }
     auto t = parse_triplet_json(text, "triplet file " + *f.triplet);
@@ -327,6 +321,9 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
   in.tcp = f.tcp;
   in.ca_file = s.text("ca_file").value_or("");
   in.insecure = f.insecure;
+  if (f.insecure) {
+    ctx.out.warn(k_insecure_warning);
+  }
   if (f.port) {
     in.port = *f.port;
   }

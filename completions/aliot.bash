@@ -24,24 +24,24 @@ _aliot_options() {
   'sign') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --for' ;;
   'config show') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
-  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --timeout' ;;
+  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout' ;;
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
-  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --timeout' ;;
+  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
-  'burn') REPLY='--port --baud --dialect --triplet --lock --no-reboot --crc --journal --station --operator' ;;
+  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --crc --journal --station --operator' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
   'emulate cloud') REPLY='--dir --mqtt-port --mqtts-port --https-port --api-port --amqp-port' ;;
   'emulate cloud add-product') REPLY='--dir --product-key -k --dynamic-registration --product-secret-file' ;;
-  'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --disabled --device-secret-file' ;;
+  'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --names --disabled --device-secret-file' ;;
   'emulate cloud add-access-key') REPLY='--dir --access-key-id' ;;
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
   'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group' ;;
-  'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms' ;;
+  'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
   *) REPLY='' ;;
   esac
 }
@@ -148,6 +148,7 @@ _aliot_value() {
   'pub|--qos'|'pub|-q') REPLY='choice:0 1' ;;
   'pub|--repeat') REPLY='text' ;;
   'pub|--interval') REPLY='text' ;;
+  'pub|--rate') REPLY='text' ;;
   'pub|--timeout') REPLY='text' ;;
   'sub|--product-key'|'sub|-k') REPLY='text' ;;
   'sub|--device-name'|'sub|-d') REPLY='text' ;;
@@ -194,6 +195,7 @@ _aliot_value() {
   'register|--port') REPLY='text' ;;
   'register|--ca-file') REPLY='file' ;;
   'register|--insecure') REPLY='none' ;;
+  'register|--allow-insecure-http') REPLY='none' ;;
   'register|--timeout') REPLY='text' ;;
   'rrpc call|--product-key'|'rrpc call|-k') REPLY='text' ;;
   'rrpc call|--device-name'|'rrpc call|-d') REPLY='text' ;;
@@ -280,8 +282,14 @@ _aliot_value() {
   'burn|--baud') REPLY='text' ;;
   'burn|--dialect') REPLY='choice:alsw1 smartliving' ;;
   'burn|--triplet') REPLY='file' ;;
+  'burn|--pool') REPLY='file' ;;
+  'burn|--register') REPLY='none' ;;
+  'burn|--product-key'|'burn|-k') REPLY='text' ;;
+  'burn|--product-secret-file') REPLY='file' ;;
+  'burn|--name-template') REPLY='text' ;;
   'burn|--lock') REPLY='none' ;;
   'burn|--no-reboot') REPLY='none' ;;
+  'burn|--loop') REPLY='none' ;;
   'burn|--crc') REPLY='choice:require prefer off' ;;
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;
@@ -308,6 +316,7 @@ _aliot_value() {
   'emulate cloud add-device|--dir') REPLY='directory' ;;
   'emulate cloud add-device|--product-key'|'emulate cloud add-device|-k') REPLY='text' ;;
   'emulate cloud add-device|--device-name'|'emulate cloud add-device|-d') REPLY='text' ;;
+  'emulate cloud add-device|--names') REPLY='file' ;;
   'emulate cloud add-device|--disabled') REPLY='none' ;;
   'emulate cloud add-device|--device-secret-file') REPLY='file' ;;
   'emulate cloud add-access-key|--dir') REPLY='directory' ;;
@@ -329,6 +338,9 @@ _aliot_value() {
   'emulate switch|--boot-ms') REPLY='text' ;;
   'emulate switch|--commit-ms') REPLY='text' ;;
   'emulate switch|--cmd-ms') REPLY='text' ;;
+  'emulate switch|--units') REPLY='file' ;;
+  'emulate switch|--state-dir') REPLY='directory' ;;
+  'emulate switch|--replug-ms') REPLY='text' ;;
   *) REPLY=unknown ;;
   esac
 }

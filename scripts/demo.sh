@@ -78,7 +78,8 @@ grep 'serving RRPC' "$work/rrpc.log"
 
 step "5. the cloud side"
 echo "what the platform received from the device (operator view):"
-curl -s --max-time 5 "$ALIOT_API_ENDPOINT/emu/messages?topic=/$PK/$DN/user/%23" ; echo
+curl -s --max-time 5 -u "$ALIOT_ACCESS_KEY_ID:$ALIOT_ACCESS_KEY_SECRET" \
+  "$ALIOT_API_ENDPOINT/emu/messages?topic=/$PK/$DN/user/%23" ; echo
 printf '$ aliot rrpc call -k %s -d %s -m "hello switch"\n' "$PK" "$DN"
 reply=$("$aliot" rrpc call -k "$PK" -d "$DN" -m "hello switch")
 echo "device replied: $reply"

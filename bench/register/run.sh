@@ -35,8 +35,7 @@ export ALIOT_PRODUCT_SECRET=$PS ALIOT_DEVICE_SECRET=$DS
 # Two sets of devices, one for each contender (a device registers once per set).
 for set in a c; do
   for i in $(seq 1 "$N"); do echo "bench-$set-$i"; done >"$work/names-$set"
-  xargs -P 4 -I{} "$ALIOT" emulate cloud add-device --dir "$work/emu" -k $PK -d {} \
-    <"$work/names-$set" >/dev/null
+  "$ALIOT" emulate cloud add-device --dir "$work/emu" -k $PK --names "$work/names-$set" >/dev/null
 done
 
 now() { date +%s.%N; }

@@ -99,7 +99,7 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   out.http.insecure = f.insecure;
   out.http.stop = ctx.interrupted;
   if (f.insecure) {
-    ctx.out.warn("--insecure: the server certificate is not verified");
+    ctx.out.warn(k_insecure_warning);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include "context.hpp"
 #include "options.hpp"
 
+#include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
 #include <aliot/topic.hpp>
 
@@ -96,6 +97,9 @@ Result<void> stages(Context& ctx,
                     mqtt::Session& s) {
   const auto& ep = dc.endpoint;
   const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
+  if (ep.tls) { // a configuration error, before any stage touches the network
+    ALIOT_TRY(config::check_ca_file(ep.ca_file));
+  }
 
   rep.begin();
   auto dns = mqtt::probe_dns(ep.host, ep.port);

@@ -91,11 +91,14 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        "(connwl), RRPC, and the OpenAPI actions RRpc, Pub, RegisterDevice, "
        "QueryDeviceDetail and GetDeviceStatus with signature version 1.0. Every refused login "
        "gets CONNACK 5 (not authorized); the broker log says why.\n\n"
-       "State lives in --dir: registry.json (products, devices, AccessKeys, topic categories; "
-       "0600, written atomically), a CA and a server certificate for localhost and 127.0.0.1 "
+       "State lives in --dir: registry.db (SQLite: products, devices, AccessKeys, topic "
+       "categories; 0600; a registry.json of an older run is imported once), a CA and a server "
+       "certificate for localhost and 127.0.0.1 "
        "(RSA 2048 with SHA-256 like the platform's, made on first start and remade when the "
        "directory holds others), mosquitto.conf and mosquitto.log. The add-* verbs edit the "
-       "registry, and a running emulator sees the change at once.\n\n"
+       "registry, and a running emulator sees the change at once. One emulator per directory: "
+       "while one runs (it holds DIR/emulator.lock) a second on the same --dir refuses "
+       "(exit 2); one that crashed holds nothing.\n\n"
        "When every endpoint answers it prints `export ALIOT_MQTT_HOST=...`, ALIOT_MQTT_PORT "
        "(TLS), ALIOT_MQTT_TCP_PORT, ALIOT_CA_FILE, ALIOT_AUTH_ENDPOINT, ALIOT_AMQP_ENDPOINT "
        "(amqps://localhost:PORT) and, last, ALIOT_API_ENDPOINT on stdout, then runs until "
@@ -104,7 +107,8 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        "to each consumer group of its product (add-consumer-group); consumers log in with the "
        "signed SASL PLAIN of the platform (aliot cloud sub), share a group's messages, and get "
        "unaccepted ones again.\n\n"
-       "Seeing what devices sent: GET $ALIOT_API_ENDPOINT/emu/messages?topic=FILTER&since=SEQ "
+       "Seeing what devices sent: GET $ALIOT_API_ENDPOINT/emu/messages?topic=FILTER&since=SEQ, "
+       "authenticated with an AccessKey (HTTP Basic, AccessKeyId:secret; add-access-key), "
        "returns {\"messages\":[{\"seq\",\"ts\",\"topic\",\"qos\",\"payload_base64\",\"client\"}],"
        "\"next\":SEQ} (the last 10000 messages); or log in over MQTT with user name "
        "operator/<AccessKeyId> and the AccessKey secret as password, which may subscribe to "
@@ -114,7 +118,8 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        {{"aliot emulate cloud --dir ./emu-state", "Start the emulator and print the exports"},
         {"aliot emulate cloud --dir ./emu-state --mqtt-port 1883 --mqtts-port 8883",
          "Use fixed MQTT ports"},
-        {"curl \"$ALIOT_API_ENDPOINT/emu/messages?topic=/a1FakePK001/%23\"",
+        {"curl -u \"$ALIOT_ACCESS_KEY_ID:$ALIOT_ACCESS_KEY_SECRET\" "
+         "\"$ALIOT_API_ENDPOINT/emu/messages?topic=/a1FakePK001/%23\"",
          "List what the devices of a product sent"}},
        {"aliot-sign", "aliot-rrpc"}});
   cmd->callback([&ctx, opts, cmd] {

@@ -6,6 +6,7 @@
 #include "emulate_cloud.hpp"
 
 #include <aliot/crypto.hpp>
+#include <aliot/emu/device_batch.hpp>
 #include <aliot/emu/launcher.hpp>
 #include <aliot/emu/registry.hpp>
 #include <aliot/identity.hpp>
@@ -27,6 +28,7 @@ struct DeviceOptions {
   std::string dir, pk, dn;
   bool disabled = false;
   std::optional<std::string> secret_file;
+  std::optional<std::string> names_file;
 };
 
 struct AccessKeyOptions {
@@ -113,8 +115,35 @@ Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
   return ok();
 }
 
+// --names: every DeviceName checked first, then all added in one transaction, or none.
+Result<void> run_add_devices(Context& ctx, const DeviceOptions& o) {
+  auto batch = emu::read_device_batch(*o.names_file);
+  if (!batch) {
+    return std::move(batch).error();
+  }
+  auto reg = open_registry(o.dir);
+  if (!reg) {
+    return std::move(reg).error();
+  }
+  ALIOT_TRY(emu::add_device_batch(**reg, o.pk, *batch, !o.disabled));
+  for (auto& d : batch->devices) {
+    Triplet t{o.pk, d.dn, Secret(std::move(d.secret)), std::nullopt, Secret()};
+    ctx.out.line(triplet_json(t, false));
+  }
+  ctx.out.note(std::to_string(batch->devices.size()) + " devices added to product " + o.pk + " in "
+               + o.dir);
+  return ok();
+}
+
 Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
   ALIOT_TRY(validate_product_key(o.pk));
+  if (o.names_file) {
+    return run_add_devices(ctx, o);
+  }
+  if (o.dn.empty()) {
+    return Error(Errc::usage, "add-device needs a DeviceName",
+                 "give -d DN, or --names FILE for many devices");
+  }
   ALIOT_TRY(validate_device_name(o.dn));
   auto given = given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret");
   if (!given) {
@@ -221,18 +250,34 @@ void add_emulate_cloud_registry_verbs(CLI::App& cmd_ref, Context& ctx) {
     auto* sub = cmd->add_subcommand("add-device", "Add (or replace) a device in the registry");
     emulate_cloud_dir_option(sub, o->dir, ctx);
     pk_option(sub, o->pk);
-    sub->add_option("-d,--device-name", o->dn, "DeviceName")->required()->type_name("DN");
+    auto* dn = sub->add_option("-d,--device-name", o->dn, "DeviceName")->type_name("DN");
+    auto* names = sub->add_option("--names", o->names_file,
+                                  "Add many devices in one transaction: a file with one "
+                                  "DeviceName a line, or CSV with a DeviceName column ('-' = "
+                                  "stdin)")
+                      ->type_name("FILE");
+    ctx.docs.kind(names, ValueKind::file);
+    dn->excludes(names);
     sub->add_flag("--disabled", o->disabled, "Add the device disabled (its logins are refused)");
     auto* f = sub->add_option("--device-secret-file", o->secret_file,
                               "File holding the DeviceSecret ('-' = stdin); else "
                               "ALIOT_DEVICE_SECRET, else one is generated")
                   ->type_name("FILE");
     ctx.docs.kind(f, ValueKind::file);
+    f->excludes(names);
     ctx.docs.attach(sub, {"Adds a device (not yet activated) and prints its triplet JSON. "
-                          "Replacing a device resets its activation.",
+                          "Replacing a device resets its activation.\n\n"
+                          "With --names, adds every device of the file in one transaction, as "
+                          "the console's batch add does, each with a generated DeviceSecret, and "
+                          "prints their triplets as JSON lines. Every name is checked first: a "
+                          "name the platform refuses, a repeated name or a device the product "
+                          "already has fails the whole batch, naming its line; nothing is added.",
                           {{"aliot emulate cloud add-device --dir ./emu-state -k a1FakePK001 -d "
                             "dev1 > dev1.json",
-                            "Add a device with a generated secret and keep its triplet"}},
+                            "Add a device with a generated secret and keep its triplet"},
+                           {"aliot emulate cloud add-device --dir ./emu-state -k a1FakePK001 "
+                            "--names devices.txt > triplets.jsonl",
+                            "Add every device of devices.txt and keep their triplets"}},
                           {}});
     sub->callback([&ctx, o] { set_action(ctx, o, run_add_device); });
   }

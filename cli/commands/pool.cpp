@@ -73,6 +73,9 @@ Result<void> run_import(Context& ctx, const PoolOptions& o) {
     }
     journal = std::move(*j);
   }
+  // The file holds DeviceSecrets: the rule for every file that holds a secret (the pool itself
+  // is refused by factory::Pool when others can read it).
+  ALIOT_TRY(ctx.check_secret_file(o.file, "--csv file " + o.file));
   auto pool = factory::Pool::open(o.pool);
   if (!pool) {
     return std::move(pool).error();

@@ -8,11 +8,13 @@
 #include <aliot/topic.hpp>
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -29,8 +31,30 @@ struct PubOptions {
   int qos = 0;
   int repeat = 1;
   int interval_ms = 0;
+  double rate = 0; // messages per second; 0: as fast as the session takes them
   double timeout_s = 10;
 };
+
+// The pause between two messages that --rate / --interval ask for.
+std::chrono::microseconds pace_of(const PubOptions& o) {
+  if (o.rate > 0) {
+    return std::chrono::microseconds(static_cast<long long>(1e6 / o.rate));
+  }
+  return std::chrono::milliseconds(o.interval_ms);
+}
+
+// Waits until `until` while the session stays serviced (PUBACKs, pings).
+Result<void> pause_until(Context& ctx, mqtt::Session& s, mqtt::Clock::time_point until) {
+  while (mqtt::Clock::now() < until) {
+    if (ctx.is_interrupted()) {
+      return Error(Errc::interrupted, "interrupted");
+    }
+    ALIOT_TRY(s.step(std::min(
+        std::chrono::milliseconds(50),
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - mqtt::Clock::now()))));
+  }
+  return ok();
+}
 
 constexpr std::size_t k_max_pending = 100; // bounded memory for -l and --repeat
 
@@ -40,7 +64,22 @@ Result<void> stream_lines(Context& ctx,
                           const std::string& topic_name,
                           int qos,
                           std::chrono::milliseconds timeout,
+                          std::chrono::microseconds pace,
                           long& count) {
+  auto next_at = mqtt::Clock::now();
+  // One message, no sooner than the pace allows after the one before.
+  auto send = [&](const std::string& payload) -> Result<void> {
+    if (pace.count() > 0) {
+      ALIOT_TRY(pause_until(ctx, s, next_at));
+      next_at = std::max(next_at + pace, mqtt::Clock::now());
+    }
+    auto mid = s.publish_async(topic_name, payload, qos);
+    if (!mid) {
+      return std::move(mid).error();
+    }
+    ++count;
+    return ok();
+  };
   std::string buf;
   bool eof = false;
   char chunk[65536];
@@ -78,11 +117,7 @@ Result<void> stream_lines(Context& ctx,
       if (auto c = check_payload_size(line); !c) {
         return std::move(c).error().context("line " + std::to_string(count + 1));
       }
-      auto mid = s.publish_async(topic_name, line, qos);
-      if (!mid) {
-        return std::move(mid).error();
-      }
-      ++count;
+      ALIOT_TRY(send(line));
     }
     buf.erase(0, start);
     if (buf.size() > topic::k_max_payload) {
@@ -90,11 +125,7 @@ Result<void> stream_lines(Context& ctx,
                                     + " is over the platform's limit of 256 KB (262144 bytes)");
     }
     if (eof && !buf.empty()) {
-      auto mid = s.publish_async(topic_name, buf, qos);
-      if (!mid) {
-        return std::move(mid).error();
-      }
-      ++count;
+      ALIOT_TRY(send(buf));
       buf.clear();
     }
     ALIOT_TRY(s.step(std::chrono::milliseconds(0)));
@@ -116,6 +147,9 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
   if (o.interval_ms < 0) {
     return Error(Errc::usage, "--interval must not be negative");
   }
+  if (o.rate < 0 || (o.rate > 0 && o.rate < 0.001)) {
+    return Error(Errc::usage, "--rate must be a positive number of messages per second");
+  }
   auto dc = resolve_device(o.device, ctx);
   if (!dc) {
     return std::move(dc).error();
@@ -123,6 +157,25 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
   const std::string t = topic::expand(o.topic, dc->identity.product_key, dc->identity.device_name);
   ALIOT_TRY(
       topic::validate(t, topic::Use::publish, dc->identity.product_key, dc->identity.device_name));
+  // Warnings only: what the platform does with these is to drop messages silently, which a
+  // PUBACK does not tell.
+  if (const auto cls =
+          topic::subscribe_only_class(t, dc->identity.product_key, dc->identity.device_name);
+      !cls.empty()) {
+    ctx.out.warn(t + " is subscribe-only for devices (topic class " + cls
+                 + "): the platform acknowledges a publish there and drops it; devices publish on "
+                   "/${productKey}/${deviceName}/user/update");
+  }
+  const auto pace = pace_of(o);
+  const int limit = topic::upstream_rate_limit(o.qos);
+  const bool over_limit = pace.count() == 0 || pace < std::chrono::microseconds(1'000'000 / limit);
+  if (over_limit && ((!o.lines && o.repeat > limit) || (o.lines && pace.count() > 0))) {
+    ctx.out.warn(fmt::format(
+        "{} at QoS {} faster than {} messages/s, the platform's limit per device: it drops the "
+        "excess silently; pace them with --rate {} (or --interval {})",
+        o.lines ? std::string("sending lines") : std::to_string(o.repeat) + " messages", o.qos,
+        limit, limit, (1000 + limit - 1) / limit));
+  }
   std::string payload;
   if (!o.lines) {
     auto p = read_payload(o.payload);
@@ -141,8 +194,9 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
   ALIOT_TRY(s.connect(*params, mqtt::after(timeout)));
   long count = 0;
   if (o.lines) {
-    ALIOT_TRY(stream_lines(ctx, s, t, o.qos, timeout, count));
+    ALIOT_TRY(stream_lines(ctx, s, t, o.qos, timeout, pace, count));
   } else {
+    auto next_at = mqtt::Clock::now();
     for (int i = 0; i < o.repeat; ++i) {
       if (ctx.is_interrupted()) {
         return Error(Errc::interrupted, "interrupted");
@@ -155,17 +209,13 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
       if (s.pending() >= k_max_pending) {
         ALIOT_TRY(s.wait_pending(k_max_pending / 2, mqtt::after(timeout)));
       }
-      if (o.interval_ms > 0 && i + 1 < o.repeat) {
+      if (o.rate > 0 && i + 1 < o.repeat) {
+        // a steady pace from the first message on: the sends themselves do not stretch it
+        next_at += pace;
+        ALIOT_TRY(pause_until(ctx, s, next_at));
+      } else if (o.interval_ms > 0 && i + 1 < o.repeat) {
         ALIOT_TRY(s.flush(mqtt::after(timeout)));
-        const auto until = mqtt::after(std::chrono::milliseconds(o.interval_ms));
-        while (mqtt::Clock::now() < until) {
-          if (ctx.is_interrupted()) {
-            return Error(Errc::interrupted, "interrupted");
-          }
-          ALIOT_TRY(s.step(std::min(
-              std::chrono::milliseconds(50),
-              std::chrono::duration_cast<std::chrono::milliseconds>(until - mqtt::Clock::now()))));
-        }
+        ALIOT_TRY(pause_until(ctx, s, mqtt::after(std::chrono::milliseconds(o.interval_ms))));
       }
     }
   }
@@ -223,8 +273,16 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
   auto* rep = cmd->add_option("--repeat", opts->repeat, "Publish the message N times (default 1)")
                   ->type_name("N");
   rep->excludes(l);
-  cmd->add_option("--interval", opts->interval_ms, "Milliseconds between repeated messages")
-      ->type_name("MS");
+  auto* interval =
+      cmd->add_option(
+             "--interval", opts->interval_ms,
+             "Milliseconds between messages (--repeat: after each one is sent; -l: between lines)")
+          ->type_name("MS");
+  cmd->add_option("--rate", opts->rate,
+                  "Send at most N messages per second (--repeat and -l); the platform takes "
+                  "30/s at QoS 0, 10/s at QoS 1")
+      ->type_name("N")
+      ->excludes(interval);
   cmd->add_option("--timeout", opts->timeout_s,
                   "Seconds to wait for CONNACK and for the PUBACKs (default 10)")
       ->type_name("SECONDS");
@@ -235,11 +293,18 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
        "(128 bytes, no empty levels, no wildcards) and the device's namespace (/${pk}/${dn}/..., "
        "/sys/${pk}/${dn}/..., /ext/...) are checked before connecting (exit 2 naming the rule).\n\n"
        "-l streams standard input: each line is one message, published as soon as it is read, "
-       "with a bounded number in flight, so it can sit at the end of a long-running pipe.",
+       "with a bounded number in flight, so it can sit at the end of a long-running pipe.\n\n"
+       "The platform takes about 30 messages/s from a device at QoS 0 and 10/s at QoS 1 and drops "
+       "the excess without telling: --repeat beyond that without a pace warns, and --rate N "
+       "paces --repeat and -l. A publish on a topic devices may only subscribe to "
+       "(/${pk}/${dn}/user/get, RRPC requests, broadcasts) warns too: it is acknowledged and "
+       "dropped. Warnings never change the exit code.",
        {{"aliot pub --triplet device.json -t user/update -m '{\"temp\":21.5}'",
          "Publish one JSON message on /${pk}/${dn}/user/update"},
         {"aliot pub --triplet device.json -t user/update -q 1 --repeat 10 --interval 1000 -m ping",
          "Ten acknowledged messages, one a second"},
+        {"aliot pub --triplet device.json -t user/update --repeat 1000 --rate 25 -m ping",
+         "A thousand messages paced under the platform's 30 messages/s"},
         {"tail -F /var/log/app.log | aliot pub --triplet device.json -t user/update -l",
          "Stream a log, one message per line"},
         {"aliot pub --triplet device.json -t user/update --hex 01020304", "Publish binary bytes"}},

@@ -74,6 +74,22 @@ Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::s
   return ok();
 }
 
+// Under -o json a failed device of a batch is a line on stdout beside the triplets, so one stream
+// says what became of every device.
+std::string failed_device_json(const std::string& pk, const std::string& dn, const Error& e) {
+  nlohmann::ordered_json j{{"ProductKey", pk},
+                           {"DeviceName", dn},
+                           {"ok", false},
+                           {"error",
+                            {{"code", std::string(errc_name(e.code()))},
+                             {"exit_status", exit_status(e.code())},
+                             {"message", e.message()}}}};
+  if (!e.hint().empty()) {
+    j["error"]["hint"] = e.hint();
+  }
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   config::Sources s;
   const auto port = o.port ? std::optional(std::to_string(*o.port)) : std::nullopt;
@@ -118,6 +134,9 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
     return ok();
   }
 
+  if (o.out) { // an existing results file holds secrets already, and gets more
+    ALIOT_TRY(ctx.check_secret_file(*o.out, "--out file " + *o.out));
+  }
   auto batch = dynreg::Batch::open(settings->product_key, std::move(*names), o.out);
   if (!batch) {
     return std::move(batch).error();
@@ -145,6 +164,8 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
         progress.clear();
         if (r.triplet) {
           ctx.out.line(!many && !ctx.out.json() ? triplet_json(*r.triplet, true) : r.line);
+        } else if (many && ctx.out.json() && r.error && r.error->code() != Errc::interrupted) {
+          ctx.out.line(failed_device_json(settings->product_key, r.device_name, *r.error));
         }
         if (r.error && (r.triplet || (many && r.error->code() != Errc::interrupted))) {
           ctx.out.error(*r.error); // a device of a batch, or a secret not saved
@@ -160,6 +181,15 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
                              "{} in {:.1f} s ({:.1f}/s)",
                              c.ok, c.failed, c.skipped, c.total, secs,
                              secs > 0 ? static_cast<double>(c.ok + c.failed) / secs : 0.0));
+  }
+  if (summary.unsaved > 0) { // the secrets are on stdout only: that outranks every other failure
+    return Error(Errc::io,
+                 fmt::format("register: {} secret(s) reached only standard output: saving in --out "
+                             "{} failed ({}); the batch stopped taking new devices",
+                             summary.unsaved, *o.out, summary.save_error->message()),
+                 "keep the secrets printed above: the platform will not send them again; make "
+                 "room, then re-run the same command: devices already in "
+                     + *o.out + " are skipped");
   }
   if (ctx.is_interrupted()) {
     return Error(Errc::interrupted, "register: interrupted",
@@ -256,6 +286,10 @@ void add_register_command(CLI::App& parent, Context& ctx) {
   cmd->add_flag("--insecure", opts->run.insecure,
                 "Do not verify the server certificate (testing only)")
       ->group("Endpoint");
+  cmd->add_flag("--allow-insecure-http", opts->run.allow_insecure_http,
+                "Allow a plain http:// registration endpoint: the ProductSecret-signed request "
+                "and the new DeviceSecret cross the network in clear text (testing only)")
+      ->group("Endpoint");
   cmd->add_option("--timeout", opts->timeout_ms,
                   "Give up on one device after this many milliseconds (default 10000)")
       ->type_name("MS")
@@ -275,10 +309,15 @@ void add_register_command(CLI::App& parent, Context& ctx) {
        "The platform issues a secret once. With --out FILE each result is appended as one JSON "
        "line and synced to disk before it is printed; the file is created 0600. Running the same "
        "command again with the same --out skips the devices already in it, and a line torn by a "
-       "crash is repaired, so an interrupted batch is finished by re-running it.\n\n"
+       "crash is repaired, so an interrupted batch is finished by re-running it. If a line cannot "
+       "be "
+       "saved (a full disk), it is cut back out of the file, the batch starts no new device, the "
+       "secrets already issued are printed, and the exit status is 10.\n\n"
        "Batches: -d is repeatable, --names reads a list or the console's CSV, -j N registers N "
        "at a time with one reused connection each. A progress bar shows on a terminal; -o json "
-       "prints one line per device; a summary ends the run on standard error. A failed device "
+       "prints one line per device (a failed one as {\"ProductKey\",\"DeviceName\",\"ok\":false,"
+       "\"error\":{\"code\",\"exit_status\",\"message\"}}); a summary ends the run on standard "
+       "error. A failed device "
        "does not stop the batch; the exit status is that of the first failure (7 refused by the "
        "platform, 4 bad sign or ProductSecret, 5 network, 6 timeout).",
        {{"ALIOT_PRODUCT_SECRET=... aliot register -k a1FakePK001 -d FakeDevice01",

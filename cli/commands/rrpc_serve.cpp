@@ -150,7 +150,8 @@ void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx) {
       cmd->add_option(
              "--exec", opts->exec,
              "Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, "
-             "ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment")
+             "ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment, the secrets' variables "
+             "(ALIOT_DEVICE_SECRET, ...) left out")
           ->type_name("CMD");
   reply->excludes(echo)->excludes(exec);
   echo->excludes(exec);

@@ -457,7 +457,10 @@ ManInputs default_man_inputs() {
       "standard error. With -o json a result is JSON, and commands that stream (sub, rrpc "
       "serve, connect --hold, batch register, burn) write JSON Lines: one compact object per "
       "event. Errors read 'aliot: error: what failed: why', sometimes followed by "
-      "'aliot: hint: what to do', and the exit status says which kind of failure it was.\n\n"
+      "'aliot: hint: what to do', and the exit status says which kind of failure it was; under "
+      "-o json one more line on standard error, {\"error\":{\"code\":NAME,\"exit_status\":N,"
+      "\"message\":...}}. Command-line mistakes take the same form (exit 2), wherever -o json "
+      "sits on the line; an unknown command is named with the nearest ones ('did you mean').\n\n"
       "A setting comes from its flag, else its ALIOT_* environment variable, else the profile "
       "(--profile or ALIOT_PROFILE) in the config file, else its default; 'aliot config show' "
       "prints each effective value and where it came from.\n\n"
@@ -480,9 +483,9 @@ ManInputs default_man_inputs() {
   in.files.push_back({"$XDG_CONFIG_HOME/aliot/config.json",
                       "Profiles of settings (falls back to ~/.config/aliot/config.json); "
                       "another file with --config. Keep it mode 0600 when it holds secrets"});
-  in.files.push_back({"./aliot-factory.db",
-                      "The factory journal (SQLite) of burn and batch register runs; another file "
-                      "with --journal"});
+  in.files.push_back({"$XDG_STATE_HOME/aliot/factory.db",
+                      "The station's factory journal (SQLite) of burn runs, one per user (falls "
+                      "back to ~/.local/state/aliot/factory.db); another file with --journal"});
   return in;
 }
 

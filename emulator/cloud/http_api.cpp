@@ -1,7 +1,8 @@
 // The emulator's HTTP side (cpp-httplib threads, never calling mosquitto_*):
 //  - plain HTTP on 127.0.0.1:<api_port>: the cloud OpenAPI (RPC style, signature version 1.0,
 //    GET with the query or POST with a form body; query and body parameters are merged) at `/`,
-//    plus the operator endpoints GET /emu/messages and GET /emu/health;
+//    plus the operator endpoints GET /emu/messages (HTTP Basic with an AccessKey id and secret)
+//    and GET /emu/health;
 //  - HTTPS on 127.0.0.1:<https_port>: POST /auth/register/device (dynamic registration with
 //    pre-registration, spec 4.3).
 //
@@ -568,7 +569,38 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
   }
 }
 
+// The operator endpoints show what devices sent: HTTP Basic authentication with an AccessKey of
+// the registry (`<AccessKeyId>:<AccessKey secret>`, as the MQTT operator login). 401 otherwise.
+bool operator_authorized(const httplib::Request& req, httplib::Response& res) {
+  const std::string header = req.get_header_value("Authorization");
+  const std::string scheme = "Basic ";
+  bool ok = false;
+  if (header.size() > scheme.size()
+      && enc::to_lower(header.substr(0, scheme.size())) == enc::to_lower(scheme)) {
+    const auto decoded = enc::base64_decode(header.substr(scheme.size()));
+    if (decoded) {
+      const auto colon = decoded->find(':');
+      if (colon != std::string::npos) {
+        auto view = emu().registry().current();
+        const auto it = view->access_keys.find(decoded->substr(0, colon));
+        ok = it != view->access_keys.end()
+             && crypto::equal_ct(it->second, decoded->substr(colon + 1));
+      }
+    }
+  }
+  if (!ok) {
+    res.set_header("WWW-Authenticate", R"(Basic realm="aliot emulator operator")");
+    send_json(res, 401,
+              {{"error", "an AccessKey is needed: curl -u \"$ALIOT_ACCESS_KEY_ID:"
+                         "$ALIOT_ACCESS_KEY_SECRET\" (aliot emulate cloud add-access-key)"}});
+  }
+  return ok;
+}
+
 void handle_messages(const httplib::Request& req, httplib::Response& res) {
+  if (!operator_authorized(req, res)) {
+    return;
+  }
   const std::string filter = req.has_param("topic") ? req.get_param_value("topic") : "#";
   std::uint64_t since = 0;
   std::size_t limit = 1000;
@@ -683,8 +715,13 @@ bool bind_server(httplib::Server& s, int port, std::string& why, const char* wha
     *fd = sock;
   });
   s.set_tcp_nodelay(true);
+  // Clients that open a connection and send half a request (or nothing) must not starve the
+  // OpenAPI: each one holds a worker only until a read stalls for 2 s, and there are workers for
+  // many more of them than a test or a script opens at once.
+  s.set_read_timeout(2, 0);
+  s.set_keep_alive_timeout(2);
   s.new_task_queue = [] {
-    return new httplib::ThreadPool(32);
+    return new httplib::ThreadPool(128);
   };
   if (!s.bind_to_port("127.0.0.1", port)) {
     why = std::string("cannot listen for the ") + what + " on 127.0.0.1:" + std::to_string(port)

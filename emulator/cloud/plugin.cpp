@@ -21,7 +21,8 @@
 // user name) is CONNACK 0x05 here (MQTT 5: 0x87). The broker log names the precise reason.
 //
 // Operator view (what devices sent, for tests and CI scripts):
-//  (a) HTTP: GET <ALIOT_API_ENDPOINT>/emu/messages?topic=FILTER&since=SEQ&limit=N returns
+//  (a) HTTP: GET <ALIOT_API_ENDPOINT>/emu/messages?topic=FILTER&since=SEQ&limit=N, with HTTP
+//      Basic authentication by an AccessKey (`curl -u AKID:SECRET`), returns
 //      {"messages":[{"seq":N,"ts":"<RFC 3339>","ts_ms":N,"topic":"...","qos":0,
 //      "payload_base64":"...","client":"<clientId>"}...],"next":SEQ} for the last 10000 messages
 //      clients published (after the topic rights check); poll with since=<next>.
@@ -294,6 +295,48 @@ int dynreg_login(mosquitto* client,
   return MOSQ_ERR_SUCCESS;
 }
 
+// The platform binds a session to the device that authenticated it: a client id that another
+// device (or an operator, or a registration) holds right now is not taken over by this login.
+// mosquitto would otherwise disconnect the holder as soon as this login is accepted, so one
+// device could knock another offline with nothing but the other's client id.
+std::optional<std::string> held_by_another(const mosquitto* client,
+                                           const std::string& cid,
+                                           const std::string& pk,
+                                           const std::string& dn) {
+  for (const auto& [other, s] : broker().sessions) {
+    if (other == client || s.client_id != cid) {
+      continue;
+    }
+    if (s.kind != Kind::device) {
+      return std::string(s.kind == Kind::reg ? "a registration" : "an operator");
+    }
+    if (s.pk != pk || s.dn != dn) {
+      return "device " + key_of(s.pk, s.dn);
+    }
+  }
+  return std::nullopt;
+}
+
+// The identity part of a client id that names another device of the registry ("pk.dn",
+// "dn.pk", "dn&pk", as the SDKs form it): a device may choose its client id, but not another
+// device's, so it cannot take (or squat) the session that device would open.
+std::optional<std::string> names_another_device(const Snapshot& view,
+                                                const std::string& id,
+                                                const std::string& pk,
+                                                const std::string& dn) {
+  for (std::size_t i = id.find_first_of(".&"); i != std::string::npos;
+       i = id.find_first_of(".&", i + 1)) {
+    const std::string left = id.substr(0, i);
+    const std::string right = id.substr(i + 1);
+    for (const auto& [opk, odn] : {std::pair{left, right}, std::pair{right, left}}) {
+      if ((opk != pk || odn != dn) && view.device(opk, odn) != nullptr) {
+        return key_of(opk, odn);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   auto* ed = static_cast<mosquitto_evt_basic_auth*>(event_data);
   mosquitto* client = ed->client;
@@ -332,6 +375,12 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   const std::string pk = user.substr(amp + 1);
   if (password.empty()) {
     return refuse("empty password");
+  }
+  if (const auto holder = held_by_another(client, cid, pk, dn)) {
+    return refuse("client id in use by " + *holder + ", not by " + key_of(pk, dn));
+  }
+  if (const auto other = names_another_device(*view, parts->client_id, pk, dn)) {
+    return refuse("client id names device " + *other + ", not " + key_of(pk, dn));
   }
   const std::string auth_type = enc::to_lower(parts->option("authtype").value_or(""));
   if (auth_type == "register" || auth_type == "regnwl") {

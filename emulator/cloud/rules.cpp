@@ -52,6 +52,26 @@ bool category_allows(const std::vector<Category>& cats,
   return false;
 }
 
+bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+// A topic of the device's own system space that only the platform sends on (spec 3.5): RRPC
+// requests, service calls and property sets, replies to the device's own requests, pushed
+// configuration and raw downlink; NTP responses, shadow replies and OTA upgrade notices. The
+// device subscribes to them but may not publish on them (it could forge a call to itself).
+// `rest` is the part after /sys/pk/dn/.
+bool sys_downlink(std::string_view rest) {
+  if (starts_with(rest, "rrpc/request/") || rest == "thing/model/down_raw"
+      || rest == "thing/config/push") {
+    return true;
+  }
+  if (starts_with(rest, "thing/service/")) { // calls down, their _reply up
+    return !ends_with(rest, "_reply");
+  }
+  return ends_with(rest, "_reply"); // the platform's reply to something the device sent
+}
+
 } // namespace
 
 bool filter_matches(std::string_view filter, std::string_view topic) {
@@ -106,14 +126,23 @@ bool device_allowed(const std::vector<Category>& cats,
   if (starts_with(topic, own)) {
     return category_allows(cats, own, topic, pub, !pub, is_filter);
   }
-  // Rule 2: the device's own system topics, both directions.
+  // Rule 2: the device's own system topics, subscribe to all, publish except where only the
+  // platform sends.
   const std::string tail = std::string(pk) + "/" + std::string(dn);
-  if (starts_with(topic, "/sys/" + tail + "/") || starts_with(topic, "/ext/ntp/" + tail + "/")) {
+  const std::string sys = "/sys/" + tail + "/";
+  if (starts_with(topic, sys)) {
+    // A filter such as /sys/pk/dn/# or .../thing/service/+ reaches downlink topics: a device
+    // subscribes with it; a publish is never a filter.
+    return !pub || !sys_downlink(topic.substr(sys.size()));
+  }
+  if (starts_with(topic, "/ext/ntp/" + tail + "/")) {
+    return !pub || topic != "/ext/ntp/" + tail + "/response";
+  }
+  if (topic == "/shadow/update/" + tail || topic == "/ota/device/inform/" + tail) {
     return true;
   }
-  if (topic == "/shadow/update/" + tail || topic == "/shadow/get/" + tail
-      || topic == "/ota/device/inform/" + tail || topic == "/ota/device/upgrade/" + tail) {
-    return true;
+  if (topic == "/shadow/get/" + tail || topic == "/ota/device/upgrade/" + tail) {
+    return !pub;
   }
   // Rule 3: custom-topic RRPC, /ext/rrpc/<id or +><own topic>, allowed when the embedded
   // topic is (in either direction: request and response share the topic).

@@ -7,7 +7,11 @@
 
 #include <aliot/encoding.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <set>
 #include <sstream>
@@ -343,4 +347,38 @@ TEST_F(OnEmulator, RegisterOverMqttWithoutPreregistrationYieldsAWorkingToken) {
                       "1"},
                      {.timeout_s = 15});
   EXPECT_EQ(p.status, 0) << p.err;
+}
+
+// 64 connections that send half a request header and then nothing must not block the OpenAPI:
+// a cloud call through the real binary answers as it does on an idle emulator.
+TEST_F(OnEmulator, SlowHeaderConnectionsDoNotBlockTheOpenApi) {
+  s_emu->add_device(k_pk, "emu-slow-1", k_dummy_ds);
+  const std::string api = s_emu->api_endpoint();
+  const int port = std::stoi(api.substr(api.rfind(':') + 1));
+  std::vector<int> socks;
+  for (int i = 0; i < 64; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string half = "GET /emu/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    ASSERT_EQ(::send(fd, half.data(), half.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(half.size()));
+    socks.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200)); // every one taken by the server
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_aliot(
+      {"cloud", "pub", "-k", k_pk, "-d", "emu-slow-1", "-t", "user/get", "-m", "hi", "-q", "0"},
+      {.env = env()});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  for (const int fd : socks) {
+    ::close(fd);
+  }
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_LT(took, std::chrono::seconds(3))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }

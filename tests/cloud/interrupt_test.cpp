@@ -50,7 +50,7 @@ TEST(Interrupt, SigintDuringAStalledHttpCallExits130AtOnce) {
       {"cloud pub",
        {"cloud", "pub", "-k", "a1FakePK001", "-d", "dev1", "-t", "user/get", "-m", "x"}},
       {"rrpc call", {"rrpc", "call", "-k", "a1FakePK001", "-d", "dev1", "-m", "x"}},
-      {"register", {"register", "-k", "a1FakePK001", "-d", "dev-stalled"}},
+      {"register", {"register", "-k", "a1FakePK001", "-d", "dev-stalled", "--allow-insecure-http"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

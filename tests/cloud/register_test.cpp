@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -20,6 +24,12 @@ using nlohmann::json;
 namespace {
 
 class Register : public OnFakePlatform {};
+
+std::string fmt_device(const std::string& prefix, int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "-%03d", i);
+  return prefix + buf;
+}
 
 } // namespace
 
@@ -332,4 +342,161 @@ TEST(RegisterCrash, KillNineMidBatchThenRerunLosesNothing) {
   for (const auto& [dn, ds] : got) {
     EXPECT_EQ(st[dn], ds) << dn;
   }
+}
+
+namespace {
+
+// A filesystem with room for about one page of --out: a 64 KiB tmpfs nearly filled (when mount
+// is permitted), or else a file size limit of 4 KiB on aliot (ulimit -f; aliot ignores SIGXFSZ,
+// so the write fails instead of killing it). Either way a line is torn mid-write.
+class SmallDisk {
+public:
+  explicit SmallDisk(const TempDir& dir)
+      : m_dir(dir.file("small")) {
+    ::mkdir(m_dir.c_str(), 0700);
+    m_mounted =
+        run({"mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", m_dir}).status == 0;
+    if (m_mounted) {
+      std::ofstream(m_dir + "/filler") << std::string(64 * 1024 - 4096, 'x');
+    }
+  }
+  ~SmallDisk() {
+    if (m_mounted) {
+      run({"umount", "-l", m_dir});
+    }
+  }
+  SmallDisk(const SmallDisk&) = delete;
+  SmallDisk& operator=(const SmallDisk&) = delete;
+
+  bool mounted() const { return m_mounted; }
+  std::string file(const std::string& name) const { return m_dir + "/" + name; }
+  // The shell line that runs aliot with this disk's limit.
+  std::string limit() const { return m_mounted ? "" : "ulimit -f 4; "; }
+  // Makes room: the re-run after a full disk.
+  void make_room() const { std::remove((m_dir + "/filler").c_str()); }
+
+private:
+  std::string m_dir;
+  bool m_mounted = false;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+} // namespace
+
+// --out on a full disk: the failed append is cut back out of the file (no torn line for the
+// next one to be glued onto), the batch starts no new device, the secrets already issued are
+// printed, exit 10 says how many reached only stdout, and the re-run (with room made) registers
+// exactly the devices without a complete line.
+TEST_F(Register, OutOnAFullDiskIsRolledBackAndTheBatchStops) {
+  const SmallDisk disk(dir);
+  std::cerr << "[ full disk: " << (disk.mounted() ? "64 KiB tmpfs" : "ulimit -f 4 (no mount)")
+            << " ]\n";
+  std::string names;
+  for (int i = 0; i < 100; ++i) {
+    names += fmt_device("fill", i) + "\n";
+  }
+  const auto file = dir.write("names.txt", names);
+  const auto out = disk.file("full.jsonl");
+  std::string exports;
+  for (const auto& [k, v] : platform().env()) {
+    exports += "export " + k + "='" + v + "'\n";
+  }
+  const std::string command = "exec '" + aliot_bin() + "' register -k " + k_pk + " --names '" + file
+                              + "' --out '" + out + "' -j 2";
+  const auto before = platform().register_requests();
+  auto r = sh(exports + disk.limit() + command);
+  EXPECT_EQ(r.status, 10) << r.err;
+
+  const std::string saved_text = read_file(out);
+  ASSERT_FALSE(saved_text.empty());
+  EXPECT_EQ(saved_text.back(), '\n') << "a torn line was left: " << saved_text;
+  for (const auto& l : lines_of(saved_text)) {
+    ASSERT_TRUE(json::accept(l)) << "not a whole record: " << l;
+  }
+  const auto saved = secrets_in(saved_text);
+  const auto printed = secrets_in(r.out);
+  const auto st = platform().state()["secrets"];
+  for (const auto& [dn, ds] : saved) {
+    EXPECT_EQ(printed.count(dn), 1u) << dn << " saved but not printed";
+    EXPECT_EQ(st[dn], ds) << dn;
+  }
+  std::size_t only_stdout = 0;
+  for (const auto& [dn, ds] : printed) {
+    EXPECT_EQ(st[dn], ds) << dn;
+    only_stdout += saved.count(dn) == 0 ? 1 : 0;
+  }
+  // The batch stopped: nothing registered but what was printed, and only the devices in flight
+  // (-j 2) when the first append failed reached stdout alone.
+  EXPECT_EQ(platform().register_requests() - before, printed.size());
+  EXPECT_LT(printed.size(), 100u);
+  EXPECT_GE(only_stdout, 1u);
+  EXPECT_LE(only_stdout, 2u);
+  EXPECT_NE(r.err.find(std::to_string(only_stdout) + " secret(s) reached only standard output"),
+            std::string::npos)
+      << r.err;
+
+  // The re-run, with room: every device with a complete line is skipped.
+  disk.make_room();
+  const auto before_rerun = platform().register_requests();
+  r = sh(exports + command);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(platform().register_requests() - before_rerun, 100u - saved.size());
+  const auto all = secrets_in(read_file(out));
+  EXPECT_EQ(all.size(), 100u);
+  const auto st2 = platform().state()["secrets"];
+  for (const auto& [dn, ds] : all) {
+    EXPECT_EQ(st2[dn], ds) << dn;
+  }
+}
+
+// -o json: a failed device of a batch is a JSON line on stdout beside the triplets, so one
+// stream says what became of every device.
+TEST_F(Register, UnderJsonEveryFailedDeviceIsALineOnStdout) {
+  const auto r = run_aliot({"-o", "json", "register", "-k", k_pk, "-d", "jl-ok-1", "-d",
+                            "unknown-jl-2", "-d", "activated-jl-3", "-d", "jl-ok-4", "-j", "2"},
+                           {.env = platform().env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  std::map<std::string, json> by_name;
+  for (const auto& l : lines_of(r.out)) {
+    const auto j = json::parse(l);
+    by_name[j["DeviceName"]] = j;
+  }
+  ASSERT_EQ(by_name.size(), 4u) << r.out;
+  for (const char* ok : {"jl-ok-1", "jl-ok-4"}) {
+    EXPECT_TRUE(by_name[ok].contains("DeviceSecret")) << by_name[ok];
+    EXPECT_FALSE(by_name[ok].contains("ok")) << "a triplet line stays usable as --triplet";
+  }
+  for (const char* bad : {"unknown-jl-2", "activated-jl-3"}) {
+    const auto& j = by_name[bad];
+    EXPECT_EQ(j["ok"], false) << j;
+    EXPECT_EQ(j["ProductKey"], k_pk) << j;
+    EXPECT_EQ(j["error"]["exit_status"], 7) << j;
+    EXPECT_EQ(j["error"]["code"], "remote") << j;
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty()) << j;
+    EXPECT_FALSE(j.contains("DeviceSecret")) << j;
+  }
+}
+
+// A plain http:// registration endpoint would carry the ProductSecret-signed request and the new
+// DeviceSecret in clear text: refused (exit 2) before anything is sent, unless
+// --allow-insecure-http, which warns.
+TEST(RegisterHttp, PlainHttpEndpointNeedsAnExplicitFlag) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(free_port());
+  const Env env{{"ALIOT_AUTH_ENDPOINT", url}, {"ALIOT_PRODUCT_SECRET", k_ps}};
+  auto r = run_aliot({"register", "-k", k_pk, "-d", "dev-http"}, {.env = env});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("plain http://"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-insecure-http"), std::string::npos) << r.err;
+  // With the flag it is sent (nothing listens there: a network error) after a warning.
+  r = run_aliot({"register", "-k", k_pk, "-d", "dev-http", "--allow-insecure-http"}, {.env = env});
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.err.find("warning: --allow-insecure-http"), std::string::npos) << r.err;
+  // MQTT registration is always TLS: the HTTP endpoint does not matter there.
+  r = run_aliot({"register", "-k", k_pk, "-d", "dev-http", "--via", "mqtt", "--dry-run"},
+                {.env = env});
+  EXPECT_EQ(r.status, 0) << r.err;
 }

@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -70,8 +74,8 @@ TEST(Cli, VersionNamesCommitAndLibrariesInTextAndJson) {
 TEST(Cli, UnknownFlagIsUsageErrorWithExactMessage) {
   auto r = run_aliot({"sign", "--bogus"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "aliot sign: The following argument was not expected: --bogus\n"
-                   "Run 'aliot sign --help' for usage.\n");
+  EXPECT_EQ(r.err, "aliot: error: sign: the following argument was not expected: --bogus\n"
+                   "aliot: hint: run 'aliot sign --help' for usage\n");
   EXPECT_EQ(r.out, "");
 }
 
@@ -81,14 +85,17 @@ TEST(Cli, UnknownCommandAndMissingCommandAreUsageErrors) {
   EXPECT_EQ(r.err.rfind("aliot: ", 0), 0U) << r.err;
   auto none = run_aliot({});
   EXPECT_EQ(none.status, 2);
-  EXPECT_EQ(none.err, "aliot: a command is required\nRun 'aliot --help' for usage.\n");
+  EXPECT_EQ(
+      none.err,
+      "aliot: error: a command is required\naliot: hint: run 'aliot --help' for the commands\n");
 }
 
 TEST(Cli, BadChoiceIsUsageError) {
   auto r = run_aliot({"sign", "--sign-method", "sha512", "-k", "pk1", "-d", "dev0001"});
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("aliot sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("aliot: error: sign: --sign-method: sha512 not in {hmacsha256,hmacsha1,hmacmd5}"),
+      std::string::npos)
       << r.err;
 }
 
@@ -285,4 +292,127 @@ TEST(Cli, OutputIntoAFullDiskIsAnIoError) {
   const auto ok = sh("'" + aliot_bin() + "' sign -k a1FakePK001 -d dev-01 --device-secret-file '"
                      + ds + "' | cat >/dev/null; exit ${PIPESTATUS[0]}");
   EXPECT_EQ(ok.status, 0) << ok.err;
+}
+
+// One rule for every file that holds a secret: readable by group or others is a warning, and
+// under --strict an error, exit 3, before anything is sent or opened. Each kind of file in turn.
+TEST(Cli, EveryFileHoldingASecretFollowsOneRule) {
+  TempDir dir;
+  const std::string triplet = R"({"ProductKey":"pk1","DeviceName":"dev0001","DeviceSecret":"abc"})";
+  const Env unreachable = {{"ALIOT_PRODUCT_SECRET", "ps"},
+                           {"ALIOT_AUTH_ENDPOINT", "https://127.0.0.1:1"}};
+  struct Case {
+    std::string what;
+    std::vector<std::string> args; // after the global options
+    Env env;
+  };
+  std::vector<Case> cases;
+  for (const unsigned mode : {0644U, 0640U, 0604U}) {
+    const std::string m = std::to_string(mode);
+    const auto cfg =
+        dir.write("config" + m + ".json",
+                  R"({"default_profile":"a","profiles":{"a":{"device_secret":"abc"}}})", mode);
+    const auto t = dir.write("t" + m + ".json", triplet, mode);
+    const auto ds = dir.write("ds" + m, "abc\n", mode);
+    const auto ps = dir.write("ps" + m, "ps\n", mode);
+    const auto ak = dir.write("ak" + m, "aks\n", mode);
+    const auto out = dir.write("out" + m + ".jsonl", "", mode);
+    cases.push_back({"config file", {"--config", cfg, "sign", "-k", "pk1", "-d", "dev0001"}, {}});
+    cases.push_back({"triplet file", {"sign", "--triplet", t}, {}});
+    cases.push_back(
+        {"triplet file",
+         {"burn", "--port", dir.file("no-such-tty"), "--journal", dir.file("j.db"), "--triplet", t},
+         {}});
+    cases.push_back({"DeviceSecret file",
+                     {"sign", "-k", "pk1", "-d", "dev0001", "--device-secret-file", ds},
+                     {}});
+    cases.push_back(
+        {"ProductSecret file",
+         {"register", "-k", "pk1", "-d", "dev0001", "--product-secret-file", ps, "--dry-run"},
+         {}});
+    cases.push_back({"AccessKey secret file",
+                     {"rrpc", "call", "-k", "pk1", "-d", "dev0001", "-m", "x", "--access-key-id",
+                      "AKID", "--access-key-secret-file", ak, "--dry-run"},
+                     {}});
+    cases.push_back(
+        {"--out file", {"register", "-k", "pk1", "-d", "dev0001", "--out", out}, unreachable});
+    // The file imported into the station's credential pool holds DeviceSecrets too.
+    const auto line = [](const std::string& dn) {
+      return R"({"ProductKey":"a1FakePK001","DeviceName":")" + dn
+             + R"(","DeviceSecret":"0123456789abcdef0123456789abcdef"})" + "\n";
+    };
+    const auto loose = dir.write("loose" + m + ".jsonl", line("loose" + m), mode);
+    const auto pool2 = dir.file("pool2-" + m + ".db");
+    cases.push_back({"--csv file", {"pool", "import", "--pool", pool2, "--csv", loose}, {}});
+  }
+  for (const auto& c : cases) {
+    std::vector<std::string> args = c.args;
+    const auto loose = run_aliot(args, {.env = c.env});
+    EXPECT_NE(loose.status, 3) << c.what << ": " << loose.err;
+    EXPECT_NE(loose.err.find("readable by other users"), std::string::npos)
+        << c.what << ": " << loose.err;
+    EXPECT_NE(loose.err.find(c.what), std::string::npos) << c.what << ": " << loose.err;
+    args.insert(args.begin(), "--strict");
+    const auto strict = run_aliot(args, {.env = c.env});
+    EXPECT_EQ(strict.status, 3) << c.what << ": " << strict.err;
+    EXPECT_NE(strict.err.find("chmod 600"), std::string::npos) << c.what << ": " << strict.err;
+  }
+  // 0600 files say nothing, strict or not.
+  const auto t = dir.write("t600.json", triplet, 0600);
+  const auto r = run_aliot({"--strict", "sign", "--triplet", t});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("readable"), std::string::npos) << r.err;
+}
+
+// aliot holds secrets in memory: it writes no core file (RLIMIT_CORE 0, soft and hard) and is
+// not dumpable, so no other process of its user can read its memory. The files under /proc/PID
+// of a process that is not dumpable belong to root: run as an unprivileged user (setpriv), a
+// long-running aliot (the switch simulator) shows it.
+TEST(Cli, NoCoreDumpAndNotDumpable) {
+  if (::geteuid() != 0 || !have_program("setpriv")) {
+    GTEST_SKIP() << "needs root and setpriv to run aliot as another user";
+  }
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
+  Background sw({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", aliot_bin(),
+                 "emulate", "switch", "--link", dir.file("dut")},
+                {.env = {{"HOME", dir.path()}}});
+  for (int i = 0; i < 200 && !std::filesystem::exists(dir.file("dut")); ++i) {
+    sw.wait_for("\x01never", std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir.file("dut"))) << sw.err();
+  const std::string proc = "/proc/" + std::to_string(sw.pid());
+  struct stat st {};
+  ASSERT_EQ(::stat((proc + "/status").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0U) << "its /proc files belong to its user: it is dumpable";
+  std::ifstream limits(proc + "/limits");
+  bool seen = false;
+  for (std::string line; std::getline(limits, line);) {
+    if (line.rfind("Max core file size", 0) == 0) {
+      std::istringstream in(line.substr(18));
+      std::string soft, hard;
+      in >> soft >> hard;
+      EXPECT_EQ(soft, "0") << line;
+      EXPECT_EQ(hard, "0") << line;
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen);
+}
+
+// --insecure says on stderr that the certificate is not verified, whatever the command.
+TEST(Cli, InsecureWarnsOnEveryDeviceCommand) {
+  const std::string port = std::to_string(free_port()); // nothing listens: exit 5 after the warning
+  const std::vector<std::string> dev{"-k",        "a1FakePK001", "-d", "dev0001",   "--host",
+                                     "127.0.0.1", "--port",      port, "--insecure"};
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"pub", "-t", "user/update", "-m", "x"},
+        {"sub", "-t", "user/get", "-W", "1"},
+        {"connect"}}) {
+    args.insert(args.end(), dev.begin(), dev.end());
+    const auto r = run_aliot(args, {.env = {{"ALIOT_DEVICE_SECRET", "abc"}}});
+    EXPECT_NE(r.err.find("warning: --insecure: the server certificate is not verified"),
+              std::string::npos)
+        << args[0] << ": " << r.err;
+  }
 }

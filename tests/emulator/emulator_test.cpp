@@ -5,6 +5,8 @@
 
 #include "support.hpp"
 
+#include <aliot/emu/registry.hpp>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -147,7 +149,7 @@ TEST_F(EmulatorTest, PrintsTheExportsOfCliMd) {
 }
 
 TEST_F(EmulatorTest, RegistryIsPrivate) {
-  auto r = sh("stat -c %a \"$D/registry.json\"", {.env = {{"D", emu->dir()}}});
+  auto r = sh("stat -c %a \"$D/registry.db\"", {.env = {{"D", emu->dir()}}});
   EXPECT_EQ(r.out, "600\n");
 }
 
@@ -324,6 +326,91 @@ TEST_F(EmulatorTest, NewerLoginKicksTheOlderOneEvenWithAnotherClientId) {
     }
   }
   EXPECT_GE(connects, 2U) << first.out();
+}
+
+// Device B logging in with device A's client id (its own user name, a password signed without
+// the client id) is refused, CONNACK 5, and A stays connected: the session is bound to the
+// device that authenticated it.
+TEST_F(EmulatorTest, AnotherDevicesClientIdIsRefusedAndItsHolderStaysOnline) {
+  const std::string shared = "held-by-dev1";
+  auto a = mqtt_args("mosquitto_sub", device_login(k_pk, "dev1", k_ds, "sha256", true, shared));
+  a.insert(a.end(), {"-t", "/" + k_pk + "/dev1/user/get", "-v", "-d"});
+  a.insert(a.begin(), {"stdbuf", "-oL"});
+  Background holder(a);
+  ASSERT_TRUE(holder.wait_for("SUBACK", std::chrono::seconds(10))) << holder.err();
+
+  const std::string ts = "1700000000000";
+  const Login forged{
+      shared + "|securemode=3,signmethod=hmacsha256,timestamp=" + ts + "|", "dev2&" + k_pk,
+      openssl_hmac("sha256", k_ds,
+                   "deviceName" + std::string("dev2") + "productKey" + k_pk + "timestamp" + ts)};
+  // The same client id: mosquitto's own client-id takeover would otherwise disconnect dev1.
+  ASSERT_EQ(forged.client_id, device_login(k_pk, "dev1", k_ds, "sha256", true, shared).client_id);
+  auto r = pub(forged, "/" + k_pk + "/dev2/user/update", "forged");
+  EXPECT_NE(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("not authorised"), std::string::npos) << r.err;
+  // Nor may B take the client id that names A (as the SDKs form it), A online or not: B could
+  // squat the session A opens.
+  for (const std::string& names_a : {k_pk + ".dev1", "dev1." + k_pk, "dev1&" + k_pk}) {
+    r = pub(device_login(k_pk, "dev2", k_ds, "sha256", true, names_a),
+            "/" + k_pk + "/dev2/user/update", "squat");
+    EXPECT_NE(r.status, 0) << names_a << ": " << r.err;
+    EXPECT_NE(r.err.find("not authorised"), std::string::npos) << names_a << ": " << r.err;
+  }
+  // B with a client id of its own logs in: the refusal was about the client id only.
+  r = pub(device_login(k_pk, "dev2", k_ds, "sha256", false, "dev2-own"),
+          "/" + k_pk + "/dev2/user/update", "own");
+  EXPECT_EQ(r.status, 0) << r.err;
+
+  // A still receives, on its first connection.
+  r = run({"mosquitto_pub", "-h", emu->host(), "-p", std::to_string(emu->mqtt_tcp_port()), "-i",
+           "ops-held", "-u", "operator/" + k_ak, "-P", k_aks, "-t", "/" + k_pk + "/dev1/user/get",
+           "-m", "still-here", "-q", "1"},
+          {.timeout_s = 20});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out =
+      holder.wait_for("/" + k_pk + "/dev1/user/get still-here", std::chrono::seconds(10));
+  ASSERT_TRUE(out) << holder.out();
+  std::size_t connects = 0;
+  for (std::size_t pos = 0; (pos = out->find("sending CONNECT", pos)) != std::string::npos; ++pos) {
+    ++connects;
+  }
+  EXPECT_EQ(connects, 1U) << "dev1 was disconnected and came back: " << *out;
+}
+
+// A device may not publish on the topics only the platform sends on: an RRPC request or a
+// property set to itself is dropped like any publish outside its rights.
+TEST_F(EmulatorTest, ADeviceMayNotPublishOnItsDownlinkTopics) {
+  const auto l = device_login(k_pk, "dev1", k_ds, "sha256", true, "down1");
+  const std::string sys = "/sys/" + k_pk + "/dev1/";
+  for (const std::string& t :
+       {sys + "rrpc/request/889455942124347392", sys + "thing/service/property/set"}) {
+    EXPECT_EQ(pub(l, t, "forged-downlink").status, 0) << t;
+  }
+  EXPECT_EQ(pub(l, sys + "rrpc/response/889455942124347392", "an-answer").status, 0);
+  ASSERT_TRUE(seen(sys + "rrpc/response/889455942124347392", "an-answer"));
+  const auto all = emu->messages_json("#");
+  EXPECT_EQ(all.find(sys + "rrpc/request/"), std::string::npos) << all.substr(0, 400);
+  EXPECT_EQ(all.find(sys + "thing/service/property/set"), std::string::npos);
+}
+
+// What devices sent is shown to an operator only: /emu/messages needs an AccessKey (HTTP Basic).
+TEST_F(EmulatorTest, TheMessagesViewNeedsAnAccessKey) {
+  const std::string url = emu->api_endpoint() + "/emu/messages?topic=%23";
+  for (const std::vector<std::string>& creds :
+       {std::vector<std::string>{}, {"-u", k_ak + ":wrong-secret"}, {"-u", "NoSuchKey:" + k_aks}}) {
+    std::vector<std::string> a{"curl",      "-sS", "--max-time",   "10", "-o",
+                               "/dev/null", "-w",  "%{http_code}", url};
+    a.insert(a.end(), creds.begin(), creds.end());
+    const auto r = run(a);
+    EXPECT_EQ(r.out, "401") << r.err;
+  }
+  const auto r = run({"curl", "-sS", "--max-time", "10", "-u", k_ak + ":" + k_aks, url});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(json::parse(r.out).contains("messages")) << r.out;
+  // The health check carries nothing and stays open.
+  EXPECT_EQ(run({"curl", "-sS", "--max-time", "10", emu->api_endpoint() + "/emu/health"}).out,
+            "ok\n");
 }
 
 TEST_F(EmulatorTest, OperatorLoginSeesEverything) {
@@ -947,9 +1034,15 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   r = run_v({"add-product", "-k", k_pk, "--dynamic-registration", "off"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "") << "an update prints no new secret";
-  auto before = json::parse(tmp.read("state/registry.json"));
-  EXPECT_EQ(before["products"][k_pk]["product_secret"], ps) << "kept when none is given";
-  EXPECT_EQ(before["products"][k_pk]["dynamic_registration"], false);
+  {
+    aliot::emu::Registry reg(dir);
+    auto before = reg.load();
+    ASSERT_TRUE(before) << before.error().message();
+    const auto* p = (*before)->product(k_pk);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->secret, ps) << "kept when none is given";
+    EXPECT_FALSE(p->dynreg);
+  }
   r = run_v({"add-device", "-k", k_pk, "-d", "dev1"});
   ASSERT_EQ(r.status, 0) << r.err;
   j = json::parse(r.out);
@@ -973,11 +1066,92 @@ TEST(EmulatorRegistry, VerbsValidateAndRecord) {
   EXPECT_EQ(r.status, 0) << r.err;
   r = run_v({"add-consumer-group", "-k", k_pk, "--consumer-group", "DEFAULT_GROUP"});
   EXPECT_EQ(r.status, 0) << r.err;
-  auto reg = json::parse(tmp.read("state/registry.json"));
-  EXPECT_EQ(reg["products"][k_pk]["consumer_groups"], json::array({"DEFAULT_GROUP"}));
-  EXPECT_EQ(reg["products"][k_pk]["topics"].size(), 4U);
-  EXPECT_EQ(reg["products"][k_pk]["devices"]["dev1"]["enabled"], true);
-  EXPECT_EQ(reg["access_keys"]["LTAIgen"]["secret"].get<std::string>().size(), 30U);
+  aliot::emu::Registry reg(dir);
+  auto view = reg.load();
+  ASSERT_TRUE(view) << view.error().message();
+  const auto* p = (*view)->product(k_pk);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->consumer_groups, std::vector<std::string>{"DEFAULT_GROUP"});
+  EXPECT_EQ(p->cats.size(), 4U);
+  const auto* d = (*view)->device(k_pk, "dev1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->enabled);
+  EXPECT_EQ((*view)->access_keys.at("LTAIgen").size(), 30U);
+}
+
+} // namespace
+
+namespace {
+
+TEST(EmulatorRegistry, NamesAddsABatchWholeOrNotAtAll) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto run_v = [&](std::vector<std::string> args, std::string input = {}) {
+    args.insert(args.begin(), {"emulate", "cloud"});
+    args.insert(args.begin() + 3, {"--dir", dir});
+    return aliot::test::run_aliot(args, {.input = std::move(input)});
+  };
+  ASSERT_EQ(run_v({"add-product", "-k", k_pk}).status, 0);
+  ASSERT_EQ(run_v({"add-device", "-k", k_pk, "-d", "taken1"}).status, 0);
+  auto nothing_added = [&] {
+    aliot::emu::Registry reg(dir);
+    return reg.current()->device(k_pk, "batch1") == nullptr;
+  };
+
+  auto r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\n# comment\n\nbatch2\nx\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--names - line 5: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\nbatch2\nbatch1\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("line 3: DeviceName batch1 repeats line 1"), std::string::npos) << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"}, "batch1\ntaken1\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("line 2: device " + k_pk + "/taken1 is already in the emulator registry"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "--names", "-"},
+            "DeviceName,Note\nbatch1,the batch1 note\n# taken1\n\"taken1\",n\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--names - line 4: device " + k_pk + "/taken1"), std::string::npos)
+      << "the line of the CSV row, not of a comment: " << r.err;
+  EXPECT_TRUE(nothing_added());
+  r = run_v({"add-device", "-k", k_pk, "-d", "dev9", "--names", "-"}, "batch1\n");
+  EXPECT_EQ(r.status, 2) << "-d and --names exclude each other";
+  r = run_v({"add-device", "-k", k_pk});
+  EXPECT_EQ(r.status, 2) << "neither -d nor --names";
+
+  // The console's CSV: a DeviceName column.
+  std::string csv = "\xEF\xBB\xBF"
+                    "DeviceName,Note\n";
+  for (int i = 1; i <= 300; ++i) {
+    csv += "batch" + std::to_string(i) + ",n\n";
+  }
+  tmp.write("devices.csv", csv);
+  r = run_v({"add-device", "-k", k_pk, "--names", tmp.file("devices.csv"), "--disabled"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("300 devices added"), std::string::npos) << r.err;
+  std::vector<json> lines;
+  std::size_t start = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; nl = r.out.find('\n', start)) {
+    lines.push_back(json::parse(r.out.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  ASSERT_EQ(lines.size(), 300U);
+  aliot::emu::Registry reg(dir);
+  auto view = reg.current();
+  for (const auto& j : lines) {
+    EXPECT_EQ(j["ProductKey"], k_pk);
+    const auto* d = view->device(k_pk, j["DeviceName"].get<std::string>());
+    ASSERT_NE(d, nullptr) << j.dump();
+    EXPECT_EQ(j["DeviceSecret"].get<std::string>(), d->secret) << "the triplet printed works";
+    EXPECT_EQ(d->secret.size(), 32U);
+    EXPECT_FALSE(d->enabled);
+  }
+  EXPECT_EQ(lines.back()["DeviceName"], "batch300");
 }
 
 } // namespace

@@ -1,4 +1,4 @@
-// The emulator's typed registry on a real registry.json in a temporary directory.
+// The emulator's typed registry on a real SQLite registry.db in a temporary directory.
 #include "support.hpp"
 
 #include <aliot/emu/registry.hpp>
@@ -63,8 +63,123 @@ TEST(EmuRegistry, OperationsRecordTypedEntitiesInTheFile) {
   EXPECT_EQ(dn, "dev1");
 
   struct stat st {};
-  ASSERT_EQ(::stat(tmp.file("registry.json").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  for (const char* f : {"registry.db", "registry.db-wal", "registry.db-shm"}) {
+    ASSERT_EQ(::stat(tmp.file(f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600U) << f << " holds secrets";
+  }
+}
+
+TEST(EmuRegistry, AViewKeepsWhatItSawAndANewViewSeesOtherProcessesChanges) {
+  aliot::test::TempDir tmp;
+  Registry reg(tmp.path());
+  ASSERT_TRUE(reg.add_product(k_pk, "ps", std::nullopt));
+  ASSERT_TRUE(reg.put_device(k_pk, "dev1", "one", true));
+  auto first = reg.current();
+  const auto* d = first->device(k_pk, "dev1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(first->device(k_pk, "dev2"), nullptr);
+  EXPECT_EQ(reg.current(), first) << "the same view while nothing changed";
+
+  Registry other(tmp.path()); // another process: the CLI verbs while the broker runs
+  ASSERT_TRUE(other.put_device(k_pk, "dev1", "two", false));
+  ASSERT_TRUE(other.put_device(k_pk, "dev2", "new", true));
+  ASSERT_TRUE(other.add_access_key("LTAIother", "aks"));
+  EXPECT_EQ(d->secret, "one") << "a view keeps what it saw";
+  auto next = reg.current();
+  EXPECT_NE(next, first);
+  const auto* d1 = next->device(k_pk, "dev1");
+  ASSERT_NE(d1, nullptr);
+  EXPECT_EQ(d1->secret, "two");
+  EXPECT_FALSE(d1->enabled);
+  ASSERT_NE(next->device(k_pk, "dev2"), nullptr);
+  EXPECT_EQ(next->access_keys.count("LTAIother"), 1U);
+}
+
+TEST(EmuRegistry, ABatchOfDevicesIsAddedWhole) {
+  aliot::test::TempDir tmp;
+  Registry reg(tmp.path());
+  ASSERT_TRUE(reg.add_product(k_pk, "ps", std::nullopt));
+  ASSERT_TRUE(reg.put_device(k_pk, "dev3", "s3", true));
+  std::vector<Registry::NewDevice> batch;
+  for (int i = 0; i < 1000; ++i) {
+    batch.push_back({"bulk" + std::to_string(i), "secret" + std::to_string(i)});
+  }
+  batch.push_back({"dev3", "again"});
+  auto r = reg.create_devices(k_pk, batch, true);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ(**r, 1000U) << "the index of the name already taken";
+  EXPECT_EQ(reg.current()->device(k_pk, "bulk0"), nullptr) << "all or none";
+  EXPECT_EQ(reg.current()->device(k_pk, "dev3")->secret, "s3");
+
+  batch.pop_back();
+  batch.push_back({"x", "s"});
+  r = reg.create_devices(k_pk, batch, true);
+  ASSERT_FALSE(r) << "a DeviceName the platform refuses";
+  EXPECT_EQ(r.error().code(), Errc::usage);
+  EXPECT_EQ(reg.current()->device(k_pk, "bulk0"), nullptr);
+
+  batch.pop_back();
+  r = reg.create_devices(k_pk, batch, false);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(r->has_value());
+  auto view = reg.current();
+  const auto* d = view->device(k_pk, "bulk999");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->secret, "secret999");
+  EXPECT_FALSE(d->enabled);
+  EXPECT_FALSE(d->activated);
+  std::string pk, dn;
+  EXPECT_EQ(view->device_by_iot_id(d->iot_id, pk, dn), d);
+  EXPECT_EQ(dn, "bulk999");
+  EXPECT_FALSE(reg.create_devices("a1NoSuchPK1", {{"bulk1", "s"}}, true));
+}
+
+TEST(EmuRegistry, ARegistryJsonOfAnOlderRunIsImportedOnce) {
+  aliot::test::TempDir tmp;
+  const std::string doc = R"({"products": {"a1RegTest01": {"product_secret": "ps1",
+      "dynamic_registration": false,
+      "topics": [{"topic": "user/get", "access": "sub"}, {"topic": "user/cmd", "access": "all"}],
+      "consumer_groups": ["G1"],
+      "devices": {"dev1": {"device_secret": "ds1", "enabled": true, "activated": true,
+                           "iot_id": "IOT1", "nickname": "n1", "created_ms": 42,
+                           "tokens": [{"client_id": "c1", "token": "t1"}]},
+                  "dev2": {"device_secret": "ds2", "enabled": false}}}},
+      "access_keys": {"LTAI1": {"secret": "aks1"}}})";
+  tmp.write("registry.json", doc);
+  {
+    Registry reg(tmp.path());
+    auto view = reg.load();
+    ASSERT_TRUE(view) << view.error().message();
+    const auto* p = (*view)->product(k_pk);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->secret, "ps1");
+    EXPECT_FALSE(p->dynreg);
+    ASSERT_EQ(p->cats.size(), 2U);
+    EXPECT_TRUE(p->cats[1].pub && p->cats[1].sub);
+    EXPECT_EQ(p->consumer_groups, std::vector<std::string>{"G1"});
+    const auto* d = (*view)->device(k_pk, "dev1");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->secret, "ds1");
+    EXPECT_TRUE(d->activated);
+    EXPECT_EQ(d->iot_id, "IOT1");
+    EXPECT_EQ(d->nickname, "n1");
+    EXPECT_EQ(d->created_ms, 42);
+    ASSERT_EQ(d->tokens.size(), 1U);
+    EXPECT_EQ(d->tokens[0].first, "c1");
+    EXPECT_EQ(d->tokens[0].second, "t1");
+    const auto* d2 = (*view)->device(k_pk, "dev2");
+    ASSERT_NE(d2, nullptr);
+    EXPECT_FALSE(d2->enabled);
+    EXPECT_EQ(d2->iot_id.size(), 26U) << "made when the file had none";
+    EXPECT_EQ((*view)->access_keys.at("LTAI1"), "aks1");
+  }
+  struct stat st {};
+  EXPECT_NE(::stat(tmp.file("registry.json").c_str(), &st), 0) << "imported once";
+  EXPECT_EQ(tmp.read("registry.json.imported"), doc);
+  Registry again(tmp.path());
+  ASSERT_TRUE(again.put_device(k_pk, "dev3", "ds3", true));
+  EXPECT_NE(again.current()->device(k_pk, "dev1"), nullptr);
 }
 
 TEST(EmuRegistry, NamesAndCategoriesAreValidatedAsThePlatformDoes) {
@@ -115,6 +230,24 @@ TEST(EmuRegistry, AWronglyTypedValueIsAnErrorNotAnException) {
     EXPECT_EQ(w.error().code(), Errc::config) << "a broken file is never overwritten: " << doc;
     EXPECT_EQ(tmp.read("registry.json"), doc);
   }
+}
+
+} // namespace
+
+namespace {
+
+TEST(EmuRegistry, AFileThatIsNotARegistryDatabaseIsAConfigError) {
+  aliot::test::TempDir tmp;
+  const std::string junk(8192, 'x');
+  tmp.write("registry.db", junk);
+  Registry reg(tmp.path());
+  auto view = reg.load();
+  ASSERT_FALSE(view);
+  EXPECT_EQ(view.error().code(), Errc::config) << view.error().message();
+  EXPECT_NE(view.error().message().find("registry.db"), std::string::npos)
+      << view.error().message();
+  EXPECT_FALSE(reg.add_product(k_pk, "ps", std::nullopt));
+  EXPECT_EQ(tmp.read("registry.db"), junk) << "never overwritten";
 }
 
 } // namespace

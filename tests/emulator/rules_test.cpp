@@ -75,6 +75,27 @@ TEST(EmuRules, SystemExtAndBroadcastTopics) {
   EXPECT_TRUE(pub("/ext/ntp/pk1/dn1/request"));
 }
 
+// A device subscribes to the topics only the platform sends on, but may not publish on them:
+// it could forge an RRPC request, a service call or a property set to itself.
+TEST(EmuRules, ADeviceMayNotPublishOnItsDownlinkTopics) {
+  for (const char* t :
+       {"/sys/pk1/dn1/rrpc/request/889455942124347392", "/sys/pk1/dn1/thing/service/property/set",
+        "/sys/pk1/dn1/thing/service/reboot", "/sys/pk1/dn1/thing/event/property/post_reply",
+        "/sys/pk1/dn1/thing/model/down_raw", "/sys/pk1/dn1/thing/config/push",
+        "/ext/ntp/pk1/dn1/response", "/shadow/get/pk1/dn1", "/ota/device/upgrade/pk1/dn1"}) {
+    EXPECT_FALSE(pub(t)) << t;
+    EXPECT_TRUE(sub(t)) << t;
+  }
+  for (const char* t :
+       {"/sys/pk1/dn1/rrpc/response/889455942124347392",
+        "/sys/pk1/dn1/thing/service/property/set_reply", "/sys/pk1/dn1/thing/service/reboot_reply",
+        "/sys/pk1/dn1/thing/event/property/post", "/sys/pk1/dn1/thing/model/up_raw",
+        "/ext/ntp/pk1/dn1/request", "/shadow/update/pk1/dn1", "/ota/device/inform/pk1/dn1"}) {
+    EXPECT_TRUE(pub(t)) << t;
+  }
+  EXPECT_TRUE(sub("/sys/pk1/dn1/thing/service/+"));
+}
+
 TEST(EmuRules, NormalizeCategory) {
   EXPECT_EQ(normalize_category("user/get"), "user/get");
   EXPECT_EQ(normalize_category("/${productKey}/${deviceName}/user/x"), "user/x");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <sstream>
 
 using namespace aliot::test;
@@ -402,4 +403,46 @@ TEST(EmulatorRrpcServe, AnswersCustomTopicRrpc) {
   ASSERT_EQ(log.size(), 2U) << serve.out();
   EXPECT_EQ(log[1]["topic"].get<std::string>().find("/ext/rrpc/"), 0U);
   EXPECT_EQ(log[0]["topic"], log[1]["topic"]);
+}
+
+// `rrpc serve --exec` runs a command that answers requests; it is not the device: none of the
+// secrets in aliot's environment reach it. And the running aliot holding secrets writes no core
+// file (RLIMIT_CORE 0).
+TEST(EmulatorRrpcServe, TheExecCommandGetsNoSecretsAndNoCoreIsDumped) {
+  Emu e;
+  Env env = e.env;
+  env["ALIOT_PRODUCT_SECRET"] = "ps0123456789abcd";
+  env["ALIOT_DEVICE_TOKEN"] = "tokenNeverForTheChild01";
+  auto serve = aliot_bg(cat({"rrpc", "serve", "-v", "-C", "1", "--exec", "env"}, e.dev()), env);
+  wait_err(serve, "serving RRPC");
+
+  std::ifstream limits("/proc/" + std::to_string(serve.pid()) + "/limits");
+  std::string line;
+  bool seen = false;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max core file size", 0) == 0) {
+      std::istringstream in(line.substr(std::string("Max core file size").size()));
+      std::string soft, hard;
+      in >> soft >> hard;
+      EXPECT_EQ(soft, "0") << line;
+      EXPECT_EQ(hard, "0") << line;
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen);
+
+  const auto r = run_aliot(cat({"rrpc", "call", "-m", "x", "-o", "json"}, e.dev()), {.env = env});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string child_env = json::parse(r.out)["payload"];
+  EXPECT_NE(child_env.find("ALIOT_RRPC_ID="), std::string::npos) << child_env;
+  EXPECT_NE(child_env.find("ALIOT_MQTT_HOST="), std::string::npos) << "non-secret settings stay";
+  for (const char* secret :
+       {k_ds, "ps0123456789abcd", "akSecret0123456789", "tokenNeverForTheChild01"}) {
+    EXPECT_EQ(child_env.find(secret), std::string::npos) << secret << " in:\n" << child_env;
+  }
+  for (const char* name : {"ALIOT_DEVICE_SECRET", "ALIOT_PRODUCT_SECRET", "ALIOT_ACCESS_KEY_SECRET",
+                           "ALIOT_DEVICE_TOKEN"}) {
+    EXPECT_EQ(child_env.find(std::string(name) + "="), std::string::npos) << name;
+  }
+  ASSERT_TRUE(serve.wait(std::chrono::seconds(10)).has_value());
 }

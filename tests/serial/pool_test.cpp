@@ -424,6 +424,7 @@ TEST(Pool, AnIssuedSecretIsDurableAndStaysWithItsUnit) {
   r = p->record_issued(k_pk, "SW-OTHER", Secret(ds(6)), Secret(), k_mac_a, "job-2");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("already tied to the triplet " + name), std::string::npos);
+  EXPECT_EQ(r.error().code(), Errc::device); // a unit with another triplet: exit 8 everywhere
   // released before its write intent: still this unit's (its name is the unit's)
   ASSERT_TRUE(p->release(k_pk, name, "job-2", j.get()));
   EXPECT_EQ(unwrap(p->tied_to(k_pk, k_mac_a))->state, PoolState::reserved);

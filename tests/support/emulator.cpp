@@ -121,8 +121,13 @@ ProcResult Emulator::add_device(const std::string& pk,
 }
 
 ProcResult Emulator::add_access_key(const std::string& id, const std::string& secret) {
-  return run_aliot({"emulate", "cloud", "add-access-key", "--dir", dir(), "--access-key-id", id},
-                   {.env = {{"ALIOT_ACCESS_KEY_SECRET", secret}}});
+  auto r = run_aliot({"emulate", "cloud", "add-access-key", "--dir", dir(), "--access-key-id", id},
+                     {.env = {{"ALIOT_ACCESS_KEY_SECRET", secret}}});
+  if (r.status == 0) {
+    m_ak_id = id;
+    m_ak_secret = secret;
+  }
+  return r;
 }
 
 ProcResult
@@ -132,7 +137,19 @@ Emulator::add_topic(const std::string& pk, const std::string& topic, const std::
 }
 
 std::string Emulator::messages_json(const std::string& topic_filter) const {
-  auto r = run({"curl", "-sS", "--max-time", "10",
+  if (m_ak_id.empty()) {
+    const std::string id = "EmuOperatorTest01";
+    const std::string secret = "EmuOperatorSecretForTests0001";
+    if (run_aliot({"emulate", "cloud", "add-access-key", "--dir", dir(), "--access-key-id", id},
+                  {.env = {{"ALIOT_ACCESS_KEY_SECRET", secret}}})
+            .status
+        != 0) {
+      return {};
+    }
+    m_ak_id = id;
+    m_ak_secret = secret;
+  }
+  auto r = run({"curl", "-sS", "--max-time", "10", "-u", m_ak_id + ":" + m_ak_secret,
                 api_endpoint() + "/emu/messages?topic=" + url_encode(topic_filter)});
   return r.status == 0 ? r.out : std::string();
 }

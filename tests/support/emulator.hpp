@@ -49,8 +49,9 @@ public:
   // access: pub, sub or all; topic relative to the device, e.g. "user/cmd".
   ProcResult add_topic(const std::string& pk, const std::string& topic, const std::string& access);
 
-  // GET /emu/messages?topic=FILTER (via curl): {"messages":[{"seq","ts","topic","qos",
-  // "payload_base64","client"}...],"next":SEQ}. Empty string if the request failed.
+  // GET /emu/messages?topic=FILTER (via curl, with the last AccessKey add_access_key added, or
+  // one it adds itself): {"messages":[{"seq","ts","topic","qos","payload_base64","client"}...],
+  // "next":SEQ}. Empty string if the request failed.
   std::string messages_json(const std::string& topic_filter = "#") const;
 
   // The emulator's stderr so far (for diagnostics in test failures).
@@ -66,6 +67,8 @@ private:
   std::string m_log;
   Env m_env;
   int m_status = -1;
+  mutable std::string m_ak_id; // the operator's AccessKey for /emu/messages
+  mutable std::string m_ak_secret;
 };
 
 } // namespace aliot::test

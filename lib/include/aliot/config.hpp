@@ -45,6 +45,8 @@ struct Sources {
   std::map<std::string, Value, std::less<>> flags;
   // Values between flags and the environment (a --triplet file), same shape.
   std::map<std::string, Value, std::less<>> files;
+  // --strict: a config file holding secrets that others can read is Errc::config, not a warning.
+  bool strict = false;
 };
 
 class Settings {
@@ -71,6 +73,18 @@ std::string default_config_path(const Env& env);
 // Resolves every key. A missing config file is fine unless it was named explicitly or a
 // profile was asked for; a malformed one is Errc::config.
 Result<Settings> resolve(const Sources& sources);
+
+// The one rule for every file that holds a secret (a config file with secrets in its profile, a
+// triplet, a secret file, the results file of `register --out`): a file that group or other users
+// can read is a warning, returned as its text, or under `strict` Errc::config ("chmod 600" as
+// the hint). `name` says which file ("triplet file t.json"). nullopt: nothing to say.
+Result<std::optional<std::string>>
+check_secret_mode(unsigned mode, std::string_view name, const std::string& path, bool strict);
+// The same for a file by path; a file that does not exist (yet) passes.
+Result<std::optional<std::string>>
+check_secret_file_mode(const std::string& path, std::string_view name, bool strict);
+// Whether group or other users can read a file of this mode.
+bool others_can_read(unsigned mode);
 
 // A secret read from a file (trailing newline stripped). `others_can_read` reports a mode that
 // lets group/others read it. Missing/unreadable file: Errc::config.
@@ -102,6 +116,33 @@ inline constexpr std::size_t k_max_small_file = 1024 * 1024;
 
 // Reads a whole small file, at most k_max_small_file (Errc::config naming the file on failure).
 Result<std::string> read_text_file(const std::string& path, std::string_view what);
+
+// A CA bundle named by --ca-file / ALIOT_CA_FILE (empty: the system store, nothing to check)
+// must be readable and not empty. A CA file is part of the connection's configuration: every
+// command that reads one fails with Errc::config (exit 3) naming the file, before it connects.
+Result<void> check_ca_file(const std::string& path);
+
+// One running instance per resource (an emulator's state directory, a simulated switch's link):
+// an advisory lock (flock) on `path`, which holds the owner's pid, held while the object lives.
+// A holder that crashed (even kill -9) loses the lock with its process, so a stale lock file
+// never blocks the next instance. The file is removed when the lock is released.
+class InstanceLock {
+public:
+  InstanceLock() = default;
+  ~InstanceLock();
+  InstanceLock(InstanceLock&& other) noexcept;
+  InstanceLock& operator=(InstanceLock&& other) noexcept;
+  InstanceLock(const InstanceLock&) = delete;
+  InstanceLock& operator=(const InstanceLock&) = delete;
+
+  // Takes the lock, or fails at once: Errc::usage "<what> is in use by another <who> (pid N)"
+  // when another process holds it, Errc::io when the lock file cannot be made.
+  static Result<InstanceLock> acquire(const std::string& path, std::string_view what);
+
+private:
+  int m_fd = -1;
+  std::string m_path;
+};
 
 // Writes a file atomically: temp file in the same directory, mode applied at creation, write,
 // fsync, rename, fsync of the directory. Errc::io on failure; never leaves a partial file.

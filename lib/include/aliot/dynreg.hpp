@@ -103,7 +103,9 @@ public:
   // Whether open() had to repair the end of the file.
   bool repaired() const;
 
-  // Appends `json_line` (no newline) for device pk/dn and makes it durable. Errc::io on failure.
+  // Appends `json_line` (no newline) for device pk/dn and makes it durable. Errc::io on failure,
+  // after cutting the file back to its length before the append (and syncing it), so a failed
+  // append never leaves a torn line behind.
   Result<void> append(std::string_view pk, std::string_view dn, std::string_view json_line);
 
 private:

@@ -69,6 +69,7 @@ struct Choices {
   std::optional<std::string> client_id; // MQTT client id before the options
   int securemode = 2;
   bool insecure = false;
+  bool allow_insecure_http = false; // a plain http:// registration endpoint (testing only)
   std::chrono::milliseconds timeout{10000};
   const std::atomic<bool>* interrupt = nullptr;
   int jobs = 1; // workers of a batch (checked here, used by BatchOptions)
@@ -77,8 +78,10 @@ struct Choices {
 // Settings from the resolved configuration (product_key, product_secret, sign_method, region,
 // instance, auth_endpoint, ca_file, mqtt_host, mqtt_port) and the choices. Errc::usage for a
 // choice out of range (checked first: regnwl over HTTPS, securemode, jobs 1-64, a timeout under
-// 100 ms, an empty random) or a malformed value, Errc::config when the ProductKey or ProductSecret
-// is missing. Warns through `log` that `insecure` skips certificate verification.
+// 100 ms, an empty random, a plain http:// registration endpoint without allow_insecure_http) or
+// a malformed value, Errc::config when the ProductKey or ProductSecret is missing. Warns through
+// `log` that `insecure` skips certificate verification and that an allowed http:// endpoint is
+// clear text.
 Result<Settings>
 settings_from(const config::Settings& cfg, const Choices& c, const Logger& log = {});
 
@@ -129,6 +132,11 @@ struct BatchSummary {
   std::chrono::duration<double> elapsed{0};
   // The error of the first failed device in list order (not in time order), if any.
   std::optional<Error> first_error;
+  // Secrets the platform issued that could not be saved in the results file: they reached only
+  // on_result (the caller prints them). The first such failure stops the batch from starting
+  // new devices; those already in flight finish.
+  std::size_t unsaved = 0;
+  std::optional<Error> save_error; // the first failure to save, in time order
 };
 
 class Batch {
@@ -151,7 +159,8 @@ public:
 
   // Registers every device not skipped with min(jobs, devices left) workers, each with its own
   // registrar from `make`. A failed device does not stop the batch; Errc::interrupted from a
-  // registrar, or the stop flag, does (devices not started are left out of the counts).
+  // registrar, the stop flag, or a result that could not be saved in the results file does
+  // (devices not started are left out of the counts).
   BatchSummary
   run(const RegistrarFactory& make, const BatchOptions& opts, const OnResult& on_result);
 

@@ -36,6 +36,15 @@ struct EndpointInput {
 
 Result<MqttEndpoint> resolve_mqtt_endpoint(const EndpointInput& in);
 
+// What every command says on standard error when --insecure turns verification off.
+inline constexpr const char* k_insecure_warning =
+    "--insecure: the server certificate is not verified";
+
+// A registration (or other secret-signed) endpoint that is plain http://: the signed request and
+// the secret in its reply would cross the network in clear text. Errc::usage unless `allowed`
+// (--allow-insecure-http); the text to warn with when allowed, nullopt for https://.
+Result<std::optional<std::string>> check_secret_endpoint(const std::string& url, bool allowed);
+
 Result<void> validate_region(const std::string& region);
 Result<int> parse_port(const std::string& text, const std::string& what);
 

@@ -104,9 +104,10 @@ public:
   // JOB_START; returns the job id.
   virtual Result<std::string> start_job(const JobInfo& job) = 0;
   // IDENTIFIED + WRITE_INTENT in one durable transaction, after checking the bindings: the
-  // triplet must not be bound to another MAC (or burned with another secret), and the MAC must
-  // not hold another triplet of the product (Errc::usage). The triplet is bound to the MAC from
-  // here on, whatever happens next.
+  // triplet must not be bound to another MAC (or burned with another secret: Errc::usage, the
+  // triplet given is not usable), and the MAC must not hold another triplet of the product
+  // (Errc::device, the unit's state, as when the unit itself reports other credentials). The
+  // triplet is bound to the MAC from here on, whatever happens next.
   virtual Result<void> write_intent(const std::string& job,
                                     const UnitInfo& unit,
                                     const std::string& pk,

@@ -61,10 +61,11 @@ std::optional<std::string>
 parse_response(std::string_view topic, std::string_view pk, std::string_view dn);
 
 // Runs `sh -c command` as the answerer of one request: `input` (the request payload) on its
-// standard input, its standard output is the answer; the environment is `env` with ALIOT_RRPC_ID
-// and ALIOT_RRPC_TOPIC set to the request's id and topic. Errors: Errc::io (cannot start it),
-// Errc::timeout (it ran longer than `limit`, by default the platform's deadline, and was killed),
-// Errc::remote (it failed or was killed by a signal), Errc::usage (its answer is over
+// standard input, its standard output is the answer; the environment is `env` without the
+// variables of secret settings (ALIOT_DEVICE_SECRET, ALIOT_PRODUCT_SECRET, ...), with
+// ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC set to the request's id and topic. Errors: Errc::io (cannot
+// start it), Errc::timeout (it ran longer than `limit`, by default the platform's deadline, and was
+// killed), Errc::remote (it failed or was killed by a signal), Errc::usage (its answer is over
 // k_max_reply).
 Result<std::string> run_command(const std::string& command,
                                 const std::string& input,

@@ -29,4 +29,16 @@ Result<void> validate_shape(std::string_view full, Use use);
 // MQTT matching of a topic against a filter with + and # (`/a/+/c`, `/a/#`).
 bool matches(std::string_view filter, std::string_view topic);
 
+// The most messages per second the platform takes from one device (spec 2.8: 30 at QoS 0, 10 at
+// QoS 1); it drops the excess silently.
+constexpr int upstream_rate_limit(int qos) {
+  return qos == 1 ? 10 : 30;
+}
+
+// When `full` is a topic the platform lets a device subscribe to but not publish on, by the
+// topic classes every product has (spec 3.2, 3.3: /${pk}/${dn}/user/get, the old-style
+// /${pk}/${dn}/get, RRPC requests, OTA upgrade and shadow get, broadcasts), the class's name;
+// else empty. The platform accepts a publish there (PUBACK) and drops it.
+std::string subscribe_only_class(std::string_view full, std::string_view pk, std::string_view dn);
+
 } // namespace aliot::topic

@@ -8,6 +8,7 @@
 // Between attempts the loop sleeps (1 s doubling to 30 s, with jitter) unless the failure was
 // an authentication refusal.
 #include <aliot/amqp.hpp>
+#include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
 
 #include <algorithm>
@@ -340,6 +341,7 @@ Result<ConsumeStats> consume(const ConsumerOptions& o, const Handler& handler) {
   const std::string url = host_port(o.endpoint);
   std::optional<proton::ssl_client_options> ssl;
   if (o.endpoint.tls) {
+    ALIOT_TRY(config::check_ca_file(o.ca_file));
     try {
       ssl = o.ca_file.empty()
                 ? proton::ssl_client_options()

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace aliot::config {
 
@@ -159,6 +161,95 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
   return read_bounded(path, k_max_small_file, file_name(path, what), Errc::config);
 }
 
+Result<void> check_ca_file(const std::string& path) {
+  if (path.empty()) {
+    return ok();
+  }
+  const std::string name = file_name(path, "CA file");
+  auto r = read_capped(path, 1, name);
+  if (!r) {
+    return Error(Errc::config, r.error().message(),
+                 "give a readable PEM file with --ca-file (or ALIOT_CA_FILE), or leave both "
+                 "unset for the system trust store");
+  }
+  if (r->bytes.empty()) {
+    return Error(Errc::config, name + " is empty",
+                 "give the PEM file of the CA that signed the server (--ca-file, ALIOT_CA_FILE)");
+  }
+  return ok();
+}
+
+InstanceLock::~InstanceLock() {
+  if (m_fd >= 0) {
+    // Unlinked while still held: a process that opened this file before the unlink finds, once
+    // it gets the lock, that the path names another file (or none) and tries again.
+    ::unlink(m_path.c_str());
+    ::close(m_fd);
+  }
+}
+
+InstanceLock::InstanceLock(InstanceLock&& other) noexcept
+    : m_fd(std::exchange(other.m_fd, -1))
+    , m_path(std::move(other.m_path)) {}
+
+InstanceLock& InstanceLock::operator=(InstanceLock&& other) noexcept {
+  if (this != &other) {
+    InstanceLock old(std::move(*this));
+    m_fd = std::exchange(other.m_fd, -1);
+    m_path = std::move(other.m_path);
+  }
+  return *this;
+}
+
+Result<InstanceLock> InstanceLock::acquire(const std::string& path, std::string_view what) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+      const int e = errno;
+      return Error(Errc::io, std::string(what) + ": cannot create the lock file " + path + ": "
+                                 + errno_text(e));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      std::string pid;
+      std::array<char, 32> buf{};
+      const ssize_t n = ::pread(fd, buf.data(), buf.size() - 1, 0);
+      if (n > 0) {
+        pid.assign(buf.data(), static_cast<std::size_t>(n));
+        pid.erase(std::remove_if(pid.begin(), pid.end(), [](char c) { return c < '0' || c > '9'; }),
+                  pid.end());
+      }
+      ::close(fd);
+      if (e == EWOULDBLOCK) {
+        return Error(Errc::usage,
+                     std::string(what) + " is in use by another running instance"
+                         + (pid.empty() ? std::string() : " (pid " + pid + ")"),
+                     "stop that one first, or choose another; the lock (" + path
+                         + ") goes away with the process that holds it");
+      }
+      return Error(Errc::io, std::string(what) + ": cannot lock " + path + ": " + errno_text(e));
+    }
+    // The holder before us may have removed the file between our open and our lock: hold the
+    // file the path names now, or start again.
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_ino != named.st_ino
+        || held.st_dev != named.st_dev) {
+      ::close(fd);
+      continue;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    // The pid is for the refusal message only: the lock holds without it.
+    const bool pid_written = ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) > 0;
+    (void)pid_written;
+    InstanceLock l;
+    l.m_fd = fd;
+    l.m_path = path;
+    return l;
+  }
+  return Error(Errc::io, std::string(what) + ": cannot lock " + path + ": it keeps changing");
+}
+
 Result<Settings> resolve(const Sources& sources) {
   Settings s;
   const bool explicit_path = sources.config_path.has_value();
@@ -231,9 +322,16 @@ Result<Settings> resolve(const Sources& sources) {
         }
         holds_secret = holds_secret || key->secret;
       }
-      if (holds_secret && (st.st_mode & 077U) != 0) {
-        s.m_warnings.push_back("config file " + s.m_config_path
-                               + " holds secrets and other users can read it: chmod 600 it");
+      if (holds_secret) {
+        auto w =
+            check_secret_mode(st.st_mode, "config file " + s.m_config_path + " holds secrets and",
+                              s.m_config_path, sources.strict);
+        if (!w) {
+          return std::move(w).error();
+        }
+        if (*w) {
+          s.m_warnings.push_back(std::move(**w));
+        }
       }
     }
   }
@@ -267,6 +365,31 @@ Result<Settings> resolve(const Sources& sources) {
   return s;
 }
 
+bool others_can_read(unsigned mode) {
+  return (mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
+Result<std::optional<std::string>>
+check_secret_mode(unsigned mode, std::string_view name, const std::string& path, bool strict) {
+  if (!others_can_read(mode)) {
+    return std::optional<std::string>();
+  }
+  const std::string what = std::string(name) + " is readable by other users";
+  if (strict) {
+    return Error(Errc::config, what + " (--strict)", "chmod 600 " + path);
+  }
+  return std::optional<std::string>(what + ": chmod 600 it");
+}
+
+Result<std::optional<std::string>>
+check_secret_file_mode(const std::string& path, std::string_view name, bool strict) {
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0) {
+    return std::optional<std::string>(); // standard input, or not there: reading it will say so
+  }
+  return check_secret_mode(st.st_mode, name, path, strict);
+}
+
 Result<SecretFile> read_secret_file(const std::string& path, std::string_view what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -286,7 +409,7 @@ Result<SecretFile> read_secret_file(const std::string& path, std::string_view wh
   }
   SecretFile f;
   f.value = Secret(std::move(v));
-  f.others_can_read = (st.st_mode & 077U) != 0;
+  f.others_can_read = others_can_read(st.st_mode);
   return f;
 }
 

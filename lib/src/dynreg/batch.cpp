@@ -79,6 +79,8 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
   counts.skipped = m_skip_count;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
+  std::size_t unsaved = 0;         // guarded by mu
+  std::optional<Error> save_error; // guarded by mu
   const auto started = std::chrono::steady_clock::now();
 
   // Hands a result over: counted and shown under the lock, one at a time.
@@ -89,6 +91,13 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
       ++counts.failed;
       if (r.error->code() == Errc::interrupted) {
         stop = true;
+      }
+      if (r.triplet) { // issued, but not saved: no new device may meet the same fate
+        ++unsaved;
+        stop = true;
+        if (!save_error) {
+          save_error = r.error;
+        }
       }
     } else {
       ++counts.ok;
@@ -152,6 +161,8 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
   BatchSummary s;
   s.counts = counts;
   s.elapsed = std::chrono::steady_clock::now() - started;
+  s.unsaved = unsaved;
+  s.save_error = std::move(save_error);
   for (auto& e : errors) {
     if (e) {
       s.first_error = std::move(e);

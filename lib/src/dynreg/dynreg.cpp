@@ -388,9 +388,27 @@ Result<void> OutFile::append(std::string_view pk, std::string_view dn, std::stri
   std::lock_guard lock(m_impl->mu);
   std::string line(json_line);
   line.push_back('\n');
-  ALIOT_TRY(write_all(m_impl->fd, line, m_impl->path));
-  if (::fsync(m_impl->fd) != 0) {
-    return Error(Errc::io, "syncing " + m_impl->path + ": " + errno_text(errno));
+  // Where the last complete line ends: a write or sync that fails (a full disk, a file size
+  // limit) leaves the file cut back to it, so no torn record is left for the next line to be
+  // glued onto.
+  struct stat st {};
+  if (::fstat(m_impl->fd, &st) != 0) {
+    return Error(Errc::io, "reading " + m_impl->path + ": " + errno_text(errno));
+  }
+  auto written = write_all(m_impl->fd, line, m_impl->path);
+  if (written && ::fsync(m_impl->fd) != 0) {
+    written = Error(Errc::io, "syncing " + m_impl->path + ": " + errno_text(errno));
+  }
+  if (!written) {
+    if (::ftruncate(m_impl->fd, st.st_size) != 0 || ::fsync(m_impl->fd) != 0) {
+      return Error(Errc::io,
+                   written.error().message()
+                       + "; cutting it back to its last complete "
+                         "line also failed: "
+                       + errno_text(errno),
+                   "the next run repairs the torn last line of " + m_impl->path);
+    }
+    return written;
   }
   m_impl->done.insert(key_of(pk, dn));
   return ok();

@@ -45,6 +45,15 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
   const std::string region = cfg.text("region").value_or(k_default_region);
   ALIOT_TRY(validate_region(region));
   d.auth_endpoint = cfg.text("auth_endpoint").value_or(default_auth_endpoint(region));
+  if (c.via == Via::https) {
+    auto clear = check_secret_endpoint(d.auth_endpoint, c.allow_insecure_http);
+    if (!clear) {
+      return std::move(clear).error();
+    }
+    if (*clear) {
+      log.warn(**clear);
+    }
+  }
   const auto timeout_ms = static_cast<long>(c.timeout.count());
   d.http.ca_file = cfg.text("ca_file").value_or("");
   d.http.insecure = c.insecure;
@@ -52,7 +61,7 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
   d.http.timeout_ms = timeout_ms;
   d.http.connect_timeout_ms = std::min(timeout_ms, 10000L);
   if (c.insecure) {
-    log.warn("--insecure: the server certificate is not verified");
+    log.warn(k_insecure_warning);
   }
   d.mqtt.preregistered = c.preregistered;
   d.mqtt.instance_id = cfg.text("instance");

@@ -1,5 +1,6 @@
 #include <aliot/endpoint.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -64,6 +65,25 @@ std::string default_auth_endpoint(const std::string& region) {
 
 std::string default_api_endpoint(const std::string& region) {
   return "https://iot." + region + ".aliyuncs.com";
+}
+
+Result<std::optional<std::string>> check_secret_endpoint(const std::string& url, bool allowed) {
+  std::string scheme = url.substr(0, std::min<std::size_t>(url.size(), 7));
+  for (auto& c : scheme) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (scheme != "http://") {
+    return std::optional<std::string>();
+  }
+  if (!allowed) {
+    return Error(Errc::usage,
+                 "the registration endpoint " + url
+                     + " is plain http://: the request signed with the ProductSecret and the "
+                       "DeviceSecret in its reply would cross the network in clear text",
+                 "use https://, or give --allow-insecure-http (testing only)");
+  }
+  return std::optional<std::string>("--allow-insecure-http: " + url
+                                    + " is plain http://, secrets cross the network in clear text");
 }
 
 } // namespace aliot

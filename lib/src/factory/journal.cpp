@@ -235,8 +235,10 @@ public:
       if (s.step() == SQLITE_ROW && s.text(0) != dn) {
         const auto other = s.text(0);
         (void)exec("ROLLBACK");
+        // The unit's state, as when the unit itself says it holds other credentials: one cause,
+        // one exit class (device), whether the journal or the unit tells it.
         return Error(
-            Errc::usage,
+            Errc::device,
             "the unit " + u.mac + " already got the triplet " + other + " of product " + pk,
             "a unit holds one triplet per product: burn that one again (re-runs reuse it)");
       }

@@ -280,7 +280,9 @@ public:
         auto e = entry_of(s);
         if (e.state == PoolState::quarantined) {
           (void)exec("ROLLBACK");
-          return Error(Errc::usage,
+          // A unit that already has another triplet: the unit's state (exit 8), as when the
+          // unit or the journal says so.
+          return Error(Errc::device,
                        "the unit " + mac + " is tied to the quarantined triplet " + e.device_name
                            + " of " + pk,
                        "a quarantined triplet is given out only by a supervisor's rebind");
@@ -352,8 +354,9 @@ public:
           return e;
         }
         if (e.device_name != dn) {
-          return Error(Errc::usage, "the unit " + mac + " is already tied to the triplet "
-                                        + e.device_name + " of " + pk + " in the pool");
+          // the unit's state, as when the unit or the journal says it has another triplet
+          return Error(Errc::device, "the unit " + mac + " is already tied to the triplet "
+                                         + e.device_name + " of " + pk + " in the pool");
         }
         return Error(Errc::usage,
                      "the pool already holds " + dn + " of " + pk + " with another "

@@ -1,10 +1,15 @@
 #include "curl_loader.hpp" // the curl_* names call libcurl, loaded on first use
 
+#include <aliot/config.hpp>
 #include <aliot/http.hpp>
 #include <aliot/version.hpp>
 
 #include <curl/curl.h>
+#include <fmt/core.h>
 
+#include <strings.h>
+
+#include <cctype>
 #include <cstring>
 #include <mutex>
 
@@ -49,6 +54,95 @@ bool is_tls_error(CURLcode rc) {
   case CURLE_SSL_ENGINE_INITFAILED: return true;
   default: return false;
   }
+}
+
+// Form and query keys whose values are secrets or signatures over secrets: a trace shows the key
+// and "<redacted>" (compared case-insensitively; any key naming a secret, password or token).
+bool secret_key(std::string key) {
+  for (auto& ch : key) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  return key == "signature" || key == "sign" || key.find("secret") != std::string::npos
+         || key.find("password") != std::string::npos || key.find("token") != std::string::npos;
+}
+
+// "k=v k2=<redacted> ..." of an application/x-www-form-urlencoded string (values as sent, long
+// ones cut: a trace is for reading).
+std::string describe_pairs(std::string_view encoded) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos <= encoded.size()) {
+    std::size_t amp = encoded.find('&', pos);
+    if (amp == std::string_view::npos) {
+      amp = encoded.size();
+    }
+    const std::string_view pair = encoded.substr(pos, amp - pos);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      const std::string key(pair.substr(0, eq));
+      std::string value = eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+      if (secret_key(key)) {
+        value = "<redacted>";
+      } else if (value.size() > 64) {
+        value = value.substr(0, 60) + "...(" + std::to_string(value.size()) + " bytes)";
+      }
+      out += (out.empty() ? "" : " ") + key + "=" + value;
+    }
+    pos = amp + 1;
+  }
+  return out;
+}
+
+// scheme://host:port/path of a URL (the default port written out, the query left off).
+std::string url_without_query(const std::string& url) {
+  const std::size_t q = url.find_first_of("?#");
+  std::string base = url.substr(0, q);
+  const std::size_t start = base.find("://");
+  if (start == std::string::npos) {
+    return base;
+  }
+  const std::size_t path = base.find('/', start + 3);
+  std::string authority =
+      base.substr(start + 3, path == std::string::npos ? std::string::npos : path - start - 3);
+  const bool bracketed = !authority.empty() && authority.front() == '[';
+  const std::size_t colon = authority.rfind(':');
+  const bool has_port = colon != std::string::npos && (!bracketed || colon > authority.find(']'));
+  if (!has_port) {
+    authority += base.compare(0, start, "https") == 0 ? ":443" : ":80";
+  }
+  return base.substr(0, start + 3) + authority
+         + (path == std::string::npos ? std::string("/") : base.substr(path));
+}
+
+bool is_form(const Headers& headers) {
+  for (const auto& [k, v] : headers) {
+    if (strcasecmp(k.c_str(), "Content-Type") == 0
+        && v.find("application/x-www-form-urlencoded") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// libcurl's informational lines (never headers or data, which may carry secrets): the TLS
+// version it negotiated, for the trace.
+int on_debug(CURL* /*c*/, curl_infotype type, char* data, std::size_t size, void* user) {
+  if (type == CURLINFO_TEXT) {
+    const std::string_view text(data, size);
+    constexpr std::string_view k_tls = "SSL connection using ";
+    if (text.substr(0, k_tls.size()) == k_tls) {
+      std::string v(text.substr(k_tls.size()));
+      while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) {
+        v.pop_back();
+      }
+      *static_cast<std::string*>(user) = v;
+    }
+  }
+  return 0;
+}
+
+std::string ms(curl_off_t us) {
+  return fmt::format("{:.1f} ms", static_cast<double>(us) / 1000.0);
 }
 
 } // namespace
@@ -160,6 +254,7 @@ Result<Response> Client::send(const Request& req) {
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o.insecure ? 0L : 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.insecure ? 0L : 2L);
   if (!o.ca_file.empty()) {
+    ALIOT_TRY(config::check_ca_file(o.ca_file));
     curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   }
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -186,7 +281,23 @@ Result<Response> Client::send(const Request& req) {
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
   const std::string host = url_host(req.url);
-  m_impl->logger.trace("http: " + req.method + " " + host);
+  const auto& log = m_impl->logger;
+  const bool tracing = log.enabled(LogLevel::trace);
+  std::string tls_version;
+  if (tracing) {
+    // As curl -v shows a request: where it goes, what it carries (secret values redacted).
+    log.trace("http: > " + req.method + " " + url_without_query(req.url));
+    if (const std::size_t q = req.url.find('?'); q != std::string::npos) {
+      log.trace("http: > query: " + describe_pairs(std::string_view(req.url).substr(q + 1)));
+    }
+    if (!req.body.empty() && is_form(req.headers)) {
+      log.trace("http: > form: " + describe_pairs(req.body));
+    }
+    log.trace("http: > body " + std::to_string(req.body.size()) + " bytes");
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &tls_version);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+  }
   CURLcode rc = CURLE_OK;
   const bool finished = m_impl->perform(rc);
   curl_slist_free_all(headers);
@@ -231,8 +342,24 @@ Result<Response> Client::send(const Request& req) {
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != nullptr) {
     resp.content_type = ct;
   }
-  m_impl->logger.trace("http: " + host + " answered " + std::to_string(resp.status) + " ("
-                       + std::to_string(resp.body.size()) + " bytes)");
+  if (tracing) {
+    curl_off_t connect = 0;
+    curl_off_t tls = 0;
+    curl_off_t first = 0;
+    curl_off_t total = 0;
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls);
+    curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &first);
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
+    std::string tls_part;
+    if (req.url.rfind("https:", 0) == 0) {
+      tls_part = ", TLS " + (tls_version.empty() ? std::string("(connection reused)") : tls_version)
+                 + (tls > 0 ? " in " + ms(tls) : std::string());
+    }
+    log.trace("http: < " + std::to_string(resp.status) + " from " + host + ", "
+              + std::to_string(resp.body.size()) + " bytes; connect " + ms(connect) + tls_part
+              + ", first byte " + ms(first) + ", total " + ms(total));
+  }
   return resp;
 }
 

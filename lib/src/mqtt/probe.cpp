@@ -1,5 +1,6 @@
 // The stages of `aliot connect` that libmosquitto hides: name resolution, the TCP connect and
 // the TLS handshake with the certificate chain, each on its own with its own error.
+#include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
 
 #include <fmt/core.h>
@@ -208,6 +209,7 @@ Result<TlsResult> probe_tls(int fd,
   TlsResult local;
   TlsResult& r = out != nullptr ? *out : local;
   r = TlsResult{};
+  ALIOT_TRY(config::check_ca_file(ca_file));
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
                                                         SSL_CTX_free);

@@ -1,18 +1,21 @@
 // The MQTT session over libmosquitto: one mosquitto object per connection, driven by
 // mosquitto_loop() on the caller's thread. libmosquitto's callbacks reach the owning Impl
 // through the obj pointer; no global state except the once-only mosquitto_lib_init().
+#include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
 
 #include <fmt/core.h>
 #include <mosquitto.h>
 
 #include <netdb.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -92,6 +95,12 @@ struct Session::Impl {
   bool connected = false;
   bool lost = false;
   int disconnect_rc = 0;
+  // The server closed an established session cleanly (no keepalive loss, no TLS or protocol
+  // error on our side): what the platform does to the older connection when another client logs
+  // in with the same identity. Whether the server still accepts connections right after tells
+  // a takeover from a server going away (looked at once, when the error is made).
+  bool closed_by_server = false;
+  mutable std::optional<bool> server_up_after_close;
   std::string last_error_log; // the last MOSQ_LOG_ERR/WARNING line (TLS reasons)
   std::set<int> pending;      // publishes not yet written (QoS 0) / acknowledged (QoS 1)
   std::set<int> early_done;   // on_publish before publish() returned the mid
@@ -243,6 +252,7 @@ struct Session::Impl {
       }
     }
     if (params.endpoint.tls) {
+      ALIOT_TRY(config::check_ca_file(params.endpoint.ca_file));
       int rc = 0;
       if (!params.endpoint.ca_file.empty()) {
         rc = mosquitto_tls_set(mosq, params.endpoint.ca_file.c_str(), nullptr, nullptr, nullptr,
@@ -270,6 +280,8 @@ struct Session::Impl {
     connack = -1;
     connected = false;
     lost = false;
+    closed_by_server = false;
+    server_up_after_close.reset();
     last_error_log.clear();
     pending.clear();
     early_done.clear();
@@ -335,6 +347,8 @@ struct Session::Impl {
     const int rc = mosquitto_loop(mosq, ms, 1);
     const int e = errno;
     if (rc != MOSQ_ERR_SUCCESS || lost) {
+      const int why = rc != MOSQ_ERR_SUCCESS ? rc : disconnect_rc;
+      closed_by_server = connack == 0 && why == MOSQ_ERR_CONN_LOST && last_error_log.empty();
       connected = false;
       lost = true;
       if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_LOST && rc != MOSQ_ERR_NO_CONN) {
@@ -345,7 +359,35 @@ struct Session::Impl {
     return ok();
   }
 
+  bool server_still_up() const {
+    if (!server_up_after_close) {
+      server_up_after_close = false;
+      if (auto dns = probe_dns(params.endpoint.host, params.endpoint.port)) {
+        if (auto tcp = probe_tcp(*dns, params.endpoint.port, after(std::chrono::seconds(1)))) {
+          ::close(tcp->fd);
+          server_up_after_close = true;
+        }
+      }
+    }
+    return *server_up_after_close;
+  }
+
   Error lost_error() const {
+    if (closed_by_server && server_still_up()) {
+      // The user name is "${dn}&${pk}" for every kind of device login.
+      const auto amp = params.username.find('&');
+      const std::string who = amp == std::string::npos ? params.username
+                                                       : params.username.substr(amp + 1) + "/"
+                                                             + params.username.substr(0, amp);
+      return Error(Errc::network,
+                   fmt::format("connection lost: another client logged in as this device ({}); "
+                               "two processes share this triplet? ({}:{})",
+                               who, params.endpoint.host, params.endpoint.port),
+                   "the platform keeps one connection per device and closes the older one when "
+                   "a new one logs in (the server closed this session and still accepts "
+                   "connections); if nothing else uses the triplet, the device may have been "
+                   "disabled or deleted");
+    }
     std::string why = "connection lost";
     if (!last_error_log.empty()) {
       why += ": " + last_error_log;

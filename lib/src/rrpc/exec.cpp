@@ -24,6 +24,17 @@ std::string deadline_text(std::chrono::milliseconds limit) {
   return std::string("its ") + buf + " s deadline";
 }
 
+// The command answers a request; it is not the device: the variables that carry a secret
+// (DeviceSecret, device token, ProductSecret, AccessKey secret) stay out of its environment.
+bool holds_secret(std::string_view name) {
+  for (const auto& k : config::keys()) {
+    if (k.secret && !k.env.empty() && name == k.env) {
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace
 
 Result<std::string> run_command(const std::string& command,
@@ -45,7 +56,7 @@ Result<std::string> run_command(const std::string& command,
   }
   std::vector<std::string> env_strings;
   for (const auto& [name, value] : env) {
-    if (name != "ALIOT_RRPC_ID" && name != "ALIOT_RRPC_TOPIC") {
+    if (name != "ALIOT_RRPC_ID" && name != "ALIOT_RRPC_TOPIC" && !holds_secret(name)) {
       env_strings.push_back(name + "=" + value);
     }
   }

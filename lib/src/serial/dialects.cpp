@@ -96,6 +96,23 @@ Result<void> at_sync(AtChannel& ch) {
                "its firmware");
 }
 
+// Whether the device answers `body` the way the other dialect's firmware does (OK with one
+// "+NAME:" line): asked after a command of the chosen dialect was refused, so that the error can
+// name the dialect the unit does speak.
+bool answers_like(AtChannel& ch, std::string_view body, std::string_view prefix) {
+  auto r = ch.command(body, k_cmd_timeout, prefix, {}, 1);
+  return r && r->ok() && r->info.size() == 1 && r->info[0].rfind(prefix, 0) == 0;
+}
+
+Error wrong_dialect(Error e,
+                    std::string_view chosen,
+                    std::string_view other,
+                    std::string_view how) {
+  return std::move(e).with_hint("the unit answers " + std::string(how) + " as " + std::string(other)
+                                + " firmware does, not " + std::string(chosen) + ": try --dialect "
+                                + std::string(other));
+}
+
 // Sends the AT+IDMAU= line that carries the secrets: traced as <redacted>, wiped once sent.
 Result<Reply> send_credentials(AtChannel& ch, std::string& body) {
   auto r = ch.command(body, k_cmd_timeout, {}, Redact{"AT+IDMAU=<redacted>", false});
@@ -148,6 +165,9 @@ public:
     }
     auto params = query("+PROTO?", "+PROTO:", 1);
     if (!params) {
+      if (params.error().code() == Errc::device && answers_like(m_ch, "+WMAC?", "+WMAC:")) {
+        return wrong_dialect(std::move(params).error(), "alsw1", "smartliving", "AT+WMAC?");
+      }
       return std::move(params).error();
     }
     if ((*params)[0].value != "1") {
@@ -336,7 +356,16 @@ public:
       d.firmware = fw->info[0].substr(7);
     }
     if (d.mac.empty()) {
-      return Error(Errc::device, "AT+WMAC?: the module did not tell its MAC address");
+      Error e(Errc::device,
+              mac->ok()
+                  ? "AT+WMAC?: the module did not tell its MAC address"
+                  : "AT+WMAC?: the module answered "
+                        + std::string(mac->final == Reply::Final::cme ? "+CME ERROR" : "ERROR")
+                        + " instead of its MAC address");
+      if (!mac->ok() && answers_like(m_ch, "+PROTO?", "+PROTO:")) {
+        return wrong_dialect(std::move(e), "smartliving", "alsw1", "AT+PROTO?");
+      }
+      return e;
     }
     return d;
   }

@@ -139,4 +139,29 @@ bool matches(std::string_view filter, std::string_view topic) {
   }
 }
 
+std::string subscribe_only_class(std::string_view full, std::string_view pk, std::string_view dn) {
+  const std::string own = "/" + std::string(pk) + "/" + std::string(dn);
+  const std::string sys = "/sys/" + std::string(pk) + "/" + std::string(dn);
+  const std::string tail = "/" + std::string(pk) + "/" + std::string(dn);
+  if (full == own + "/user/get") {
+    return "/${productKey}/${deviceName}/user/get";
+  }
+  if (full == own + "/get") {
+    return "/${productKey}/${deviceName}/get";
+  }
+  if (full.rfind(sys + "/rrpc/request/", 0) == 0) {
+    return "/sys/${productKey}/${deviceName}/rrpc/request/${messageId}";
+  }
+  if (full == "/ota/device/upgrade" + tail) {
+    return "/ota/device/upgrade/${productKey}/${deviceName}";
+  }
+  if (full == "/shadow/get" + tail) {
+    return "/shadow/get/${productKey}/${deviceName}";
+  }
+  if (full.rfind("/broadcast/" + std::string(pk) + "/", 0) == 0) {
+    return "/broadcast/${productKey}/...";
+  }
+  return {};
+}
+
 } // namespace aliot::topic

@@ -4,22 +4,14 @@
 // (OpenAPI RegisterDevice, HTTPS registration) and `aliot emulate cloud add-*` all go through it,
 // so names and topic categories are validated in one place, as the platform validates them.
 //
-// Backend today: `<dir>/registry.json` (0600, written atomically under an exclusive flock of
-// `<dir>/registry.lock`), re-read when another process changed it. Every operation names the one
-// entity it changes, so an indexed store can replace the whole-file rewrite without touching the
-// callers. A malformed or wrongly typed registry.json is an Error (Errc::config), never an
-// exception.
-//
-// File shape:
-//   {"products": {"<pk>": {"product_secret": "...", "dynamic_registration": true,
-//                          "topics": [{"topic": "user/get", "access": "sub"}, ...],
-//                          "consumer_groups": ["..."],
-//                          "devices": {"<dn>": {"device_secret": "...", "enabled": true,
-//                                               "activated": false, "iot_id": "...",
-//                                               "nickname": "", "created_ms": 0,
-//                                               "tokens": [{"client_id": "...",
-//                                                           "token": "..."}]}}}},
-//    "access_keys": {"<id>": {"secret": "..."}}}
+// Store: `<dir>/registry.db`, SQLite in WAL mode (0600, with its -wal and -shm files), one table
+// a kind of entity, indexed by ProductKey + DeviceName and by IotId; every operation is one
+// transaction on the rows it names, so its cost does not grow with the number of devices. Several
+// processes share it (the broker plugin, `aliot emulate cloud add-*` while the emulator runs):
+// writers queue on SQLite's lock (busy timeout), readers never wait. A `<dir>/registry.json` of an
+// older aliot is imported once, when the database is created, and then renamed
+// registry.json.imported. A malformed registry.json or a file that is not a registry database is
+// an Error (Errc::config), never an exception.
 #pragma once
 
 #include <aliot/error.hpp>
@@ -57,18 +49,27 @@ struct Product {
   bool dynreg = true;
   std::vector<Category> cats;
   std::vector<std::string> consumer_groups;
-  std::map<std::string, Device> devices;
 };
 
-// An immutable view of the whole registry at one moment.
+namespace detail {
+struct DeviceSource; // the store behind a Snapshot's device lookups
+}
+
+// A view of the registry: the products and AccessKeys as they were when it was taken, and the
+// devices, looked up in the store on first use and then kept as this view saw them (a device's
+// pointer stays valid as long as the view). Registry::current() hands out a new view after any
+// change, the same one while nothing changed.
 struct Snapshot {
   std::map<std::string, Product> products;
   std::map<std::string, std::string> access_keys; // id -> secret
 
   const Product* product(const std::string& pk) const;
+  // Null when the device is not registered (or the store cannot be read).
   const Device* device(const std::string& pk, const std::string& dn) const;
   // The device with this IotId (pk and dn set), or nullptr.
   const Device* device_by_iot_id(const std::string& iot_id, std::string& pk, std::string& dn) const;
+
+  std::shared_ptr<detail::DeviceSource> source; // set by Registry; none: no devices
 };
 
 // A stable IotId for a device (opaque to callers).
@@ -90,13 +91,13 @@ public:
 
   const std::string& dir() const;
 
-  // Writes an empty registry when the directory has none yet.
+  // Creates the registry database when the directory has none yet (importing registry.json).
   Result<void> ensure();
-  // The current view, re-read first when the file changed since the last look.
+  // The current view, a new one when the store changed since the last look.
   Result<std::shared_ptr<const Snapshot>> load();
-  // As load(), but a failed re-read keeps the last good view (a running broker keeps serving).
+  // As load(), but a failed read keeps the last good view (a running broker keeps serving).
   std::shared_ptr<const Snapshot> current();
-  // The last view without touching the file system (hot paths: topic rights per message).
+  // The last view without looking for changes (hot paths: topic rights per message).
   std::shared_ptr<const Snapshot> cached() const;
 
   struct ProductResult {
@@ -120,6 +121,17 @@ public:
                                 const std::string& dn,
                                 const std::string& secret,
                                 const std::string& nickname);
+
+  // Adds many devices of one product in one transaction (the console's batch add): all or none.
+  // Returns the index of the first one whose DeviceName the product already has (then nothing
+  // is added), or nullopt when all were added. Names are validated first (Errc::usage naming the
+  // DeviceName).
+  struct NewDevice {
+    std::string dn;
+    std::string secret;
+  };
+  Result<std::optional<std::size_t>>
+  create_devices(const std::string& pk, const std::vector<NewDevice>& devices, bool enabled);
 
   Result<void> add_access_key(const std::string& id, const std::string& secret);
   // Adds (or replaces the rights of) a topic category; returns the relative category.
