@@ -16,6 +16,23 @@ void put_flag(config::Sources& s,
   }
 }
 
+Result<void> put_secret_file(const Context& ctx,
+                             config::Sources& s,
+                             std::string_view key,
+                             const std::optional<std::string>& file,
+                             std::string_view what,
+                             std::string_view flag) {
+  if (!file) {
+    return ok();
+  }
+  auto sec = ctx.secret_from_file(*file, what);
+  if (!sec) {
+    return std::move(sec).error();
+  }
+  s.flags[std::string(key)] = config::Value{sec->reveal(), "flag " + std::string(flag), true};
+  return ok();
+}
+
 Result<config::Settings> Context::settings(config::Sources sources) const {
   sources.env = env;
   sources.strict = globals.strict;

@@ -54,6 +54,15 @@ void put_flag(config::Sources& s,
               const std::optional<std::string>& value,
               std::string_view flag);
 
+// A secret read from a flag's file ('-' = stdin; the mode rule of secret_from_file) as a
+// settings source (`origin` "flag FLAG", redacted), when the flag was given.
+Result<void> put_secret_file(const Context& ctx,
+                             config::Sources& s,
+                             std::string_view key,
+                             const std::optional<std::string>& file,
+                             std::string_view what,
+                             std::string_view flag);
+
 // Sets `ctx.action` from a command callback: the action runs after parsing has fully succeeded.
 template <class Opts, class Fn>
 void set_action(Context& ctx, std::shared_ptr<Opts> opts, Fn fn) {

@@ -31,7 +31,7 @@ _aliot_options() {
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
-  'burn') REPLY='--port --baud --dialect --triplet --lock --no-reboot --crc --journal --station --operator' ;;
+  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --crc --journal --station --operator' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
@@ -41,7 +41,7 @@ _aliot_options() {
   'emulate cloud add-access-key') REPLY='--dir --access-key-id' ;;
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
   'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group' ;;
-  'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms' ;;
+  'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
   *) REPLY='' ;;
   esac
 }
@@ -282,8 +282,14 @@ _aliot_value() {
   'burn|--baud') REPLY='text' ;;
   'burn|--dialect') REPLY='choice:alsw1 smartliving' ;;
   'burn|--triplet') REPLY='file' ;;
+  'burn|--pool') REPLY='file' ;;
+  'burn|--register') REPLY='none' ;;
+  'burn|--product-key'|'burn|-k') REPLY='text' ;;
+  'burn|--product-secret-file') REPLY='file' ;;
+  'burn|--name-template') REPLY='text' ;;
   'burn|--lock') REPLY='none' ;;
   'burn|--no-reboot') REPLY='none' ;;
+  'burn|--loop') REPLY='none' ;;
   'burn|--crc') REPLY='choice:require prefer off' ;;
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;
@@ -332,6 +338,9 @@ _aliot_value() {
   'emulate switch|--boot-ms') REPLY='text' ;;
   'emulate switch|--commit-ms') REPLY='text' ;;
   'emulate switch|--cmd-ms') REPLY='text' ;;
+  'emulate switch|--units') REPLY='file' ;;
+  'emulate switch|--state-dir') REPLY='directory' ;;
+  'emulate switch|--replug-ms') REPLY='text' ;;
   *) REPLY=unknown ;;
   esac
 }

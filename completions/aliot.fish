@@ -34,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --reply --securemode --seed --sign-method --since --state --station --timeout --timestamp --topic --triplet --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -314,10 +314,16 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l port -x -a '(__aliot_serial_
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l baud -x -d 'Baud rate (default 115200)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l dialect -x -a 'alsw1 smartliving' -d 'The unit\'s firmware: alsw1 (default) or smartliving'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l triplet -r -F -d 'The triplet to burn: the console\'s device JSON (\'-\' = stdin)'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l pool -r -F -d 'Take each unit\'s triplet from this credential pool (SQLite, see \'aliot pool import\')'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l register -d 'Register each unit at the station (one-type-one-secret, HTTPS); the issued secret is kept in --pool'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -s k -l product-key -x -d 'ProductKey of the units (--register; --pool with several products)'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l product-secret-file -r -F -d '--register: read the ProductSecret from FILE (\'-\' = stdin)'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l name-template -x -d '--register: the DeviceName of a unit; {mac} (MAC without colons), {chip} (chip id); default SW-{mac}'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l lock -d 'Lock the unit\'s credential store after verifying (irreversible)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l no-reboot -d 'Skip the reboot and the verification after it'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l loop -d 'Station mode: burn unit after unit as they arrive on the port, until Ctrl-C'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l crc -x -a 'require prefer off' -d 'Per-line CRC: require, prefer (default) or off'
-complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default ./aliot-factory.db)'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default $XDG_STATE_HOME/aliot/factory.db)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l station -x -d 'Station id recorded in the journal'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l operator -x -d 'Operator id recorded in the journal'
 complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'import' -d 'Import triplets into the pool (all or none)'
@@ -376,4 +382,7 @@ complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l baud -x -d 'Baud r
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l boot-ms -x -d 'Time from reset to \'ready\' (default 100)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l commit-ms -x -d 'Time a flash commit takes (default 40)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l cmd-ms -x -d 'Time any other command takes (default 2)'
+complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l units -r -F -d 'A fixture fed unit after unit: one {"seed":N[,"mac":MAC][,"faults":PLAN]} a line'
+complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state-dir -x -a '(__fish_complete_directories)' -d 'With --units: keep each unit\'s flash in DIR/<MAC>.json'
+complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l replug-ms -x -d 'Time the link is away when a unit is unplugged or swapped (default 300)'
 complete -c aliot -n '__aliot_at \'aliot completion\'' -a 'bash zsh fish'

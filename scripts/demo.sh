@@ -34,16 +34,11 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "1. a local Aliyun IoT platform"
-"$aliot" emulate cloud --dir "$work/cloud" >"$work/cloud.env" 2>"$work/cloud.log" &
-pids+=($!)
-for _ in $(seq 1 200); do
-  grep -q ALIOT_API_ENDPOINT "$work/cloud.env" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q ALIOT_API_ENDPOINT "$work/cloud.env" || { cat "$work/cloud.log" >&2; exit 1; }
+# shellcheck source=scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
+emulator_start "$aliot" "$work/cloud"
+pids+=("$EMULATOR_PID")
 cat "$work/cloud.env"
-# shellcheck disable=SC1091
-source "$work/cloud.env"
 
 PK=a1DemoPK001
 DN=SW-0C8B95A1F3E2

@@ -52,4 +52,7 @@ cmake --build build/dev -j"$jobs"
 echo "== all tests"
 ctest --test-dir build/dev -j"$jobs" --timeout 300 || status=$?
 
+echo "== benchmarks, quick: every case of bench/run still runs (its timings are not checked)"
+./bench/run --quick --aliot build/dev/cli/aliot --json build/dev/bench-quick.json || status=$?
+
 exit "$status"

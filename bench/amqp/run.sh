@@ -23,11 +23,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$ALIOT" emulate cloud --dir "$work/emu" >"$work/env" 2>"$work/emu.log" &
-pids+=($!)
-for _ in $(seq 200); do grep -q ALIOT_API_ENDPOINT "$work/env" 2>/dev/null && break; sleep 0.1; done
-# shellcheck disable=SC1091
-source "$work/env"
+# shellcheck source=scripts/lib/emulator.sh
+source "$here/../../scripts/lib/emulator.sh"
+emulator_start "$ALIOT" "$work/emu"
+pids+=("$EMULATOR_PID")
 export ALIOT_DEVICE_SECRET=DsBenchAmqp0123456789 ALIOT_ACCESS_KEY_ID=BENCHAK000000001
 export ALIOT_ACCESS_KEY_SECRET=BenchAkSecret0000000000000001
 "$ALIOT" emulate cloud add-product --dir "$work/emu" -k $PK >/dev/null

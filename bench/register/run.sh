@@ -25,12 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$ALIOT" emulate cloud --dir "$work/emu" >"$work/env" 2>"$work/emu.log" &
-emu_pid=$!
-for _ in $(seq 200); do grep -q ALIOT_API_ENDPOINT "$work/env" 2>/dev/null && break; sleep 0.1; done
-grep -q ALIOT_API_ENDPOINT "$work/env" || { echo "emulator did not start:"; cat "$work/emu.log"; exit 1; }
-# shellcheck disable=SC1091
-source "$work/env"
+# shellcheck source=scripts/lib/emulator.sh
+source "$(dirname "$0")/../../scripts/lib/emulator.sh"
+emulator_start "$ALIOT" "$work/emu"
+emu_pid=$EMULATOR_PID
 export ALIOT_PRODUCT_SECRET=$PS ALIOT_DEVICE_SECRET=$DS
 
 "$ALIOT" emulate cloud add-product --dir "$work/emu" -k $PK --dynamic-registration on >/dev/null

@@ -1,76 +1,22 @@
 // `aliot burn`: put a triplet into the switch on a serial port, prove the unit holds it, and
-// (with --lock) lock its credential store. One unit per run.
+// (with --lock) lock its credential store; one unit, or with --loop the station mode. The flows
+// are lib's (factory::Station); burn_setup.cpp resolves the sources, burn_render.cpp shows.
+#include "commands/burn_render.hpp"
+#include "commands/burn_setup.hpp"
 #include "commands/commands.hpp"
 #include "context.hpp"
 
-#include <aliot/config.hpp>
-#include <aliot/factory.hpp>
-#include <aliot/identity.hpp>
+#include <aliot/factory/station.hpp>
 #include <aliot/serial/burn.hpp>
-#include <aliot/serial/transport.hpp>
 
 #include <CLI/CLI.hpp>
-#include <fmt/core.h>
-#include <nlohmann/json.hpp>
-
-#include <iostream>
-#include <iterator>
 
 namespace aliot::cli {
 
 namespace {
 
-struct BurnOptions {
-  std::string port;
-  unsigned baud = 115200;
-  std::string dialect = "alsw1";
-  std::string triplet;
-  bool lock = false;
-  bool no_reboot = false;
-  std::string crc = "prefer";
-  std::string journal = "aliot-factory.db";
-  std::string station;
-  std::string operator_id;
-};
-
-// The console's JSON; a malformed file is Errc::config, an invalid value Errc::usage.
-Result<serial::Credentials> read_triplet(const std::string& path) {
-  auto read = config::read_text_file(path, "triplet file");
-  if (!read) {
-    return std::move(read).error();
-  }
-  std::string text = std::move(*read);
-  const std::string where = "triplet file " + path;
-  auto t = read_triplet_json(text, where);
-  std::fill(text.begin(), text.end(), '\0');
-  if (!t) {
-    return std::move(t).error();
-  }
-  if (t->device_secret.empty()) {
-    return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
-  }
-  serial::Credentials c{t->product_key, t->device_name, std::move(t->device_secret),
-                        std::move(t->product_secret)};
-  if (auto v = serial::validate_credentials(c); !v) {
-    return Error(Errc::usage, where + ": " + v.error().message());
-  }
-  return c;
-}
-
-Result<void> burn_one(Context& ctx,
-                      const BurnOptions& o,
-                      const serial::BurnPlan& plan,
-                      factory::Journal& journal,
-                      const std::string& job);
-
 Result<void> run_burn(Context& ctx, const BurnOptions& o) {
-  ALIOT_TRY(ctx.check_secret_file(o.triplet, "triplet file " + o.triplet));
-  auto cred = read_triplet(o.triplet);
-  if (!cred) {
-    return std::move(cred).error();
-  }
   serial::BurnPlan plan;
-  plan.credentials = std::move(*cred);
   plan.lock = o.lock;
   plan.reboot = !o.no_reboot;
   plan.crc = o.crc == "require" ? serial::CrcMode::require
@@ -84,97 +30,41 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
       return Error(Errc::usage, "--crc require: the smartliving dialect has no CRC lines");
     }
   }
-  auto journal = factory::Journal::open(o.journal);
-  if (!journal) {
-    return std::move(journal).error();
+  auto setup = burn_setup(ctx, o);
+  if (!setup) {
+    return std::move(setup).error();
   }
-  auto job = (*journal)->start_job({o.station, o.operator_id, o.port, o.dialect});
-  if (!job) {
-    return std::move(job).error();
+  auto& [journal, pool, source, at_point] = *setup;
+  factory::StationOptions so;
+  so.port = o.port;
+  so.baud = o.baud;
+  so.dialect = o.dialect;
+  so.plan = std::move(plan);
+  so.job = {o.station, o.operator_id, o.port, o.dialect};
+  so.stop = ctx.interrupted;
+  so.at_point = at_point;
+  factory::Station station(std::move(so), *journal, *source, ctx.out.logger());
+  const BurnView view{o.port, o.dialect, std::string(source->kind())};
+  if (!o.loop) {
+    const auto u = station.burn_one();
+    render_unit(ctx, view, u);
+    return u.error ? Result<void>(*u.error) : ok();
   }
-  auto result = burn_one(ctx, o, plan, **journal, *job);
-  if (!result) {
-    const auto& e = result.error();
-    if (auto f = (*journal)->finish(*job, false, 0, std::string(errc_name(e.code())), e.message());
-        !f) {
-      ctx.out.warn(f.error().message());
-    }
+  const auto summary = station.run(
+      [&](const factory::UnitOutcome& u) {
+        render_loop_unit(ctx, view, u);
+        if (u.error) {
+          ctx.out.warn((u.identified ? u.device.mac + ": " : std::string()) + u.error->message());
+        }
+      },
+      [&](std::string_view what) { ctx.out.info(what); });
+  render_summary(ctx, summary);
+  if (summary.interrupted_in_unit) {
+    return Error(Errc::interrupted, "burn --loop: stopped in the middle of a unit (its job FAILed)",
+                 "the unit keeps its triplet in the journal: put it back on the fixture");
   }
-  return result;
-}
-
-Result<void> burn_one(Context& ctx,
-                      const BurnOptions& o,
-                      const serial::BurnPlan& plan,
-                      factory::Journal& journal,
-                      const std::string& job) {
-  auto port = serial::open_port(o.port, serial::PortOptions{o.baud, ctx.interrupted});
-  if (!port) {
-    return std::move(port).error();
-  }
-  const Logger log = ctx.out.logger();
-  serial::AtChannel ch(**port, log);
-  auto dialect = serial::make_dialect(o.dialect, ch);
-  if (!dialect) {
-    return std::move(dialect).error();
-  }
-  serial::BurnHooks hooks;
-  hooks.write_intent = [&](const serial::DeviceInfo& d, const std::string& fp) {
-    return journal.write_intent(job, {d.mac, d.chip_id, d.firmware, d.sn},
-                                plan.credentials.product_key, plan.credentials.device_name, fp);
-  };
-  auto rep = serial::burn(**dialect, plan, hooks, log);
-  if (!rep) {
-    if (ctx.is_interrupted()) {
-      return Error(Errc::interrupted, "burn interrupted: " + rep.error().message());
-    }
-    return std::move(rep).error();
-  }
-  const auto& r = *rep;
-  ALIOT_TRY(journal.finish(job, true, r.verify_level, {}, {}));
-  if (ctx.out.json()) {
-    nlohmann::ordered_json j;
-    j["result"] = "PASS";
-    j["port"] = o.port;
-    j["dialect"] = o.dialect;
-    j["mac"] = r.device.mac;
-    j["chip_id"] = r.device.chip_id;
-    j["model"] = r.device.model;
-    j["hwrev"] = r.device.hwrev;
-    j["firmware"] = r.device.firmware;
-    j["sn"] = r.device.sn;
-    j["product_key"] = r.product_key;
-    j["device_name"] = r.device_name;
-    j["fingerprint"] = r.fingerprint;
-    j["verify_level"] = r.verify_level;
-    j["locked"] = r.locked;
-    j["resumed"] = r.resumed;
-    auto& steps = j["steps_ms"];
-    steps = nlohmann::ordered_json::object();
-    for (const auto& s : r.steps) {
-      steps[s.step] = std::round(s.ms * 10) / 10;
-    }
-    j["total_ms"] = std::round(r.total_ms * 10) / 10;
-    ctx.out.line(j.dump());
-    return ok();
-  }
-  std::string steps;
-  for (const auto& s : r.steps) {
-    steps += fmt::format("{}{} {:.0f} ms", steps.empty() ? "" : ", ", s.step, s.ms);
-  }
-  ctx.out.fields({{"result", "PASS"},
-                  {"mac", r.device.mac},
-                  {"chip_id", r.device.chip_id},
-                  {"firmware", r.device.model + " " + r.device.hwrev + " " + r.device.firmware},
-                  {"device_name", r.device_name + " (" + r.product_key + ")"},
-                  {"fingerprint", r.fingerprint},
-                  {"verify_level", std::to_string(r.verify_level) + (r.locked ? ", locked" : "")
-                                       + (r.resumed ? ", resumed" : "")},
-                  {"steps", steps},
-                  {"total", fmt::format("{:.0f} ms", r.total_ms)}});
   return ok();
 }
-
 } // namespace
 
 void add_burn_command(CLI::App& parent, Context& ctx) {
@@ -195,17 +85,40 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
   ctx.docs.choices(d, {"alsw1", "smartliving"});
   auto* t = cmd->add_option("--triplet", opts->triplet,
                             "The triplet to burn: the console's device JSON ('-' = stdin)")
-                ->required()
                 ->type_name("FILE");
   ctx.docs.kind(t, ValueKind::file);
+  auto* pl = cmd->add_option("--pool", opts->pool,
+                             "Take each unit's triplet from this credential pool (SQLite, see "
+                             "'aliot pool import')")
+                 ->type_name("DB")
+                 ->excludes(t);
+  ctx.docs.kind(pl, ValueKind::file);
+  cmd->add_flag("--register", opts->register_at_station,
+                "Register each unit at the station (one-type-one-secret, HTTPS); the issued "
+                "secret is kept in --pool")
+      ->excludes(t);
+  cmd->add_option("-k,--product-key", opts->product_key,
+                  "ProductKey of the units (--register; --pool with several products)")
+      ->type_name("PK");
+  auto* psf = cmd->add_option("--product-secret-file", opts->product_secret_file,
+                              "--register: read the ProductSecret from FILE ('-' = stdin)")
+                  ->type_name("FILE");
+  ctx.docs.kind(psf, ValueKind::file);
+  cmd->add_option("--name-template", opts->name_template,
+                  "--register: the DeviceName of a unit; {mac} (MAC without colons), {chip} "
+                  "(chip id); default SW-{mac}")
+      ->type_name("T");
   cmd->add_flag("--lock", opts->lock,
                 "Lock the unit's credential store after verifying (irreversible)");
   cmd->add_flag("--no-reboot", opts->no_reboot, "Skip the reboot and the verification after it");
+  cmd->add_flag("--loop", opts->loop,
+                "Station mode: burn unit after unit as they arrive on the port, until Ctrl-C");
   auto* crc = cmd->add_option("--crc", opts->crc, "Per-line CRC: require, prefer (default) or off")
                   ->type_name("MODE");
   ctx.docs.choices(crc, {"require", "prefer", "off"});
   auto* jr = cmd->add_option("--journal", opts->journal,
-                             "The station's factory journal (SQLite; default ./aliot-factory.db)")
+                             "The station's factory journal (SQLite; default "
+                             "$XDG_STATE_HOME/aliot/factory.db)")
                  ->type_name("DB");
   ctx.docs.kind(jr, ValueKind::file);
   cmd->add_option("--station", opts->station, "Station id recorded in the journal")
@@ -213,7 +126,7 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("--operator", opts->operator_id, "Operator id recorded in the journal")
       ->type_name("ID");
   ctx.docs.attach(
-      cmd, {"Burns one triplet into the switch on the fixture over its serial port and proves the "
+      cmd, {"Burns a triplet into the switch on the fixture over its serial port and proves the "
             "unit holds it: sync, identify (MAC, chip id, firmware), inspect the credential store, "
             "stage, read back the fingerprint, answer an HMAC challenge over a fresh nonce, commit "
             "to flash, reboot, verify again, and with --lock lock the store.\n\n"
@@ -224,15 +137,35 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
             "Every unit is a job in the station's journal (--journal): the binding of the triplet "
             "to the unit's MAC is written durably before the first byte of the secret is sent, so "
             "a unit that comes back gets the same triplet and a triplet that left the host is "
-            "never burned into another unit. The journal holds no secrets.\n\n"
-            "Exit status: 0 PASS, 8 port, device or protocol failure, 9 the unit does not hold "
-            "what was burned, 2 an invalid triplet, 3 an unreadable triplet file.",
+            "never burned into another unit. The journal holds no secrets. On start, jobs a crash "
+            "left in flight are recovered: before their write intent they are aborted and their "
+            "triplet goes back to the pool; after it the triplet stays the unit's.\n\n"
+            "The triplet comes from --triplet, or per unit from --pool (the one the pool ties to "
+            "the unit's MAC, else the next free one), or with --register from the platform: the "
+            "unit's DeviceName is made by --name-template from its MAC or chip id, registered by "
+            "one-type-one-secret (ProductSecret and endpoint as for 'aliot register'), and the "
+            "issued secret is stored in the pool (default: pool.db next to the journal) before "
+            "anything is sent; a unit that comes back gets that secret again, never a second "
+            "registration.\n\n"
+            "--loop is the station mode: it waits for a unit (the port appears and the unit "
+            "answers AT), burns it, prints one line (PASS/FAIL, DeviceName, MAC, time; a JSON "
+            "object under -o json), waits for it to leave (the port disappears, or the unit stops "
+            "answering or answers with another MAC) and for the next, until Ctrl-C; then a "
+            "summary (units, pass, fail, units per minute). Under -o json a failed unit is a JSON "
+            "object on stdout too (ok false, exit_class, message).\n\n"
+            "Exit status: 0 PASS (with --loop: stopped between units), 8 port, device or "
+            "protocol failure, 9 the unit does not hold what was burned, 2 an invalid triplet, 3 "
+            "an unreadable triplet file, 130 interrupted during a unit.",
             {{"aliot burn --port /dev/ttyUSB0 --triplet device.json",
               "Burn and verify one unit (alsw1 firmware)"},
              {"aliot burn --port /dev/ttyUSB0 --triplet device.json --lock -o json",
               "Burn, verify, lock; the result as one JSON line"},
              {"aliot burn --port /dev/ttyUSB0 --dialect smartliving --triplet device.json",
-              "A module with Alibaba's smartliving AT firmware"}},
+              "A module with Alibaba's smartliving AT firmware"},
+             {"aliot burn --port /dev/ttyUSB0 --pool pool.db --loop",
+              "The station: unit after unit from a pool imported with 'aliot pool import'"},
+             {"aliot burn --port /dev/ttyUSB0 --register -k a1BcDeFgHiJ --loop -o json",
+              "Register each unit at the station as SW-<MAC> and burn it"}},
             {"aliot-ports", "aliot-emulate"}});
   cmd->callback([&ctx, opts] { set_action(ctx, opts, run_burn); });
 }

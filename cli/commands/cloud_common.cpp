@@ -51,28 +51,14 @@ void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx) {
       ->group("Cloud API");
 }
 
-Result<void> put_access_key_secret_file(config::Sources& s,
-                                        const std::optional<std::string>& file,
-                                        Context& ctx) {
-  if (!file) {
-    return ok();
-  }
-  auto sec = ctx.secret_from_file(*file, "AccessKey secret");
-  if (!sec) {
-    return std::move(sec).error();
-  }
-  s.flags["access_key_secret"] =
-      config::Value{sec->reveal(), "flag --access-key-secret-file", true};
-  return ok();
-}
-
 Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   config::Sources s;
   put_flag(s, "access_key_id", f.access_key_id, "--access-key-id");
   put_flag(s, "region", f.region, "--region");
   put_flag(s, "instance", f.instance, "--instance");
   put_flag(s, "ca_file", f.ca_file, "--ca-file");
-  ALIOT_TRY(put_access_key_secret_file(s, f.access_key_secret_file, ctx));
+  ALIOT_TRY(put_secret_file(ctx, s, "access_key_secret", f.access_key_secret_file,
+                            "AccessKey secret", "--access-key-secret-file"));
   auto settings = ctx.settings(std::move(s));
   if (!settings) {
     return std::move(settings).error();

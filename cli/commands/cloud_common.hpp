@@ -38,11 +38,6 @@ struct ApiSetup {
   http::ClientOptions http;
 };
 
-// --access-key-secret-file FILE (or -) as the flag source of access_key_secret.
-Result<void> put_access_key_secret_file(config::Sources& s,
-                                        const std::optional<std::string>& file,
-                                        Context& ctx);
-
 // flag > env (ALIOT_ACCESS_KEY_ID/SECRET, ALIOT_API_ENDPOINT, ALIOT_CA_FILE...) > profile.
 // Missing AccessKey: Errc::config (unless dry_run allows a placeholder... it does not: the
 // signature needs the secret).

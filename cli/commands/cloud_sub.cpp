@@ -80,7 +80,8 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   put_flag(s, "instance", o.instance, "--instance");
   put_flag(s, "amqp_endpoint", o.endpoint, "--amqp-endpoint");
   put_flag(s, "ca_file", o.ca_file, "--ca-file");
-  ALIOT_TRY(put_access_key_secret_file(s, o.access_key_secret_file, ctx));
+  ALIOT_TRY(put_secret_file(ctx, s, "access_key_secret", o.access_key_secret_file,
+                            "AccessKey secret", "--access-key-secret-file"));
   auto settings = ctx.settings(std::move(s));
   if (!settings) {
     return std::move(settings).error();

@@ -2,6 +2,8 @@
 #include "commands/commands.hpp"
 #include "context.hpp"
 
+#include <aliot/config.hpp>
+
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -23,6 +25,9 @@ struct SwitchOptions {
   int boot_ms = 100;
   int commit_ms = 40;
   int cmd_ms = 2;
+  std::optional<std::string> units;
+  std::optional<std::string> state_dir;
+  int replug_ms = 300;
 };
 
 Result<void> run_emulate_switch(Context& ctx, const SwitchOptions& o) {
@@ -37,6 +42,34 @@ Result<void> run_emulate_switch(Context& ctx, const SwitchOptions& o) {
   po.timing.boot_us = static_cast<switchsim::Micros>(o.boot_ms) * 1000;
   po.timing.commit_us = static_cast<switchsim::Micros>(o.commit_ms) * 1000;
   po.timing.cmd_us = static_cast<switchsim::Micros>(o.cmd_ms) * 1000;
+  po.replug_us = static_cast<switchsim::Micros>(o.replug_ms) * 1000;
+  if (o.units) {
+    auto text = config::read_text_file(*o.units, "units file");
+    if (!text) {
+      return std::move(text).error();
+    }
+    auto units = switchsim::parse_units(*text);
+    if (!units) {
+      return Error(Errc::usage, "--units " + *o.units + ": " + units.error().message());
+    }
+    po.units = std::move(*units);
+    po.state_dir = o.state_dir;
+  }
+  po.on_unit = [&](std::size_t i, bool arrived, const switchsim::Identity& id) {
+    const std::string n = std::to_string(i + 1) + "/" + std::to_string(po.units.size());
+    if (ctx.out.json()) {
+      nlohmann::ordered_json j;
+      j["event"] = arrived ? "arrived" : "left";
+      j["unit"] = i + 1;
+      j["mac"] = id.mac;
+      ctx.out.line(j.dump());
+    } else {
+      ctx.out.line("unit " + n + (arrived ? " arrived: MAC " : " left: MAC ") + id.mac);
+    }
+    if (!arrived && i + 1 == po.units.size()) {
+      ctx.out.line(ctx.out.json() ? R"({"event":"done"})" : "units done");
+    }
+  };
   switchsim::PtyStats stats;
   auto ready = [&](const std::string& slave, const switchsim::Identity& id) {
     if (ctx.out.json()) {
@@ -104,6 +137,21 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
   cmd->add_option("--cmd-ms", opts->cmd_ms, "Time any other command takes (default 2)")
       ->type_name("MS")
       ->check(CLI::Range(0, 10000));
+  auto* u = cmd->add_option("--units", opts->units,
+                            "A fixture fed unit after unit: one "
+                            "{\"seed\":N[,\"mac\":MAC][,\"faults\":PLAN]} a line")
+                ->type_name("FILE");
+  ctx.docs.kind(u, ValueKind::file);
+  auto* sd = cmd->add_option("--state-dir", opts->state_dir,
+                             "With --units: keep each unit's flash in DIR/<MAC>.json")
+                 ->type_name("DIR")
+                 ->needs(u)
+                 ->excludes(st);
+  ctx.docs.kind(sd, ValueKind::directory);
+  cmd->add_option("--replug-ms", opts->replug_ms,
+                  "Time the link is away when a unit is unplugged or swapped (default 300)")
+      ->type_name("MS")
+      ->check(CLI::Range(0, 60000));
   ctx.docs.attach(
       cmd,
       {"Simulates the switch on the fixture: a pseudo-terminal that speaks the alsw1 line "
@@ -116,7 +164,12 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
        "a switch that crashed holds nothing. With --state the unit's identity and flash survive "
        "restarts (the file holds the simulated secrets: it is written 0600). A fault plan "
        "makes the unit drop, delay, garble or refuse answers, fail or tear a flash commit, "
-       "or be unplugged, deterministically from its seed.",
+       "or be unplugged, deterministically from its seed.\n\n"
+       "With --units the link is a fixture fed one unit after another: a unit stays until "
+       "the program on the port closes it after talking to it (or it is unplugged by its "
+       "fault plan); then the link disappears for --replug-ms and the next unit arrives. A "
+       "seed listed twice is the same unit coming back. Each arrival and departure is a line "
+       "on stdout, and \"units done\" after the last.",
        {{"aliot emulate switch --link /tmp/dut0", "A simulated alsw1 switch at /tmp/dut0"},
         {"aliot emulate switch --link /tmp/dut0 --state unit.json --faults plan.json --seed 7",
          "A unit that keeps its flash in unit.json and misbehaves as plan.json says"},

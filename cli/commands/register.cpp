@@ -103,13 +103,8 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
                                          {"mqtt_port", &port, "--port"}}) {
     put_flag(s, key, *value, flag);
   }
-  if (o.product_secret_file) {
-    auto sec = ctx.secret_from_file(*o.product_secret_file, "ProductSecret");
-    if (!sec) {
-      return std::move(sec).error();
-    }
-    s.flags["product_secret"] = config::Value{sec->reveal(), "flag --product-secret-file", true};
-  }
+  ALIOT_TRY(put_secret_file(ctx, s, "product_secret", o.product_secret_file, "ProductSecret",
+                            "--product-secret-file"));
   auto cfg = ctx.settings(std::move(s));
   if (!cfg) {
     return std::move(cfg).error();

@@ -483,9 +483,9 @@ ManInputs default_man_inputs() {
   in.files.push_back({"$XDG_CONFIG_HOME/aliot/config.json",
                       "Profiles of settings (falls back to ~/.config/aliot/config.json); "
                       "another file with --config. Keep it mode 0600 when it holds secrets"});
-  in.files.push_back({"./aliot-factory.db",
-                      "The factory journal (SQLite) of burn and batch register runs; another file "
-                      "with --journal"});
+  in.files.push_back({"$XDG_STATE_HOME/aliot/factory.db",
+                      "The station's factory journal (SQLite) of burn runs, one per user (falls "
+                      "back to ~/.local/state/aliot/factory.db); another file with --journal"});
   return in;
 }
 

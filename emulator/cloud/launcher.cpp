@@ -440,6 +440,10 @@ Result<void> run(const LaunchOptions& o,
   conf
       << "# Written by `aliot emulate cloud` on each start; edits are lost.\n"
       << "per_listener_settings false\nallow_anonymous false\npersistence false\n"
+      // A subscriber behind on a burst (1,000 devices publishing at once) keeps its QoS 1
+      // messages: mosquitto's default queue of 1,000 per client drops the rest silently, the
+      // platform does not.
+      << "max_queued_messages 100000\n"
       << "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
       << "log_type information\nconnection_messages true\nlog_timestamp_format %Y-%m-%dT%H:%M:%S\n";
   if (::geteuid() == 0) {

@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -67,6 +68,71 @@ Result<Pty> make_pty(const std::string& link) {
   return p;
 }
 
+// What a presentation of a unit starts from: its flash (from its state file, or new) and its
+// fault plan.
+struct UnitStart {
+  NvState nv;
+  FaultPlan plan;
+  std::optional<std::string> state_file;
+};
+
+Result<UnitStart> load_unit(const PtyOptions& o,
+                            std::uint64_t seed,
+                            const std::optional<std::string>& mac,
+                            const std::optional<std::string>& faults_file,
+                            const std::optional<std::string>& state_file_given) {
+  UnitStart u;
+  Identity id = identity_from_seed(seed);
+  if (mac) {
+    id.mac = *mac;
+    id.chipid.clear();
+    for (char c : id.mac) {
+      if (c != ':') {
+        id.chipid.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      }
+    }
+  }
+  u.state_file = state_file_given;
+  if (!u.state_file && o.state_dir) {
+    std::string hex;
+    for (char c : id.mac) {
+      if (c != ':') {
+        hex += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+    }
+    u.state_file = *o.state_dir + "/" + hex + ".json";
+  }
+  if (u.state_file && std::filesystem::exists(*u.state_file)) {
+    auto l = load_state(*u.state_file);
+    if (!l) {
+      return std::move(l).error();
+    }
+    u.nv = std::move(*l);
+  } else {
+    u.nv.id = id;
+    if (o.persona == "smartliving") {
+      u.nv.id.model = "SL-MODULE";
+      u.nv.id.fwver = "app-2.1.0";
+    }
+    if (u.state_file) {
+      ALIOT_TRY(save_state(*u.state_file, u.nv));
+    }
+  }
+  u.plan.seed = seed;
+  if (faults_file) {
+    auto text = config::read_text_file(*faults_file, "fault plan");
+    if (!text) {
+      return std::move(text).error();
+    }
+    auto p = parse_fault_plan(*text);
+    if (!p) {
+      return Error(Errc::usage, *faults_file + ": " + p.error().message());
+    }
+    u.plan = std::move(*p);
+  }
+  return u;
+}
+
 } // namespace
 
 Result<void> run_pty(const PtyOptions& o,
@@ -80,36 +146,25 @@ Result<void> run_pty(const PtyOptions& o,
   if (!lock) {
     return std::move(lock).error();
   }
-  NvState nv;
-  if (o.state_file && std::filesystem::exists(*o.state_file)) {
-    auto l = load_state(*o.state_file);
-    if (!l) {
-      return std::move(l).error();
-    }
-    nv = std::move(*l);
-  } else {
-    nv.id = identity_from_seed(o.seed);
-    if (o.persona == "smartliving") {
-      nv.id.model = "SL-MODULE";
-      nv.id.fwver = "app-2.1.0";
-    }
-    if (o.state_file) {
-      ALIOT_TRY(save_state(*o.state_file, nv));
+  const bool fixture = !o.units.empty();
+  if (o.state_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*o.state_dir, ec);
+    if (ec) {
+      return Error(Errc::io, "--state-dir " + *o.state_dir + ": " + ec.message());
     }
   }
-  FaultPlan plan;
-  plan.seed = o.seed;
-  if (o.faults_file) {
-    auto text = config::read_text_file(*o.faults_file, "fault plan");
-    if (!text) {
-      return std::move(text).error();
-    }
-    auto p = parse_fault_plan(*text);
-    if (!p) {
-      return Error(Errc::usage, *o.faults_file + ": " + p.error().message());
-    }
-    plan = std::move(*p);
+  std::size_t unit_index = 0;
+  auto start_of = [&](std::size_t i) {
+    return fixture
+               ? load_unit(o, o.units[i].seed, o.units[i].mac, o.units[i].faults_file, std::nullopt)
+               : load_unit(o, o.seed, std::nullopt, o.faults_file, o.state_file);
+  };
+  auto first = start_of(0);
+  if (!first) {
+    return std::move(first).error();
   }
+  std::optional<std::string> state_file = first->state_file;
 
   const auto t0 = std::chrono::steady_clock::now();
   auto now_us = [t0] {
@@ -126,6 +181,7 @@ Result<void> run_pty(const PtyOptions& o,
   bool unplug = false;
   Error save_error(Errc::io, {});
   bool save_failed = false;
+  std::uint64_t session_in = 0; // bytes from the host since this unit arrived
 
   DeviceModel::Hooks hooks;
   hooks.emit = [&](std::string_view b) {
@@ -137,8 +193,8 @@ Result<void> run_pty(const PtyOptions& o,
     unplug = true;
   };
   hooks.persist = [&](const NvState& s) {
-    if (o.state_file) {
-      if (auto r = save_state(*o.state_file, s); !r) {
+    if (state_file) {
+      if (auto r = save_state(*state_file, s); !r) {
         save_failed = true;
         save_error = r.error();
       }
@@ -147,15 +203,20 @@ Result<void> run_pty(const PtyOptions& o,
   hooks.transcript = [&](const std::string& s) {
     log(3, s);
   };
-  DeviceModel model(o.persona, nv, o.timing, std::move(plan), hooks);
+  auto model =
+      std::make_unique<DeviceModel>(o.persona, first->nv, o.timing, std::move(first->plan), hooks);
+  Micros delay_total = 0;
 
   auto pty = make_pty(o.link);
   if (!pty) {
     return std::move(pty).error();
   }
   int master = pty->master;
-  model.power_on(now_us());
-  ready(pty->slave, nv.id);
+  model->power_on(now_us());
+  ready(pty->slave, model->nv().id);
+  if (fixture && o.on_unit) {
+    o.on_unit(0, true, model->nv().id);
+  }
 
   auto cleanup = [&] {
     if (master >= 0) {
@@ -164,29 +225,81 @@ Result<void> run_pty(const PtyOptions& o,
     }
     ::unlink(o.link.c_str());
   };
+  auto stopped = [&] {
+    return stop != nullptr && stop->load();
+  };
+  // The link is away for replug_us; false when stopped meanwhile.
+  auto away = [&] {
+    const Micros until = now_us() + o.replug_us;
+    while (now_us() < until && !stopped()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return !stopped();
+  };
+  // The unit on the fixture leaves (the host is done with it, or it was pulled) and the next one
+  // arrives after replug_us; false when there is none (or stopped).
+  auto next_unit = [&]() -> Result<bool> {
+    cleanup();
+    tx.clear();
+    rx.clear();
+    if (o.on_unit) {
+      o.on_unit(unit_index, false, model->nv().id);
+    }
+    if (++unit_index >= o.units.size() || !away()) {
+      return false;
+    }
+    auto u = start_of(unit_index);
+    if (!u) {
+      return std::move(u).error();
+    }
+    state_file = u->state_file;
+    delay_total += model->device_delay_total();
+    model = std::make_unique<DeviceModel>(o.persona, u->nv, o.timing, std::move(u->plan), hooks);
+    auto again = make_pty(o.link);
+    if (!again) {
+      return std::move(again).error();
+    }
+    master = again->master;
+    tx_free = rx_free = 0;
+    session_in = 0;
+    model->power_on(now_us());
+    if (o.on_unit) {
+      o.on_unit(unit_index, true, model->nv().id);
+    }
+    return true;
+  };
 
-  while (stop == nullptr || !stop->load()) {
+  while (!stopped()) {
     if (save_failed) {
       cleanup();
       return save_error;
     }
+    if (master < 0) { // the fixture is empty: the last unit left
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
     Micros now = now_us();
-    model.advance(now);
+    model->advance(now);
     while (!rx.empty() && rx.front().first <= now) {
-      model.feed(rx.front().second, rx.front().first);
+      model->feed(rx.front().second, rx.front().first);
       rx.pop_front();
-      model.advance(now);
+      model->advance(now);
+    }
+    if (unplug && fixture) {
+      log(2, "unplugged: the link " + o.link + " is gone");
+      unplug = false;
+      auto n = next_unit();
+      if (!n) {
+        return std::move(n).error();
+      }
+      continue;
     }
     if (unplug) {
       log(2, "unplugged: the link " + o.link + " is gone");
       cleanup();
       tx.clear();
       rx.clear();
-      const Micros until = now_us() + o.replug_us;
-      while (now_us() < until && (stop == nullptr || !stop->load())) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (stop != nullptr && stop->load()) {
+      if (!away()) {
         break;
       }
       auto again = make_pty(o.link);
@@ -196,7 +309,7 @@ Result<void> run_pty(const PtyOptions& o,
       master = again->master;
       unplug = false;
       tx_free = rx_free = 0;
-      model.power_on(now_us());
+      model->power_on(now_us());
       log(2, "replugged: " + o.link + " -> " + again->slave);
       continue;
     }
@@ -209,7 +322,7 @@ Result<void> run_pty(const PtyOptions& o,
       tx.pop_front();
     }
     Micros next = now + 50000;
-    if (auto e = model.next_event()) {
+    if (auto e = model->next_event()) {
       next = std::min(next, *e);
     }
     if (!tx.empty()) {
@@ -231,6 +344,7 @@ Result<void> run_pty(const PtyOptions& o,
         if (stats != nullptr) {
           stats->bytes_in += static_cast<std::uint64_t>(n);
         }
+        session_in += static_cast<std::uint64_t>(n);
         const Micros t = now_us();
         rx_free = std::max(rx_free, t) + byte_us * n;
         rx.emplace_back(byte_us > 0 ? rx_free : t, std::string(buf, static_cast<std::size_t>(n)));
@@ -238,12 +352,20 @@ Result<void> run_pty(const PtyOptions& o,
       }
     }
     if (r > 0 && (p.revents & (POLLHUP | POLLERR)) != 0 && (p.revents & POLLIN) == 0) {
+      if (fixture && session_in > 0) { // the host is done with this unit: it leaves
+        log(2, "the host closed the port: unit " + std::to_string(unit_index + 1) + " leaves");
+        auto n = next_unit();
+        if (!n) {
+          return std::move(n).error();
+        }
+        continue;
+      }
       // nobody has the slave open: wait a little instead of spinning
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 5)));
     }
   }
   if (stats != nullptr) {
-    stats->device_delay_us = model.device_delay_total();
+    stats->device_delay_us = delay_total + model->device_delay_total();
   }
   cleanup();
   return ok();

@@ -5,8 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace aliot::switchsim {
 
@@ -149,6 +151,47 @@ Result<FaultPlan> parse_fault_plan(std::string_view text) {
     return Error(Errc::usage, std::string("fault plan: ") + e.what());
   }
   return plan;
+}
+
+Result<std::vector<UnitSpec>> parse_units(std::string_view text) {
+  std::vector<UnitSpec> units;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto nl = text.find('\n', pos);
+    const auto line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+      continue;
+    }
+    try {
+      const auto j = json::parse(line);
+      UnitSpec u;
+      u.seed = j.at("seed").get<std::uint64_t>();
+      if (j.contains("faults")) {
+        u.faults_file = j.at("faults").get<std::string>();
+      }
+      if (j.contains("mac")) {
+        const auto mac = j.at("mac").get<std::string>();
+        bool ok = mac.size() == 17;
+        for (std::size_t i = 0; ok && i < mac.size(); ++i) {
+          ok = i % 3 == 2 ? mac[i] == ':' : std::isxdigit(static_cast<unsigned char>(mac[i])) != 0;
+        }
+        if (!ok) {
+          throw std::runtime_error("\"mac\": \"" + mac + "\" is not six octets XX:XX:XX:XX:XX:XX");
+        }
+        u.mac = mac;
+      }
+      units.push_back(std::move(u));
+    } catch (const std::exception& e) {
+      return Error(Errc::usage, "units line " + std::to_string(line_no) + ": " + e.what());
+    }
+  }
+  if (units.empty()) {
+    return Error(Errc::usage, "units: no unit (one {\"seed\":N} a line)");
+  }
+  return units;
 }
 
 } // namespace aliot::switchsim

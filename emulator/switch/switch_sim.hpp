@@ -168,6 +168,17 @@ private:
   bool m_key_known = false;
 };
 
+// One unit of a fixture's sequence (`emulate switch --units`): its identity seed and its fault
+// plan. The same seed twice is the same unit coming back (same MAC, same flash).
+struct UnitSpec {
+  std::uint64_t seed = 0;
+  std::optional<std::string> faults_file;
+  std::optional<std::string> mac; // instead of the seed's MAC (and chip id)
+};
+// JSON Lines: {"seed":N[,"mac":"02:00:00:00:00:01"][,"faults":"plan.json"]} per unit; blank
+// lines are skipped. A MAC must be six octets XX:XX:XX:XX:XX:XX.
+Result<std::vector<UnitSpec>> parse_units(std::string_view text);
+
 struct PtyOptions {
   std::string link;
   std::string persona = "alsw1";
@@ -178,6 +189,14 @@ struct PtyOptions {
   unsigned baud = 115200;
   Timing timing;
   Micros replug_us = 300000;
+  // A fixture fed unit after unit: each unit is on the link until the host closes the port after
+  // talking to it, or until it is unplugged (a fault); then the link disappears for replug_us and
+  // the next unit arrives. After the last one the link stays away. Each unit's flash is kept in
+  // state_dir/<MAC>.json (hex digits only) when state_dir is set.
+  std::vector<UnitSpec> units;
+  std::optional<std::string> state_dir;
+  // A unit of `units` arrived (on the link) or left.
+  std::function<void(std::size_t index, bool arrived, const Identity&)> on_unit;
 };
 
 struct PtyStats {

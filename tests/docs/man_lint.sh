@@ -46,7 +46,7 @@ check_man() {
 if command -v man >/dev/null; then
   check_man aliot.1 NAME SYNOPSIS "GLOBAL OPTIONS" "-o, --output FORMAT" COMMANDS "EXIT STATUS" \
     "130 (interrupted)" ENVIRONMENT ALIOT_PRODUCT_KEY FILES "\$XDG_CONFIG_HOME/aliot/config.json" \
-    "./aliot-factory.db" "SEE ALSO" "aliot-sign(1)"
+    "\$XDG_STATE_HOME/aliot/factory.db" "SEE ALSO" "aliot-sign(1)"
   check_man aliot-sign.1 NAME SYNOPSIS DESCRIPTION OPTIONS "--sign-method METHOD" \
     "hmacsha256, hmacsha1, hmacmd5" EXAMPLES "aliot sign --triplet device.json" "EXIT STATUS" \
     "SEE ALSO" "aliot(1)"

@@ -3,6 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
 using namespace aliot;
 
 TEST(Rrpc, SystemTopicsFollowTheSpec) {
@@ -104,6 +113,40 @@ TEST(Rrpc, CommandFailuresAreReported) {
   EXPECT_EQ(slow.error().code(), Errc::timeout);
   EXPECT_NE(slow.error().message().find("was killed"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+
+  // What the command started dies with it at the deadline: a backgrounded child holding the
+  // answer pipe open would otherwise outlive the request (and hold the pipe).
+  const std::string pid_file =
+      ::testing::TempDir() + "/rrpc-grandchild-" + std::to_string(::getpid());
+  auto group = rrpc::run_command("sleep 30 & echo $! > " + pid_file + "; wait", "", env, req, "t",
+                                 std::chrono::milliseconds(300));
+  ASSERT_FALSE(group);
+  EXPECT_EQ(group.error().code(), Errc::timeout);
+  {
+    std::ifstream in(pid_file);
+    pid_t grandchild = 0;
+    ASSERT_TRUE(in >> grandchild);
+    // Killed by SIGKILL at once; it is not our child, so it is gone or a zombie until whoever
+    // adopted it reaps it.
+    const auto dead = [](pid_t p) {
+      std::ifstream stat("/proc/" + std::to_string(p) + "/stat");
+      std::string line;
+      if (!std::getline(stat, line)) {
+        return true;
+      }
+      const auto close = line.rfind(')');
+      return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+    };
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+      gone = dead(grandchild);
+      if (!gone) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    EXPECT_TRUE(gone) << "the command's child " << grandchild << " outlived the deadline";
+    std::remove(pid_file.c_str());
+  }
 
   auto big = rrpc::run_command("head -c 262145 /dev/zero", "", env, req, "t");
   ASSERT_FALSE(big);

@@ -1,3 +1,5 @@
+#include "curl_loader.hpp" // the curl_* names call libcurl, loaded on first use
+
 #include <aliot/config.hpp>
 #include <aliot/http.hpp>
 #include <aliot/version.hpp>
@@ -229,7 +231,9 @@ const ClientOptions& Client::options() const {
 Result<Response> Client::send(const Request& req) {
   CURL* c = m_impl->curl;
   if (c == nullptr || m_impl->multi == nullptr) {
-    return Error(Errc::internal, "http: libcurl could not create a handle");
+    const std::string why = curl_dl::load_error();
+    return why.empty() ? Error(Errc::internal, "http: libcurl could not create a handle")
+                       : Error(Errc::internal, "http: " + why, "install libcurl (libcurl4)");
   }
   const auto& o = m_impl->options;
   // Reset per-request options but keep the connection cache, DNS cache and TLS sessions.

@@ -76,12 +76,16 @@ Result<std::string> run_command(const std::string& command,
     return Error(Errc::io, std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
+    // Its own process group, so that the deadline kills what the command started too (a
+    // pipeline, a backgrounded helper), not only the shell.
+    setpgid(0, 0);
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
     execve("/bin/sh", const_cast<char* const*>(argv), envp.data()); // NOLINT
     _exit(127);
   }
+  setpgid(pid, pid); // also here: whichever of parent and child runs first
   close(in_pipe[0]);
   close(out_pipe[1]);
   int in_fd = in_pipe[1];
@@ -149,7 +153,7 @@ Result<std::string> run_command(const std::string& command,
     usleep(2000);
   }
   if (timed_out) {
-    kill(pid, SIGKILL);
+    kill(-pid, SIGKILL);
     waitpid(pid, &status, 0);
     return Error(Errc::timeout, "the command ran past " + deadline_text(limit) + " and was killed");
   }

@@ -86,9 +86,11 @@ Result<DeviceInfo> checked_identity(DeviceInfo d) {
 
 Result<BurnReport>
 burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log) {
-  const auto& c = plan.credentials;
-  if (auto v = validate_credentials(c); !v) {
-    return Error(Errc::usage, "invalid triplet: " + v.error().message());
+  const bool chosen_later = static_cast<bool>(hooks.choose_credentials);
+  if (!chosen_later) {
+    if (auto v = validate_credentials(plan.credentials); !v) {
+      return Error(Errc::usage, "invalid triplet: " + v.error().message());
+    }
   }
   const auto caps0 = d.capabilities();
   if (plan.lock && !caps0.lock) {
@@ -96,14 +98,25 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
   }
   const auto t_start = Clock::now();
   BurnReport rep;
-  rep.product_key = c.product_key;
-  rep.device_name = c.device_name;
-  auto fingerprinted = fingerprint(c.product_key, c.device_name, c.device_secret, c.product_secret);
-  if (!fingerprinted) {
-    return std::move(fingerprinted).error();
+  Credentials c;
+  std::string fp;
+  // Fixes the triplet of this burn: its fingerprint is what the unit must report.
+  auto take = [&](Credentials chosen) -> Result<void> {
+    c = std::move(chosen);
+    rep.product_key = c.product_key;
+    rep.device_name = c.device_name;
+    auto fingerprinted =
+        fingerprint(c.product_key, c.device_name, c.device_secret, c.product_secret);
+    if (!fingerprinted) {
+      return std::move(fingerprinted).error();
+    }
+    rep.fingerprint = *fingerprinted;
+    fp = std::move(*fingerprinted);
+    return ok();
+  };
+  if (!chosen_later) {
+    ALIOT_TRY(take(plan.credentials));
   }
-  rep.fingerprint = std::move(*fingerprinted);
-  const std::string& fp = rep.fingerprint;
   Steps steps(rep);
   auto progress = [&](std::string_view ev) {
     log.info("burn: " + std::string(ev) + " (level " + std::to_string(rep.verify_level) + ")");
@@ -132,10 +145,23 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
   }
   rep.device = *dev;
   log.info("burn: unit " + dev->mac + " (" + dev->model + " " + dev->firmware + ")");
+  if (hooks.identified) {
+    hooks.identified(*dev);
+  }
 
   auto rb = steps.run("inspect", [&] { return d.readback(); });
   if (!rb) {
     return std::move(rb).error();
+  }
+  if (chosen_later) {
+    auto chosen = hooks.choose_credentials(*dev, *rb);
+    if (!chosen) {
+      return std::move(chosen).error();
+    }
+    if (auto v = validate_credentials(*chosen); !v) {
+      return Error(Errc::usage, "invalid triplet: " + v.error().message());
+    }
+    ALIOT_TRY(take(std::move(*chosen)));
   }
   if (rb->state != StoreState::empty) {
     if (!holds(*rb, c, fp)) {

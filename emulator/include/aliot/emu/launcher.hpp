@@ -1,5 +1,5 @@
 // Starting the local platform: Debian's mosquitto broker with aliot's plugin (libaliot_emu.so),
-// on 127.0.0.1 only, with its state in one directory (registry.json, the CA and the server
+// on 127.0.0.1 only, with its state in one directory (registry.db, the CA and the server
 // certificate, mosquitto.conf, mosquitto.log). `aliot emulate cloud` is a thin adapter over it.
 #pragma once
 

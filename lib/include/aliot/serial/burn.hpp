@@ -14,6 +14,7 @@
 namespace aliot::serial {
 
 struct BurnPlan {
+  // The triplet to burn; ignored when BurnHooks::choose_credentials is set.
   Credentials credentials;
   bool lock = false;
   bool reboot = true;
@@ -36,9 +37,18 @@ struct BurnReport {
 };
 
 struct BurnHooks {
+  // When set, called once the unit is identified and its store inspected, before the write
+  // intent: returns the triplet for this unit (the one the journal ties to its MAC, the next of a
+  // pool, one registered for it). `held` is what the unit holds (state and, for a non-empty
+  // store, ProductKey, DeviceName and fingerprint). An error stops the burn before any byte of a
+  // secret is sent. A non-empty store must hold exactly the returned triplet (else Errc::device).
+  std::function<Result<Credentials>(const DeviceInfo&, const Readback& held)> choose_credentials;
   // Called after identify/inspect and before the first byte of the secret is sent: the journal's
   // durable write intent. An error stops the burn.
   std::function<Result<void>(const DeviceInfo&, const std::string& fp)> write_intent;
+  // Called when the unit has been identified (before inspect): whatever happens next, the caller
+  // knows which unit it was talking to.
+  std::function<void(const DeviceInfo&)> identified;
   // Progress ("staged", "committed", ...) with the level reached so far.
   std::function<void(std::string_view event, int level)> progress;
   // Source of challenge nonces (32 lower-case hex); random by default.

@@ -1,0 +1,177 @@
+// `aliot burn`: from the options to the journal, the pool and the credential source.
+#include "commands/burn_setup.hpp"
+
+#include <aliot/config.hpp>
+#include <aliot/dynreg_batch.hpp>
+#include <aliot/identity.hpp>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+
+namespace aliot::cli {
+
+namespace {
+
+// The console's JSON; a malformed file is Errc::config, an invalid value Errc::usage.
+Result<serial::Credentials> read_triplet(const std::string& path) {
+  auto read = config::read_text_file(path, "triplet file");
+  if (!read) {
+    return std::move(read).error();
+  }
+  std::string text = std::move(*read);
+  const std::string where = "triplet file " + path;
+  auto t = read_triplet_json(text, where);
+  std::fill(text.begin(), text.end(), '\0');
+  if (!t) {
+    return std::move(t).error();
+  }
+  if (t->device_secret.empty()) {
+    return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
+  }
+  serial::Credentials c{t->product_key, t->device_name, std::move(t->device_secret),
+                        std::move(t->product_secret)};
+  if (auto v = serial::validate_credentials(c); !v) {
+    return Error(Errc::usage, where + ": " + v.error().message());
+  }
+  return c;
+}
+
+// ALIOT_TEST_KILL_AT=<point>: the process kills itself (SIGKILL) at that point of the flow, so
+// the crash tests reach every point ("job", "identified", "registered", "chosen", "intent",
+// "staged", "committed", "verified", "finished").
+std::function<void(std::string_view)> test_kill_hook(const Context& ctx) {
+  const auto at = ctx.env.find("ALIOT_TEST_KILL_AT");
+  if (at == ctx.env.end() || at->second.empty()) {
+    return {};
+  }
+  return [where = at->second](std::string_view point) {
+    if (point == where) {
+      ::kill(::getpid(), SIGKILL);
+    }
+  };
+}
+
+// The ProductKey of --pool: -k, else the pool's only product.
+Result<std::string> pool_product(const BurnOptions& o, factory::Pool& pool) {
+  if (o.product_key) {
+    return *o.product_key;
+  }
+  auto st = pool.status();
+  if (!st) {
+    return std::move(st).error();
+  }
+  if (st->size() != 1) {
+    return Error(Errc::usage, "--pool " + pool.path() + " holds " + std::to_string(st->size())
+                                  + " products: name the one to burn with -k");
+  }
+  return st->front().product_key;
+}
+
+// Registration at the station: the ProductSecret and the auth endpoint from the configuration
+// (as `aliot register`), HTTPS.
+Result<factory::RegisterFn> registrar(Context& ctx, const BurnOptions& o) {
+  config::Sources s;
+  put_flag(s, "product_key", o.product_key, "-k");
+  ALIOT_TRY(put_secret_file(ctx, s, "product_secret", o.product_secret_file, "ProductSecret",
+                            "--product-secret-file"));
+  auto cfg = ctx.settings(std::move(s));
+  if (!cfg) {
+    return std::move(cfg).error();
+  }
+  dynreg::Choices choices;
+  choices.interrupt = ctx.interrupted;
+  auto settings = dynreg::settings_from(*cfg, choices, ctx.out.logger());
+  if (!settings) {
+    return std::move(settings).error();
+  }
+  auto reg = dynreg::make_registrar(*settings, ctx.out.logger());
+  return factory::RegisterFn([reg](const std::string& dn) -> Result<Secret> {
+    auto t = reg(dn);
+    if (!t) {
+      return std::move(t).error();
+    }
+    return t->device_secret;
+  });
+}
+} // namespace
+
+Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
+  if (!o.triplet.empty() + (o.pool || o.register_at_station) != 1) {
+    return Error(Errc::usage,
+                 "burn: give the triplet's source: --triplet FILE, --pool DB or --register");
+  }
+  if (o.register_at_station && !o.product_key) {
+    return Error(Errc::usage, "--register: -k PK names the product to register the units in");
+  }
+  BurnSetup s;
+  s.at_point = test_kill_hook(ctx);
+  std::optional<serial::Credentials> cred;
+  if (!o.triplet.empty()) {
+    ALIOT_TRY(ctx.check_secret_file(o.triplet, "triplet file " + o.triplet));
+    auto c = read_triplet(o.triplet);
+    if (!c) {
+      return std::move(c).error();
+    }
+    cred = std::move(*c);
+  }
+  std::optional<factory::RegisterFn> reg;
+  if (o.register_at_station) {
+    auto r = registrar(ctx, o);
+    if (!r) {
+      return std::move(r).error();
+    }
+    reg = std::move(*r);
+  }
+  std::string journal_path = o.journal.value_or("");
+  if (journal_path.empty()) {
+    auto env = [&](const char* name) -> std::optional<std::string> {
+      const auto it = ctx.env.find(name);
+      return it == ctx.env.end() ? std::nullopt : std::optional(it->second);
+    };
+    auto d = factory::default_journal_path(env("XDG_STATE_HOME"), env("HOME"));
+    if (!d) {
+      return std::move(d).error();
+    }
+    ALIOT_TRY(factory::create_parent_dir(*d));
+    journal_path = *d;
+  }
+  auto journal = factory::Journal::open(journal_path);
+  if (!journal) {
+    return std::move(journal).error();
+  }
+  s.journal = std::move(*journal);
+  if (o.pool || o.register_at_station) {
+    const auto dir = std::filesystem::path(journal_path).parent_path();
+    auto p =
+        factory::Pool::open(o.pool.value_or((dir.empty() ? "" : dir.string() + "/") + "pool.db"));
+    if (!p) {
+      return std::move(p).error();
+    }
+    s.pool = std::move(*p);
+  }
+  auto rec = s.journal->recover(s.pool.get());
+  if (!rec) {
+    return std::move(rec).error();
+  }
+  if (rec->aborted + rec->in_doubt > 0) {
+    ctx.out.note("recovered " + std::to_string(rec->aborted)
+                 + " job(s) stopped before their "
+                   "write intent (aborted) and "
+                 + std::to_string(rec->in_doubt) + " after it (kept for their units)");
+  }
+  if (s.pool) {
+    auto pk = pool_product(o, *s.pool);
+    if (!pk) {
+      return std::move(pk).error();
+    }
+    s.source = factory::pool_source(*s.journal, *s.pool, *pk, reg.value_or(factory::RegisterFn()),
+                                    o.name_template, s.at_point);
+  } else {
+    s.source = factory::fixed_triplet_source(*s.journal, std::move(*cred));
+  }
+  return s;
+}
+
+} // namespace aliot::cli
