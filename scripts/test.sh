@@ -49,10 +49,10 @@ echo "== build (dev preset: Debug, warnings as errors)"
 cmake --preset dev >/dev/null
 cmake --build build/dev -j"$jobs"
 
-echo "== all tests"
-ctest --test-dir build/dev -j"$jobs" --timeout 300 || status=$?
-
 echo "== benchmarks, quick: every case of bench/run still runs (its timings are not checked)"
 ./bench/run --quick --aliot build/dev/cli/aliot --json build/dev/bench-quick.json || status=$?
+
+echo "== all tests (ctest's summary is the last thing printed)"
+ctest --test-dir build/dev -j"$jobs" --timeout 300 || status=$?
 
 exit "$status"

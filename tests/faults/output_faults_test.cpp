@@ -111,6 +111,10 @@ TEST(FullStdout, EveryPrintingCommandIsExit10) {
       {"rrpc call", {"rrpc", "call", "-k", k_pk, "-d", "dev-full", "-m", "ping"}},
       {"register --dry-run", {"register", "-k", k_pk, "-d", "dev-full", "--dry-run"}},
       {"config show", {"config", "show"}},
+      {"--version", {"--version"}},
+      {"--version -o json", {"--version", "-o", "json"}},
+      {"--help", {"--help"}},
+      {"pub --help", {"pub", "--help"}},
   };
   if (!run_aliot({"ports"}).out.empty()) {
     cases.push_back({"ports", {"ports"}});
