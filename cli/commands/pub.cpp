@@ -69,6 +69,11 @@ Result<void> stream_lines(Context& ctx,
   auto next_at = mqtt::Clock::now();
   // One message, no sooner than the pace allows after the one before.
   auto send = [&](const std::string& payload) -> Result<void> {
+    // The window of outstanding publishes is kept per message, not per chunk read: a 64 KB
+    // chunk holds ~1,000 lines, which would all be queued at once.
+    if (s.pending() >= k_max_pending) {
+      ALIOT_TRY(s.wait_pending(k_max_pending / 2, mqtt::after(timeout)));
+    }
     if (pace.count() > 0) {
       ALIOT_TRY(pause_until(ctx, s, next_at));
       next_at = std::max(next_at + pace, mqtt::Clock::now());
