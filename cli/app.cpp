@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iostream>
 #include <string_view>
 
 namespace aliot::cli {
@@ -113,7 +114,7 @@ int run(int argc, const char* const* argv, Context& ctx) {
   o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()
             && ::isatty(STDERR_FILENO) != 0;
   // Errors found before the globals are parsed: the output format from argv itself.
-  auto usage_error = [&](const Error& e) {
+  auto early_error = [&](const Error& e) {
     Output early = o;
     early.format = json_requested(argc, argv) ? Format::json : Format::text;
     early.color = early.color && !json_requested(argc, argv);
@@ -123,24 +124,41 @@ int run(int argc, const char* const* argv, Context& ctx) {
       }
     }
     early.error(e);
+    return exit_status(e.code());
+  };
+  auto usage_error = [&](const Error& e) {
+    early_error(e);
     return exit_status(Errc::usage);
   };
   if (auto unknown = unknown_command(*app, argc, argv)) {
     return usage_error(*unknown);
   }
+  // Help and the version are results too: written into a full disk they reached nobody.
+  const auto checked = [&](int status) {
+    errno = 0;
+    std::cout.flush();
+    const bool flushed = std::fflush(stdout) == 0 && std::ferror(stdout) == 0 && std::cout.good();
+    if (flushed) {
+      return status;
+    }
+    const int err = errno != 0 ? errno : EIO;
+    return early_error(
+        Error(Errc::io, std::string("writing to standard output failed: ") + std::strerror(err),
+              "check the disk or the pipe standard output goes to"));
+  };
   try {
     app->parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app->exit(e);
+    return checked(app->exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app->exit(e);
+    return checked(app->exit(e));
   } catch (const CLI::CallForVersion&) {
     // Every argument has been read by now (-o may come before or after --version), but the
     // version flag's callback runs before -o's value is stored in the globals.
     const CLI::Option* out = app->get_option("--output");
     const bool json = out->count() > 0 && out->as<std::string>() == "json";
     std::fputs(version_report(json).c_str(), stdout);
-    return 0;
+    return checked(0);
   } catch (const CLI::ParseError& e) {
     const std::string cmd = command_path(*app);
     std::string msg = e.what();

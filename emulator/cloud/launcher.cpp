@@ -296,8 +296,37 @@ struct Child {
   }
 };
 
+// The broker's environment: ours, plus (in a sanitizer build) the sanitizer runtime preloaded,
+// because the uninstrumented broker loads our instrumented plugin and the runtime must come
+// first. Built before fork: the child only execs.
+std::vector<std::string> broker_environment() {
+  std::vector<std::string> env;
+  std::string preload;
+#ifdef ALIOT_EMU_BROKER_PRELOAD
+  preload = ALIOT_EMU_BROKER_PRELOAD;
+#endif
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    if (!preload.empty() && kv.rfind("LD_PRELOAD=", 0) == 0) {
+      preload += ":" + kv.substr(11);
+      continue;
+    }
+    env.push_back(kv);
+  }
+  if (!preload.empty()) {
+    env.push_back("LD_PRELOAD=" + preload);
+  }
+  return env;
+}
+
 Result<Child>
 start_mosquitto(const std::string& bin, const std::string& conf, const std::string& log) {
+  std::vector<std::string> env_strings = broker_environment();
+  std::vector<char*> envp;
+  for (auto& kv : env_strings) {
+    envp.push_back(kv.data());
+  }
+  envp.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
     return Error(Errc::internal, std::string("fork failed: ") + std::strerror(errno));
@@ -315,7 +344,9 @@ start_mosquitto(const std::string& bin, const std::string& conf, const std::stri
     ::dup2(null, 0);
     ::dup2(null, 1);
     ::dup2(fd >= 0 ? fd : null, 2);
-    ::execl(bin.c_str(), bin.c_str(), "-c", conf.c_str(), static_cast<char*>(nullptr));
+    char* const argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("-c"),
+                          const_cast<char*>(conf.c_str()), nullptr};
+    ::execve(bin.c_str(), argv, envp.data());
     _exit(127);
   }
   return Child{pid};

@@ -896,7 +896,12 @@ struct Registry::Impl {
 Registry::Registry(std::string dir)
     : m(std::make_unique<Impl>(std::move(dir))) {}
 
-Registry::~Registry() = default;
+// The store's current view points back at the store (through its device source): dropping the
+// view here breaks that cycle, so the store (and its SQLite connection) goes with the last view.
+Registry::~Registry() {
+  std::lock_guard lk(m->store->mu);
+  m->store->view.reset();
+}
 
 const std::string& Registry::dir() const {
   return m->store->dir;

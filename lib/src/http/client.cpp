@@ -320,6 +320,17 @@ Result<Response> Client::send(const Request& req) {
                    "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
                    "ALIOT_API_ENDPOINT) and not a proxy or another service");
     }
+    // The request went out and what came back is not HTTP (random bytes, an HTTP/0.9-looking
+    // reply, headers past curl's limit): a malformed reply (remote), not a network failure.
+    long sent = 0;
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+    if (sent > 0
+        && (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL
+            || rc == CURLE_OUT_OF_MEMORY)) {
+      return Error(Errc::remote, what + ": the reply is not well-formed HTTP (" + why + ")",
+                   "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
+                   "ALIOT_API_ENDPOINT) and not a proxy or another service");
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return Error(Errc::timeout, what + ": " + why,
                    "the server did not answer in time; check the endpoint and the network");
