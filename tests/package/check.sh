@@ -44,7 +44,7 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-mul
   ok "file name $(basename "$deb")" || fail "file name $(basename "$deb") is not aliot_${version}_${arch}.deb"
 [[ $(field Package) == aliot ]] || fail "Package: $(field Package)"
 depends=$(field Depends)
-for lib in libc6 libstdc++6 libmosquitto1 libssl3 libcurl4 libsqlite3-0; do
+for lib in libc6 libstdc++6 libmosquitto1 libssl3 libcurl4 libsqlite3-0 libqpid-proton-cpp12; do
   [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] || fail "Depends lacks $lib: $depends"
 done
 [[ $(field Recommends) == *mosquitto* ]] || fail "Recommends lacks mosquitto: $(field Recommends)"
@@ -90,7 +90,7 @@ else
 fi
 
 libdir=usr/lib/$multiarch
-for f in usr/bin/aliot "$libdir/libaliot.so" "$libdir/aliot/libaliot_emu.so" \
+for f in usr/bin/aliot "$libdir/libaliot.so" "$libdir/aliot/libaliot_emu.so" "$libdir/aliot/libaliot-amqp.so" \
   usr/include/aliot/sign.hpp usr/include/aliot/version.hpp "$libdir/cmake/aliot/aliotConfig.cmake" \
   "$libdir/cmake/aliot/aliotConfigVersion.cmake" "$libdir/cmake/aliot/aliotTargets.cmake" \
   usr/share/man/man1/aliot.1.gz usr/share/man/man1/aliot-pub.1.gz \
@@ -117,9 +117,9 @@ while IFS= read -r elf; do
   fi
   elfs=$((elfs + 1))
 done < <(find "$root/usr" -type f -exec sh -c 'head -c4 "$1" | grep -q "ELF"' _ {} \; -print)
-((failures == failures_before && elfs == 3)) &&
-  ok "the $elfs ELF files (aliot, libaliot, the plugin) stripped, their debug info in aliot-dbgsym" ||
-  fail "$elfs ELF files, want 3 (aliot, libaliot, the plugin)"
+((failures == failures_before && elfs == 4)) &&
+  ok "the $elfs ELF files (aliot, libaliot, the plugin, the AMQP module) stripped, their debug info in aliot-dbgsym" ||
+  fail "$elfs ELF files, want 4 (aliot, libaliot, the plugin, the AMQP module)"
 
 # --- the installed aliot, run from its installed place -----------------------------------------
 # loads FILE: the real path of the libaliot that FILE loads.
@@ -211,6 +211,14 @@ wait "$emu_pid"
 status=$?
 ((status == 0)) && ok "aliot emulate cloud stopped on SIGTERM (exit 0)" ||
   fail "aliot emulate cloud exited $status on SIGTERM: $(cat "$work/emu.err")"
+
+# The AMQP module: the installed aliot loads the installed libaliot-amqp.so on `cloud sub` (a
+# missing module is a config error, 3); with nothing listening the consumer reports network (5).
+ALIOT_ACCESS_KEY_ID=AK ALIOT_ACCESS_KEY_SECRET=s "$aliot" cloud sub --consumer-group G -W 5 \
+  --amqp-endpoint amqp://127.0.0.1:1 >"$work/amqp.out" 2>"$work/amqp.err"
+status=$?
+((status == 5)) && ok "aliot cloud sub loaded the installed AMQP module (exit 5: nothing listens)" ||
+  fail "aliot cloud sub exited $status, not 5: $(cat "$work/amqp.err")"
 
 # --- find_package(aliot) from the root: a station's program signs a Set A vector ----------------
 consumer="$work/consumer"

@@ -7,6 +7,8 @@
 // with manual credit, hand each message to the handler, accept it after the handler returned.
 // Between attempts the loop sleeps (1 s doubling to 30 s, with jitter) unless the failure was
 // an authentication refusal.
+#include "module.hpp"
+
 #include <aliot/amqp.hpp>
 #include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
@@ -332,7 +334,7 @@ std::string host_port(const Endpoint& e) {
 
 } // namespace
 
-Result<ConsumeStats> consume(const ConsumerOptions& o, const Handler& handler) {
+Result<ConsumeStats> module::consume_proton(const ConsumerOptions& o, const Handler& handler) {
   ALIOT_TRY(validate_params(o.params));
   if (o.idle_timeout_s < 1) {
     return Error(Errc::usage, "idle timeout must be positive");
@@ -416,3 +418,7 @@ Result<ConsumeStats> consume(const ConsumerOptions& o, const Handler& handler) {
 }
 
 } // namespace aliot::amqp
+
+extern "C" aliot::amqp::module::ConsumeFn aliot_amqp_module_v1() {
+  return &aliot::amqp::module::consume_proton;
+}
