@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <variant>
 
 namespace aliot::cli {
 
@@ -42,52 +43,26 @@ struct RegisterOptions {
 };
 
 Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn) {
-  const auto r = dynreg::request_for(s, dn);
-  if (!r) {
-    return r.error();
+  auto unsent = dynreg::unsent_request(s, dn);
+  if (!unsent) {
+    return std::move(unsent).error();
   }
-  nlohmann::ordered_json j;
-  if (s.via == dynreg::Via::https) {
-    const auto signed_req = dynreg::https_request(s.auth_endpoint, *r, s.product_secret);
-    if (!signed_req) {
-      return signed_req.error();
-    }
-    const auto& req = *signed_req;
-    j = {{"method", "POST"},
-         {"url", req.url},
-         {"content_type", "application/x-www-form-urlencoded"},
-         {"body", req.body}};
-    if (!ctx.out.json()) {
-      ctx.out.line("POST " + req.url + "\nContent-Type: application/x-www-form-urlencoded\n\n"
-                   + req.body);
-      return ok();
-    }
-  } else {
-    const auto cred = dynreg::mqtt_credentials(s.mqtt, *r, s.product_secret);
-    if (!cred) {
-      return cred.error();
-    }
+  if (const auto* cred = std::get_if<sign::MqttCredentials>(&*unsent)) {
     print_mqtt_login(ctx, s.mqtt.endpoint, *cred);
     return ok();
   }
+  const auto& req = std::get<dynreg::HttpsRequest>(*unsent);
+  if (!ctx.out.json()) {
+    ctx.out.line("POST " + req.url + "\nContent-Type: application/x-www-form-urlencoded\n\n"
+                 + req.body);
+    return ok();
+  }
+  const nlohmann::ordered_json j = {{"method", "POST"},
+                                    {"url", req.url},
+                                    {"content_type", "application/x-www-form-urlencoded"},
+                                    {"body", req.body}};
   ctx.out.line(j.dump());
   return ok();
-}
-
-// Under -o json a failed device of a batch is a line on stdout beside the triplets, so one stream
-// says what became of every device.
-std::string failed_device_json(const std::string& pk, const std::string& dn, const Error& e) {
-  nlohmann::ordered_json j{{"ProductKey", pk},
-                           {"DeviceName", dn},
-                           {"ok", false},
-                           {"error",
-                            {{"code", std::string(errc_name(e.code()))},
-                             {"exit_status", exit_status(e.code())},
-                             {"message", e.message()}}}};
-  if (!e.hint().empty()) {
-    j["error"]["hint"] = e.hint();
-  }
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
@@ -160,7 +135,7 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
         if (r.triplet) {
           ctx.out.line(!many && !ctx.out.json() ? triplet_json(*r.triplet, true) : r.line);
         } else if (many && ctx.out.json() && r.error && r.error->code() != Errc::interrupted) {
-          ctx.out.line(failed_device_json(settings->product_key, r.device_name, *r.error));
+          ctx.out.line(dynreg::failed_device_line(settings->product_key, r.device_name, *r.error));
         }
         if (r.error && (r.triplet || (many && r.error->code() != Errc::interrupted))) {
           ctx.out.error(*r.error); // a device of a batch, or a secret not saved
@@ -177,26 +152,7 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
                              c.ok, c.failed, c.skipped, c.total, secs,
                              secs > 0 ? static_cast<double>(c.ok + c.failed) / secs : 0.0));
   }
-  if (summary.unsaved > 0) { // the secrets are on stdout only: that outranks every other failure
-    return Error(Errc::io,
-                 fmt::format("register: {} secret(s) reached only standard output: saving in --out "
-                             "{} failed ({}); the batch stopped taking new devices",
-                             summary.unsaved, *o.out, summary.save_error->message()),
-                 "keep the secrets printed above: the platform will not send them again; make "
-                 "room, then re-run the same command: devices already in "
-                     + *o.out + " are skipped");
-  }
-  if (ctx.is_interrupted()) {
-    return Error(Errc::interrupted, "register: interrupted",
-                 o.out ? "run the same command again: devices already in " + *o.out + " are skipped"
-                       : std::string());
-  }
-  if (summary.first_error && many) { // already reported: exit with the first failure's code
-    return Error(summary.first_error->code(),
-                 "register: " + std::to_string(c.failed) + " of " + std::to_string(total)
-                     + " device(s) failed; the first: " + summary.first_error->message());
-  }
-  return summary.first_error ? Result<void>(*summary.first_error) : ok();
+  return dynreg::batch_outcome(summary, ctx.is_interrupted(), o.out);
 }
 
 } // namespace
