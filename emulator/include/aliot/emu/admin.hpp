@@ -1,7 +1,7 @@
 // Editing the registry of a state directory, as `aliot emulate cloud add-*` does: each call
 // checks its names as the platform does before it touches anything, opens the registry of `dir`
-// (creating the directory 0700 when missing), and makes up what was not given the way the
-// console does (secrets, AccessKey ids).
+// (creating the directory when missing), and makes up what was not given the way the console
+// does (secrets, AccessKey ids).
 #pragma once
 
 #include <aliot/emu/device_batch.hpp>
@@ -17,7 +17,8 @@
 
 namespace aliot::emu::admin {
 
-// The registry of `dir`, the directory created when missing (Errc::usage when `dir` is empty).
+// The registry of `dir`, the directory created when missing (Errc::usage when `dir` is empty,
+// Errc::io when it cannot be made).
 Result<std::unique_ptr<Registry>> open_registry(const std::string& dir);
 
 // `given` when set, else `prefix` and `n` fresh alphanumerics.
