@@ -1,23 +1,17 @@
 // `aliot register`: one-type-one-secret (dynamic registration), from one device to a batch.
 // The flows (HTTPS, MQTT, the batch that makes each result durable in --out before it is
-// printed, and resumes from it) are in aliot/dynreg.hpp and aliot/dynreg_batch.hpp; this file
-// resolves the options and renders the results.
+// printed, and resumes from it) are in aliot/dynreg.hpp and aliot/dynreg_batch.hpp, the
+// rendering in register_render.hpp; this file declares and resolves the options.
 #include "commands/commands.hpp"
-#include "commands/device_session.hpp"
+#include "commands/register_render.hpp"
 #include "context.hpp"
-#include "progress.hpp"
 
 #include <aliot/dynreg.hpp>
 #include <aliot/dynreg_batch.hpp>
-#include <aliot/endpoint.hpp>
-#include <aliot/identity.hpp>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <variant>
 
 namespace aliot::cli {
 
@@ -41,29 +35,6 @@ struct RegisterOptions {
   int timeout_ms = 10000;
   dynreg::Choices run; // -j --random --client-id --securemode --insecure
 };
-
-Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn) {
-  auto unsent = dynreg::unsent_request(s, dn);
-  if (!unsent) {
-    return std::move(unsent).error();
-  }
-  if (const auto* cred = std::get_if<sign::MqttCredentials>(&*unsent)) {
-    print_mqtt_login(ctx, s.mqtt.endpoint, *cred);
-    return ok();
-  }
-  const auto& req = std::get<dynreg::HttpsRequest>(*unsent);
-  if (!ctx.out.json()) {
-    ctx.out.line("POST " + req.url + "\nContent-Type: application/x-www-form-urlencoded\n\n"
-                 + req.body);
-    return ok();
-  }
-  const nlohmann::ordered_json j = {{"method", "POST"},
-                                    {"url", req.url},
-                                    {"content_type", "application/x-www-form-urlencoded"},
-                                    {"body", req.body}};
-  ctx.out.line(j.dump());
-  return ok();
-}
 
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   config::Sources s;
@@ -111,47 +82,12 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   if (!batch) {
     return std::move(batch).error();
   }
-  if (batch->repaired()) {
-    ctx.out.warn("--out " + *o.out
-                 + ": the last line was incomplete (an interrupted write) and was repaired");
-  }
-  const std::size_t total = batch->names().size();
-  const std::size_t skipped = batch->skipped();
-  const bool many = total > 1;
-  if (skipped > 0) {
-    ctx.out.info("skipping " + std::to_string(skipped) + " device(s) already in " + *o.out);
-    if (!many || skipped == total) {
-      ctx.out.warn(std::to_string(skipped) + " device(s) already registered in " + *o.out
-                   + ": skipped");
-    }
-  }
-
-  Progress progress(ctx.out, many, total - skipped);
+  BatchView view(ctx, *batch, settings->product_key, o.out);
   const auto summary = batch->run(
       [&] { return dynreg::make_registrar(*settings, ctx.out.logger()); },
       {.jobs = o.run.jobs, .stop = ctx.interrupted},
-      [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
-        progress.clear();
-        if (r.triplet) {
-          ctx.out.line(!many && !ctx.out.json() ? triplet_json(*r.triplet, true) : r.line);
-        } else if (many && ctx.out.json() && r.error && r.error->code() != Errc::interrupted) {
-          ctx.out.line(dynreg::failed_device_line(settings->product_key, r.device_name, *r.error));
-        }
-        if (r.error && (r.triplet || (many && r.error->code() != Errc::interrupted))) {
-          ctx.out.error(*r.error); // a device of a batch, or a secret not saved
-        }
-        progress.update(p.ok, p.failed, !r.triplet);
-      });
-  progress.clear();
-
-  const auto& c = summary.counts;
-  if (many) {
-    const double secs = summary.elapsed.count();
-    ctx.out.note(fmt::format("registered {}, failed {}, skipped {} (already in the --out file) of "
-                             "{} in {:.1f} s ({:.1f}/s)",
-                             c.ok, c.failed, c.skipped, c.total, secs,
-                             secs > 0 ? static_cast<double>(c.ok + c.failed) / secs : 0.0));
-  }
+      [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) { view.result(r, p); });
+  view.finish(summary);
   return dynreg::batch_outcome(summary, ctx.is_interrupted(), o.out);
 }
 
