@@ -71,10 +71,7 @@ void print_json(Context& ctx, const nlohmann::ordered_json& j) {
 }
 
 Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
-  std::optional<bool> dynreg;
-  if (o.dynreg) {
-    dynreg = *o.dynreg == "on";
-  }
+  const auto dynreg = o.dynreg ? std::optional(*o.dynreg == "on") : std::nullopt;
   auto r = emu::admin::add_product(
       o.dir, o.pk, given_secret(ctx, o.secret_file, "ALIOT_PRODUCT_SECRET", "ProductSecret"),
       dynreg);
