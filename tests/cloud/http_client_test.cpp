@@ -244,6 +244,14 @@ TEST_F(HttpClient, ChecksTheCertificateAndTheHostName) {
   EXPECT_NE(r.error().message().find("TLS"), std::string::npos) << r.error().message();
   EXPECT_NE(r.error().hint().find(pki.other_ca), std::string::npos) << r.error().hint();
 
+  // Without a CA file: the system store, which does not hold the test CA.
+  o.ca_file.clear();
+  http::Client system_store(o);
+  r = system_store.send(post(https_url("/echo")));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Errc::network);
+  EXPECT_NE(r.error().hint().find("system store"), std::string::npos) << r.error().hint();
+
   // The certificate names 127.0.0.1 and localhost, not 127.0.0.2.
   http::Client c(options());
   r = c.send(post(https_url("/echo", "127.0.0.2")));

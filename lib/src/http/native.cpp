@@ -271,7 +271,8 @@ struct Transport::Impl {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    // An address as host (the emulator, a local gateway) needs no lookup: no NSS, no netlink.
+    hints.ai_flags = AI_NUMERICSERV | (is_ip_literal(url.host) ? AI_NUMERICHOST : AI_ADDRCONFIG);
     addrinfo* res = nullptr;
     if (const int rc = ::getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &res); rc != 0) {
       return fail(f, Fail::dns,
