@@ -305,6 +305,11 @@ TEST_F(HttpClient, RefusesOversizedAndMalformedRepliesAndTimesOut) {
   r = c.send(get("http://127.0.0.1:" + std::to_string(free_port()) + "/"));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Errc::network);
+  // A name that cannot exist (RFC 6761), looked up on the resolver's thread.
+  r = c.send(get("https://aliot-test.invalid/"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Errc::network) << r.error().message();
+  EXPECT_NE(r.error().hint().find("DNS"), std::string::npos) << r.error().message();
   // And the client still works.
   EXPECT_EQ(unwrap(c.send(get(https_url("/echo")))).status, 200);
 }

@@ -18,7 +18,11 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 namespace aliot::http::native {
 
@@ -266,6 +270,57 @@ struct Transport::Impl {
     return true;
   }
 
+  // getaddrinfo on a thread of its own, so that a slow or hung DNS server neither outlasts the
+  // connect timeout nor holds up the stop flag (a lookup given up on ends on its own and frees
+  // its result).
+  Wait resolve(const Url& url,
+               const addrinfo& hints,
+               Clock::time_point deadline,
+               int& rc,
+               addrinfo*& res) const {
+    struct Lookup {
+      std::mutex m;
+      std::condition_variable cv;
+      bool done = false;
+      bool abandoned = false;
+      int rc = 0;
+      addrinfo* res = nullptr;
+    };
+    auto l = std::make_shared<Lookup>();
+    try {
+      std::thread([l, host = url.host, port = url.port, hints] {
+        addrinfo* r = nullptr;
+        const int code = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &r);
+        const std::lock_guard<std::mutex> lock(l->m);
+        if (l->abandoned) {
+          if (r != nullptr) {
+            freeaddrinfo(r);
+          }
+          return;
+        }
+        l->rc = code;
+        l->res = r;
+        l->done = true;
+        l->cv.notify_one();
+      }).detach();
+    } catch (const std::system_error&) {
+      rc = ::getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &res); // no thread to be had
+      return Wait::ready;
+    }
+    std::unique_lock<std::mutex> lock(l->m);
+    for (;;) {
+      if (l->cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return l->done; })) {
+        rc = l->rc;
+        res = l->res;
+        return Wait::ready;
+      }
+      if (stopped() || Clock::now() >= deadline) {
+        l->abandoned = true;
+        return stopped() ? Wait::interrupted : Wait::timeout;
+      }
+    }
+  }
+
   bool
   connect_tcp(const Url& url, Clock::time_point deadline, long connect_ms, Conn& c, Failure& f) {
     addrinfo hints{};
@@ -274,7 +329,13 @@ struct Transport::Impl {
     // An address as host (the emulator, a local gateway) needs no lookup: no NSS, no netlink.
     hints.ai_flags = AI_NUMERICSERV | (is_ip_literal(url.host) ? AI_NUMERICHOST : AI_ADDRCONFIG);
     addrinfo* res = nullptr;
-    if (const int rc = ::getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &res); rc != 0) {
+    int rc = 0;
+    if ((hints.ai_flags & AI_NUMERICHOST) != 0) {
+      rc = ::getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &res);
+    } else if (const Wait w = resolve(url, hints, deadline, rc, res); w != Wait::ready) {
+      return wait_failed(w, f, "Resolving " + url.host, connect_ms);
+    }
+    if (rc != 0) {
       return fail(f, Fail::dns,
                   "Could not resolve host: " + url.host + " (" + gai_strerror(rc) + ")");
     }
@@ -360,14 +421,28 @@ struct Transport::Impl {
                   "handshake with " + url.host + " failed"
                       + (why.empty() ? std::string(" (the connection was closed)") : ": " + why));
     }
-    if (SSL_SESSION* s = SSL_get1_session(c.ssl); s != nullptr) {
-      if (session != nullptr) {
-        SSL_SESSION_free(session);
-      }
-      session = s;
-      session_key = c.key;
-    }
     return true;
+  }
+
+  // Keeps the connection's TLS session for the next connection to the same server (with TLS 1.3
+  // the server sends it after the handshake: taken once a reply has been read).
+  void keep_session(Conn& c) {
+    if (c.ssl == nullptr || SSL_session_reused(c.ssl) == 1) {
+      return;
+    }
+    SSL_SESSION* s = SSL_get1_session(c.ssl);
+    if (s == nullptr) {
+      return;
+    }
+    if (SSL_SESSION_is_resumable(s) != 1) {
+      SSL_SESSION_free(s);
+      return;
+    }
+    if (session != nullptr) {
+      SSL_SESSION_free(session);
+    }
+    session = s;
+    session_key = c.key;
   }
 
   // Writes all of data. Fail::network when the connection is gone.
@@ -774,6 +849,7 @@ bool Transport::send(const Request& req,
       in.clear();
     }
     t.total_us = us_since(start);
+    m.keep_session(c);
     if (r.close || !delimited || !in.empty()) {
       m.conn.reset();
     }
