@@ -68,8 +68,9 @@ struct Response {
 };
 
 // Errors: Errc::network (DNS, connect, TLS handshake, certificate verification, connection
-// lost), Errc::timeout, or Errc::interrupted (the stop flag), with libcurl's message; never a
-// secret (bodies are not logged).
+// lost), Errc::timeout, or Errc::interrupted (the stop flag), with the cause (libcurl's message
+// on the libcurl path); Errc::remote for a reply that is not HTTP or past max_body_bytes; never
+// a secret (bodies are not logged).
 class Client {
 public:
   explicit Client(ClientOptions options = {}, Logger logger = {});
