@@ -1,4 +1,5 @@
 #include "curl_loader.hpp" // the curl_* names call libcurl, loaded on first use
+#include "native.hpp"
 
 #include <aliot/config.hpp>
 #include <aliot/http.hpp>
@@ -145,7 +146,88 @@ std::string ms(curl_off_t us) {
   return fmt::format("{:.1f} ms", static_cast<double>(us) / 1000.0);
 }
 
+// The error of a failed request, the same whichever path sent it.
+Error failure_error(native::Fail kind,
+                    const std::string& what,
+                    const std::string& why,
+                    const ClientOptions& o) {
+  using native::Fail;
+  switch (kind) {
+  case Fail::interrupted: return Error(Errc::interrupted, what + ": interrupted");
+  case Fail::too_large:
+    return Error(Errc::remote,
+                 what + ": the reply is larger than " + std::to_string(o.max_body_bytes / 1024)
+                     + " KiB, which no answer of the platform is",
+                 "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
+                 "ALIOT_API_ENDPOINT) and not a proxy or another service");
+  case Fail::malformed:
+    // The request went out and what came back is not HTTP (random bytes, an HTTP/0.9-looking
+    // reply, headers past the limit): a malformed reply (remote), not a network failure.
+    return Error(Errc::remote, what + ": the reply is not well-formed HTTP (" + why + ")",
+                 "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
+                 "ALIOT_API_ENDPOINT) and not a proxy or another service");
+  case Fail::timeout:
+    return Error(Errc::timeout, what + ": " + why,
+                 "the server did not answer in time; check the endpoint and the network");
+  case Fail::tls:
+    return Error(Errc::network, what + ": TLS: " + why,
+                 o.ca_file.empty()
+                     ? "the server certificate is not trusted by the system store; give "
+                       "--ca-file FILE (or ALIOT_CA_FILE) with the right CA"
+                     : "the server certificate does not verify against " + o.ca_file
+                           + "; check --ca-file/ALIOT_CA_FILE and the host name");
+  case Fail::dns: return Error(Errc::network, what + ": " + why, "check the host name and DNS");
+  case Fail::network: break;
+  }
+  return Error(Errc::network, what + ": " + why);
+}
+
+void trace_request(const Logger& log, const Request& req) {
+  // As curl -v shows a request: where it goes, what it carries (secret values redacted).
+  log.trace("http: > " + req.method + " " + url_without_query(req.url));
+  if (const std::size_t q = req.url.find('?'); q != std::string::npos) {
+    log.trace("http: > query: " + describe_pairs(std::string_view(req.url).substr(q + 1)));
+  }
+  if (!req.body.empty() && is_form(req.headers)) {
+    log.trace("http: > form: " + describe_pairs(req.body));
+  }
+  log.trace("http: > body " + std::to_string(req.body.size()) + " bytes");
+}
+
+void trace_reply(const Logger& log,
+                 const Request& req,
+                 const Response& resp,
+                 const std::string& host,
+                 const native::Timings& t) {
+  std::string tls_part;
+  if (req.url.rfind("https:", 0) == 0) {
+    tls_part = ", TLS "
+               + (t.tls_version.empty() ? std::string("(connection reused)") : t.tls_version)
+               + (t.tls_us > 0 ? " in " + ms(t.tls_us) : std::string());
+  }
+  log.trace("http: < " + std::to_string(resp.status) + " from " + host + ", "
+            + std::to_string(resp.body.size()) + " bytes; connect " + ms(t.connect_us) + tls_part
+            + ", first byte " + ms(t.first_byte_us) + ", total " + ms(t.total_us));
+}
+
 } // namespace
+
+Proxies proxies_from(const std::map<std::string, std::string, std::less<>>& env) {
+  auto first = [&env](std::initializer_list<const char*> names) {
+    for (const char* n : names) {
+      if (auto it = env.find(n); it != env.end() && !it->second.empty()) {
+        return it->second;
+      }
+    }
+    return std::string();
+  };
+  Proxies p;
+  p.http = first({"http_proxy"});
+  p.https = first({"https_proxy", "HTTPS_PROXY"});
+  p.all = first({"all_proxy", "ALL_PROXY"});
+  p.no_proxy = first({"no_proxy", "NO_PROXY"});
+  return p;
+}
 
 std::string url_host(const std::string& url) {
   std::size_t start = url.find("://");
@@ -157,6 +239,10 @@ std::string url_host(const std::string& url) {
 struct Client::Impl {
   ClientOptions options;
   Logger logger;
+  // Requests no proxy applies to (when options.proxies is set): no libcurl at all.
+  std::unique_ptr<native::Transport> native;
+  // The other requests: libcurl, loaded and set up on the first of them.
+  bool curl_tried = false;
   CURL* curl = nullptr;
   // Drives the transfer so that the stop flag is looked at every k_poll_ms (curl_easy_perform
   // would call a progress callback only about once a second while the server is silent). It
@@ -173,6 +259,37 @@ struct Client::Impl {
   }
 
   static constexpr int k_poll_ms = 50;
+
+  void ensure_curl() {
+    if (curl_tried) {
+      return;
+    }
+    curl_tried = true;
+    global_init();
+    curl = curl_easy_init();
+    multi = curl_multi_init();
+  }
+
+  Result<Response> send_native(const Request& req, const native::Url& url, const std::string& ua) {
+    if (!native) {
+      native = std::make_unique<native::Transport>(options);
+    }
+    const bool tracing = logger.enabled(LogLevel::trace);
+    if (tracing) {
+      trace_request(logger, req);
+    }
+    Response resp;
+    native::Failure failure;
+    native::Timings timings;
+    const std::string host = url_host(req.url);
+    if (!native->send(req, url, ua, resp, failure, timings)) {
+      return failure_error(failure.kind, req.method + " " + host, failure.why, options);
+    }
+    if (tracing) {
+      trace_reply(logger, req, resp, host, timings);
+    }
+    return resp;
+  }
 
   bool stopped() const { return options.stop != nullptr && options.stop->load(); }
 
@@ -213,11 +330,8 @@ struct Client::Impl {
 
 Client::Client(ClientOptions options, Logger logger)
     : m_impl(std::make_unique<Impl>()) {
-  global_init();
   m_impl->options = std::move(options);
   m_impl->logger = std::move(logger);
-  m_impl->curl = curl_easy_init();
-  m_impl->multi = curl_multi_init();
 }
 
 Client::~Client() = default;
@@ -229,13 +343,30 @@ const ClientOptions& Client::options() const {
 }
 
 Result<Response> Client::send(const Request& req) {
+  const auto& o = m_impl->options;
+  if (req.method != "POST" && req.method != "GET") {
+    return Error(Errc::internal, "http: unsupported method " + req.method);
+  }
+  if (!o.ca_file.empty()) {
+    ALIOT_TRY(config::check_ca_file(o.ca_file));
+  }
+  const std::string ua = o.user_agent.empty() ? std::string("aliot/") + k_version : o.user_agent;
+  const auto url = native::parse_url(req.url);
+  std::optional<std::string> proxy; // set: libcurl is told this proxy ("" for none)
+  if (o.proxies && url) {
+    proxy = native::proxy_for(*url, *o.proxies);
+    if (proxy->empty()) {
+      return m_impl->send_native(req, *url, ua);
+    }
+  }
+
+  m_impl->ensure_curl();
   CURL* c = m_impl->curl;
   if (c == nullptr || m_impl->multi == nullptr) {
     const std::string why = curl_dl::load_error();
     return why.empty() ? Error(Errc::internal, "http: libcurl could not create a handle")
                        : Error(Errc::internal, "http: " + why, "install libcurl (libcurl4)");
   }
-  const auto& o = m_impl->options;
   // Reset per-request options but keep the connection cache, DNS cache and TLS sessions.
   curl_easy_reset(c);
 
@@ -247,14 +378,16 @@ Result<Response> Client::send(const Request& req) {
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  const std::string ua = o.user_agent.empty() ? std::string("aliot/") + k_version : o.user_agent;
   curl_easy_setopt(c, CURLOPT_USERAGENT, ua.c_str());
+  if (proxy) {
+    curl_easy_setopt(c, CURLOPT_PROXY, proxy->c_str());
+    curl_easy_setopt(c, CURLOPT_NOPROXY, o.proxies->no_proxy.c_str());
+  }
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms > 0 ? req.timeout_ms : o.timeout_ms);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o.insecure ? 0L : 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.insecure ? 0L : 2L);
   if (!o.ca_file.empty()) {
-    ALIOT_TRY(config::check_ca_file(o.ca_file));
     curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   }
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -266,10 +399,8 @@ Result<Response> Client::send(const Request& req) {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-  } else if (req.method == "GET") {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else {
-    return Error(Errc::internal, "http: unsupported method " + req.method);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   }
 
   curl_slist* headers = nullptr;
@@ -285,15 +416,7 @@ Result<Response> Client::send(const Request& req) {
   const bool tracing = log.enabled(LogLevel::trace);
   std::string tls_version;
   if (tracing) {
-    // As curl -v shows a request: where it goes, what it carries (secret values redacted).
-    log.trace("http: > " + req.method + " " + url_without_query(req.url));
-    if (const std::size_t q = req.url.find('?'); q != std::string::npos) {
-      log.trace("http: > query: " + describe_pairs(std::string_view(req.url).substr(q + 1)));
-    }
-    if (!req.body.empty() && is_form(req.headers)) {
-      log.trace("http: > form: " + describe_pairs(req.body));
-    }
-    log.trace("http: > body " + std::to_string(req.body.size()) + " bytes");
+    trace_request(log, req);
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
     curl_easy_setopt(c, CURLOPT_DEBUGDATA, &tls_version);
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
@@ -303,8 +426,9 @@ Result<Response> Client::send(const Request& req) {
   curl_slist_free_all(headers);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  const std::string what = req.method + " " + host;
   if (!finished) {
-    return Error(Errc::interrupted, req.method + " " + host + ": interrupted");
+    return failure_error(native::Fail::interrupted, what, "", o);
   }
 
   if (rc != CURLE_OK) {
@@ -312,41 +436,27 @@ Result<Response> Client::send(const Request& req) {
     while (!why.empty() && (why.back() == '\n' || why.back() == '.')) {
       why.pop_back();
     }
-    const std::string what = req.method + " " + host;
+    using native::Fail;
     if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
-      return Error(Errc::remote,
-                   what + ": the reply is larger than " + std::to_string(o.max_body_bytes / 1024)
-                       + " KiB, which no answer of the platform is",
-                   "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
-                   "ALIOT_API_ENDPOINT) and not a proxy or another service");
+      return failure_error(Fail::too_large, what, why, o);
     }
-    // The request went out and what came back is not HTTP (random bytes, an HTTP/0.9-looking
-    // reply, headers past curl's limit): a malformed reply (remote), not a network failure.
     long sent = 0;
     curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
     if (sent > 0
         && (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL
             || rc == CURLE_OUT_OF_MEMORY)) {
-      return Error(Errc::remote, what + ": the reply is not well-formed HTTP (" + why + ")",
-                   "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
-                   "ALIOT_API_ENDPOINT) and not a proxy or another service");
+      return failure_error(Fail::malformed, what, why, o);
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return Error(Errc::timeout, what + ": " + why,
-                   "the server did not answer in time; check the endpoint and the network");
+      return failure_error(Fail::timeout, what, why, o);
     }
     if (is_tls_error(rc)) {
-      return Error(Errc::network, what + ": TLS: " + why,
-                   o.ca_file.empty()
-                       ? "the server certificate is not trusted by the system store; give "
-                         "--ca-file FILE (or ALIOT_CA_FILE) with the right CA"
-                       : "the server certificate does not verify against " + o.ca_file
-                             + "; check --ca-file/ALIOT_CA_FILE and the host name");
+      return failure_error(Fail::tls, what, why, o);
     }
     if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY) {
-      return Error(Errc::network, what + ": " + why, "check the host name and DNS");
+      return failure_error(Fail::dns, what, why, o);
     }
-    return Error(Errc::network, what + ": " + why);
+    return failure_error(Fail::network, what, why, o);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   char* ct = nullptr;
@@ -362,14 +472,7 @@ Result<Response> Client::send(const Request& req) {
     curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls);
     curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &first);
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
-    std::string tls_part;
-    if (req.url.rfind("https:", 0) == 0) {
-      tls_part = ", TLS " + (tls_version.empty() ? std::string("(connection reused)") : tls_version)
-                 + (tls > 0 ? " in " + ms(tls) : std::string());
-    }
-    log.trace("http: < " + std::to_string(resp.status) + " from " + host + ", "
-              + std::to_string(resp.body.size()) + " bytes; connect " + ms(connect) + tls_part
-              + ", first byte " + ms(first) + ", total " + ms(total));
+    trace_reply(log, req, resp, host, {connect, tls, first, total, tls_version});
   }
   return resp;
 }
