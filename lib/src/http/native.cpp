@@ -776,7 +776,8 @@ bool Transport::send(const Request& req,
           // Trailers up to the blank line.
           for (;;) {
             while ((eol = in.find("\r\n", pos)) == std::string::npos) {
-              if (m.read_some(c, in, deadline, total_ms, f) <= 0) {
+              // Trailers are bounded like the head: an endless one is not read into memory.
+              if (in.size() - pos > k_max_head || m.read_some(c, in, deadline, total_ms, f) <= 0) {
                 m.conn.reset();
                 return f.kind == Fail::timeout || f.kind == Fail::interrupted
                            ? false
