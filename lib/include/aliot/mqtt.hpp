@@ -133,9 +133,8 @@ public:
   // connection is lost without `reconnect` (network). `done` may be empty.
   Result<void> run(const RunOptions& opts, const std::function<bool()>& done = {});
 
-  // One pass of the network loop, waiting at most `wait` for traffic (for callers that poll
-  // other descriptors, like `pub -l` reading standard input). Errc::network if the connection
-  // is lost.
+  // One pass of the network loop, waiting at most `wait` for traffic (PUBACKs, pings, incoming
+  // messages). Errc::network if the connection is lost.
   Result<void> step(std::chrono::milliseconds wait);
 
   // One pass of the network loop that also watches `fd` for input: a single poll() over the
