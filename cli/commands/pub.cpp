@@ -5,19 +5,14 @@
 #include "options.hpp"
 
 #include <aliot/mqtt.hpp>
+#include <aliot/mqtt/publisher.hpp>
 #include <aliot/topic.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include <poll.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <thread>
 
 namespace aliot::cli {
 
@@ -43,100 +38,7 @@ std::chrono::microseconds pace_of(const PubOptions& o) {
   return std::chrono::milliseconds(o.interval_ms);
 }
 
-// Waits until `until` while the session stays serviced (PUBACKs, pings).
-Result<void> pause_until(Context& ctx, mqtt::Session& s, mqtt::Clock::time_point until) {
-  while (mqtt::Clock::now() < until) {
-    if (ctx.is_interrupted()) {
-      return Error(Errc::interrupted, "interrupted");
-    }
-    ALIOT_TRY(s.step(std::min(
-        std::chrono::milliseconds(50),
-        std::chrono::duration_cast<std::chrono::milliseconds>(until - mqtt::Clock::now()))));
-  }
-  return ok();
-}
-
-constexpr std::size_t k_max_pending = 100; // bounded memory for -l and --repeat
-
-// -l: one message per line of standard input, while the session stays serviced.
-Result<void> stream_lines(Context& ctx,
-                          mqtt::Session& s,
-                          const std::string& topic_name,
-                          int qos,
-                          std::chrono::milliseconds timeout,
-                          std::chrono::microseconds pace,
-                          long& count) {
-  auto next_at = mqtt::Clock::now();
-  // One message, no sooner than the pace allows after the one before.
-  auto send = [&](const std::string& payload) -> Result<void> {
-    // The window of outstanding publishes is kept per message, not per chunk read: a 64 KB
-    // chunk holds ~1,000 lines, which would all be queued at once.
-    if (s.pending() >= k_max_pending) {
-      ALIOT_TRY(s.wait_pending(k_max_pending / 2, mqtt::after(timeout)));
-    }
-    if (pace.count() > 0) {
-      ALIOT_TRY(pause_until(ctx, s, next_at));
-      next_at = std::max(next_at + pace, mqtt::Clock::now());
-    }
-    auto mid = s.publish_async(topic_name, payload, qos);
-    if (!mid) {
-      return std::move(mid).error();
-    }
-    ++count;
-    return ok();
-  };
-  std::string buf;
-  bool eof = false;
-  char chunk[65536];
-  while (!eof) {
-    if (ctx.is_interrupted()) {
-      return Error(Errc::interrupted, "interrupted");
-    }
-    // keep memory bounded: no more reading while too many publishes are outstanding
-    if (s.pending() >= k_max_pending) {
-      ALIOT_TRY(s.wait_pending(k_max_pending / 2, mqtt::after(timeout)));
-    }
-    pollfd p{STDIN_FILENO, POLLIN, 0};
-    const int rc = ::poll(&p, 1, 50);
-    if (rc < 0 && errno != EINTR) {
-      return Error(Errc::io, std::string("reading standard input: ") + std::strerror(errno));
-    }
-    if (rc > 0) {
-      const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
-      if (n < 0 && errno != EINTR && errno != EAGAIN) {
-        return Error(Errc::io, std::string("reading standard input: ") + std::strerror(errno));
-      }
-      if (n == 0) {
-        eof = true;
-      } else if (n > 0) {
-        buf.append(chunk, static_cast<std::size_t>(n));
-      }
-    }
-    std::size_t start = 0;
-    for (std::size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n', start)) {
-      std::string line = buf.substr(start, nl - start);
-      start = nl + 1;
-      if (!line.empty() && line.back() == '\r') {
-        line.pop_back();
-      }
-      if (auto c = check_payload_size(line); !c) {
-        return std::move(c).error().context("line " + std::to_string(count + 1));
-      }
-      ALIOT_TRY(send(line));
-    }
-    buf.erase(0, start);
-    if (buf.size() > topic::k_max_payload) {
-      return Error(Errc::usage, "line " + std::to_string(count + 1)
-                                    + " is over the platform's limit of 256 KB (262144 bytes)");
-    }
-    if (eof && !buf.empty()) {
-      ALIOT_TRY(send(buf));
-      buf.clear();
-    }
-    ALIOT_TRY(s.step(std::chrono::milliseconds(0)));
-  }
-  return ok();
-}
+constexpr std::size_t k_window = 100; // publishes outstanding at most: bounded memory
 
 Result<void> run_pub(Context& ctx, const PubOptions& o) {
   if (o.qos == 2) {
@@ -197,43 +99,30 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
     return params.error();
   }
   ALIOT_TRY(s.connect(*params, mqtt::after(timeout)));
-  long count = 0;
-  if (o.lines) {
-    ALIOT_TRY(stream_lines(ctx, s, t, o.qos, timeout, pace, count));
-  } else {
-    auto next_at = mqtt::Clock::now();
-    for (int i = 0; i < o.repeat; ++i) {
-      if (ctx.is_interrupted()) {
-        return Error(Errc::interrupted, "interrupted");
-      }
-      auto mid = s.publish_async(t, payload, o.qos);
-      if (!mid) {
-        return std::move(mid).error();
-      }
-      ++count;
-      if (s.pending() >= k_max_pending) {
-        ALIOT_TRY(s.wait_pending(k_max_pending / 2, mqtt::after(timeout)));
-      }
-      if (o.rate > 0 && i + 1 < o.repeat) {
-        // a steady pace from the first message on: the sends themselves do not stretch it
-        next_at += pace;
-        ALIOT_TRY(pause_until(ctx, s, next_at));
-      } else if (o.interval_ms > 0 && i + 1 < o.repeat) {
-        ALIOT_TRY(s.flush(mqtt::after(timeout)));
-        ALIOT_TRY(pause_until(ctx, s, mqtt::after(std::chrono::milliseconds(o.interval_ms))));
-      }
+  mqtt::StreamOptions so;
+  so.topic = t;
+  so.qos = o.qos;
+  so.window = k_window;
+  so.ack_timeout = timeout;
+  so.pace = pace;
+  so.settle_each = o.rate <= 0 && o.interval_ms > 0;
+  auto count = o.lines ? mqtt::publish_lines(s, STDIN_FILENO, so)
+                       : mqtt::publish_repeated(s, payload, o.repeat, so);
+  if (!count) {
+    if (count.error().code() == Errc::io) {
+      return std::move(count).error().context("standard input");
     }
+    return std::move(count).error();
   }
-  ALIOT_TRY(s.flush(mqtt::after(timeout)));
   s.disconnect(mqtt::after(std::chrono::seconds(2)));
-  ctx.out.info("published " + std::to_string(count) + " message(s) to " + t
+  ctx.out.info("published " + std::to_string(*count) + " message(s) to " + t
                + (o.qos == 1 ? ", all acknowledged" : ""));
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
     j["topic"] = t;
     j["qos"] = o.qos;
-    j["published"] = count;
-    j["acknowledged"] = o.qos == 1 ? count : 0;
+    j["published"] = *count;
+    j["acknowledged"] = o.qos == 1 ? *count : 0;
     ctx.out.line(j.dump());
   }
   return ok();

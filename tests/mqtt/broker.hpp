@@ -68,6 +68,13 @@ public:
     }
   }
 
+  // Sends the broker a signal (SIGSTOP: it stops answering, its sockets stay open; SIGCONT).
+  void signal(int sig) const {
+    if (m_proc) {
+      m_proc->signal(sig);
+    }
+  }
+
   int tcp_port() const { return m_tcp; }
   int tls_port() const { return m_tls; }
   std::string ca() const { return m_certs.ca; }

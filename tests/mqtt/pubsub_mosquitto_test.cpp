@@ -9,7 +9,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <thread>
 
 using namespace aliot::test;
 using nlohmann::json;
@@ -45,6 +53,116 @@ Background aliot_bg(const std::vector<std::string>& args, const Env& env) {
   argv.insert(argv.end(), args.begin(), args.end());
   return Background(argv, {.env = env});
 }
+
+// aliot with a pipe on its standard input that the test writes to and closes when it chooses
+// (a stream that has not ended, unlike RunOptions::input); stdout and stderr go to files.
+class PipedAliot {
+public:
+  PipedAliot(const std::vector<std::string>& args, const Env& env) {
+    std::vector<std::string> argv{aliot_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ::signal(SIGPIPE, SIG_IGN); // a write after aliot has exited fails instead of killing us
+    const char* path = std::getenv("PATH");
+    std::vector<std::string> envs{"PATH=" + std::string(path != nullptr ? path : "/usr/bin:/bin"),
+                                  "HOME=" + m_dir.path(), "XDG_CONFIG_HOME=" + m_dir.path()};
+    for (const auto& [k, v] : env) {
+      envs.push_back(k + "=" + v);
+    }
+    std::vector<char*> av;
+    std::vector<char*> ev;
+    for (auto& a : argv) {
+      av.push_back(a.data());
+    }
+    av.push_back(nullptr);
+    for (auto& e : envs) {
+      ev.push_back(e.data());
+    }
+    ev.push_back(nullptr);
+    const std::string out = m_dir.file("out");
+    const std::string err = m_dir.file("err");
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+      throw std::runtime_error("pipe2 failed");
+    }
+    m_pid = ::fork();
+    if (m_pid == 0) {
+      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (o < 0 || e < 0 || ::dup2(p[0], 0) < 0 || ::dup2(o, 1) < 0 || ::dup2(e, 2) < 0) {
+        ::_exit(127);
+      }
+      ::execve(av[0], av.data(), ev.data());
+      ::_exit(127);
+    }
+    ::close(p[0]);
+    m_in = p[1];
+  }
+  ~PipedAliot() {
+    close_input();
+    if (!m_status) {
+      ::kill(m_pid, SIGKILL);
+      ::waitpid(m_pid, nullptr, 0);
+    }
+  }
+  PipedAliot(const PipedAliot&) = delete;
+  PipedAliot& operator=(const PipedAliot&) = delete;
+
+  // Writes all of `data` (blocking while the reader is slow).
+  bool write(std::string_view data) const {
+    while (!data.empty()) {
+      const ssize_t n = ::write(m_in, data.data(), data.size());
+      if (n <= 0) {
+        return false;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Writes without blocking for up to `patience`; returns how many bytes the pipe took.
+  std::size_t write_while_read(std::string_view data, std::chrono::milliseconds patience) const {
+    std::size_t took = 0;
+    const auto end = std::chrono::steady_clock::now() + patience;
+    while (took < data.size() && std::chrono::steady_clock::now() < end) {
+      pollfd p{m_in, POLLOUT, 0};
+      if (::poll(&p, 1, 50) <= 0) {
+        continue;
+      }
+      ::fcntl(m_in, F_SETFL, O_NONBLOCK);
+      const ssize_t n =
+          ::write(m_in, data.data() + took, std::min<std::size_t>(4096, data.size() - took));
+      if (n > 0) {
+        took += static_cast<std::size_t>(n);
+      }
+    }
+    return took;
+  }
+  void close_input() {
+    if (m_in >= 0) {
+      ::close(m_in);
+      m_in = -1;
+    }
+  }
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (!m_status && std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      if (::waitpid(m_pid, &st, WNOHANG) == m_pid) {
+        m_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    return m_status;
+  }
+  std::string out() const { return m_dir.read("out"); }
+  std::string err() const { return m_dir.read("err"); }
+
+private:
+  TempDir m_dir;
+  pid_t m_pid = -1;
+  int m_in = -1;
+  std::optional<int> m_status;
+};
 
 } // namespace
 
@@ -272,6 +390,105 @@ TEST(PubMosquitto, LinesStreamOneMessagePerLine) {
     expect += topic + " line " + std::to_string(i) + "\n";
   }
   EXPECT_EQ(sub->out(), expect);
+}
+
+TEST(PubMosquitto, FiveThousandLinesAtQos1ArriveCompleteAndInOrder) {
+  // More lines than the window of outstanding publishes (100) and more than one read of the
+  // input (64 KB): mosquitto_sub, a peer we did not write, gets every line once, in order. The
+  // input ends with a CRLF line and a last line without a newline.
+  Mosquitto b;
+  const std::string topic = std::string("/") + k_pk + "/devPub/user/update";
+  constexpr int n = 5000;
+  auto sub = operator_sub(b, topic, n);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string input;
+  std::string expect;
+  for (int i = 0; i < n; ++i) {
+    const std::string line = "line " + std::to_string(i) + " " + std::string(i % 50, 'x');
+    input += line + (i == n - 2 ? "\r\n" : i == n - 1 ? "" : "\n");
+    expect += topic + " " + line + "\n";
+  }
+  auto r = run_aliot(
+      cat({"-o", "json", "pub", "-t", "user/update", "-l", "-q", "1"}, b.device_args("devPub")),
+      {.input = input, .env = b.env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["published"], n);
+  EXPECT_EQ(j["acknowledged"], n);
+  ASSERT_TRUE(sub->wait(std::chrono::seconds(30)).has_value());
+  EXPECT_EQ(sub->out(), expect);
+}
+
+TEST(PubMosquitto, LinesFromAStreamThatEndsEarlyOrNeverAndAnEmptyOne) {
+  Mosquitto b;
+  const std::string topic = std::string("/") + k_pk + "/devPub/user/update";
+  // An empty input publishes nothing and succeeds.
+  auto none = run_aliot(
+      cat({"-o", "json", "pub", "-t", "user/update", "-l", "-q", "1"}, b.device_args("devPub")),
+      {.input = "", .env = b.env()});
+  ASSERT_EQ(none.status, 0) << none.err;
+  EXPECT_EQ(json::parse(none.out)["published"], 0);
+  // A stream that pauses: each line is published as it comes, before the input ends, and the
+  // writer closing its end finishes the run with every line acknowledged.
+  auto sub = operator_sub(b, topic, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PipedAliot p(
+      cat({"-o", "json", "pub", "-t", "user/update", "-l", "-q", "1"}, b.device_args("devPub")),
+      b.env());
+  ASSERT_TRUE(p.write("first\nsecond\n"));
+  EXPECT_TRUE(sub->wait_for("second", std::chrono::seconds(10)).has_value());
+  EXPECT_FALSE(p.wait(std::chrono::milliseconds(200)).has_value()) << "ended before its input";
+  ASSERT_TRUE(p.write("third"));
+  p.close_input();
+  auto st = p.wait(std::chrono::seconds(10));
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(*st, 0) << p.err();
+  EXPECT_EQ(json::parse(p.out())["published"], 3);
+  ASSERT_TRUE(sub->wait(std::chrono::seconds(10)).has_value());
+  EXPECT_EQ(sub->out(), topic + " first\n" + topic + " second\n" + topic + " third\n");
+}
+
+TEST(PubMosquitto, LinesWithTheBrokerKilledMidStreamIsExit5) {
+  Mosquitto b;
+  PipedAliot p(cat({"pub", "-t", "user/update", "-l", "-q", "1"}, b.device_args("devPub")),
+               b.env());
+  std::string lines;
+  for (int i = 0; i < 200; ++i) {
+    lines += "before " + std::to_string(i) + "\n";
+  }
+  ASSERT_TRUE(p.write(lines));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  b.stop(); // SIGKILL: the connection drops while the input is still open
+  auto st = p.wait(std::chrono::seconds(10));
+  ASSERT_TRUE(st.has_value()) << "still running after the broker died";
+  EXPECT_EQ(*st, 5) << p.err();
+  EXPECT_NE(p.err().find("connection lost"), std::string::npos) << p.err();
+}
+
+TEST(PubMosquitto, LinesStopReadingWhileTheWindowIsFullAndTimeOutWithExit6) {
+  // The broker stops answering (SIGSTOP: its socket stays open, no PUBACK comes): aliot holds at
+  // most its window of publishes, so it stops reading its input (the writer's pipe fills up)
+  // instead of taking all of it into memory, and ends with exit 6 after --timeout.
+  Mosquitto b;
+  PipedAliot p(
+      cat({"pub", "-t", "user/update", "-l", "-q", "1", "--timeout", "2"}, b.device_args("devPub")),
+      b.env());
+  ASSERT_TRUE(p.write("connected?\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  b.signal(SIGSTOP);
+  const std::string line = std::string(999, 'x') + "\n";
+  std::string input;
+  for (int i = 0; i < 4000; ++i) {
+    input += line; // 4 MB
+  }
+  const std::size_t took = p.write_while_read(input, std::chrono::milliseconds(1500));
+  auto st = p.wait(std::chrono::seconds(10));
+  b.signal(SIGCONT);
+  // The window (100 lines), one 64 KB read and the pipe's buffer (64 KB): well under 1 MB.
+  EXPECT_LT(took, 1024U * 1024U) << "aliot read " << took << " bytes with no PUBACK coming";
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(*st, 6) << p.err();
+  EXPECT_NE(p.err().find("not acknowledged"), std::string::npos) << p.err();
 }
 
 TEST(SubMosquitto, SurvivesTheBrokerBeingKilledAndRestarted) {

@@ -97,6 +97,8 @@ public:
   // Polled by every loop (about every 100 ms): when it becomes true the call returns
   // Errc::interrupted.
   void set_interrupt(const std::atomic<bool>* flag);
+  // Whether that flag is set.
+  bool interrupted() const;
 
   // TCP (+TLS), CONNECT, and waits for CONNACK. A refused CONNACK is Errc::auth explained in
   // Aliyun's terms (spec 2.6); no CONNACK by the deadline is Errc::timeout.
@@ -131,10 +133,16 @@ public:
   // connection is lost without `reconnect` (network). `done` may be empty.
   Result<void> run(const RunOptions& opts, const std::function<bool()>& done = {});
 
-  // One pass of the network loop, waiting at most `wait` for traffic (for callers that poll
-  // other descriptors, like `pub -l` reading standard input). Errc::network if the connection
-  // is lost.
+  // One pass of the network loop, waiting at most `wait` for traffic (PUBACKs, pings, incoming
+  // messages). Errc::network if the connection is lost.
   Result<void> step(std::chrono::milliseconds wait);
+
+  // One pass of the network loop that also watches `fd` for input: a single poll() over the
+  // connection and `fd`, then the connection is serviced (what arrived is read, what is queued is
+  // written, the keepalive kept). Returns whether `fd` is readable (data, end of input or an
+  // error: the caller's read() tells which); `fd` < 0 watches the connection alone.
+  // Errc::network if the connection is lost, Errc::interrupted when the interrupt flag is set.
+  Result<bool> step_with(int fd, std::chrono::milliseconds wait);
 
   // DISCONNECT and close (waits for queued packets to be written, at most until the deadline).
   void disconnect(Deadline deadline);

@@ -8,9 +8,11 @@
 #include <mosquitto.h>
 
 #include <netdb.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -25,6 +27,7 @@ namespace {
 
 constexpr std::chrono::milliseconds k_slice{100};
 constexpr std::size_t k_max_filters_per_packet = 8;
+constexpr int k_reads_per_pass = 64; // incoming messages read in one pass, at most
 
 void lib_init() {
   static std::once_flag once;
@@ -340,23 +343,69 @@ struct Session::Impl {
 
   // One loop pass; turns a lost connection into an error.
   Result<void> pump(int ms) {
+    auto r = pump_with(-1, ms);
+    if (!r) {
+      return std::move(r).error();
+    }
+    return ok();
+  }
+
+  // One loop pass over our own poll() rather than mosquitto_loop(): the connection and `fd` in
+  // one call, and no select() set rebuilt nor wake-up byte read back from libmosquitto's
+  // socketpair on every pass (libmosquitto writes one there for every packet it queues, for a
+  // loop thread that this session does not have). Returns whether `fd` is ready.
+  Result<bool> pump_with(int fd, int ms) {
     if (mosq == nullptr || (!connected && lost)) {
       return lost_error();
     }
-    errno = 0;
-    const int rc = mosquitto_loop(mosq, ms, 1);
-    const int e = errno;
-    if (rc != MOSQ_ERR_SUCCESS || lost) {
-      const int why = rc != MOSQ_ERR_SUCCESS ? rc : disconnect_rc;
-      closed_by_server = connack == 0 && why == MOSQ_ERR_CONN_LOST && last_error_log.empty();
-      connected = false;
-      lost = true;
-      if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_LOST && rc != MOSQ_ERR_NO_CONN) {
-        return mosq_error(rc, "connection lost", e);
-      }
-      return lost_error();
+    const int sock = mosquitto_socket(mosq);
+    if (sock < 0) {
+      return loop_failed(MOSQ_ERR_NO_CONN, 0);
     }
-    return ok();
+    std::array<pollfd, 2> p{
+        pollfd{sock, static_cast<short>(POLLIN | (mosquitto_want_write(mosq) ? POLLOUT : 0)), 0},
+        pollfd{fd, POLLIN, 0}};
+    const int n = ::poll(p.data(), fd >= 0 ? 2 : 1, std::max(ms, 0));
+    if (n < 0 && errno != EINTR) {
+      return Error(Errc::internal, "waiting for the connection: " + errno_text(errno));
+    }
+    int rc = MOSQ_ERR_SUCCESS;
+    if (n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+      // A publisher's read takes as many packets as it has publishes in flight; a subscriber's
+      // takes one, so read again while messages keep coming (a burst costs one poll).
+      for (int i = 0; i < k_reads_per_pass && rc == MOSQ_ERR_SUCCESS; ++i) {
+        const std::size_t queued = queue.size();
+        errno = 0;
+        rc = mosquitto_loop_read(mosq, 1);
+        if (queue.size() == queued) {
+          break;
+        }
+      }
+    }
+    if (rc == MOSQ_ERR_SUCCESS && !lost && mosquitto_want_write(mosq)) {
+      errno = 0;
+      rc = mosquitto_loop_write(mosq, 1);
+    }
+    if (rc == MOSQ_ERR_SUCCESS && !lost) {
+      errno = 0;
+      rc = mosquitto_loop_misc(mosq);
+    }
+    if (rc != MOSQ_ERR_SUCCESS || lost) {
+      return loop_failed(rc, errno);
+    }
+    return fd >= 0 && n > 0 && p[1].revents != 0;
+  }
+
+  // A loop call failed (rc) or the connection went down meanwhile: the error to return.
+  Error loop_failed(int rc, int e) {
+    const int why = rc != MOSQ_ERR_SUCCESS ? rc : disconnect_rc;
+    closed_by_server = connack == 0 && why == MOSQ_ERR_CONN_LOST && last_error_log.empty();
+    connected = false;
+    lost = true;
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_LOST && rc != MOSQ_ERR_NO_CONN) {
+      return mosq_error(rc, "connection lost", e);
+    }
+    return lost_error();
   }
 
   bool server_still_up() const {
@@ -473,6 +522,10 @@ Result<void> Session::connect(const ConnectParams& params, Deadline deadline) {
   return m_impl->connect(deadline);
 }
 
+bool Session::interrupted() const {
+  return m_impl->interrupted();
+}
+
 bool Session::connected() const {
   return m_impl->connected;
 }
@@ -568,6 +621,13 @@ Result<Message> Session::next_message(Deadline deadline) {
 
 Result<void> Session::step(std::chrono::milliseconds wait) {
   return m_impl->pump(static_cast<int>(wait.count()));
+}
+
+Result<bool> Session::step_with(int fd, std::chrono::milliseconds wait) {
+  if (m_impl->interrupted()) {
+    return m_impl->interrupted_error();
+  }
+  return m_impl->pump_with(fd, static_cast<int>(wait.count()));
 }
 
 Result<void> Session::run(const RunOptions& opts, const std::function<bool()>& done) {
