@@ -14,19 +14,9 @@ PY=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 PK=a1BenchAmqp01
 DN=bench-amqp-01
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=scripts/lib/emulator.sh
-source "$here/../../scripts/lib/emulator.sh"
-emulator_start "$ALIOT" "$work/emu"
-pids+=("$EMULATOR_PID")
+# shellcheck source=bench/lib.sh
+source "$here/../lib.sh"
+bench_emulator "$ALIOT"
 export ALIOT_DEVICE_SECRET=DsBenchAmqp0123456789 ALIOT_ACCESS_KEY_ID=BENCHAK000000001
 export ALIOT_ACCESS_KEY_SECRET=BenchAkSecret0000000000000001
 "$ALIOT" emulate cloud add-product --dir "$work/emu" -k $PK >/dev/null

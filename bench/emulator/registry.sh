@@ -31,20 +31,9 @@ fi
 JOBS=${4:-8}
 ROUNDS=${5:-$((quick ? 1 : 5))}
 
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-  [[ -n $emu_pid ]] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$ALIOT" emulate cloud --dir "$work/emu" >"$work/env" 2>"$work/emu.log" &
-emu_pid=$!
-for _ in $(seq 200); do grep -q ALIOT_API_ENDPOINT "$work/env" 2>/dev/null && break; sleep 0.1; done
-grep -q ALIOT_API_ENDPOINT "$work/env" || { echo "emulator did not start:"; cat "$work/emu.log"; exit 1; }
-# shellcheck disable=SC1091
-source "$work/env"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
+bench_emulator "$ALIOT"
 export ALIOT_PRODUCT_SECRET=PsBench0123456789
 
 now() { date +%s.%N; }

@@ -8,18 +8,13 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 n=${2:-300}
 aliot=$build/cli/aliot
-work=$(mktemp -d)
-trap 'kill "$emu_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$aliot" emulate cloud --dir "$work/state" > "$work/env" 2> "$work/err" &
-emu_pid=$!
-for _ in $(seq 100); do grep -q ALIOT_API_ENDPOINT "$work/env" 2>/dev/null && break; sleep 0.1; done
-# shellcheck disable=SC1091
-source "$work/env"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_emulator "$aliot"
 ds=0123456789abcdef0123456789abcdef
-ALIOT_PRODUCT_SECRET=ps "$aliot" emulate cloud add-product --dir "$work/state" -k a1BenchPK01 > /dev/null
-ALIOT_DEVICE_SECRET=$ds "$aliot" emulate cloud add-device --dir "$work/state" -k a1BenchPK01 -d dev1 > /dev/null
-ALIOT_ACCESS_KEY_SECRET=aks "$aliot" emulate cloud add-access-key --dir "$work/state" --access-key-id LTAIbench > /dev/null
+ALIOT_PRODUCT_SECRET=ps "$aliot" emulate cloud add-product --dir "$work/emu" -k a1BenchPK01 > /dev/null
+ALIOT_DEVICE_SECRET=$ds "$aliot" emulate cloud add-device --dir "$work/emu" -k a1BenchPK01 -d dev1 > /dev/null
+ALIOT_ACCESS_KEY_SECRET=aks "$aliot" emulate cloud add-access-key --dir "$work/emu" --access-key-id LTAIbench > /dev/null
 
 for _ in $(seq "$n"); do
   python3 "$root/tests/emulator/pop_sign.py" GET LTAIbench aks Action=RRpc ProductKey=a1BenchPK01 \
@@ -30,6 +25,7 @@ pw=$(printf '%s' "clientIdb1deviceNamedev1productKeya1BenchPK01" | openssl dgst 
 python3 "$root/tests/emulator/rrpc_device.py" 127.0.0.1 "$ALIOT_MQTT_TCP_PORT" \
   "b1|securemode=3,signmethod=hmacsha256|" "dev1&a1BenchPK01" "$pw" \
   "/sys/a1BenchPK01/dev1/rrpc/request/+" "pong:" > "$work/device" &
+bench_stop $!
 for _ in $(seq 100); do grep -q SUBACK "$work/device" 2>/dev/null && break; sleep 0.05; done
 
 stats() { sort -n | awk -v what="$1" '{a[NR]=$1} END {printf "%s n=%d p50=%.3fms p90=%.3fms p99=%.3fms max=%.3fms\n", what, NR, a[int(NR*0.5)]*1000, a[int(NR*0.9)]*1000, a[int(NR*0.99)]*1000, a[NR]*1000}'; }

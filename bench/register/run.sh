@@ -17,18 +17,9 @@ PK=a1BenchPK001
 PS=PsBench0123456789
 DS=0123456789abcdef0123456789abcdef
 
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-  [[ -n $emu_pid ]] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=scripts/lib/emulator.sh
-source "$(dirname "$0")/../../scripts/lib/emulator.sh"
-emulator_start "$ALIOT" "$work/emu"
-emu_pid=$EMULATOR_PID
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
+bench_emulator "$ALIOT"
 export ALIOT_PRODUCT_SECRET=$PS ALIOT_DEVICE_SECRET=$DS
 
 "$ALIOT" emulate cloud add-product --dir "$work/emu" -k $PK --dynamic-registration on >/dev/null

@@ -10,26 +10,16 @@ ALIOT=${1:-${ALIOT_BIN:-$(dirname "$0")/../../build/release/cli/aliot}}
 N=${2:-200}
 PK=a1BenchRrpc01
 DN=bench-rrpc-01
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=scripts/lib/emulator.sh
-source "$(dirname "$0")/../../scripts/lib/emulator.sh"
-emulator_start "$ALIOT" "$work/emu"
-pids+=("$EMULATOR_PID")
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/../lib.sh"
+bench_emulator "$ALIOT"
 export ALIOT_DEVICE_SECRET=DsBenchRrpc0123456789 ALIOT_ACCESS_KEY_ID=BENCHAK000000001
 export ALIOT_ACCESS_KEY_SECRET=BenchAkSecret0000000000000001
 "$ALIOT" emulate cloud add-product --dir "$work/emu" -k $PK >/dev/null
 "$ALIOT" emulate cloud add-device --dir "$work/emu" -k $PK -d $DN >/dev/null
 "$ALIOT" emulate cloud add-access-key --dir "$work/emu" --access-key-id "$ALIOT_ACCESS_KEY_ID" >/dev/null
 "$ALIOT" -v rrpc serve -k $PK -d $DN --echo >/dev/null 2>"$work/serve.log" &
-pids+=($!)
+bench_stop $!
 for _ in $(seq 100); do grep -q 'serving RRPC' "$work/serve.log" && break; sleep 0.05; done
 
 ms() { date +%s%N; }

@@ -51,14 +51,35 @@ void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx) {
       ->group("Cloud API");
 }
 
+Result<void> put_access_key_flags(const Context& ctx,
+                                  config::Sources& s,
+                                  const std::optional<std::string>& id,
+                                  const std::optional<std::string>& secret_file) {
+  put_flag(s, "access_key_id", id, "--access-key-id");
+  return put_secret_file(ctx, s, "access_key_secret", secret_file, "AccessKey secret",
+                         "--access-key-secret-file");
+}
+
+Result<AccessKey> access_key_of(const config::Settings& settings, std::string_view purpose) {
+  AccessKey key{settings.text("access_key_id").value_or(""), settings.secret("access_key_secret")};
+  if (key.id.empty()) {
+    return Error(Errc::config, "no AccessKey id for " + std::string(purpose),
+                 "give --access-key-id ID, ALIOT_ACCESS_KEY_ID or access_key_id in a profile");
+  }
+  if (key.secret.empty()) {
+    return Error(Errc::config, "no AccessKey secret for " + key.id,
+                 "set ALIOT_ACCESS_KEY_SECRET, give --access-key-secret-file FILE or put "
+                 "access_key_secret in a profile");
+  }
+  return key;
+}
+
 Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   config::Sources s;
-  put_flag(s, "access_key_id", f.access_key_id, "--access-key-id");
   put_flag(s, "region", f.region, "--region");
   put_flag(s, "instance", f.instance, "--instance");
   put_flag(s, "ca_file", f.ca_file, "--ca-file");
-  ALIOT_TRY(put_secret_file(ctx, s, "access_key_secret", f.access_key_secret_file,
-                            "AccessKey secret", "--access-key-secret-file"));
+  ALIOT_TRY(put_access_key_flags(ctx, s, f.access_key_id, f.access_key_secret_file));
   auto settings = ctx.settings(std::move(s));
   if (!settings) {
     return std::move(settings).error();
@@ -69,18 +90,13 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   ALIOT_TRY(validate_region(c.region));
   c.instance_id = settings->text("instance");
   c.endpoint = settings->text("api_endpoint").value_or(default_api_endpoint(c.region));
-  c.access_key_id = settings->text("access_key_id").value_or("");
-  c.access_key_secret = settings->secret("access_key_secret");
   c.http_method = f.http_method.value_or("POST");
-  if (c.access_key_id.empty()) {
-    return Error(Errc::config, "no AccessKey id for the cloud OpenAPI",
-                 "give --access-key-id ID, ALIOT_ACCESS_KEY_ID or access_key_id in a profile");
+  auto key = access_key_of(*settings, "the cloud OpenAPI");
+  if (!key) {
+    return std::move(key).error();
   }
-  if (c.access_key_secret.empty()) {
-    return Error(Errc::config, "no AccessKey secret for " + c.access_key_id,
-                 "set ALIOT_ACCESS_KEY_SECRET, give --access-key-secret-file FILE or put "
-                 "access_key_secret in a profile");
-  }
+  c.access_key_id = std::move(key->id);
+  c.access_key_secret = std::move(key->secret);
   out.http.ca_file = settings->text("ca_file").value_or("");
   out.http.insecure = f.insecure;
   out.http.stop = ctx.interrupted;

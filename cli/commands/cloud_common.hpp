@@ -1,14 +1,16 @@
-// What the cloud-side commands (`rrpc call`, `cloud pub`) share: the AccessKey and OpenAPI
-// endpoint options, a payload from -m/-f/-s/--hex/--base64, and printing a signed request.
+// What the cloud-side commands (`rrpc call`, `cloud pub`, `cloud sub`) share: the AccessKey and
+// OpenAPI endpoint options, a payload from -m/-f/-s/--hex/--base64, and printing a signed request.
 #pragma once
 
 #include "context.hpp"
 #include "options.hpp"
 
 #include <aliot/openapi_client.hpp>
+#include <aliot/secret.hpp>
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace CLI {
 class App;
@@ -32,6 +34,24 @@ struct ApiFlags {
 // --access-key-id --access-key-secret-file --region --instance --ca-file --insecure
 // --http-method --dry-run --nonce --timestamp
 void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx);
+
+// The AccessKey of a cloud command: the id from --access-key-id, ALIOT_ACCESS_KEY_ID or
+// access_key_id in a profile; the secret from --access-key-secret-file, ALIOT_ACCESS_KEY_SECRET
+// or access_key_secret in a profile.
+struct AccessKey {
+  std::string id;
+  Secret secret;
+};
+
+// Puts the two flags into `s` (reading the secret's file when given).
+Result<void> put_access_key_flags(const Context& ctx,
+                                  config::Sources& s,
+                                  const std::optional<std::string>& id,
+                                  const std::optional<std::string>& secret_file);
+
+// The AccessKey of the resolved settings; Errc::config saying which half is missing and where to
+// give it (`purpose` completes "no AccessKey id for ...").
+Result<AccessKey> access_key_of(const config::Settings& settings, std::string_view purpose);
 
 struct ApiSetup {
   openapi::ClientConfig config;

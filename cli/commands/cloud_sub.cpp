@@ -76,33 +76,26 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   }
 
   config::Sources s;
-  put_flag(s, "access_key_id", o.access_key_id, "--access-key-id");
   put_flag(s, "instance", o.instance, "--instance");
   put_flag(s, "amqp_endpoint", o.endpoint, "--amqp-endpoint");
   put_flag(s, "ca_file", o.ca_file, "--ca-file");
-  ALIOT_TRY(put_secret_file(ctx, s, "access_key_secret", o.access_key_secret_file,
-                            "AccessKey secret", "--access-key-secret-file"));
+  ALIOT_TRY(put_access_key_flags(ctx, s, o.access_key_id, o.access_key_secret_file));
   auto settings = ctx.settings(std::move(s));
   if (!settings) {
     return std::move(settings).error();
   }
+  auto key = access_key_of(*settings, "the AMQP subscription");
+  if (!key) {
+    return std::move(key).error();
+  }
   amqp::ConsumerOptions co;
   auto& p = co.params;
-  p.access_key_id = settings->text("access_key_id").value_or("");
+  p.access_key_id = std::move(key->id);
   p.consumer_group = o.consumer_group;
   p.client_id = o.client_id.value_or(default_client_id());
   p.instance_id = settings->text("instance");
   p.method = *method;
-  co.access_key_secret = settings->secret("access_key_secret");
-  if (p.access_key_id.empty()) {
-    return Error(Errc::config, "no AccessKey id for the AMQP subscription",
-                 "give --access-key-id ID, ALIOT_ACCESS_KEY_ID or access_key_id in a profile");
-  }
-  if (co.access_key_secret.empty()) {
-    return Error(Errc::config, "no AccessKey secret for " + p.access_key_id,
-                 "set ALIOT_ACCESS_KEY_SECRET, give --access-key-secret-file FILE or put "
-                 "access_key_secret in a profile");
-  }
+  co.access_key_secret = std::move(key->secret);
   ALIOT_TRY(amqp::validate_params(p));
 
   if (o.dry_run) {

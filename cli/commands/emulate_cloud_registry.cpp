@@ -1,14 +1,11 @@
 // `aliot emulate cloud add-*`: the verbs that edit the emulator's registry (products, devices,
-// AccessKeys, topic categories, consumer groups) through aliot/emu/registry.hpp, which validates
-// them as the platform does. Options and rendering only.
+// AccessKeys, topic categories, consumer groups) through aliot/emu/admin.hpp, which validates
+// them as the platform does and makes up what is not given. Options and rendering only.
 #include "commands/commands.hpp"
 #include "context.hpp"
 #include "emulate_cloud.hpp"
 
-#include <aliot/crypto.hpp>
-#include <aliot/emu/device_batch.hpp>
-#include <aliot/emu/launcher.hpp>
-#include <aliot/emu/registry.hpp>
+#include <aliot/emu/admin.hpp>
 #include <aliot/identity.hpp>
 
 #include <CLI/CLI.hpp>
@@ -52,38 +49,21 @@ std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
   return it->second;
 }
 
-// `given` when set, else `prefix` and `n` fresh alphanumerics.
-Result<std::string>
-or_random(std::optional<std::string> given, std::size_t n, std::string_view prefix = {}) {
-  if (given) {
-    return std::move(*given);
-  }
-  auto fresh = crypto::random_alnum(n);
-  if (!fresh) {
-    return std::move(fresh).error();
-  }
-  return std::string(prefix) + *fresh;
-}
-
 // A secret from a file, else from the environment variable; nullopt when neither gives one.
-Result<std::optional<std::string>> given_secret(Context& ctx,
-                                                const std::optional<std::string>& file,
-                                                const std::string& env,
-                                                std::string_view what) {
-  if (file) {
+emu::admin::GivenSecret given_secret(Context& ctx,
+                                     const std::optional<std::string>& file,
+                                     const std::string& env,
+                                     std::string_view what) {
+  return [&ctx, &file, env, what]() -> Result<std::optional<std::string>> {
+    if (!file) {
+      return env_of(ctx, env);
+    }
     auto s = ctx.secret_from_file(*file, what);
     if (!s) {
       return std::move(s).error();
     }
     return std::optional(s->reveal());
-  }
-  return env_of(ctx, env);
-}
-
-// The registry of --dir (created when missing).
-Result<std::unique_ptr<emu::Registry>> open_registry(const std::string& dir) {
-  ALIOT_TRY(emu::ensure_state_dir(dir));
-  return std::make_unique<emu::Registry>(dir);
+  };
 }
 
 void print_json(Context& ctx, const nlohmann::ordered_json& j) {
@@ -91,24 +71,14 @@ void print_json(Context& ctx, const nlohmann::ordered_json& j) {
 }
 
 Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
-  ALIOT_TRY(validate_product_key(o.pk));
-  auto secret = given_secret(ctx, o.secret_file, "ALIOT_PRODUCT_SECRET", "ProductSecret");
-  if (!secret) {
-    return std::move(secret).error();
-  }
-  auto reg = open_registry(o.dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  std::optional<bool> dynreg;
-  if (o.dynreg) {
-    dynreg = *o.dynreg == "on";
-  }
-  auto r = (*reg)->add_product(o.pk, *secret, dynreg);
+  const auto dynreg = o.dynreg ? std::optional(*o.dynreg == "on") : std::nullopt;
+  auto r = emu::admin::add_product(
+      o.dir, o.pk, given_secret(ctx, o.secret_file, "ALIOT_PRODUCT_SECRET", "ProductSecret"),
+      dynreg);
   if (!r) {
     return std::move(r).error();
   }
-  if (r->created && !*secret) {
+  if (r->generated) {
     print_json(ctx, {{"ProductKey", o.pk}, {"ProductSecret", r->secret}});
   }
   ctx.out.info("product " + o.pk + (r->created ? " added to " : " updated in ") + o.dir);
@@ -117,15 +87,10 @@ Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
 
 // --names: every DeviceName checked first, then all added in one transaction, or none.
 Result<void> run_add_devices(Context& ctx, const DeviceOptions& o) {
-  auto batch = emu::read_device_batch(*o.names_file);
+  auto batch = emu::admin::add_devices(o.dir, o.pk, *o.names_file, !o.disabled);
   if (!batch) {
     return std::move(batch).error();
   }
-  auto reg = open_registry(o.dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY(emu::add_device_batch(**reg, o.pk, *batch, !o.disabled));
   for (auto& d : batch->devices) {
     Triplet t{o.pk, d.dn, Secret(std::move(d.secret)), std::nullopt, Secret()};
     ctx.out.line(triplet_json(t, false));
@@ -136,7 +101,7 @@ Result<void> run_add_devices(Context& ctx, const DeviceOptions& o) {
 }
 
 Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
-  ALIOT_TRY(validate_product_key(o.pk));
+  ALIOT_TRY(validate_product_key(o.pk)); // before a missing -d is reported
   if (o.names_file) {
     return run_add_devices(ctx, o);
   }
@@ -144,56 +109,28 @@ Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
     return Error(Errc::usage, "add-device needs a DeviceName",
                  "give -d DN, or --names FILE for many devices");
   }
-  ALIOT_TRY(validate_device_name(o.dn));
-  auto given = given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret");
-  if (!given) {
-    return std::move(given).error();
+  auto secret = emu::admin::add_device(
+      o.dir, o.pk, o.dn, given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret"),
+      !o.disabled);
+  if (!secret) {
+    return std::move(secret).error();
   }
-  auto chosen = or_random(std::move(*given), 32);
-  if (!chosen) {
-    return std::move(chosen).error();
-  }
-  const Secret secret(std::move(*chosen));
-  ALIOT_TRY(validate_device_secret(secret));
-  auto reg = open_registry(o.dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY((*reg)->put_device(o.pk, o.dn, secret.reveal(), !o.disabled));
-  Triplet t{o.pk, o.dn, secret, std::nullopt, Secret()};
+  Triplet t{o.pk, o.dn, Secret(std::move(*secret)), std::nullopt, Secret()};
   ctx.out.line(triplet_json(t, !ctx.out.json()));
   return ok();
 }
 
 Result<void> run_add_access_key(Context& ctx, const AccessKeyOptions& o) {
-  auto chosen_id = or_random(o.id, 20, "LTAI");
-  if (!chosen_id) {
-    return std::move(chosen_id).error();
+  auto key = emu::admin::add_access_key(o.dir, o.id, env_of(ctx, "ALIOT_ACCESS_KEY_SECRET"));
+  if (!key) {
+    return std::move(key).error();
   }
-  const std::string id = std::move(*chosen_id);
-  ALIOT_TRY(emu::validate_access_key_id(id));
-  auto chosen = or_random(env_of(ctx, "ALIOT_ACCESS_KEY_SECRET"), 30);
-  if (!chosen) {
-    return std::move(chosen).error();
-  }
-  const std::string secret = std::move(*chosen);
-  auto reg = open_registry(o.dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY((*reg)->add_access_key(id, secret));
-  print_json(ctx, {{"AccessKeyId", id}, {"AccessKeySecret", secret}});
+  print_json(ctx, {{"AccessKeyId", key->id}, {"AccessKeySecret", key->secret}});
   return ok();
 }
 
 Result<void> run_add_topic(Context& ctx, const TopicOptions& o) {
-  ALIOT_TRY(validate_product_key(o.pk));
-  ALIOT_TRY(emu::validate_category(o.topic, o.access));
-  auto reg = open_registry(o.dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  auto rel = (*reg)->add_topic(o.pk, o.topic, o.access);
+  auto rel = emu::admin::add_topic(o.dir, o.pk, o.topic, o.access);
   if (!rel) {
     return std::move(rel).error();
   }
@@ -202,13 +139,7 @@ Result<void> run_add_topic(Context& ctx, const TopicOptions& o) {
 }
 
 Result<void> run_add_group(Context& ctx, const GroupOptions& o) {
-  ALIOT_TRY(validate_product_key(o.pk));
-  ALIOT_TRY(emu::validate_consumer_group(o.group));
-  auto reg = open_registry(o.dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY((*reg)->add_consumer_group(o.pk, o.group));
+  ALIOT_TRY(emu::admin::add_consumer_group(o.dir, o.pk, o.group));
   ctx.out.info("consumer group " + o.group + " added to product " + o.pk);
   return ok();
 }

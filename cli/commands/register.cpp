@@ -1,20 +1,15 @@
 // `aliot register`: one-type-one-secret (dynamic registration), from one device to a batch.
 // The flows (HTTPS, MQTT, the batch that makes each result durable in --out before it is
-// printed, and resumes from it) are in aliot/dynreg.hpp and aliot/dynreg_batch.hpp; this file
-// resolves the options and renders the results.
+// printed, and resumes from it) are in aliot/dynreg.hpp and aliot/dynreg_batch.hpp, the
+// rendering in register_render.hpp; this file declares and resolves the options.
 #include "commands/commands.hpp"
-#include "commands/device_session.hpp"
+#include "commands/register_render.hpp"
 #include "context.hpp"
-#include "progress.hpp"
 
 #include <aliot/dynreg.hpp>
 #include <aliot/dynreg_batch.hpp>
-#include <aliot/endpoint.hpp>
-#include <aliot/identity.hpp>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 
@@ -40,55 +35,6 @@ struct RegisterOptions {
   int timeout_ms = 10000;
   dynreg::Choices run; // -j --random --client-id --securemode --insecure
 };
-
-Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn) {
-  const auto r = dynreg::request_for(s, dn);
-  if (!r) {
-    return r.error();
-  }
-  nlohmann::ordered_json j;
-  if (s.via == dynreg::Via::https) {
-    const auto signed_req = dynreg::https_request(s.auth_endpoint, *r, s.product_secret);
-    if (!signed_req) {
-      return signed_req.error();
-    }
-    const auto& req = *signed_req;
-    j = {{"method", "POST"},
-         {"url", req.url},
-         {"content_type", "application/x-www-form-urlencoded"},
-         {"body", req.body}};
-    if (!ctx.out.json()) {
-      ctx.out.line("POST " + req.url + "\nContent-Type: application/x-www-form-urlencoded\n\n"
-                   + req.body);
-      return ok();
-    }
-  } else {
-    const auto cred = dynreg::mqtt_credentials(s.mqtt, *r, s.product_secret);
-    if (!cred) {
-      return cred.error();
-    }
-    print_mqtt_login(ctx, s.mqtt.endpoint, *cred);
-    return ok();
-  }
-  ctx.out.line(j.dump());
-  return ok();
-}
-
-// Under -o json a failed device of a batch is a line on stdout beside the triplets, so one stream
-// says what became of every device.
-std::string failed_device_json(const std::string& pk, const std::string& dn, const Error& e) {
-  nlohmann::ordered_json j{{"ProductKey", pk},
-                           {"DeviceName", dn},
-                           {"ok", false},
-                           {"error",
-                            {{"code", std::string(errc_name(e.code()))},
-                             {"exit_status", exit_status(e.code())},
-                             {"message", e.message()}}}};
-  if (!e.hint().empty()) {
-    j["error"]["hint"] = e.hint();
-  }
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
 
 Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   config::Sources s;
@@ -136,67 +82,13 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   if (!batch) {
     return std::move(batch).error();
   }
-  if (batch->repaired()) {
-    ctx.out.warn("--out " + *o.out
-                 + ": the last line was incomplete (an interrupted write) and was repaired");
-  }
-  const std::size_t total = batch->names().size();
-  const std::size_t skipped = batch->skipped();
-  const bool many = total > 1;
-  if (skipped > 0) {
-    ctx.out.info("skipping " + std::to_string(skipped) + " device(s) already in " + *o.out);
-    if (!many || skipped == total) {
-      ctx.out.warn(std::to_string(skipped) + " device(s) already registered in " + *o.out
-                   + ": skipped");
-    }
-  }
-
-  Progress progress(ctx.out, many, total - skipped);
+  BatchView view(ctx, *batch, settings->product_key, o.out);
   const auto summary = batch->run(
       [&] { return dynreg::make_registrar(*settings, ctx.out.logger()); },
       {.jobs = o.run.jobs, .stop = ctx.interrupted},
-      [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
-        progress.clear();
-        if (r.triplet) {
-          ctx.out.line(!many && !ctx.out.json() ? triplet_json(*r.triplet, true) : r.line);
-        } else if (many && ctx.out.json() && r.error && r.error->code() != Errc::interrupted) {
-          ctx.out.line(failed_device_json(settings->product_key, r.device_name, *r.error));
-        }
-        if (r.error && (r.triplet || (many && r.error->code() != Errc::interrupted))) {
-          ctx.out.error(*r.error); // a device of a batch, or a secret not saved
-        }
-        progress.update(p.ok, p.failed, !r.triplet);
-      });
-  progress.clear();
-
-  const auto& c = summary.counts;
-  if (many) {
-    const double secs = summary.elapsed.count();
-    ctx.out.note(fmt::format("registered {}, failed {}, skipped {} (already in the --out file) of "
-                             "{} in {:.1f} s ({:.1f}/s)",
-                             c.ok, c.failed, c.skipped, c.total, secs,
-                             secs > 0 ? static_cast<double>(c.ok + c.failed) / secs : 0.0));
-  }
-  if (summary.unsaved > 0) { // the secrets are on stdout only: that outranks every other failure
-    return Error(Errc::io,
-                 fmt::format("register: {} secret(s) reached only standard output: saving in --out "
-                             "{} failed ({}); the batch stopped taking new devices",
-                             summary.unsaved, *o.out, summary.save_error->message()),
-                 "keep the secrets printed above: the platform will not send them again; make "
-                 "room, then re-run the same command: devices already in "
-                     + *o.out + " are skipped");
-  }
-  if (ctx.is_interrupted()) {
-    return Error(Errc::interrupted, "register: interrupted",
-                 o.out ? "run the same command again: devices already in " + *o.out + " are skipped"
-                       : std::string());
-  }
-  if (summary.first_error && many) { // already reported: exit with the first failure's code
-    return Error(summary.first_error->code(),
-                 "register: " + std::to_string(c.failed) + " of " + std::to_string(total)
-                     + " device(s) failed; the first: " + summary.first_error->message());
-  }
-  return summary.first_error ? Result<void>(*summary.first_error) : ok();
+      [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) { view.result(r, p); });
+  view.finish(summary);
+  return dynreg::batch_outcome(summary, ctx.is_interrupted(), o.out);
 }
 
 } // namespace

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <variant>
 
 using namespace aliot;
 using Names = std::vector<std::string>;
@@ -435,4 +436,109 @@ TEST(DynregSettings, BadChoicesAreUsageErrorsAndMissingSecretsConfigErrors) {
   s = dynreg::settings_from(*no_pk, {});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), Errc::config);
+}
+
+// ---- dry runs, failed devices' lines, how a batch ends ----
+
+TEST(DynregUnsent, TheRequestOfEachTransportWithoutSendingIt) {
+  test::TempDir dir;
+  auto cfg = cfg_with(dir, {{"ALIOT_PRODUCT_KEY", k_pk},
+                            {"ALIOT_PRODUCT_SECRET", "ps-1"},
+                            {"ALIOT_SIGN_METHOD", "hmacsha1"}});
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  dynreg::Choices c;
+  c.random = "R4nd0m";
+  auto s = test::unwrap(dynreg::settings_from(*cfg, c));
+  const auto https = test::unwrap(dynreg::unsent_request(s, "dev-u1"));
+  ASSERT_TRUE(std::holds_alternative<dynreg::HttpsRequest>(https));
+  const auto& req = std::get<dynreg::HttpsRequest>(https);
+  const auto expected = test::unwrap(dynreg::https_request(
+      s.auth_endpoint, test::unwrap(dynreg::request_for(s, "dev-u1")), s.product_secret));
+  EXPECT_EQ(req.url, "https://iot-auth.cn-shanghai.aliyuncs.com/auth/register/device");
+  EXPECT_EQ(req.body, expected.body);
+  EXPECT_NE(req.body.find("deviceName=dev-u1"), std::string::npos) << req.body;
+  EXPECT_NE(req.body.find("random=R4nd0m"), std::string::npos) << req.body;
+  EXPECT_NE(req.body.find("signMethod=hmacsha1"), std::string::npos) << req.body;
+
+  c.via = dynreg::Via::mqtt;
+  s = test::unwrap(dynreg::settings_from(*cfg, c));
+  const auto mqtt = test::unwrap(dynreg::unsent_request(s, "dev-u1"));
+  ASSERT_TRUE(std::holds_alternative<sign::MqttCredentials>(mqtt));
+  const auto& cred = std::get<sign::MqttCredentials>(mqtt);
+  EXPECT_NE(cred.client_id.find("authType=register"), std::string::npos) << cred.client_id;
+  EXPECT_NE(cred.client_id.find("random=R4nd0m"), std::string::npos) << cred.client_id;
+  EXPECT_EQ(cred.username, "dev-u1&" + std::string(k_pk));
+  EXPECT_FALSE(cred.password.empty());
+}
+
+TEST(DynregBatch, AFailedDeviceIsAJsonLineWithItsErrorAndExitStatus) {
+  const auto line = dynreg::failed_device_line(
+      k_pk, "dev-f1", Error(Errc::remote, "registering dev-f1: refused", "check the switch"));
+  EXPECT_TRUE(line.starts_with(R"({"ProductKey":"a1FakePK001","DeviceName":"dev-f1","ok":false,)"))
+      << line;
+  const auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["error"]["code"], "remote");
+  EXPECT_EQ(j["error"]["exit_status"], 7);
+  EXPECT_EQ(j["error"]["message"], "registering dev-f1: refused");
+  EXPECT_EQ(j["error"]["hint"], "check the switch");
+
+  const auto bare = nlohmann::json::parse(
+      dynreg::failed_device_line(k_pk, "dev-f\xff", Error(Errc::timeout, "no reply")));
+  EXPECT_FALSE(bare["error"].contains("hint")) << "no hint, no key";
+  EXPECT_EQ(bare["error"]["exit_status"], 6);
+  EXPECT_EQ(bare["DeviceName"], "dev-f\xEF\xBF\xBD") << "bytes that are not UTF-8 are replaced";
+}
+
+TEST(DynregBatch, ABatchEndsWithItsMostImportantFailure) {
+  test::TempDir dir;
+  const auto out = dir.file("outcome.jsonl");
+  Names names = numbered("dev-o", 5);
+  names[1] = "bad-o1";
+  names[4] = "bad-o4";
+  auto b = dynreg::Batch::open(k_pk, names, out);
+  ASSERT_TRUE(b);
+  Platform p;
+  auto s = b->run(p.factory(), {.jobs = 2}, {});
+  ASSERT_EQ(s.counts.failed, 2u);
+
+  // Of many devices, each reported as it came: the first failure's code, and how many failed.
+  auto r = dynreg::batch_outcome(s, false, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::remote);
+  EXPECT_EQ(r.error().message(),
+            "register: 2 of 5 device(s) failed; the first: registering bad-o1: refused");
+
+  // An interruption outranks failed devices; with a results file, re-running resumes.
+  r = dynreg::batch_outcome(s, true, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::interrupted);
+  EXPECT_EQ(r.error().hint(),
+            "run the same command again: devices already in " + out + " are skipped");
+  r = dynreg::batch_outcome(s, true, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().hint(), "");
+
+  // Secrets that reached only the output outrank everything.
+  s.unsaved = 2;
+  s.save_error = Error(Errc::io, "writing " + out + ": No space left on device");
+  r = dynreg::batch_outcome(s, true, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::io);
+  EXPECT_EQ(r.error().message(), "register: 2 secret(s) reached only standard output: saving in "
+                                 "--out "
+                                     + out + " failed (writing " + out
+                                     + ": No space left on device); the batch stopped taking "
+                                       "new devices");
+  EXPECT_NE(r.error().hint().find("the platform will not send them again"), std::string::npos);
+
+  // One device: its own error, hint and all.
+  auto one = dynreg::Batch::open(k_pk, {"bad-o9"}, std::nullopt);
+  ASSERT_TRUE(one);
+  r = dynreg::batch_outcome(one->run(p.factory(), {}, {}), false, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "registering bad-o9: refused");
+
+  auto fine = dynreg::Batch::open(k_pk, numbered("dev-p", 3), std::nullopt);
+  ASSERT_TRUE(fine);
+  EXPECT_TRUE(dynreg::batch_outcome(fine->run(p.factory(), {}, {}), false, std::nullopt));
 }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace aliot::dynreg {
@@ -88,6 +89,11 @@ settings_from(const config::Settings& cfg, const Choices& c, const Logger& log =
 // The request for one device (a fresh random unless `s.random` is set).
 Result<Request> request_for(const Settings& s, std::string_view device_name);
 
+// What registering one device would send, without sending it (a dry run): over HTTPS the URL
+// and the signed form body, over MQTT the CONNECT client id, user name and password.
+using Unsent = std::variant<HttpsRequest, sign::MqttCredentials>;
+Result<Unsent> unsent_request(const Settings& s, std::string_view device_name);
+
 // Registers one device. A Registrar is used by one thread at a time.
 using Registrar = std::function<Result<Triplet>(std::string_view device_name)>;
 // Called once in each worker thread.
@@ -138,6 +144,20 @@ struct BatchSummary {
   std::size_t unsaved = 0;
   std::optional<Error> save_error; // the first failure to save, in time order
 };
+
+// How a finished batch ends, most important first: secrets that reached only on_result because
+// saving them in `out_path` failed (Errc::io: they must be kept from the output, the platform
+// will not send them again); `interrupted` (Errc::interrupted; with a results file, re-running
+// resumes); the first failed device (of a batch of many: its code, with how many failed, since
+// each was reported as it came); else ok.
+Result<void>
+batch_outcome(const BatchSummary& s, bool interrupted, const std::optional<std::string>& out_path);
+
+// The JSON line that stands for a failed device of a batch beside the triplets, so one stream
+// says what became of every device: {"ProductKey","DeviceName","ok":false,"error":{"code",
+// "exit_status","message"[,"hint"]}} (text that is not UTF-8 replaced).
+std::string
+failed_device_line(std::string_view product_key, std::string_view device_name, const Error& e);
 
 class Batch {
 public:

@@ -2,6 +2,8 @@
 // resume from the results file.
 #include <aliot/dynreg_batch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -24,6 +26,25 @@ Result<Request> request_for(const Settings& s, std::string_view device_name) {
     r.random = std::move(*fresh);
   }
   return r;
+}
+
+Result<Unsent> unsent_request(const Settings& s, std::string_view device_name) {
+  auto r = request_for(s, device_name);
+  if (!r) {
+    return std::move(r).error();
+  }
+  if (s.via == Via::https) {
+    auto req = https_request(s.auth_endpoint, *r, s.product_secret);
+    if (!req) {
+      return std::move(req).error();
+    }
+    return Unsent(std::move(*req));
+  }
+  auto cred = mqtt_credentials(s.mqtt, *r, s.product_secret);
+  if (!cred) {
+    return std::move(cred).error();
+  }
+  return Unsent(std::move(*cred));
 }
 
 Registrar make_registrar(const Settings& s, const Logger& log) {
@@ -170,6 +191,50 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
     }
   }
   return s;
+}
+
+Result<void>
+batch_outcome(const BatchSummary& s, bool interrupted, const std::optional<std::string>& out_path) {
+  const bool many = s.counts.total > 1;
+  if (s.unsaved > 0) { // the secrets are on stdout only: that outranks every other failure
+    const std::string out = out_path.value_or("");
+    return Error(Errc::io,
+                 "register: " + std::to_string(s.unsaved)
+                     + " secret(s) reached only standard output: saving in --out " + out
+                     + " failed (" + (s.save_error ? s.save_error->message() : std::string())
+                     + "); the batch stopped taking new devices",
+                 "keep the secrets printed above: the platform will not send them again; make "
+                 "room, then re-run the same command: devices already in "
+                     + out + " are skipped");
+  }
+  if (interrupted) {
+    return Error(Errc::interrupted, "register: interrupted",
+                 out_path ? "run the same command again: devices already in " + *out_path
+                                + " are skipped"
+                          : std::string());
+  }
+  if (s.first_error && many) { // already reported: exit with the first failure's code
+    return Error(s.first_error->code(),
+                 "register: " + std::to_string(s.counts.failed) + " of "
+                     + std::to_string(s.counts.total)
+                     + " device(s) failed; the first: " + s.first_error->message());
+  }
+  return s.first_error ? Result<void>(*s.first_error) : ok();
+}
+
+std::string
+failed_device_line(std::string_view product_key, std::string_view device_name, const Error& e) {
+  nlohmann::ordered_json j{{"ProductKey", product_key},
+                           {"DeviceName", device_name},
+                           {"ok", false},
+                           {"error",
+                            {{"code", std::string(errc_name(e.code()))},
+                             {"exit_status", exit_status(e.code())},
+                             {"message", e.message()}}}};
+  if (!e.hint().empty()) {
+    j["error"]["hint"] = e.hint();
+  }
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 } // namespace aliot::dynreg

@@ -1,0 +1,42 @@
+// How `aliot register` shows what it does: a dry run's request, and a batch as it goes (what the
+// results file held, each device, the progress bar, the closing summary).
+#pragma once
+
+#include "context.hpp"
+#include "progress.hpp"
+
+#include <aliot/dynreg_batch.hpp>
+
+#include <optional>
+#include <string>
+
+namespace aliot::cli {
+
+// The request registering `dn` would send: `POST URL`, its content type and form body (under
+// -o json one line {"method","url","content_type","body"}), or over MQTT the login.
+Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn);
+
+// A batch on the terminal. One device: its triplet, pretty unless -o json. Many: one compact
+// line per device (under -o json a failed one too, as dynreg::failed_device_line), each failure
+// on stderr as it comes, a progress bar, and a summary note at the end.
+class BatchView {
+public:
+  // Says what opening the results file `out` found: a repaired last line, devices skipped.
+  BatchView(Context& ctx,
+            const dynreg::Batch& batch,
+            std::string product_key,
+            const std::optional<std::string>& out);
+
+  // One device's result (the batch serializes the calls).
+  void result(const dynreg::DeviceResult& r, const dynreg::BatchProgress& p);
+  // After the run: the progress bar cleared, and for many devices the summary.
+  void finish(const dynreg::BatchSummary& s);
+
+private:
+  Context& m_ctx;
+  std::string m_product_key;
+  bool m_many;
+  Progress m_progress;
+};
+
+} // namespace aliot::cli
