@@ -11,12 +11,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <set>
 #include <string_view>
+#include <vector>
 
 namespace aliot::cli {
 
@@ -57,13 +61,114 @@ std::string version_report(bool json) {
   return s + "\n";
 }
 
-} // namespace
+// CLI11's help, with the options an option needs or excludes listed in the order the command
+// declares them. CLI11 keeps them in a set ordered by address, so its own help lists them in
+// whatever order the allocator placed the options, which changes with what else was built
+// before.
+class HelpFormatter : public CLI::Formatter {
+public:
+  std::string
+  make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override {
+    const CLI::App* outer = m_app;
+    m_app = app;
+    std::string help = CLI::Formatter::make_help(app, std::move(name), mode);
+    m_app = outer;
+    return help;
+  }
 
-std::unique_ptr<CLI::App> build_app(Context& ctx) {
+  // As CLI::Formatter::make_option_opts, but Needs and Excludes in declaration order.
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    if (!opt->get_option_text().empty()) {
+      return " " + opt->get_option_text();
+    }
+    std::string out;
+    if (opt->get_type_size() != 0) {
+      if (!opt->get_type_name().empty()) {
+        out += " " + get_label(opt->get_type_name());
+      }
+      if (!opt->get_default_str().empty()) {
+        out += "=" + opt->get_default_str();
+      }
+      if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) {
+        out += " ...";
+      } else if (opt->get_expected_min() > 1) {
+        out += " x " + std::to_string(opt->get_expected());
+      }
+      if (opt->get_required()) {
+        out += " " + get_label("REQUIRED");
+      }
+    }
+    if (!opt->get_envname().empty()) {
+      out += " (" + get_label("Env") + ":" + opt->get_envname() + ")";
+    }
+    const auto list = [&](const std::string& label, const std::set<CLI::Option*>& set) {
+      if (set.empty()) {
+        return;
+      }
+      out += " " + get_label(label) + ":";
+      for (const auto* o : in_declaration_order(set)) {
+        out += " " + o->get_name();
+      }
+    };
+    list("Needs", opt->get_needs());
+    list("Excludes", opt->get_excludes());
+    return out;
+  }
+
+private:
+  std::vector<const CLI::Option*> in_declaration_order(const std::set<CLI::Option*>& set) const {
+    std::vector<const CLI::Option*> declared;
+    if (m_app != nullptr) {
+      declared = m_app->get_options();
+    }
+    const auto rank = [&](const CLI::Option* o) {
+      return static_cast<std::size_t>(std::find(declared.begin(), declared.end(), o)
+                                      - declared.begin());
+    };
+    std::vector<const CLI::Option*> v(set.begin(), set.end());
+    std::stable_sort(v.begin(), v.end(), [&](const CLI::Option* a, const CLI::Option* b) {
+      const auto ra = rank(a);
+      const auto rb = rank(b);
+      return ra != rb ? ra < rb : a->get_name() < b->get_name();
+    });
+    return v;
+  }
+
+  mutable const CLI::App* m_app = nullptr; // the command whose help is being made
+};
+
+// THE list of commands, in the order `aliot --help` shows them. `whole_tree`: the command
+// renders the whole command tree (so every command is built for it).
+struct Command {
+  std::string_view name;
+  void (*add)(CLI::App& parent, Context& ctx);
+  bool whole_tree;
+};
+constexpr std::array k_commands{
+    Command{"sign", add_sign_command, false},
+    Command{"config", add_config_command, false},
+    Command{"connect", add_connect_command, false},
+    Command{"pub", add_pub_command, false},
+    Command{"sub", add_sub_command, false},
+    Command{"register", add_register_command, false},
+    Command{"rrpc", add_rrpc_command, false},
+    Command{"cloud", add_cloud_command, false},
+    Command{"burn", add_burn_command, false},
+    Command{"ports", add_ports_command, false},
+    Command{"pool", add_pool_command, false},
+    Command{"journal", add_journal_command, false},
+    Command{"emulate", add_emulate_command, false},
+    Command{"completion", add_completion_command, true},
+    Command{"__gen-docs", add_gen_docs_command, true}, // hidden
+};
+
+// The root command: its global options, no commands yet.
+std::unique_ptr<CLI::App> build_root(Context& ctx) {
   auto app = std::make_unique<CLI::App>(
       "aliot: register, connect, publish, subscribe, RRPC and factory burning for devices on "
       "Alibaba Cloud IoT Platform",
       "aliot");
+  app->formatter(std::make_shared<HelpFormatter>()); // inherited by every command
   app->fallthrough(); // global options are accepted after the subcommand too
   app->set_version_flag("--version", std::string("aliot ") + k_version);
   app->require_subcommand(1);
@@ -81,35 +186,59 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
                               "Config file (default $XDG_CONFIG_HOME/aliot/config.json)")
                   ->type_name("FILE");
   ctx.docs.kind(cfg, ValueKind::file);
+  return app;
+}
 
-  // THE list of commands, in the order `aliot --help` shows them.
-  add_sign_command(*app, ctx);
-  add_config_command(*app, ctx);
-  add_connect_command(*app, ctx);
-  add_pub_command(*app, ctx);
-  add_sub_command(*app, ctx);
-  add_register_command(*app, ctx);
-  add_rrpc_command(*app, ctx);
-  add_cloud_command(*app, ctx);
-  add_burn_command(*app, ctx);
-  add_ports_command(*app, ctx);
-  add_pool_command(*app, ctx);
-  add_journal_command(*app, ctx);
-  add_emulate_command(*app, ctx);
-  add_completion_command(*app, ctx);
-  add_gen_docs_command(*app, ctx); // hidden
+void add_all_commands(CLI::App& app, Context& ctx) {
+  for (const auto& c : k_commands) {
+    c.add(app, ctx);
+  }
+}
+
+} // namespace
+
+std::unique_ptr<CLI::App> build_app(Context& ctx) {
+  auto app = build_root(ctx);
+  add_all_commands(*app, ctx);
+  return app;
+}
+
+std::unique_ptr<CLI::App> build_app_for(int argc, const char* const* argv, Context& ctx) {
+  auto app = build_root(ctx);
+  const auto words = top_level_words(*app, argc, argv);
+  if (!words.command && !words.stopped && words.version) {
+    // The version flag fires before help, the required command and leftover words are
+    // looked at: nothing below the root is reached.
+    return app;
+  }
+  if (words.command) {
+    for (const auto& c : k_commands) {
+      if (c.name == *words.command && !c.whole_tree) {
+        c.add(*app, ctx);
+        return app;
+      }
+    }
+  }
+  // No command word (the top-level help and errors list or need every command), an unknown
+  // one (suggestions come from every name), or a command that renders the whole tree.
+  add_all_commands(*app, ctx);
   return app;
 }
 
 int run(int argc, const char* const* argv, Context& ctx) {
   std::unique_ptr<CLI::App> app;
   try {
-    app = build_app(ctx);
+    app = build_app_for(argc, argv, ctx);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aliot: error: internal: building the command line failed: %s\n",
                  e.what());
     return 1;
   }
+  return run(*app, argc, argv, ctx);
+}
+
+int run(CLI::App& root, int argc, const char* const* argv, Context& ctx) {
+  CLI::App* app = &root;
   auto& o = ctx.out;
   o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()
             && ::isatty(STDERR_FILENO) != 0;
@@ -156,7 +285,12 @@ int run(int argc, const char* const* argv, Context& ctx) {
     // Every argument has been read by now (-o may come before or after --version), but the
     // version flag's callback runs before -o's value is stored in the globals.
     const CLI::Option* out = app->get_option("--output");
-    const bool json = out->count() > 0 && out->as<std::string>() == "json";
+    bool json = false;
+    try {
+      json = out->count() > 0 && out->as<std::string>() == "json";
+    } catch (const CLI::ParseError& e) {
+      return usage_error(parse_error(command_path(*app), e.what())); // -o xml --version
+    }
     std::fputs(version_report(json).c_str(), stdout);
     return checked(0);
   } catch (const CLI::ParseError& e) {

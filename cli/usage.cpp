@@ -46,7 +46,42 @@ bool takes_value(const CLI::Option* o) {
   return o != nullptr && o->get_type_size_min() > 0 && o->get_expected_min() > 0;
 }
 
+// Whether argv[i] is an option (of `at` or a command above it); moves `i` past its value when
+// the value is the next word. -ojson and -vvv carry everything in one word.
+bool skip_option(const CLI::App* at, int argc, const char* const* argv, int& i) {
+  const std::string t = argv[i];
+  if (t.size() <= 1 || t[0] != '-') {
+    return false;
+  }
+  if (t.rfind("--", 0) == 0) {
+    if (t.find('=') == std::string::npos && takes_value(find_option(at, t)) && i + 1 < argc) {
+      ++i;
+    }
+  } else if (t.size() == 2 && takes_value(find_option(at, t)) && i + 1 < argc) {
+    ++i; // -o json
+  }
+  return true;
+}
+
 } // namespace
+
+TopLevelWords top_level_words(const CLI::App& root, int argc, const char* const* argv) {
+  TopLevelWords w;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view t = argv[i];
+    if (t == "--") {
+      w.stopped = true;
+      break;
+    }
+    if (skip_option(&root, argc, argv, i)) {
+      w.version = w.version || t == "--version";
+      continue;
+    }
+    w.command = std::string(t);
+    break;
+  }
+  return w;
+}
 
 // Whether the command line asks for JSON (-o json, -ojson, --output json, --output=json; the
 // last one wins), read from argv itself: when the parser failed, the globals were never set.
@@ -81,14 +116,7 @@ std::optional<Error> unknown_command(const CLI::App& root, int argc, const char*
     if (t == "--") {
       break;
     }
-    if (t.size() > 1 && t[0] == '-') {
-      if (t.rfind("--", 0) == 0) {
-        if (t.find('=') == std::string::npos && takes_value(find_option(at, t))) {
-          ++i;
-        }
-      } else if (t.size() == 2 && takes_value(find_option(at, t))) {
-        ++i; // -o json; -ojson and -vvv carry everything in one word
-      }
+    if (skip_option(at, argc, argv, i)) {
       continue;
     }
     const auto subs = at->get_subcommands([](const CLI::App* a) { return !a->get_name().empty(); });

@@ -13,6 +13,16 @@ class App;
 
 namespace aliot::cli {
 
+// What the command line names at the top level, read as unknown_command() reads it (the root's
+// options and their values skipped): the first command word, and whether --version came before
+// it. `stopped` when `--` came first (the parser then still looks words up as commands).
+struct TopLevelWords {
+  std::optional<std::string> command;
+  bool version = false;
+  bool stopped = false;
+};
+TopLevelWords top_level_words(const CLI::App& root, int argc, const char* const* argv);
+
 // Whether argv asks for JSON output (-o json, -ojson, --output json, --output=json; the last
 // wins): read from argv itself, for errors found before or while the globals are parsed.
 bool json_requested(int argc, const char* const* argv);

@@ -1,5 +1,5 @@
 // One declaration per top-level command; each lives in cli/commands/<name>.cpp and is listed
-// once in build_app() (cli/app.cpp).
+// once in the command table of cli/app.cpp.
 #pragma once
 
 namespace CLI {
