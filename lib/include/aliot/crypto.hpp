@@ -1,8 +1,10 @@
-// HMAC, digests and randomness through OpenSSL 3.
+// HMAC, digests and randomness.
 //
-// Every function that asks OpenSSL for something returns a Result: a digest may be missing (MD5
-// is not offered when OpenSSL runs in FIPS mode), the random generator may have no entropy
-// source, an allocation inside OpenSSL may fail. Each comes back as an Error.
+// The digests (SHA-256, SHA-1, MD5) and HMAC are aliot's own and the random bytes come from the
+// kernel (getrandom(2)): none of them starts OpenSSL, whose provider start-up would cost a
+// one-shot command more than the rest of its work. Every function returns a Result all the same:
+// the kernel may refuse random bytes (an old kernel, a seccomp filter), and that comes back as an
+// Error.
 #pragma once
 
 #include <aliot/error.hpp>
@@ -21,7 +23,7 @@ Result<std::string> hmac_hex(Hmac alg, std::string_view key, std::string_view me
 Result<std::string> sha256(std::string_view bytes);
 Result<std::string> sha256_hex(std::string_view bytes);
 
-// Cryptographically random bytes / text (RAND_bytes).
+// Cryptographically random bytes / text (getrandom(2)).
 Result<std::string> random_bytes(std::size_t n);
 Result<std::string> random_hex(std::size_t n_bytes);
 Result<std::string> random_alnum(std::size_t n);
