@@ -1,6 +1,7 @@
 #include "commands/cloud_common.hpp"
 
 #include <aliot/endpoint.hpp>
+#include <aliot/http.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -100,6 +101,9 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   out.http.ca_file = settings->text("ca_file").value_or("");
   out.http.insecure = f.insecure;
   out.http.stop = ctx.interrupted;
+  // The proxies as libcurl would read them: a call no proxy applies to is sent over aliot's own
+  // HTTP/1.1 without loading libcurl (most of a one-shot call's time on a near endpoint).
+  out.http.proxies = http::proxies_from(ctx.env);
   if (f.insecure) {
     ctx.out.warn(k_insecure_warning);
   }

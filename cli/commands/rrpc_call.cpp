@@ -63,9 +63,6 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
   }
   // The HTTP call must outlive the platform's own wait for the device.
   setup->http.timeout_ms = r.timeout_ms + 15000;
-  // The proxies as libcurl would read them: a call no proxy applies to is sent without loading
-  // libcurl (most of a one-shot call's time on a near endpoint).
-  setup->http.proxies = http::proxies_from(ctx.env);
   auto body = call_or_print(ctx, o.api, *setup, "RRpc", openapi::rrpc_params(r));
   if (!body) {
     return std::move(body).error();
