@@ -19,7 +19,9 @@ namespace {
 
 // The server: `server.py CERT KEY` serves HTTPS (plain HTTP without arguments) on 127.0.0.1 and
 // 127.0.0.2 and prints both ports. Paths: /echo (JSON of the request and the connection's
-// number), /chunked, /close (no length, the connection closed), /continue (a 100 first), /drop
+// number), /chunked, /close (no length, the connection closed), /continue (a 100 first),
+// /continue2 (a 100 and a 103 first), /endless1xx (after a 100, a head that never ends),
+// /endlesstrailer (a chunked reply whose trailer never ends), /drop
 // (keep-alive announced, then the connection closed), /big (2 MiB), /garbage (not HTTP),
 // /stall (no answer).
 constexpr const char* k_server = R"(
@@ -69,6 +71,16 @@ def serve(c):
                 break
             elif path == "/continue":
                 c.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+            elif path == "/continue2":
+                c.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes")
+            elif path == "/endless1xx":
+                c.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+                while True:
+                    c.sendall(b"X-Pad: " + b"p" * 1000 + b"\r\n")
+            elif path == "/endlesstrailer":
+                c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: ")
+                while True:
+                    c.sendall(b"t" * 4096)
             elif path == "/drop":
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndrop")
                 break
@@ -279,6 +291,9 @@ TEST_F(HttpClient, ReadsChunkedClosingAndContinuedReplies) {
     const auto cont = unwrap(c.send(post(url("/continue"))));
     EXPECT_EQ(cont.status, 201);
     EXPECT_EQ(cont.body, "ok");
+    const auto cont2 = unwrap(c.send(post(url("/continue2"))));
+    EXPECT_EQ(cont2.status, 200);
+    EXPECT_EQ(cont2.body, "yes");
     // A kept connection the server dropped after its reply: the next request still goes out.
     const int conn = json::parse(unwrap(c.send(get(url("/echo")))).body)["conn"];
     EXPECT_EQ(unwrap(c.send(get(url("/drop")))).body, "drop");
@@ -293,6 +308,13 @@ TEST_F(HttpClient, RefusesOversizedAndMalformedRepliesAndTimesOut) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Errc::remote);
   EXPECT_NE(r.error().message().find("larger than 1024 KiB"), std::string::npos);
+  // A head after a 1xx, or a trailer, that never ends is refused at the bound, not read on.
+  for (const char* path : {"/endless1xx", "/endlesstrailer"}) {
+    SCOPED_TRACE(path);
+    r = c.send(get(http_url(path)));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), Errc::remote);
+  }
   r = c.send(get(http_url("/garbage")));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Errc::remote);

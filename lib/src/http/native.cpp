@@ -718,22 +718,26 @@ bool Transport::send(const Request& req,
       return Impl::fail(f, Fail::malformed, "the reply is not HTTP/1.x");
     }
     in.erase(0, end_of_head + 4);
-    if (r.status >= 100 && r.status < 200) {
-      // Read on to the final reply (the server sent 100 Continue unasked).
-      std::string rest = std::move(in);
-      while ((end_of_head = rest.find("\r\n\r\n")) == std::string::npos) {
-        const long k = m.read_some(c, rest, deadline, total_ms, f);
+    // Read on to the final reply past any 1xx (100 Continue sent unasked, 103 Early Hints), each
+    // head bounded like the first.
+    while (r.status >= 100 && r.status < 200) {
+      while ((end_of_head = in.find("\r\n\r\n")) == std::string::npos) {
+        if (in.size() > k_max_head) {
+          m.conn.reset();
+          return Impl::fail(f, Fail::malformed, "the reply's headers are larger than 100 KiB");
+        }
+        const long k = m.read_some(c, in, deadline, total_ms, f);
         if (k <= 0) {
           m.conn.reset();
           return k < 0 ? false : Impl::fail(f, Fail::malformed, "the reply ended after 1xx");
         }
       }
       r = Reply{};
-      if (!parse_head(std::string_view(rest).substr(0, end_of_head), r, http10)) {
+      if (!parse_head(std::string_view(in).substr(0, end_of_head), r, http10)) {
         m.conn.reset();
         return Impl::fail(f, Fail::malformed, "the reply is not HTTP/1.x");
       }
-      in = rest.substr(end_of_head + 4);
+      in.erase(0, end_of_head + 4);
     }
 
     resp.status = r.status;
