@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -33,6 +34,36 @@ void lib_init() {
   static std::once_flag once;
   std::call_once(once, [] { mosquitto_lib_init(); });
 }
+
+// libmosquitto 2.0 sets up its TLS globals (OpenSSL's initialisation, a UI method, an ex-data
+// index) inside the first TLS connect, without a lock: threads connecting at once (a `register
+// -j N` batch over MQTT) each create them and all but one leak. Until one TLS connect has got
+// past that set-up, TLS connects are made one at a time; after it they run freely.
+class FirstTlsConnect {
+public:
+  explicit FirstTlsConnect(bool tls) {
+    if (tls && !done().load(std::memory_order_acquire)) {
+      m_lock = std::unique_lock<std::mutex>(mutex());
+    }
+  }
+  // The connect call returned success: libmosquitto's TLS set-up has run.
+  void succeeded() {
+    if (m_lock.owns_lock()) {
+      done().store(true, std::memory_order_release);
+    }
+  }
+
+private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::atomic<bool>& done() {
+    static std::atomic<bool> d{false};
+    return d;
+  }
+  std::unique_lock<std::mutex> m_lock;
+};
 
 std::string errno_text(int e) {
   return std::strerror(e); // NOLINT(concurrency-mt-unsafe): single-threaded use
@@ -291,8 +322,15 @@ struct Session::Impl {
     log.debug(fmt::format("connecting to {}:{} ({})", params.endpoint.host, params.endpoint.port,
                           params.endpoint.tls ? "TLS" : "plain TCP"));
     errno = 0;
-    int rc = mosquitto_connect_async(mosq, params.endpoint.host.c_str(), params.endpoint.port,
-                                     params.keepalive);
+    int rc = MOSQ_ERR_SUCCESS;
+    {
+      FirstTlsConnect first_tls(params.endpoint.tls); // held for this call only
+      rc = mosquitto_connect_async(mosq, params.endpoint.host.c_str(), params.endpoint.port,
+                                   params.keepalive);
+      if (rc == MOSQ_ERR_SUCCESS) {
+        first_tls.succeeded();
+      }
+    }
     if (rc != MOSQ_ERR_SUCCESS) {
       const int e = errno;
       auto err = mosq_error(
