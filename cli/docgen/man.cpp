@@ -480,6 +480,16 @@ ManInputs default_man_inputs() {
   in.environment.push_back(
       {"XDG_CONFIG_HOME", "Where the config file is looked for (default ~/.config)"});
   in.environment.push_back({"NO_COLOR", "When set, no colour on stderr (as --no-color)"});
+  // Read as curl reads them (lib/src/http: proxies_from); MQTT connections use no proxy.
+  in.environment.push_back({"https_proxy",
+                            "Proxy for https:// calls: registration over HTTPS and the OpenAPI "
+                            "(also HTTPS_PROXY). MQTT connections do not use a proxy"});
+  in.environment.push_back({"http_proxy", "Proxy for http:// calls (lower case only, as curl)"});
+  in.environment.push_back(
+      {"all_proxy", "Proxy for a call whose scheme has none of its own (also ALL_PROXY)"});
+  in.environment.push_back({"no_proxy",
+                            "Hosts reached without a proxy: comma-separated names, domains and "
+                            "addresses, * for every host (also NO_PROXY)"});
   in.files.push_back({"$XDG_CONFIG_HOME/aliot/config.json",
                       "Profiles of settings (falls back to ~/.config/aliot/config.json); "
                       "another file with --config. Keep it mode 0600 when it holds secrets"});
