@@ -132,3 +132,20 @@ inline Result<void> ok() {
       return std::move(aliot_try_r_).error();                                                      \
     }                                                                                              \
   } while (false)
+
+#define ALIOT_TRY_CAT2_(a, b) a##b
+#define ALIOT_TRY_CAT_(a, b) ALIOT_TRY_CAT2_(a, b)
+#define ALIOT_TRY_ASSIGN_IMPL_(tmp, lhs, expr)                                                     \
+  auto tmp = (expr);                                                                               \
+  if (!tmp) {                                                                                      \
+    return std::move(tmp).error();                                                                 \
+  }                                                                                                \
+  lhs = std::move(tmp).value()
+
+// Declares or assigns `lhs` from the value of a Result-returning expression, or returns its error:
+//   ALIOT_TRY_ASSIGN(auto pk, field("ProductKey"));   // pk is the value, not the Result
+//   ALIOT_TRY_ASSIGN(d.secret, text(j, "device_secret"));
+// It expands to statements (a declaration that must stay in the caller's scope), so it cannot
+// stand alone as the body of an `if` without braces.
+#define ALIOT_TRY_ASSIGN(lhs, expr)                                                                \
+  ALIOT_TRY_ASSIGN_IMPL_(ALIOT_TRY_CAT_(aliot_try_assign_, __COUNTER__), lhs, expr)
