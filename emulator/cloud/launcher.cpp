@@ -371,7 +371,22 @@ Result<void> ensure_state_dir(const std::string& dir) {
                  "give the emulator's state directory: --dir DIR");
   }
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  // The parents as `mkdir -p` makes them; the state directory itself 0700 from its first moment
+  // (it holds registry.db, the CA key), whatever the umask.
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) {
+    p = p.parent_path(); // "a/b/"
+  }
+  if (p.has_parent_path() && p.parent_path() != p) {
+    fs::create_directories(p.parent_path(), ec);
+  }
+  if (!ec && ::mkdir(dir.c_str(), 0700) == 0) {
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      ec = std::error_code(errno, std::generic_category());
+    }
+  } else if (!ec && errno != EEXIST) {
+    ec = std::error_code(errno, std::generic_category());
+  }
   if (ec || !fs::is_directory(dir)) {
     return Error(Errc::io, "cannot create the emulator directory " + dir + ": "
                                + (ec ? ec.message() : std::string("not a directory")));

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <thread>
 
@@ -938,6 +940,18 @@ TEST(EmulatorLauncher, MissingDirIsAUsageError) {
   auto r = aliot::test::run_aliot({"emulate", "cloud", "add-product", "-k", "a1EmuPK0001"});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("--dir is required"), std::string::npos) << r.err;
+}
+
+// The add-* verbs make --dir owner-only at once, under umask 000 too (it holds registry.db).
+TEST(EmulatorLauncher, AddVerbsMakeTheStateDirOwnerOnlyUnderUmask000) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto r = sh("umask 000 && \"$ALIOT\" emulate cloud add-product --dir \"$D\" -k a1EmuPK0001",
+              {.env = {{"ALIOT", aliot::test::aliot_bin()}, {"D", dir}}});
+  ASSERT_EQ(r.status, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700U);
 }
 
 TEST(EmulatorLauncher, SigtermStopsCleanlyAndStateSurvivesARestart) {

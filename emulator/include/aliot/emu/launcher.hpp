@@ -37,7 +37,9 @@ struct Endpoints {
   std::vector<std::pair<std::string, std::string>> exports() const;
 };
 
-// Creates the state directory (0700) when missing; Errc::usage when `dir` is empty.
+// Creates the state directory when missing: 0700 whatever the umask (its parents as `mkdir -p`
+// makes them); an existing one is left as it is (run() makes it 0700). Errc::usage when `dir` is
+// empty, Errc::io when it cannot be made.
 Result<void> ensure_state_dir(const std::string& dir);
 
 // Runs the emulator until `stop()` returns true (then exit ok) or the broker dies (an Error).
