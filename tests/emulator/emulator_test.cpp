@@ -954,6 +954,27 @@ TEST(EmulatorLauncher, AddVerbsMakeTheStateDirOwnerOnlyUnderUmask000) {
   EXPECT_EQ(st.st_mode & 07777, 0700U);
 }
 
+// kill -9 of the launcher alone: the broker goes too (the plugin asked for SIGTERM when its parent
+// dies), so no broker is left holding the ports and the state directory.
+TEST(EmulatorLauncher, TheBrokerDoesNotOutliveAKilledLauncher) {
+  aliot::test::TempDir tmp;
+  Background emu({aliot::test::aliot_bin(), "emulate", "cloud", "--dir", tmp.file("state")});
+  auto out = emu.wait_for("ALIOT_API_ENDPOINT", std::chrono::seconds(20));
+  ASSERT_TRUE(out) << emu.err();
+  const int port = std::stoi(export_value(*out, "ALIOT_MQTT_TCP_PORT"));
+  ASSERT_TRUE(port_open(port));
+  ::kill(emu.pid(), SIGKILL);
+  ASSERT_TRUE(emu.wait(std::chrono::seconds(10)));
+  bool closed = false;
+  for (int i = 0; i < 500 && !closed; ++i) {
+    closed = !port_open(port);
+    if (!closed) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(closed) << "mosquitto still listens on " << port << " after its launcher died";
+}
+
 TEST(EmulatorLauncher, SigtermStopsCleanlyAndStateSurvivesARestart) {
   aliot::test::TempDir tmp;
   const std::string dir = tmp.file("state");
