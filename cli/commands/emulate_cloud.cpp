@@ -20,14 +20,6 @@ struct CloudOptions {
   std::optional<int> mqtt_port, mqtts_port, https_port, api_port, amqp_port;
 };
 
-std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
-  auto it = ctx.env.find(name);
-  if (it == ctx.env.end() || it->second.empty()) {
-    return std::nullopt;
-  }
-  return it->second;
-}
-
 Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
   emu::LaunchOptions lo;
   lo.dir = o.dir;
@@ -52,6 +44,14 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
 }
 
 } // namespace
+
+std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
+  auto it = ctx.env.find(name);
+  if (it == ctx.env.end() || it->second.empty()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
 
 CLI::Option* emulate_cloud_dir_option(CLI::App* cmd, std::string& dir, Context& ctx) {
   auto* o = cmd->add_option("--dir", dir,
@@ -92,7 +92,7 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        "QueryDeviceDetail and GetDeviceStatus with signature version 1.0. Every refused login "
        "gets CONNACK 5 (not authorized); the broker log says why.\n\n"
        "State lives in --dir: registry.db (SQLite: products, devices, AccessKeys, topic "
-       "categories; 0600; a registry.json of an older run is imported once), a CA and a server "
+       "categories; 0600), a CA and a server "
        "certificate for localhost and 127.0.0.1 "
        "(RSA 2048 with SHA-256 like the platform's, made on first start and remade when the "
        "directory holds others), mosquitto.conf and mosquitto.log. The add-* verbs edit the "

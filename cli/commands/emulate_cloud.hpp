@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 
 namespace aliot::cli {
@@ -12,6 +13,8 @@ namespace aliot::cli {
 // --dir, not ->required(): with fallthrough the parent's --dir would swallow the verb's; each
 // action checks it instead.
 CLI::Option* emulate_cloud_dir_option(CLI::App* cmd, std::string& dir, Context& ctx);
+// The value of an environment variable (as captured in ctx.env), nullopt when unset or empty.
+std::optional<std::string> env_of(const Context& ctx, const std::string& name);
 // The add-product, add-device, add-access-key, add-topic and add-consumer-group verbs.
 void add_emulate_cloud_registry_verbs(CLI::App& cloud, Context& ctx);
 

@@ -41,14 +41,6 @@ struct GroupOptions {
   std::string dir, pk, group;
 };
 
-std::optional<std::string> env_of(const Context& ctx, const std::string& name) {
-  auto it = ctx.env.find(name);
-  if (it == ctx.env.end() || it->second.empty()) {
-    return std::nullopt;
-  }
-  return it->second;
-}
-
 // A secret from a file, else from the environment variable; nullopt when neither gives one.
 emu::admin::GivenSecret given_secret(Context& ctx,
                                      const std::optional<std::string>& file,

@@ -1,22 +1,17 @@
 // The emulator's launcher: state directory, loopback ports, certificates, mosquitto.conf, the
 // broker child and its supervision.
+#include "util/subprocess.hpp"
+
 #include <aliot/config.hpp>
 #include <aliot/emu/launcher.hpp>
 #include <aliot/emu/registry.hpp>
-
-#include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -152,94 +147,6 @@ Result<std::string> find_plugin(const LaunchOptions& o) {
                "build the aliot_emu target or set ALIOT_EMU_PLUGIN to its path");
 }
 
-// Runs a helper program quietly; its stderr goes to `log`.
-Result<void> run_tool(const std::vector<std::string>& argv, const std::string& log) {
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    return Error(Errc::internal, std::string("fork failed: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(fd >= 0 ? fd : null, 1);
-    ::dup2(fd >= 0 ? fd : null, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Error(Errc::io, argv[0] + " " + argv[1] + " failed (see " + log + ")",
-                 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "install openssl" : "");
-  }
-  return ok();
-}
-
-// A CA and a server certificate for localhost and 127.0.0.1 (EC P-256), made once per dir.
-// Whether `pem` holds an RSA certificate signed with SHA-256 (what the platform's chains are).
-bool rsa_sha256_cert(const std::string& pem) {
-  std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(pem.c_str(), "r"), &std::fclose);
-  if (!f) {
-    return false;
-  }
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_X509(f.get(), nullptr, nullptr, nullptr), &X509_free);
-  if (!cert) {
-    return false;
-  }
-  EVP_PKEY* key = X509_get0_pubkey(cert.get());
-  return key != nullptr && EVP_PKEY_base_id(key) == EVP_PKEY_RSA
-         && X509_get_signature_nid(cert.get()) == NID_sha256WithRSAEncryption;
-}
-
-// A CA and a server certificate for localhost and 127.0.0.1, made once per directory: RSA 2048
-// keys and SHA-256 signatures like the platform's chains, because devices' TLS stacks (the
-// LinkSDK's bundled mbedtls) are often built RSA-only. A directory made by an older aliot holds
-// EC P-256 certificates: those are replaced (CA included) on the next start, so such devices can
-// connect; clients re-read the CA from the same path (ALIOT_CA_FILE).
-Result<void> ensure_certificates(const std::string& dir) {
-  const std::string ca_pem = dir + "/ca.pem", server_pem = dir + "/server.pem";
-  if (fs::exists(dir + "/server.key") && rsa_sha256_cert(ca_pem) && rsa_sha256_cert(server_pem)) {
-    return ok();
-  }
-  const std::string log = dir + "/openssl.log";
-  const std::string ext = dir + "/server.ext";
-  {
-    std::ofstream f(ext);
-    f << "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
-         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n";
-  }
-  const std::vector<std::string> rsa{"-newkey", "rsa:2048", "-sha256", "-nodes"};
-  std::vector<std::string> ca{"openssl", "req", "-x509"};
-  ca.insert(ca.end(), rsa.begin(), rsa.end());
-  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", ca_pem, "-days", "3650", "-subj",
-                       "/O=aliot emulator/CN=aliot emulator CA", "-addext",
-                       "basicConstraints=critical,CA:TRUE", "-addext",
-                       "keyUsage=critical,keyCertSign,cRLSign"});
-  ALIOT_TRY(run_tool(ca, log));
-  std::vector<std::string> csr{"openssl", "req"};
-  csr.insert(csr.end(), rsa.begin(), rsa.end());
-  csr.insert(csr.end(), {"-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj",
-                         "/O=aliot emulator/CN=localhost"});
-  ALIOT_TRY(run_tool(csr, log));
-  ALIOT_TRY(run_tool({"openssl", "x509", "-req", "-sha256", "-in", dir + "/server.csr", "-CA",
-                      ca_pem, "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", server_pem,
-                      "-days", "825", "-extfile", ext},
-                     log));
-  ::chmod((dir + "/ca.key").c_str(), 0600);
-  ::chmod((dir + "/server.key").c_str(), 0600);
-  std::error_code ec;
-  fs::remove(dir + "/server.csr", ec);
-  return ok();
-}
-
 std::string tail_of(const std::string& path, std::size_t max_lines) {
   std::ifstream f(path);
   std::vector<std::string> lines;
@@ -267,38 +174,9 @@ std::string start_failure(const std::string& log) {
   return last_err.empty() ? tail_of(log, 3) : last_err;
 }
 
-struct Child {
-  pid_t pid = -1;
-  int status = 0;
-  bool exited = false;
-  bool poll() {
-    if (exited) {
-      return true;
-    }
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    exited = r == pid;
-    return exited;
-  }
-  void stop() {
-    if (poll()) {
-      return;
-    }
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 100 && !poll(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (!poll()) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      exited = true;
-    }
-  }
-};
-
 // The broker's environment: ours, plus (in a sanitizer build) the sanitizer runtime preloaded,
 // because the uninstrumented broker loads our instrumented plugin and the runtime must come
-// first. Built before fork: the child only execs.
+// first.
 std::vector<std::string> broker_environment() {
   std::vector<std::string> env;
   std::string preload;
@@ -319,37 +197,20 @@ std::vector<std::string> broker_environment() {
   return env;
 }
 
-Result<Child>
+// The broker, its stderr (its log) in `log`. It never outlives the launcher: the plugin asks for
+// SIGTERM when its parent goes (plugin_opt_launcher_pid).
+Result<proc::Child>
 start_mosquitto(const std::string& bin, const std::string& conf, const std::string& log) {
-  std::vector<std::string> env_strings = broker_environment();
-  std::vector<char*> envp;
-  for (auto& kv : env_strings) {
-    envp.push_back(kv.data());
+  proc::Options o;
+  o.argv = {bin, "-c", conf};
+  o.env = broker_environment();
+  o.err = proc::Stdio::file(log);
+  auto child = proc::Child::spawn(o);
+  if (!child) {
+    return Error(Errc::config, "cannot start the emulator: " + child.error().message(),
+                 "check ALIOT_MOSQUITTO or the mosquitto package");
   }
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    return Error(Errc::internal, std::string("fork failed: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM); // never outlive the launcher
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGPIPE, SIG_DFL);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(fd >= 0 ? fd : null, 2);
-    char* const argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("-c"),
-                          const_cast<char*>(conf.c_str()), nullptr};
-    ::execve(bin.c_str(), argv, envp.data());
-    _exit(127);
-  }
-  return Child{pid};
+  return child;
 }
 
 } // namespace
@@ -371,7 +232,22 @@ Result<void> ensure_state_dir(const std::string& dir) {
                  "give the emulator's state directory: --dir DIR");
   }
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  // The parents as `mkdir -p` makes them; the state directory itself 0700 from its first moment
+  // (it holds registry.db, the CA key), whatever the umask.
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) {
+    p = p.parent_path(); // "a/b/"
+  }
+  if (p.has_parent_path() && p.parent_path() != p) {
+    fs::create_directories(p.parent_path(), ec);
+  }
+  if (!ec && ::mkdir(dir.c_str(), 0700) == 0) {
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      ec = std::error_code(errno, std::generic_category());
+    }
+  } else if (!ec && errno != EEXIST) {
+    ec = std::error_code(errno, std::generic_category());
+  }
   if (ec || !fs::is_directory(dir)) {
     return Error(Errc::io, "cannot create the emulator directory " + dir + ": "
                                + (ec ? ec.message() : std::string("not a directory")));
@@ -459,7 +335,8 @@ Result<void> run(const LaunchOptions& o,
        << "plugin_opt_dir " << dir << "\nplugin_opt_api_port " << api << "\nplugin_opt_https_port "
        << https << "\nplugin_opt_amqp_port " << amqp << "\nplugin_opt_cert_file " << dir
        << "/server.pem\nplugin_opt_key_file " << dir << "/server.key\n"
-       << "plugin_opt_mqtt_tls_port " << mqtts << "\n";
+       << "plugin_opt_mqtt_tls_port " << mqtts << "\nplugin_opt_launcher_pid " << ::getpid()
+       << "\n";
   ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
 
   const std::string log = dir + "/mosquitto.log";
@@ -475,7 +352,7 @@ Result<void> run(const LaunchOptions& o,
                    "see " + log);
     }
     if (stop()) {
-      child->stop();
+      child->stop(std::chrono::seconds(5));
       return ok();
     }
     if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
@@ -483,7 +360,7 @@ Result<void> run(const LaunchOptions& o,
       break;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      child->stop();
+      child->stop(std::chrono::seconds(5));
       return Error(Errc::timeout,
                    "cannot start the emulator: mosquitto did not open its ports "
                    "within 20 s",
@@ -509,7 +386,7 @@ Result<void> run(const LaunchOptions& o,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  child->stop();
+  child->stop(std::chrono::seconds(5));
   return ok();
 }
 

@@ -1,6 +1,11 @@
 // libaliot_emu.so: the local Aliyun IoT platform as a mosquitto 2.0 (plugin API v5) plugin.
-// See emulator/README-style notes in /work/shared/design/emulator-notes.md for the measured facts
-// behind the design; `aliot emulate cloud` writes the config that loads it.
+// `aliot emulate cloud` writes the config that loads it (emulator/cloud/launcher.cpp). The broker
+// facts the design rests on, measured on mosquitto 2.0.11: MOSQ_EVT_TICK comes only with
+// `per_listener_settings false` and about every 100 ms when idle, so work handed over from the
+// HTTP threads wakes the broker's loop with a real-time signal (pthread_kill); only the broker
+// thread calls mosquitto_*; sessions are keyed by `struct mosquitto*`, not clientId (a takeover
+// carries the same clientId on both); a kick comes a loop iteration after a publish to the
+// client, or the message is lost; httplib needs TCP_NODELAY and a listen backlog above 5.
 //
 // What it emulates (spec sections 2-6):
 //  - device logins (BASIC_AUTH): `id|k=v,...|` client ids, user `dn&pk`, HMAC md5/sha1/sha256
@@ -52,8 +57,10 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -693,6 +700,7 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
   *userdata = nullptr;
   auto& e = emu();
   AmqpOptions amqp;
+  long launcher = 0;
   for (int i = 0; i < opt_count; ++i) {
     const std::string k = opts[i].key != nullptr ? opts[i].key : "";
     const std::string v(aliot::enc::trim(opts[i].value != nullptr ? opts[i].value : ""));
@@ -710,6 +718,18 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
       e.key_file = v;
     } else if (k == "amqp_port") {
       amqp.port = std::atoi(v.c_str());
+    } else if (k == "launcher_pid") {
+      launcher = std::atol(v.c_str());
+    }
+  }
+  // The broker never outlives `aliot emulate cloud` (a kill -9 of it included): SIGTERM when the
+  // launcher goes, set here because the launcher starts the broker with posix_spawn (nothing of
+  // ours runs in the child before exec). A launcher gone already is seen in getppid().
+  if (launcher > 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != static_cast<pid_t>(launcher)) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "aliot-emu: the launcher (pid %ld) is gone", launcher);
+      return MOSQ_ERR_UNKNOWN;
     }
   }
   if (e.dir.empty() || e.api_port <= 0 || e.https_port <= 0 || e.mqtt_tls_port <= 0

@@ -61,6 +61,37 @@ TEST(EmuAdmin, TheStateDirectoryIsCreatedWhenMissing) {
   EXPECT_EQ(not_dir.error().code(), Errc::io);
 }
 
+// The directory holds secrets (registry.db, the CA key): 0700 from the add-* verb that makes it,
+// even under umask 000, not only from the first `emulate cloud` start.
+TEST(EmuAdmin, TheStateDirectoryIsMadeOwnerOnlyWhateverTheUmask) {
+  aliot::test::TempDir tmp;
+  const std::string parent = tmp.file("open"), dir = parent + "/state", slash = tmp.file("s2/");
+  const mode_t old = ::umask(0);
+  auto reg = admin::open_registry(dir);
+  auto reg2 = admin::open_registry(slash);
+  Source none;
+  auto product = admin::add_product(dir, k_pk, none.fn(), std::nullopt);
+  ::umask(old);
+  ASSERT_TRUE(reg) << reg.error().message();
+  ASSERT_TRUE(reg2) << reg2.error().message();
+  ASSERT_TRUE(product) << product.error().message();
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700U);
+  ASSERT_EQ(::stat(slash.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700U);
+  ASSERT_EQ(::stat((dir + "/registry.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600U);
+  // The parents are made as mkdir -p makes them (the umask's), and an existing directory is left
+  // as it is.
+  ASSERT_EQ(::stat(parent.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0777U);
+  ASSERT_EQ(::chmod(dir.c_str(), 0750), 0);
+  ASSERT_TRUE(admin::open_registry(dir));
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750U);
+}
+
 TEST(EmuAdmin, GivenOrRandom) {
   EXPECT_EQ(*admin::given_or_random(std::string("mine"), 30, "LTAI"), "mine");
   const auto a = *admin::given_or_random(std::nullopt, 20, "LTAI");

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <thread>
 
@@ -938,6 +940,39 @@ TEST(EmulatorLauncher, MissingDirIsAUsageError) {
   auto r = aliot::test::run_aliot({"emulate", "cloud", "add-product", "-k", "a1EmuPK0001"});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("--dir is required"), std::string::npos) << r.err;
+}
+
+// The add-* verbs make --dir owner-only at once, under umask 000 too (it holds registry.db).
+TEST(EmulatorLauncher, AddVerbsMakeTheStateDirOwnerOnlyUnderUmask000) {
+  aliot::test::TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto r = sh("umask 000 && \"$ALIOT\" emulate cloud add-product --dir \"$D\" -k a1EmuPK0001",
+              {.env = {{"ALIOT", aliot::test::aliot_bin()}, {"D", dir}}});
+  ASSERT_EQ(r.status, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700U);
+}
+
+// kill -9 of the launcher alone: the broker goes too (the plugin asked for SIGTERM when its parent
+// dies), so no broker is left holding the ports and the state directory.
+TEST(EmulatorLauncher, TheBrokerDoesNotOutliveAKilledLauncher) {
+  aliot::test::TempDir tmp;
+  Background emu({aliot::test::aliot_bin(), "emulate", "cloud", "--dir", tmp.file("state")});
+  auto out = emu.wait_for("ALIOT_API_ENDPOINT", std::chrono::seconds(20));
+  ASSERT_TRUE(out) << emu.err();
+  const int port = std::stoi(export_value(*out, "ALIOT_MQTT_TCP_PORT"));
+  ASSERT_TRUE(port_open(port));
+  ::kill(emu.pid(), SIGKILL);
+  ASSERT_TRUE(emu.wait(std::chrono::seconds(10)));
+  bool closed = false;
+  for (int i = 0; i < 500 && !closed; ++i) {
+    closed = !port_open(port);
+    if (!closed) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(closed) << "mosquitto still listens on " << port << " after its launcher died";
 }
 
 TEST(EmulatorLauncher, SigtermStopsCleanlyAndStateSurvivesARestart) {

@@ -4,13 +4,11 @@
 #include <aliot/emu/registry.hpp>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
 using aliot::Errc;
 using aliot::emu::Registry;
-using nlohmann::json;
 
 namespace {
 
@@ -135,53 +133,6 @@ TEST(EmuRegistry, ABatchOfDevicesIsAddedWhole) {
   EXPECT_FALSE(reg.create_devices("a1NoSuchPK1", {{"bulk1", "s"}}, true));
 }
 
-TEST(EmuRegistry, ARegistryJsonOfAnOlderRunIsImportedOnce) {
-  aliot::test::TempDir tmp;
-  const std::string doc = R"({"products": {"a1RegTest01": {"product_secret": "ps1",
-      "dynamic_registration": false,
-      "topics": [{"topic": "user/get", "access": "sub"}, {"topic": "user/cmd", "access": "all"}],
-      "consumer_groups": ["G1"],
-      "devices": {"dev1": {"device_secret": "ds1", "enabled": true, "activated": true,
-                           "iot_id": "IOT1", "nickname": "n1", "created_ms": 42,
-                           "tokens": [{"client_id": "c1", "token": "t1"}]},
-                  "dev2": {"device_secret": "ds2", "enabled": false}}}},
-      "access_keys": {"LTAI1": {"secret": "aks1"}}})";
-  tmp.write("registry.json", doc);
-  {
-    Registry reg(tmp.path());
-    auto view = reg.load();
-    ASSERT_TRUE(view) << view.error().message();
-    const auto* p = (*view)->product(k_pk);
-    ASSERT_NE(p, nullptr);
-    EXPECT_EQ(p->secret, "ps1");
-    EXPECT_FALSE(p->dynreg);
-    ASSERT_EQ(p->cats.size(), 2U);
-    EXPECT_TRUE(p->cats[1].pub && p->cats[1].sub);
-    EXPECT_EQ(p->consumer_groups, std::vector<std::string>{"G1"});
-    const auto* d = (*view)->device(k_pk, "dev1");
-    ASSERT_NE(d, nullptr);
-    EXPECT_EQ(d->secret, "ds1");
-    EXPECT_TRUE(d->activated);
-    EXPECT_EQ(d->iot_id, "IOT1");
-    EXPECT_EQ(d->nickname, "n1");
-    EXPECT_EQ(d->created_ms, 42);
-    ASSERT_EQ(d->tokens.size(), 1U);
-    EXPECT_EQ(d->tokens[0].first, "c1");
-    EXPECT_EQ(d->tokens[0].second, "t1");
-    const auto* d2 = (*view)->device(k_pk, "dev2");
-    ASSERT_NE(d2, nullptr);
-    EXPECT_FALSE(d2->enabled);
-    EXPECT_EQ(d2->iot_id.size(), 26U) << "made when the file had none";
-    EXPECT_EQ((*view)->access_keys.at("LTAI1"), "aks1");
-  }
-  struct stat st {};
-  EXPECT_NE(::stat(tmp.file("registry.json").c_str(), &st), 0) << "imported once";
-  EXPECT_EQ(tmp.read("registry.json.imported"), doc);
-  Registry again(tmp.path());
-  ASSERT_TRUE(again.put_device(k_pk, "dev3", "ds3", true));
-  EXPECT_NE(again.current()->device(k_pk, "dev1"), nullptr);
-}
-
 TEST(EmuRegistry, NamesAndCategoriesAreValidatedAsThePlatformDoes) {
   aliot::test::TempDir tmp;
   Registry reg(tmp.path());
@@ -208,33 +159,6 @@ TEST(EmuRegistry, NamesAndCategoriesAreValidatedAsThePlatformDoes) {
   ASSERT_TRUE(c);
   EXPECT_EQ(*c, Registry::Created::no_product);
 }
-
-TEST(EmuRegistry, AWronglyTypedValueIsAnErrorNotAnException) {
-  aliot::test::TempDir tmp;
-  for (const std::string doc :
-       {R"({"products": {"a1RegTest01": {"product_secret": 42}}})",
-        R"({"products": {"a1RegTest01": {"devices": {"dev1": {"enabled": "yes"}}}}})",
-        R"({"products": {"a1RegTest01": {"topics": "user/get"}}})",
-        R"({"products": {"a1RegTest01": {"devices": {"dev1": {"tokens": [1]}}}}})",
-        R"({"products": [], "access_keys": {}})", R"({"access_keys": {"LTAI1": {"secret": []}}})",
-        R"([1, 2])", R"({"products": )"}) {
-    tmp.write("registry.json", doc);
-    Registry reg(tmp.path());
-    auto view = reg.load();
-    ASSERT_FALSE(view) << doc;
-    EXPECT_EQ(view.error().code(), Errc::config) << doc;
-    EXPECT_NE(view.error().message().find("registry.json"), std::string::npos)
-        << view.error().message();
-    auto w = reg.put_device(k_pk, "dev1", "s", true);
-    ASSERT_FALSE(w) << doc;
-    EXPECT_EQ(w.error().code(), Errc::config) << "a broken file is never overwritten: " << doc;
-    EXPECT_EQ(tmp.read("registry.json"), doc);
-  }
-}
-
-} // namespace
-
-namespace {
 
 TEST(EmuRegistry, AFileThatIsNotARegistryDatabaseIsAConfigError) {
   aliot::test::TempDir tmp;

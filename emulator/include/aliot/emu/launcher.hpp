@@ -37,8 +37,19 @@ struct Endpoints {
   std::vector<std::pair<std::string, std::string>> exports() const;
 };
 
-// Creates the state directory (0700) when missing; Errc::usage when `dir` is empty.
+// Creates the state directory when missing: 0700 whatever the umask (its parents as `mkdir -p`
+// makes them); an existing one is left as it is (run() makes it 0700). Errc::usage when `dir` is
+// empty, Errc::io when it cannot be made.
 Result<void> ensure_state_dir(const std::string& dir);
+
+// The CA (ca.key, ca.pem) and the server certificate (server.key, server.pem) in `dir`, made
+// when missing or not RSA with SHA-256 (a directory of an older aliot holds EC P-256 ones: all
+// are remade, CA included; clients re-read the CA from the same path). RSA 2048 keys and SHA-256
+// signatures like the platform's chains, because devices' TLS stacks (the LinkSDK's bundled
+// mbedtls) are often built RSA-only. The server certificate is for localhost and 127.0.0.1
+// (subjectAltName), serverAuth, signed by the CA. Every file is written 0600 and atomically.
+// Errc::io when they cannot be made or written.
+Result<void> ensure_certificates(const std::string& dir);
 
 // Runs the emulator until `stop()` returns true (then exit ok) or the broker dies (an Error).
 // `ready` is called once every endpoint answers. Errors: Errc::config (no mosquitto, no plugin,

@@ -8,10 +8,8 @@
 // a kind of entity, indexed by ProductKey + DeviceName and by IotId; every operation is one
 // transaction on the rows it names, so its cost does not grow with the number of devices. Several
 // processes share it (the broker plugin, `aliot emulate cloud add-*` while the emulator runs):
-// writers queue on SQLite's lock (busy timeout), readers never wait. A `<dir>/registry.json` of an
-// older aliot is imported once, when the database is created, and then renamed
-// registry.json.imported. A malformed registry.json or a file that is not a registry database is
-// an Error (Errc::config), never an exception.
+// writers queue on SQLite's lock (busy timeout), readers never wait. A file that is not a
+// registry database is an Error (Errc::config), never an exception.
 #pragma once
 
 #include <aliot/error.hpp>
@@ -91,7 +89,7 @@ public:
 
   const std::string& dir() const;
 
-  // Creates the registry database when the directory has none yet (importing registry.json).
+  // Creates the registry database when the directory has none yet.
   Result<void> ensure();
   // The current view, a new one when the store changed since the last look.
   Result<std::shared_ptr<const Snapshot>> load();
