@@ -222,7 +222,7 @@ TEST(PoolImport, EveryRefusalNamesTheRowAndLeavesThePoolUnchanged) {
        "line 3: truncated row (2 of 3 fields)"},
       {"a row cut inside a quote",
        [&] { return header + row(10) + k_pk + "," + dn(11) + ",\"" + ds(11).substr(0, 7); },
-       Errc::config, "line 3: truncated row (a quote is not closed)"},
+       Errc::config, "line 3: a quoted field opened on this line is not closed"},
       {"a wrong ProductKey with -k", [&] { return header + row(10) + row(11, "a1OtherPK01"); },
        Errc::usage, "line 3: ProductKey a1OtherPK01 is not the product a1PoolTest01"},
       {"a DeviceName with a bad character",
