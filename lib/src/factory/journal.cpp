@@ -1,6 +1,7 @@
-// The factory journal on SQLite: WAL + synchronous=FULL, one BEGIN IMMEDIATE transaction per
-// state change, a SHA-256 chain over the events.
+// The factory journal on SQLite: WAL + synchronous=FULL, one sqlite::Transaction (BEGIN
+// IMMEDIATE) per state change, a SHA-256 chain over the events; the check across journals.
 #include "factory/internal.hpp"
+#include "sqlite/transaction.hpp"
 
 #include <aliot/crypto.hpp>
 #include <aliot/encoding.hpp>
@@ -145,6 +146,24 @@ Result<std::optional<ChainBreak>> verify_chain_of(sqlite3* db, const std::string
   return std::optional<ChainBreak>();
 }
 
+// The newest event, if any.
+Result<std::optional<EventRecord>> head_of(sqlite3* db, const std::string& path) {
+  Stmt s(db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event ORDER BY seq DESC "
+             "LIMIT 1");
+  if (!s.ok()) {
+    return read_error(db, path, "events");
+  }
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) {
+    return std::optional<EventRecord>(EventRecord{s.integer(0), s.text(1), s.text(2), s.text(3),
+                                                  s.text(4), s.text(5), s.text(6)});
+  }
+  if (rc != SQLITE_DONE) {
+    return read_error(db, path, "events");
+  }
+  return std::optional<EventRecord>();
+}
+
 class SqliteJournal final : public Journal {
 public:
   SqliteJournal(sqlite3* db, std::string path, WallClock clock)
@@ -183,7 +202,7 @@ public:
       return std::move(suffix).error();
     }
     const std::string id = now_utc() + "-" + *suffix;
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, begin());
     Stmt s(m_db, "INSERT INTO job(job_id,station,operator,port_path,dialect,state,started_at) "
                  "VALUES(?,?,?,?,?,'STARTED',?)");
     s.bind(1, id)
@@ -193,11 +212,11 @@ public:
         .bind(5, j.dialect)
         .bind(6, now_utc());
     if (s.step() != SQLITE_DONE) {
-      return rollback("cannot record the job");
+      return failed("cannot record the job");
     }
     ALIOT_TRY(add_event(id, "JOB_START",
                         {{"station", j.station}, {"operator", j.operator_id}, {"port", j.port}}));
-    ALIOT_TRY(exec("COMMIT"));
+    ALIOT_TRY(tx.commit());
     return id;
   }
 
@@ -206,7 +225,7 @@ public:
                             const std::string& pk,
                             const std::string& dn,
                             const std::string& fp) override {
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, begin());
     {
       Stmt s(m_db, "SELECT mac, fp FROM binding WHERE product_key=? AND device_name=?");
       s.bind(1, pk).bind(2, dn);
@@ -214,14 +233,12 @@ public:
         const auto mac = s.text(0);
         const auto bfp = s.text(1);
         if (mac != u.mac) {
-          (void)exec("ROLLBACK");
           return Error(Errc::usage,
                        "the triplet " + dn + " already went to another unit (MAC " + mac + ") on "
                            + "this station",
                        "a triplet is burned into one unit only: take the next triplet");
         }
         if (bfp != fp) {
-          (void)exec("ROLLBACK");
           return Error(Errc::usage,
                        "the DeviceName " + dn
                            + " was burned into this unit with another secret (fingerprint " + bfp
@@ -234,7 +251,6 @@ public:
       s.bind(1, u.mac).bind(2, pk);
       if (s.step() == SQLITE_ROW && s.text(0) != dn) {
         const auto other = s.text(0);
-        (void)exec("ROLLBACK");
         // The unit's state, as when the unit itself says it holds other credentials: one cause,
         // one exit class (device), whether the journal or the unit tells it.
         return Error(
@@ -248,7 +264,7 @@ public:
            "VALUES(?,?,?,?,'TRANSMITTED',?,?) ON CONFLICT(product_key,device_name) DO NOTHING");
     b.bind(1, pk).bind(2, dn).bind(3, u.mac).bind(4, fp).bind(5, job).bind(6, now_utc());
     if (b.step() != SQLITE_DONE) {
-      return rollback("cannot record the binding");
+      return failed("cannot record the binding");
     }
     Stmt j(m_db, "UPDATE job SET "
                  "mac=?,chip_id=?,fw=?,sn=?,product_key=?,device_name=?,fp=?,state='WRITE_INTENT' "
@@ -262,13 +278,13 @@ public:
         .bind(7, fp)
         .bind(8, job);
     if (j.step() != SQLITE_DONE) {
-      return rollback("cannot update the job");
+      return failed("cannot update the job");
     }
     ALIOT_TRY(add_event(job, "IDENTIFIED",
                         {{"mac", u.mac}, {"chip", u.chip_id}, {"fw", u.firmware}, {"sn", u.sn}}));
     ALIOT_TRY(
         add_event(job, "WRITE_INTENT", {{"product_key", pk}, {"device_name", dn}, {"fp", fp}}));
-    return exec("COMMIT"); // synchronous=FULL: durable when this returns
+    return tx.commit(); // synchronous=FULL: durable when this returns
   }
 
   Result<void> finish(const std::string& job,
@@ -276,7 +292,7 @@ public:
                       int level,
                       const std::string& cls,
                       const std::string& detail) override {
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, begin());
     Stmt j(m_db, "UPDATE job SET state=?,error_class=?,error_detail=?,verify_level=?,ended_at=? "
                  "WHERE job_id=?");
     j.bind(1, std::string(pass ? "PASS" : "FAIL"))
@@ -286,7 +302,7 @@ public:
         .bind(5, now_utc())
         .bind(6, job);
     if (j.step() != SQLITE_DONE) {
-      return rollback("cannot update the job");
+      return failed("cannot update the job");
     }
     if (pass) {
       Stmt b(m_db,
@@ -294,13 +310,13 @@ public:
              "(SELECT product_key,device_name FROM job WHERE job_id=?)");
       b.bind(1, now_utc()).bind(2, job);
       if (b.step() != SQLITE_DONE) {
-        return rollback("cannot update the binding");
+        return failed("cannot update the binding");
       }
       ALIOT_TRY(add_event(job, "PASS", {{"level", level}}));
     } else {
       ALIOT_TRY(add_event(job, "FAIL", {{"class", cls}, {"detail", detail}}));
     }
-    return exec("COMMIT");
+    return tx.commit();
   }
 
   Result<std::optional<std::string>> bound_mac(const std::string& pk,
@@ -363,6 +379,28 @@ public:
 
   Result<std::vector<Binding>> bindings() override { return read_bindings(m_db, m_path); }
 
+  Result<bool> has_job(const std::string& job) override {
+    Stmt s(m_db, "SELECT 1 FROM job WHERE job_id=?");
+    s.bind(1, job);
+    const int rc = s.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return read_error(m_db, m_path, "jobs");
+    }
+    return rc == SQLITE_ROW;
+  }
+
+  Result<void> note_set_aside(const std::string& job,
+                              const std::string& pk,
+                              const std::string& dn,
+                              const std::string& reason) override {
+    ALIOT_TRY_ASSIGN(auto tx, begin());
+    ALIOT_TRY(add_event(job, "POOL_QUARANTINED",
+                        {{"product_key", pk}, {"device_name", dn}, {"reason", reason}}));
+    return tx.commit();
+  }
+
+  Result<std::optional<EventRecord>> head() override { return head_of(m_db, m_path); }
+
   Result<void> lock() { return m_lock.open(m_path); }
 
 private:
@@ -372,7 +410,7 @@ private:
       std::string job, state, mac, pk, dn, fp;
     };
     std::vector<Open> open;
-    ALIOT_TRY(self.exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, self.begin());
     {
       Stmt s(self.m_db, "SELECT job_id,state,mac,product_key,device_name,fp FROM job WHERE state "
                         "NOT IN ('PASS','FAIL','ABORTED','IN_DOUBT') ORDER BY started_at");
@@ -389,7 +427,7 @@ private:
           .bind(2, self.now_utc())
           .bind(3, o.job);
       if (u.step() != SQLITE_DONE) {
-        return self.rollback("cannot recover the job " + o.job);
+        return self.failed("cannot recover the job " + o.job);
       }
       if (intent) {
         ALIOT_TRY(self.add_event(o.job, "IN_DOUBT",
@@ -407,7 +445,7 @@ private:
         ++rep.aborted;
       }
     }
-    ALIOT_TRY(self.exec("COMMIT"));
+    ALIOT_TRY(tx.commit());
     if (pool != nullptr) {
       auto rec = detail::pool_reconcile(*pool, self);
       if (!rec) {
@@ -416,6 +454,7 @@ private:
       rep.released = rec->released;
       rep.transmitted = rec->transmitted;
       rep.quarantined = rec->quarantined;
+      rep.others = rec->others;
     }
     return ok();
   }
@@ -433,10 +472,13 @@ private:
     return ok();
   }
 
-  Error rollback(const std::string& what) {
-    std::string msg = sqlite3_errmsg(m_db);
-    (void)exec("ROLLBACK");
-    return Error(Errc::io, "factory journal " + m_path + ": " + what + ": " + msg);
+  Result<sqlite::Transaction> begin() {
+    return sqlite::Transaction::begin(m_db, "factory journal " + m_path);
+  }
+
+  // A failed statement inside a transaction (which rolls back as it goes out of scope).
+  Error failed(const std::string& what) const {
+    return Error(Errc::io, "factory journal " + m_path + ": " + what + ": " + sqlite3_errmsg(m_db));
   }
 
   Result<void>
@@ -450,15 +492,11 @@ private:
     }
     const std::string ts = now_utc();
     const std::string d = data.dump();
-    auto hash = event_hash(prev, ts, job, type, d);
-    if (!hash) {
-      (void)exec("ROLLBACK");
-      return std::move(hash).error();
-    }
+    ALIOT_TRY_ASSIGN(auto hash, event_hash(prev, ts, job, type, d));
     Stmt s(m_db, "INSERT INTO event(ts,job_id,type,data_json,prev_hash,hash) VALUES(?,?,?,?,?,?)");
-    s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, *hash);
+    s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, hash);
     if (s.step() != SQLITE_DONE) {
-      return rollback("cannot append the event " + type);
+      return failed("cannot append the event " + type);
     }
     return ok();
   }
@@ -576,7 +614,128 @@ Result<void> open_read_only(Opened& o) {
 
 } // namespace
 
-Result<CheckReport> check_journals(const std::vector<std::string>& paths) {
+namespace {
+
+// A string field of an event's data ("" when absent or not a string: the data is untrusted).
+std::string data_field(const nlohmann::json& d, const char* key) {
+  if (!d.is_object()) {
+    return {};
+  }
+  auto it = d.find(key);
+  return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// What one journal's event chain says, read without trusting its other tables.
+struct ChainView {
+  std::optional<ChainBreak> broken;
+  std::set<std::string> intact_hashes; // the hashes of the events before any break
+  // (pk, dn) -> every (MAC upper-case, fp) a WRITE_INTENT bound it to, in chain order
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
+      intents;
+  std::map<std::string, std::set<std::string>> job_events; // job -> its event types
+};
+
+Result<ChainView> view_chain(const std::vector<EventRecord>& events) {
+  ChainView v;
+  std::string prev;
+  std::map<std::string, std::string> mac_of_job; // from IDENTIFIED
+  for (const auto& e : events) {
+    if (!v.broken) {
+      ALIOT_TRY_ASSIGN(auto expected, event_hash(prev, e.ts, e.job_id, e.type, e.data_json));
+      if (e.prev_hash != prev) {
+        v.broken = ChainBreak{e.seq, "its prev_hash is not the hash of the event before it"};
+      } else if (expected != e.hash) {
+        v.broken = ChainBreak{e.seq, "its hash does not match its contents"};
+      } else {
+        v.intact_hashes.insert(e.hash);
+      }
+      prev = e.hash;
+    }
+    v.job_events[e.job_id].insert(e.type);
+    const auto d = nlohmann::json::parse(e.data_json, nullptr, false);
+    if (e.type == "IDENTIFIED") {
+      mac_of_job[e.job_id] = detail::upper(data_field(d, "mac"));
+    } else if (e.type == "WRITE_INTENT") {
+      v.intents[{data_field(d, "product_key"), data_field(d, "device_name")}].emplace_back(
+          mac_of_job[e.job_id], data_field(d, "fp"));
+    }
+  }
+  return v;
+}
+
+// The event a job's recorded state comes with.
+const char* event_of_state(const std::string& state) {
+  if (state == "STARTED") {
+    return "JOB_START";
+  }
+  if (state == "WRITE_INTENT" || state == "PASS" || state == "FAIL" || state == "ABORTED"
+      || state == "IN_DOUBT") {
+    return state.c_str();
+  }
+  return nullptr;
+}
+
+// The binding table and the job table of one journal against its chain.
+void cross_check(const std::string& path,
+                 const ChainView& v,
+                 const std::vector<Binding>& bindings,
+                 const std::vector<JobRecord>& jobs,
+                 std::vector<Violation>& out) {
+  std::set<std::pair<std::string, std::string>> in_table;
+  for (const auto& b : bindings) {
+    const std::pair<std::string, std::string> key{b.product_key, b.device_name};
+    in_table.insert(key);
+    const std::string name = b.product_key + "/" + b.device_name;
+    auto it = v.intents.find(key);
+    if (it == v.intents.end()) {
+      out.push_back({"binding-not-in-chain", path + ": the binding of " + name + " to the unit "
+                                                 + b.mac
+                                                 + " has no write intent in the event chain"});
+      continue;
+    }
+    const auto& first = it->second.front();
+    if (first.first != detail::upper(b.mac) || first.second != b.fp) {
+      out.push_back({"binding-not-in-chain",
+                     path + ": the binding of " + name + " to the unit " + b.mac + " (fingerprint "
+                         + b.fp + ") is not what the event chain records (the unit " + first.first
+                         + ", fingerprint " + first.second + ")"});
+    }
+  }
+  for (const auto& [key, where] : v.intents) {
+    if (in_table.count(key) == 0) {
+      out.push_back({"binding-not-in-chain", path + ": the event chain binds " + key.first + "/"
+                                                 + key.second + " to the unit "
+                                                 + where.front().first
+                                                 + ", but the binding table has no row for it"});
+    }
+  }
+  std::set<std::string> job_ids;
+  for (const auto& j : jobs) {
+    job_ids.insert(j.job_id);
+    auto it = v.job_events.find(j.job_id);
+    const char* need = event_of_state(j.state);
+    const bool started = it != v.job_events.end() && it->second.count("JOB_START") != 0;
+    if (!started || need == nullptr || it->second.count(need) == 0) {
+      out.push_back({"job-not-in-chain",
+                     path + ": the job " + j.job_id + " is " + j.state + " but the event chain has "
+                         + (!started ? std::string("no JOB_START for it")
+                                     : "no " + std::string(need != nullptr ? need : j.state)
+                                           + " event for it")
+                         + " (events deleted?)"});
+    }
+  }
+  for (const auto& [job, types] : v.job_events) {
+    if (job_ids.count(job) == 0) {
+      out.push_back({"job-not-in-chain", path + ": the event chain has the job " + job
+                                             + ", which the job table lacks"});
+    }
+  }
+}
+
+} // namespace
+
+Result<CheckReport> check_journals(const std::vector<std::string>& paths,
+                                   const std::vector<std::string>& heads) {
   CheckReport rep;
   struct Where {
     std::string mac, fp, journal;
@@ -584,38 +743,39 @@ Result<CheckReport> check_journals(const std::vector<std::string>& paths) {
   std::map<std::pair<std::string, std::string>, std::vector<Where>> by_triplet; // (pk, dn)
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
       by_unit; // (MAC, pk) -> (dn, journal)
+  std::set<std::string> intact;
   for (const auto& path : paths) {
     Opened o{path};
     ALIOT_TRY(open_read_only(o));
     ++rep.journals;
-    auto jobs = read_jobs(o.db, path, {});
-    if (!jobs) {
-      return std::move(jobs).error();
-    }
-    rep.jobs += jobs->size();
-    auto events = read_events(o.db, path, {});
-    if (!events) {
-      return std::move(events).error();
-    }
-    rep.events += events->size();
-    auto chain = verify_chain_of(o.db, path);
-    if (!chain) {
-      return std::move(chain).error();
-    }
-    if (*chain) {
+    ALIOT_TRY_ASSIGN(auto jobs, read_jobs(o.db, path, {}));
+    rep.jobs += jobs.size();
+    ALIOT_TRY_ASSIGN(auto events, read_events(o.db, path, {}));
+    rep.events += events.size();
+    ALIOT_TRY_ASSIGN(auto view, view_chain(events));
+    if (view.broken) {
       rep.violations.push_back({"broken-chain", path + ": the event chain breaks at event "
-                                                    + std::to_string((*chain)->seq) + ": "
-                                                    + (*chain)->reason});
+                                                    + std::to_string(view.broken->seq) + ": "
+                                                    + view.broken->reason});
     }
-    auto bindings = read_bindings(o.db, path);
-    if (!bindings) {
-      return std::move(bindings).error();
+    intact.insert(view.intact_hashes.begin(), view.intact_hashes.end());
+    ALIOT_TRY_ASSIGN(auto bindings, read_bindings(o.db, path));
+    rep.bindings += bindings.size();
+    cross_check(path, view, bindings, jobs, rep.violations);
+    // The never-twice rules run on what the chain records, not on the (uncovered) table.
+    for (const auto& [key, where] : view.intents) {
+      for (const auto& [mac, fp] : where) {
+        by_triplet[key].push_back({mac, fp, path});
+        by_unit[{mac, key.first}].emplace_back(key.second, path);
+      }
     }
-    rep.bindings += bindings->size();
-    for (const auto& b : *bindings) {
-      const auto mac = detail::upper(b.mac);
-      by_triplet[{b.product_key, b.device_name}].push_back({mac, b.fp, path});
-      by_unit[{mac, b.product_key}].emplace_back(b.device_name, path);
+  }
+  for (const auto& h : heads) {
+    if (intact.count(h) == 0) {
+      rep.violations.push_back(
+          {"head-not-found", "no journal given holds the event " + h
+                                 + " in an intact chain: the chain was cut back before that head "
+                                   "(events deleted), or it is the head of another journal"});
     }
   }
   for (const auto& [key, where] : by_triplet) {
