@@ -35,6 +35,7 @@ _aliot_options() {
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
+  'journal check') REPLY='--head' ;;
   'emulate cloud') REPLY='--dir --mqtt-port --mqtts-port --https-port --api-port --amqp-port' ;;
   'emulate cloud add-product') REPLY='--dir --product-key -k --dynamic-registration --product-secret-file' ;;
   'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --names --disabled --device-secret-file' ;;
@@ -303,6 +304,7 @@ _aliot_value() {
   'journal export|--format') REPLY='choice:json csv' ;;
   'journal export|--events') REPLY='none' ;;
   'journal export|--since') REPLY='text' ;;
+  'journal check|--head') REPLY='text' ;;
   'emulate cloud|--dir') REPLY='directory' ;;
   'emulate cloud|--mqtt-port') REPLY='text' ;;
   'emulate cloud|--mqtts-port') REPLY='text' ;;

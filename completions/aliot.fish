@@ -34,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -339,6 +339,7 @@ complete -c aliot -n '__aliot_in \'aliot journal export\'' -l journal -r -F -d '
 complete -c aliot -n '__aliot_in \'aliot journal export\'' -l format -x -a 'json csv' -d 'Format: json (JSON Lines, the default) or csv'
 complete -c aliot -n '__aliot_in \'aliot journal export\'' -l events -d 'The hash-chained event log instead of the jobs'
 complete -c aliot -n '__aliot_in \'aliot journal export\'' -l since -x -d 'Only jobs started (events stamped) at or after this time'
+complete -c aliot -n '__aliot_in \'aliot journal check\'' -l head -x -d 'A head hash `journal export` printed: the chain must still reach it (repeatable)'
 complete -c aliot -n '__aliot_at \'aliot journal check\'' -F
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'cloud' -d 'Run a local Aliyun IoT platform (MQTT, TLS, dynamic registration, OpenAPI)'
 complete -c aliot -n '__aliot_at \'aliot emulate\'' -a 'switch' -d 'Run a simulated switch on a pseudo-terminal'

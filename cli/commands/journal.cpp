@@ -24,6 +24,7 @@ struct ExportOptions {
 
 struct CheckOptions {
   std::vector<std::string> journals;
+  std::vector<std::string> heads;
 };
 
 std::optional<std::string> env_value(const Context& ctx, const char* name) {
@@ -80,14 +81,28 @@ Result<void> run_export(Context& ctx, const ExportOptions& o) {
   }
   for (const auto& l : lines) {
     if (!ctx.out.line(l)) {
-      break; // the end-of-command check reports the failed write
+      return ok(); // the end-of-command check reports the failed write
     }
+  }
+  // The anchor of the chain: kept with the export, it lets `journal check --head` prove later
+  // that no event up to here was cut from the journal.
+  ALIOT_TRY_ASSIGN(auto head, (*j)->head());
+  if (head) {
+    ctx.out.note(fmt::format("journal head: event {} {} (check later: aliot journal check --head "
+                             "{} {})",
+                             head->seq, head->hash, head->hash, path));
   }
   return ok();
 }
 
 Result<void> run_check(Context& ctx, const CheckOptions& o) {
-  auto rep = factory::check_journals(o.journals);
+  for (const auto& h : o.heads) {
+    if (h.size() != 64 || h.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return Error(Errc::usage, "--head " + h + ": not an event hash (64 lower-case hex digits)",
+                   "give the hash `aliot journal export` printed as the journal head");
+    }
+  }
+  auto rep = factory::check_journals(o.journals, o.heads);
   if (!rep) {
     return std::move(rep).error();
   }
@@ -109,8 +124,8 @@ Result<void> run_check(Context& ctx, const CheckOptions& o) {
                  fmt::format("{} violation{} of the never-twice rules in {}",
                              rep->violations.size(), rep->violations.size() == 1 ? "" : "s",
                              counts),
-                 "a triplet must be bound to one unit and a unit hold one triplet per product: "
-                 "find the units named above");
+                 "a triplet must be bound to one unit and a unit hold one triplet per product, "
+                 "and a journal must agree with its own event chain: see the lines above");
   }
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
@@ -163,7 +178,10 @@ void add_journal_command(CLI::App& parent, Context& ctx) {
           "verification level, start and end) or, with --events, its event log (seq, time, job, "
           "type, data, prev and hash of the SHA-256 chain) as JSON Lines (the default, also -o "
           "json) or CSV (--format csv: a header, then one RFC 4180 row per record). No secret is "
-          "in the journal, so none is in the export.",
+          "in the journal, so none is in the export.\n\n"
+          "Then, on stderr, the journal's head: the newest event's seq and hash (\"journal head: "
+          "event N HASH\"). Keep it with the export: `aliot journal check --head HASH` proves "
+          "later that no event up to it was deleted.",
           {{"aliot journal export --since 2026-11-28T06:00:00+08:00",
             "This shift's jobs as JSON lines"},
            {"aliot journal export --journal station1.db --format csv > jobs.csv",
@@ -178,15 +196,29 @@ void add_journal_command(CLI::App& parent, Context& ctx) {
                  ->required()
                  ->type_name("JOURNAL");
   ctx.docs.kind(js, ValueKind::file);
+  c->add_option("--head", ch->heads,
+                "A head hash `journal export` printed: the chain must still reach it (repeatable)")
+      ->type_name("HASH");
   ctx.docs.attach(
-      c, {"Reads one or several stations' journals (read-only) and checks, across all of them: "
-          "a triplet bound to two units (MACs), or burned with two different secrets "
-          "(fingerprints); a unit holding two triplets of one product; and each journal's hash "
-          "chain. Each violation is one line on stdout (a JSON object under -o json).\n\n"
-          "Exit status: 0 every rule holds (a summary line), 9 a violation, 10 a journal that is "
-          "missing or not a journal.",
+      c, {"Reads one or several stations' journals (read-only) and checks each journal's hash "
+          "chain, then, across all of them, with the bindings the chain itself records (each "
+          "write intent and the unit identified before it): a triplet bound to two units (MACs), "
+          "or burned with two different secrets (fingerprints); a unit holding two triplets of "
+          "one product. The binding and job tables, which the chain does not cover, must agree "
+          "with it: a binding row deleted or its MAC or fingerprint edited "
+          "(binding-not-in-chain), a job whose state has no event, as when the newest events "
+          "were deleted (job-not-in-chain). Each violation is one line on stdout (a JSON object "
+          "under -o json).\n\n"
+          "Deleting the newest events together with their jobs and bindings leaves a shorter "
+          "chain that is still whole: `aliot journal export` prints the journal's head hash on "
+          "stderr; keep it, and --head HASH later proves the chain still reaches it "
+          "(head-not-found otherwise).\n\n"
+          "Exit status: 0 every rule holds (a summary line), 2 a --head that is not a hash, 9 a "
+          "violation, 10 a journal that is missing or not a journal.",
           {{"aliot journal check station1.db station2.db station3.db",
-            "At the end of the shift, across the line"}},
+            "At the end of the shift, across the line"},
+           {"aliot journal check --head \"$HEAD\" station1.db",
+            "Prove nothing was cut since the export that printed that head"}},
           {"aliot-burn"}});
   c->callback([&ctx, ch] { set_action(ctx, ch, run_check); });
 }

@@ -51,15 +51,6 @@ void print_counts(Context& ctx, const std::vector<factory::PoolCounts>& all) {
   }
 }
 
-Result<std::unique_ptr<factory::Pool>> open_existing(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return Error(Errc::io, "credential pool " + path + ": no such file",
-                 "create it with: aliot pool import --pool " + path + " --csv FILE");
-  }
-  return factory::Pool::open(path);
-}
-
 Result<void> run_import(Context& ctx, const PoolOptions& o) {
   std::unique_ptr<factory::Journal> journal;
   if (o.journal) {
@@ -110,15 +101,36 @@ Result<void> run_import(Context& ctx, const PoolOptions& o) {
 }
 
 Result<void> run_status(Context& ctx, const PoolOptions& o) {
-  auto pool = open_existing(o.pool);
-  if (!pool) {
-    return std::move(pool).error();
+  ALIOT_TRY_ASSIGN(auto pool, factory::Pool::open_existing(o.pool));
+  ALIOT_TRY_ASSIGN(auto found, pool->check());
+  if (!found.integrity.empty()) {
+    return Error(Errc::io,
+                 fmt::format("credential pool {} is damaged: PRAGMA quick_check: {}{}", o.pool,
+                             found.integrity.front(),
+                             found.integrity.size() > 1 ? fmt::format(" (and {} more findings)",
+                                                                      found.integrity.size() - 1)
+                                                        : std::string()),
+                 "do not burn from it: restore the pool from its backup");
   }
-  auto counts = (*pool)->status();
-  if (!counts) {
-    return std::move(counts).error();
+  ALIOT_TRY_ASSIGN(auto counts, pool->status());
+  print_counts(ctx, counts);
+  if (!found.damaged.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < found.damaged.size() && i < 5; ++i) {
+      const auto& d = found.damaged[i];
+      names += (i == 0 ? "" : ", ") + d.product_key + "/" + d.device_name + " (" + d.state + ")";
+    }
+    if (found.damaged.size() > 5) {
+      names += fmt::format(" and {} more", found.damaged.size() - 5);
+    }
+    return Error(Errc::io,
+                 fmt::format("credential pool {}: {} triplet{} whose stored secret no longer "
+                             "matches its fingerprint (edited or damaged): {}",
+                             o.pool, found.damaged.size(), found.damaged.size() == 1 ? "" : "s",
+                             names),
+                 "a burn sets each one aside (QUARANTINED) when it comes to it; restore the pool "
+                 "from its backup to get them back");
   }
-  print_counts(ctx, *counts);
   return ok();
 }
 
@@ -141,7 +153,8 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
             "is refused). Each triplet is AVAILABLE, RESERVED for a unit, TRANSMITTED (its write "
             "intent is in the journal: it may be in the unit and is never given to another), "
             "BOUND (the unit passed), FAILED (transmitted, the unit failed: it stays that unit's) "
-            "or QUARANTINED.",
+            "or QUARANTINED (set aside: its secret no longer matched its fingerprint, or the "
+            "journal binds it to another unit; never given out again).",
             {{"aliot pool import --pool station1.db --csv batch.csv -k a1FakePK001",
               "Import the console's batch-registration CSV"},
              {"aliot pool status --pool station1.db", "Count the triplets per state"}},
@@ -186,7 +199,16 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
   add_pool_option(s, ctx, *st);
   ctx.docs.attach(s,
                   {"One row per product: AVAILABLE, RESERVED, TRANSMITTED, BOUND, FAILED and "
-                   "QUARANTINED triplets; under -o json one JSON object per product.",
+                   "QUARANTINED triplets; under -o json one JSON object per product.\n\n"
+                   "The file is checked first: a missing or empty (0-byte) file, or one that is "
+                   "not an aliot pool, is refused, and so is one that SQLite's PRAGMA quick_check "
+                   "finds damaged. Then every triplet's secret is checked against the fingerprint "
+                   "stored at import: the rows that no longer match (the file was edited or "
+                   "rotted) are named after the table. (A burn checks the same before it takes a "
+                   "triplet, sets a damaged one aside as QUARANTINED with a warning, and takes the "
+                   "next.)\n\n"
+                   "Exit status: 0 the pool is sound, 10 the file is missing, empty, not a pool, "
+                   "damaged, or holds triplets that do not match their fingerprints.",
                    {{"aliot pool status --pool station1.db", "The table"},
                     {"aliot pool status --pool station1.db -o json", "One JSON line per product"}},
                    {"aliot-burn"}});

@@ -69,7 +69,7 @@ Result<DeviceBatch> read_device_batch(const std::string& path) {
   if (!text) {
     return std::move(text).error();
   }
-  const auto names = dynreg::parse_names(*text);
+  ALIOT_TRY_ASSIGN(const auto names, dynreg::parse_names(*text, b.origin));
   if (names.empty()) {
     return Error(Errc::usage, b.origin + " names no device",
                  "one DeviceName a line, or CSV with a DeviceName column");

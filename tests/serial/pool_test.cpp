@@ -222,7 +222,7 @@ TEST(PoolImport, EveryRefusalNamesTheRowAndLeavesThePoolUnchanged) {
        "line 3: truncated row (2 of 3 fields)"},
       {"a row cut inside a quote",
        [&] { return header + row(10) + k_pk + "," + dn(11) + ",\"" + ds(11).substr(0, 7); },
-       Errc::config, "line 3: truncated row (a quote is not closed)"},
+       Errc::config, "line 3: a quoted field opened on this line is not closed"},
       {"a wrong ProductKey with -k", [&] { return header + row(10) + row(11, "a1OtherPK01"); },
        Errc::usage, "line 3: ProductKey a1OtherPK01 is not the product a1PoolTest01"},
       {"a DeviceName with a bad character",
@@ -778,4 +778,230 @@ TEST(Pool, ATripletTheJournalBindsToAnotherUnitIsSetAsideNotTiedToThisOne) {
   EXPECT_EQ(rep.aborted, 1);  // the refused one
   EXPECT_FALSE(unwrap(p->tied_to(k_pk, "0C:8B:95:A1:F3:E5")).has_value());
   EXPECT_EQ(counts(*p).quarantined, 2);
+}
+
+// ---- the pool trusts its own rows no more (issue 23) ----
+
+TEST(PoolIntegrity, ARowWithAnEditedSecretIsQuarantinedAndTheNextOneTaken) {
+  TempDir dir;
+  const auto db = dir.file("pool.db");
+  auto p = open_pool(db);
+  ASSERT_TRUE(p && p->import_text(console_csv(0, 4), "batch.csv", {}));
+  // the secret of the first row edited in the file, its fingerprint left as imported
+  auto t = journal_sql(db, "update pool set device_secret='" + ds(7) + "' where device_name='"
+                               + dn(0) + "'");
+  ASSERT_EQ(t.status, 0) << t.err;
+  auto found = unwrap(p->check());
+  EXPECT_TRUE(found.integrity.empty());
+  ASSERT_EQ(found.damaged.size(), 1U);
+  EXPECT_EQ(found.damaged[0].device_name, dn(0));
+  EXPECT_EQ(found.damaged[0].state, "AVAILABLE");
+
+  auto e = unwrap(p->reserve(k_pk, k_mac_a, "job-a"));
+  EXPECT_EQ(e.device_name, dn(1)) << "the edited row was handed out";
+  EXPECT_EQ(e.set_aside, (std::vector<std::string>{dn(0)}));
+  EXPECT_EQ(counts(*p).quarantined, 1);
+  EXPECT_EQ(unwrap(p->rows(PoolState::quarantined)).at(0).device_name, dn(0));
+  EXPECT_TRUE(unwrap(p->check()).damaged.empty()) << "a quarantined row is no longer a finding";
+  // the next unit takes the next sound row, and nothing is set aside twice
+  auto next = unwrap(p->reserve(k_pk, k_mac_b, "job-b"));
+  EXPECT_EQ(next.device_name, dn(2));
+  EXPECT_TRUE(next.set_aside.empty());
+
+  // a row already tied to a unit that rots is refused for that unit (never sent), set aside
+  t = journal_sql(db, "update pool set device_secret='" + ds(8) + "' where device_name='" + dn(1)
+                          + "'");
+  ASSERT_EQ(t.status, 0) << t.err;
+  auto refused = p->reserve(k_pk, k_mac_a, "job-a2");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Errc::device);
+  EXPECT_NE(refused.error().message().find("no longer matches its fingerprint"), std::string::npos)
+      << refused.error().message();
+  EXPECT_EQ(counts(*p).quarantined, 2);
+  // a pool whose last free rows are damaged says so
+  t = journal_sql(db, "update pool set fp='0000000000000000' where device_name='" + dn(3) + "'");
+  ASSERT_EQ(t.status, 0) << t.err;
+  auto none = p->reserve(k_pk, "0C:8B:95:A1:F3:E9", "job-c");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), Errc::config);
+  EXPECT_NE(none.error().message().find("1 damaged triplets set aside"), std::string::npos)
+      << none.error().message();
+  EXPECT_EQ(counts(*p).quarantined, 3);
+}
+
+TEST(PoolIntegrity, OpenExistingRefusesAnEmptyFileAndAnotherDatabase) {
+  TempDir dir;
+  const auto empty = dir.write("empty.db", "");
+  ASSERT_EQ(::chmod(empty.c_str(), 0600), 0);
+  auto r = factory::Pool::open_existing(empty);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::io);
+  EXPECT_NE(r.error().message().find("an empty file, not an aliot pool"), std::string::npos);
+  EXPECT_EQ(std::filesystem::file_size(empty), 0U) << "the empty file was made into a pool";
+  // a journal given as a pool is not turned into one
+  const auto jdb = dir.file("journal.db");
+  ASSERT_TRUE(open_journal(jdb));
+  ASSERT_EQ(::chmod(jdb.c_str(), 0600), 0);
+  for (int how = 0; how < 2; ++how) {
+    auto res = how == 0 ? factory::Pool::open_existing(jdb) : factory::Pool::open(jdb);
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().code(), Errc::io);
+    EXPECT_NE(res.error().message().find("not an aliot pool"), std::string::npos)
+        << res.error().message();
+  }
+  EXPECT_EQ(journal_sql(jdb, "select count(*) from sqlite_master where name='pool'").out, "(0,)\n");
+  const auto text = dir.write("text.db", "ProductKey,DeviceName,DeviceSecret\n");
+  ASSERT_EQ(::chmod(text.c_str(), 0600), 0);
+  auto t = factory::Pool::open_existing(text);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message().find("not an SQLite database"), std::string::npos);
+}
+
+TEST(Recovery, ASecondStationStartingAloneNeverReleasesTheRowOfAnotherStationsJob) {
+  // Two stations share one pool. Station 1 crashes between its journal's WRITE_INTENT and the
+  // pool's TRANSMITTED: the row is RESERVED, and only station 1's journal knows it may be in a
+  // unit. Station 2 starts alone and recovers: it must leave the row alone.
+  TempDir dir;
+  const auto pdb = dir.file("pool.db");
+  const auto j1 = dir.file("station1.db");
+  const auto j2 = dir.file("station2.db");
+  {
+    auto p = open_pool(pdb);
+    ASSERT_TRUE(p && p->import_text(console_csv(0, 3), "batch.csv", {}));
+  }
+  crash_after([&] {
+    auto p = factory::Pool::open(pdb);
+    auto j = factory::Journal::open(j1);
+    if (!p || !j) {
+      ::_exit(1);
+    }
+    auto job = (*j)->start_job({"st-1", "op", "/dev/ttyUSB0", "alsw1"});
+    if (!job) {
+      ::_exit(1);
+    }
+    auto e = (*p)->reserve(k_pk, k_mac_a, *job);
+    if (!e || !(*j)->write_intent(*job, unit(k_mac_a), k_pk, e->device_name, e->fp)) {
+      ::_exit(1);
+    }
+    // killed before mark_transmitted: the secret may be in unit A
+  });
+  {
+    auto p = open_pool(pdb);
+    auto j = open_journal(j2);
+    ASSERT_TRUE(p && j);
+    auto rep = unwrap(j->recover(p.get()));
+    EXPECT_TRUE(rep.exclusive);
+    EXPECT_EQ(rep.released, 0) << "station 2 gave back a row station 1 may have sent";
+    EXPECT_EQ(rep.others, 1);
+    auto tied = unwrap(p->tied_to(k_pk, k_mac_a));
+    ASSERT_TRUE(tied.has_value());
+    EXPECT_EQ(tied->state, PoolState::reserved);
+    EXPECT_EQ(tied->device_name, dn(0));
+    // station 2 burns unit B: it gets the next triplet, never dn(0)
+    auto job = unwrap(j->start_job({"st-2", "op", "/dev/ttyUSB1", "alsw1"}));
+    auto e = unwrap(p->reserve(k_pk, k_mac_b, job));
+    EXPECT_EQ(e.device_name, dn(1));
+    ASSERT_TRUE(j->write_intent(job, unit(k_mac_b), k_pk, e.device_name, e.fp));
+    ASSERT_TRUE(p->mark_transmitted(k_pk, e.device_name, job));
+    ASSERT_TRUE(j->finish(job, true, 5, "", ""));
+    ASSERT_TRUE(p->mark_bound(k_pk, e.device_name, job));
+  }
+  // station 1 comes back: its recovery knows the intent and keeps the row for unit A
+  auto p = open_pool(pdb);
+  auto j = open_journal(j1);
+  auto rep = unwrap(j->recover(p.get()));
+  EXPECT_EQ(rep.transmitted, 1);
+  EXPECT_EQ(rep.in_doubt, 1);
+  EXPECT_EQ(unwrap(p->tied_to(k_pk, k_mac_a))->state, PoolState::transmitted);
+  auto check = unwrap(factory::check_journals({j1, j2}));
+  EXPECT_TRUE(check.violations.empty()) << check.violations[0].message;
+}
+
+TEST(JournalCheck, TheBindingTableIsCheckedAgainstTheChain) {
+  TempDir dir;
+  const auto a = dir.file("a.db");
+  burn_into(a, k_mac_a, dn(0), "00000000000000aa");
+  burn_into(a, k_mac_b, dn(1), "00000000000000bb");
+  ASSERT_TRUE(unwrap(factory::check_journals({a})).violations.empty());
+  struct Edit {
+    const char* name;
+    std::string sql;
+    std::string expect; // in the first violation's message
+  };
+  const std::vector<Edit> edits = {
+      {"a binding row deleted", "delete from binding where device_name='" + dn(0) + "'",
+       "the event chain binds " + k_pk + "/" + dn(0) + " to the unit " + k_mac_a
+           + ", but the binding table has no row for it"},
+      {"a binding's MAC edited",
+       "update binding set mac='0C:8B:95:A1:F3:99' where device_name='" + dn(1) + "'",
+       "the binding of " + k_pk + "/" + dn(1)
+           + " to the unit 0C:8B:95:A1:F3:99 (fingerprint 00000000000000bb) is not what the event "
+             "chain records (the unit "
+           + k_mac_b + ", fingerprint 00000000000000bb)"},
+      {"a binding's fingerprint edited",
+       "update binding set fp='00000000000000cc' where device_name='" + dn(1) + "'",
+       "is not what the event chain records"},
+      {"a binding row added",
+       "insert into binding values('" + k_pk
+           + "','SW-9999','0C:8B:95:A1:F3:98','00','BOUND','x','t')",
+       "the binding of " + k_pk + "/SW-9999 to the unit 0C:8B:95:A1:F3:98 has no write intent"},
+      {"the newest event deleted (the last PASS)",
+       "delete from event where seq=(select max(seq) from event)",
+       " is PASS but the event chain has no PASS event for it"},
+      {"the newest job's events all deleted",
+       "delete from event where job_id=(select job_id from job order by rowid desc limit 1)",
+       "has no write intent in the event chain"},
+  };
+  for (const auto& e : edits) {
+    const auto copy = dir.file(std::string("copy-") + std::to_string(&e - edits.data()) + ".db");
+    std::filesystem::copy_file(a, copy);
+    auto t = journal_sql(copy, e.sql);
+    ASSERT_EQ(t.status, 0) << e.name << ": " << t.err;
+    auto rep = unwrap(factory::check_journals({copy}));
+    ASSERT_FALSE(rep.violations.empty()) << e.name << ": the edit passed";
+    bool named = false;
+    for (const auto& v : rep.violations) {
+      named = named || v.message.find(e.expect) != std::string::npos;
+      EXPECT_NE(v.rule, "broken-chain") << e.name << ": deleting the newest events keeps the chain";
+    }
+    EXPECT_TRUE(named) << e.name << ": " << rep.violations[0].rule << " "
+                       << rep.violations[0].message;
+  }
+}
+
+TEST(JournalCheck, AHeadHashProvesNothingWasCutAfterIt) {
+  TempDir dir;
+  const auto a = dir.file("a.db");
+  burn_into(a, k_mac_a, dn(0), "00000000000000aa");
+  const auto head = unwrap(unwrap(factory::Journal::open(a))->head());
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->seq, 4);
+  EXPECT_EQ(head->type, "PASS");
+  burn_into(a, k_mac_b, dn(1), "00000000000000bb"); // the chain grows past the head: fine
+  EXPECT_TRUE(unwrap(factory::check_journals({a}, {head->hash})).violations.empty());
+  // the whole second job cut consistently (events, job, binding): the chain is whole and the
+  // tables agree, only the head can tell
+  const auto cut = dir.file("cut.db");
+  std::filesystem::copy_file(a, cut);
+  for (const char* sql : {"delete from event where seq>=5", "delete from job where rowid=2",
+                          "delete from binding where device_name='SW-1001'"}) {
+    auto t = journal_sql(cut, sql);
+    ASSERT_EQ(t.status, 0) << t.err;
+  }
+  EXPECT_TRUE(unwrap(factory::check_journals({cut})).violations.empty());
+  EXPECT_TRUE(unwrap(factory::check_journals({cut}, {head->hash})).violations.empty());
+  const auto later = unwrap(unwrap(factory::Journal::open(a))->head());
+  auto rep = unwrap(factory::check_journals({cut}, {later->hash}));
+  ASSERT_EQ(rep.violations.size(), 1U);
+  EXPECT_EQ(rep.violations[0].rule, "head-not-found");
+  EXPECT_NE(rep.violations[0].message.find(later->hash), std::string::npos);
+  // a head past a break in the chain is not proof either
+  auto t = journal_sql(a, "update event set data_json='{}' where seq=1");
+  ASSERT_EQ(t.status, 0) << t.err;
+  auto broken = unwrap(factory::check_journals({a}, {later->hash}));
+  std::vector<std::string> rules;
+  for (const auto& v : broken.violations) {
+    rules.push_back(v.rule);
+  }
+  EXPECT_EQ(rules, (std::vector<std::string>{"broken-chain", "head-not-found"}));
 }

@@ -227,3 +227,122 @@ TEST(JournalCli, CheckCatchesATripletBurnedIntoTwoUnitsThroughTwoJournals) {
   r = run_aliot({"journal", "check", a, dir.file("c.db")});
   EXPECT_EQ(r.status, 10) << r.err;
 }
+
+// ---- the pool's and the journal's own integrity (issue 23) ----
+
+namespace {
+
+// The pool file's bytes with the byte at `at` XORed with `mask` (the -wal is checkpointed away:
+// every aliot process that had it open has closed it).
+std::string flipped_copy(const TempDir& dir,
+                         const std::string& db,
+                         const std::string& name,
+                         std::size_t at,
+                         unsigned char mask) {
+  std::ifstream in(db, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_LT(at, bytes.size());
+  bytes[at] = static_cast<char>(static_cast<unsigned char>(bytes[at]) ^ mask);
+  const auto path = dir.write(name, bytes);
+  EXPECT_EQ(::chmod(path.c_str(), 0600), 0);
+  return path;
+}
+
+} // namespace
+
+TEST(PoolCli, StatusRefusesAnEmptyFileADamagedFileAndRowsThatNoLongerMatch) {
+  TempDir dir;
+  const auto db = dir.file("pool.db");
+  const auto csv = dir.write("batch.csv", batch_csv());
+  ASSERT_EQ(run_aliot({"pool", "import", "--pool", db, "--csv", csv}).status, 0);
+  ASSERT_FALSE(std::filesystem::exists(db + "-wal")) << "the pool was not checkpointed on close";
+  ASSERT_EQ(run_aliot({"pool", "status", "--pool", db}).status, 0);
+
+  // a 0-byte file is not an empty pool
+  const auto empty = dir.write("empty.db", "");
+  ASSERT_EQ(::chmod(empty.c_str(), 0600), 0);
+  auto r = run_aliot({"pool", "status", "--pool", empty});
+  EXPECT_EQ(r.status, 10) << r.err;
+  EXPECT_NE(r.err.find("an empty file, not an aliot pool"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::file_size(empty), 0U);
+
+  // bit flips: in the header, in a b-tree page's header, in the secret of a row
+  std::ifstream in(db, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto secret_at = bytes.find(k_ds2);
+  ASSERT_NE(secret_at, std::string::npos);
+  const std::size_t page =
+      static_cast<unsigned char>(bytes[16]) * 256U + static_cast<unsigned char>(bytes[17]);
+  struct Flip {
+    const char* what;
+    std::size_t at;
+    unsigned char mask;
+    std::string expect;
+  };
+  const std::vector<Flip> flips = {
+      {"the magic", 3, 0x01, "not an SQLite database"},
+      {"the page type of page 2", page, 0x10, "is damaged: PRAGMA quick_check"},
+      {"the cell count of page 2", page + 3, 0x40, "is damaged: PRAGMA quick_check"},
+      {"a character of SW-0002's secret", secret_at + 5, 0x01,
+       "1 triplet whose stored secret no longer matches its fingerprint (edited or damaged): "
+           + k_pk + "/SW-0002 (AVAILABLE)"},
+  };
+  int refused = 0;
+  for (const auto& f : flips) {
+    const auto copy = flipped_copy(dir, db, "flip-" + std::to_string(f.at) + ".db", f.at, f.mask);
+    r = run_aliot({"pool", "status", "--pool", copy});
+    EXPECT_EQ(r.status, 10) << f.what << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find(f.expect), std::string::npos) << f.what << ": " << r.err;
+    refused += r.status == 10 ? 1 : 0;
+  }
+  EXPECT_EQ(refused, static_cast<int>(flips.size()));
+  // the journal is not a pool either
+  TempDir other;
+  const auto journal = other.file("j.db");
+  station(other, journal);
+  ASSERT_EQ(::chmod(journal.c_str(), 0600), 0);
+  r = run_aliot({"pool", "status", "--pool", journal});
+  EXPECT_EQ(r.status, 10) << r.err;
+  EXPECT_NE(r.err.find("not an aliot pool"), std::string::npos) << r.err;
+}
+
+TEST(JournalCli, ExportPrintsTheHeadAndCheckHeadCatchesACutChain) {
+  TempDir dir;
+  const auto a = dir.file("station-a.db");
+  station(dir, a);
+  auto r = run_aliot({"journal", "export", "--journal", a});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string mark = "aliot: journal head: event 10 ";
+  const auto at = r.err.find(mark);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const auto head = r.err.substr(at + mark.size(), 64);
+  EXPECT_EQ(head.find_first_not_of("0123456789abcdef"), std::string::npos) << head;
+  EXPECT_EQ(r.out.find(head), std::string::npos) << "the export's data stays as it was";
+  r = run_aliot({"journal", "check", "--head", head, a});
+  EXPECT_EQ(r.status, 0) << r.err;
+  // the newest event (the failed job's FAIL) and its job deleted: a whole, shorter chain
+  auto t = journal_sql(a, "delete from event where seq=10");
+  ASSERT_EQ(t.status, 0) << t.err;
+  t = journal_sql(a, "delete from job where state='FAIL'");
+  ASSERT_EQ(t.status, 0) << t.err;
+  t = journal_sql(a, "delete from event where seq=9");
+  ASSERT_EQ(t.status, 0) << t.err;
+  r = run_aliot({"journal", "check", a});
+  EXPECT_EQ(r.status, 0) << "without the head a clean cut is invisible: " << r.out;
+  r = run_aliot({"journal", "check", "--head", head, a});
+  EXPECT_EQ(r.status, 9) << r.err;
+  EXPECT_NE(r.out.find("VIOLATION head-not-found: no journal given holds the event " + head),
+            std::string::npos)
+      << r.out;
+  r = run_aliot({"journal", "check", "--head", "nothex", a});
+  EXPECT_EQ(r.status, 2) << r.err;
+  // a binding whose MAC was edited
+  t = journal_sql(a, "update binding set mac='0C:8B:95:A1:F3:FF' where device_name='SW-0001'");
+  ASSERT_EQ(t.status, 0) << t.err;
+  r = run_aliot({"journal", "check", a});
+  EXPECT_EQ(r.status, 9) << r.err;
+  EXPECT_NE(r.out.find("VIOLATION binding-not-in-chain: " + a + ": the binding of " + k_pk
+                       + "/SW-0001 to the unit 0C:8B:95:A1:F3:FF"),
+            std::string::npos)
+      << r.out;
+}

@@ -251,6 +251,41 @@ TEST(Station, PoolBurnsTheNextFreeTripletAndAReturningUnitGetsItAgain) {
   EXPECT_EQ(b.at("SW-POOL-001"), mac_of(12));
 }
 
+TEST(Station, APoolRowWhoseSecretWasEditedIsSetAsideWithOneWarningAndTheNextOneBurned) {
+  TempDir dir;
+  const auto pool = make_pool(dir, 3);
+  const auto journal = dir.file("j.db");
+  const auto state = dir.file("u.json");
+  auto t = journal_sql(pool, "update pool set device_secret='tampered0123456789abcdef01234567' "
+                             "where device_name='SW-POOL-000'");
+  ASSERT_EQ(t.status, 0) << t.err;
+  {
+    Unit u(dir, "dut", {"--state", state, "--seed", "31"});
+    auto r = burn({"burn", "--port", u.link, "--pool", pool, "--journal", journal, "-o", "json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["device_name"], "SW-POOL-001");
+    std::size_t warnings = 0;
+    for (std::size_t at = 0; (at = r.err.find("SW-POOL-000", at)) != std::string::npos; ++at) {
+      ++warnings;
+    }
+    EXPECT_EQ(warnings, 1U) << r.err;
+    EXPECT_NE(r.err.find("the triplet SW-POOL-000 of " + std::string(k_pk)
+                         + " was set aside (QUARANTINED): its stored secret no longer matches"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("tampered"), std::string::npos) << "a secret in a warning";
+  }
+  EXPECT_EQ(held_in(state).dn, "SW-POOL-001");
+  const auto rows = pool_rows(pool);
+  EXPECT_EQ(rows.at("SW-POOL-000").state, factory::PoolState::quarantined);
+  EXPECT_EQ(rows.at("SW-POOL-001").state, factory::PoolState::bound);
+  const auto ev = journal_sql(journal, "select type, data_json from event where "
+                                       "type='POOL_QUARANTINED'");
+  EXPECT_EQ(ev.status, 0) << ev.err;
+  EXPECT_NE(ev.out.find("SW-POOL-000"), std::string::npos) << ev.out;
+  EXPECT_EQ(run_aliot({"journal", "check", journal}).status, 0);
+}
+
 TEST(Station, PoolRefusesAUnitHoldingForeignCredentialsWithoutTakingATriplet) {
   TempDir dir;
   const auto pool = make_pool(dir, 2);

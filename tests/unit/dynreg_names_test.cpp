@@ -1,6 +1,7 @@
 // The device names of `register --names`: a plain list or the console's CSV, validation and
 // repeats, and the fallback to the configured DeviceName.
 #include "support.hpp"
+#include "unwrap.hpp"
 
 #include <aliot/dynreg_batch.hpp>
 
@@ -10,16 +11,17 @@ using namespace aliot;
 using Names = std::vector<std::string>;
 
 TEST(DynregNames, PlainListTrimsAndSkipsBlanksAndComments) {
-  EXPECT_EQ(dynreg::parse_names("# devices of line 3\nplain-1\n\n  plain-2  \n\t# indented\n"),
+  EXPECT_EQ(test::unwrap(
+                dynreg::parse_names("# devices of line 3\nplain-1\n\n  plain-2  \n\t# indented\n")),
             (Names{"plain-1", "plain-2"}));
   // CRLF line ends and a last line without a newline.
-  EXPECT_EQ(dynreg::parse_names("a\r\nb\r\nc"), (Names{"a", "b", "c"}));
-  EXPECT_EQ(dynreg::parse_names(""), Names{});
-  EXPECT_EQ(dynreg::parse_names("\n\n"), Names{});
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("a\r\nb\r\nc")), (Names{"a", "b", "c"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("")), Names{});
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("\n\n")), Names{});
 }
 
 TEST(DynregNames, PlainListKeepsOrderAndRepeats) {
-  EXPECT_EQ(dynreg::parse_names("z\na\nz\n"), (Names{"z", "a", "z"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("z\na\nz\n")), (Names{"z", "a", "z"}));
 }
 
 TEST(DynregNames, ConsoleCsvWithBomQuotesAndOtherColumns) {
@@ -32,22 +34,22 @@ TEST(DynregNames, ConsoleCsvWithBomQuotesAndOtherColumns) {
                           "a1FakePK001,,no name\n"
                           "a1FakePK001\n"
                           "a1FakePK001,\"dev-3\"\n";
-  EXPECT_EQ(dynreg::parse_names(csv), (Names{"dev-1", "dev-2", "dev-3"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names(csv)), (Names{"dev-1", "dev-2", "dev-3"}));
 }
 
 TEST(DynregNames, CsvHeaderIsFoundInAnyColumnAndAnyCase) {
-  EXPECT_EQ(dynreg::parse_names("devicename\nd1\nd2\n"), (Names{"d1", "d2"}));
-  EXPECT_EQ(dynreg::parse_names("Note,\"DeviceName\"\n\"a,b\",d1\n"), (Names{"d1"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("devicename\nd1\nd2\n")), (Names{"d1", "d2"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("Note,\"DeviceName\"\n\"a,b\",d1\n")), (Names{"d1"}));
   // A quoted comma does not shift the column.
-  EXPECT_EQ(dynreg::parse_names("Note,DeviceName\n\"a,b\",d2\n"), (Names{"d2"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("Note,DeviceName\n\"a,b\",d2\n")), (Names{"d2"}));
 }
 
 TEST(DynregNames, WithoutAHeaderEveryLineIsOneName) {
   // No DeviceName header: a line with commas is taken whole (and then fails validation).
-  EXPECT_EQ(dynreg::parse_names("pk,dev-1\n"), (Names{"pk,dev-1"}));
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("pk,dev-1\n")), (Names{"pk,dev-1"}));
   // A BOM is dropped from a plain list too.
-  EXPECT_EQ(dynreg::parse_names("\xEF\xBB\xBF"
-                                "dev-1\n"),
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("\xEF\xBB\xBF"
+                                             "dev-1\n")),
             (Names{"dev-1"}));
 }
 
@@ -101,4 +103,27 @@ TEST(DynregNames, DeviceNamesJoinFlagsAndFileOrFallBack) {
   n = dynreg::device_names({"dev-d1"}, dir.file("nope.txt"), std::nullopt);
   ASSERT_FALSE(n);
   EXPECT_EQ(n.error().code(), Errc::io);
+}
+
+// The names CSV is read by the one RFC 4180 reader (util/csv) that `pool import` uses too: a
+// quoted cell may hold a line end, and a quote that is never closed refuses the file naming the
+// line it opened on (it used to swallow the rest of the line and go on).
+TEST(DynregNames, CsvQuotedLineEndsAndAnUnclosedQuoteIsAnErrorNamingTheLine) {
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("Note,DeviceName\n\"two\nlines\",d1\nx,d2\n")),
+            (Names{"d1", "d2"}));
+  auto bad =
+      dynreg::parse_names("DeviceName,Note\nd1,ok\nd2,\"never closed\nd3,x\n", "--names n.csv");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), Errc::config);
+  EXPECT_EQ(bad.error().message(),
+            "--names n.csv line 3: a quoted field opened on this line is not closed");
+  // a plain list has no quoting: a quote is part of the line (and fails validation later)
+  EXPECT_EQ(test::unwrap(dynreg::parse_names("dev-1\n\"dev-2\n")), (Names{"dev-1", "\"dev-2"}));
+
+  test::TempDir dir;
+  const auto f = dir.write("names.csv", "DeviceName\r\n\"f-1\r\n");
+  auto n = dynreg::read_names(f, "--names " + f);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().message(),
+            "--names " + f + " line 2: a quoted field opened on this line is not closed");
 }

@@ -29,10 +29,13 @@ namespace aliot::dynreg {
 // ---- Device names ----
 
 // One DeviceName a line (surrounding blanks trimmed; blank lines and '#' comments skipped), or
-// CSV whose first row names a DeviceName column (the console's batch file: a UTF-8 BOM, quoted
-// cells and "" inside quotes are understood; rows with an empty cell there are skipped). Names
-// come back in file order, neither validated nor deduplicated.
-std::vector<std::string> parse_names(std::string_view text);
+// CSV whose first row names a DeviceName column (the console's batch file, read by the one
+// RFC 4180 reader pool import uses too: a UTF-8 BOM, CRLF, quoted cells holding commas or line
+// ends, "" inside quotes; rows with an empty cell there are skipped). Names come back in file
+// order, neither validated nor deduplicated. In CSV, a quote that is not closed is Errc::config
+// "<origin> line N: a quoted field opened on this line is not closed".
+Result<std::vector<std::string>> parse_names(std::string_view text,
+                                             std::string_view origin = "the names");
 
 // Reads a names file. `origin` names it in errors ("--names devices.csv"); Errc::io.
 Result<std::vector<std::string>> read_names(const std::string& path, std::string_view origin);

@@ -86,6 +86,8 @@ struct RecoveryReport {
   int released = 0;          // pool reservations given back (AVAILABLE)
   int transmitted = 0;       // pool reservations the journal shows sent, now TRANSMITTED
   int quarantined = 0;       // pool reservations the journal binds to another unit, set aside
+  int others = 0;            // pool reservations of jobs this journal does not hold (another
+                             // station's): left RESERVED for that station's recovery
   std::vector<InDoubt> kept; // the in-doubt jobs, one per unit
 };
 
@@ -124,7 +126,8 @@ public:
                                                        const std::string& dn) = 0;
   // Recomputes every event's hash from the one before it (hash = SHA-256 over the previous hash,
   // ts, job, type and data, one per line): nullopt when the whole chain holds, else the first
-  // event that breaks it. Deleting the newest events is not detectable this way.
+  // event that breaks it. Deleting the newest events is not detectable this way: keep head()'s
+  // hash and give it to check_journals.
   virtual Result<std::optional<ChainBreak>> verify_chain() = 0;
 
   // ---- Station additions (issue 14) ----
@@ -152,6 +155,22 @@ public:
   events(std::optional<std::chrono::system_clock::time_point> since = {}) = 0;
   // Every binding (a journal check across stations compares them).
   virtual Result<std::vector<Binding>> bindings() = 0;
+
+  // ---- Issue 23 ----
+
+  // Whether `job` is one of this journal's jobs (a pool row reserved for a job of another
+  // station is not this station's to release).
+  virtual Result<bool> has_job(const std::string& job) = 0;
+  // The event POOL_QUARANTINED{product_key,device_name,reason} in `job`'s chain: a pool row the
+  // job passed over because it was damaged (Pool::reserve's set_aside).
+  virtual Result<void> note_set_aside(const std::string& job,
+                                      const std::string& pk,
+                                      const std::string& dn,
+                                      const std::string& reason) = 0;
+  // The newest event (seq and hash: the head of the chain), nullopt for an empty journal. Keep
+  // the hash at the end of a shift: `journal check --head HASH` proves later that no event up to
+  // it was cut.
+  virtual Result<std::optional<EventRecord>> head() = 0;
 };
 
 // ---- `journal export` ----
@@ -171,7 +190,8 @@ Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view tex
 
 struct Violation {
   std::string rule;    // "triplet-two-units", "unit-two-triplets", "triplet-two-secrets",
-                       // "broken-chain"
+                       // "broken-chain", "binding-not-in-chain", "job-not-in-chain",
+                       // "head-not-found"
   std::string message; // one line naming the triplet, the MACs and the journals
 };
 
@@ -180,9 +200,17 @@ struct CheckReport {
   std::vector<Violation> violations; // empty: every rule holds
 };
 
-// Opens each journal read-only (a missing or unreadable one is Errc::io) and checks: a triplet
-// bound to two MACs anywhere, or burned with two fingerprints; a MAC holding two triplets of one
-// product; each journal's hash chain.
-Result<CheckReport> check_journals(const std::vector<std::string>& paths);
+// Opens each journal read-only (a missing or unreadable one is Errc::io) and checks each one's
+// hash chain, then, with the bindings the chain itself records (each WRITE_INTENT and the unit
+// IDENTIFIED before it: the binding table is not covered by the chain, so it is only compared):
+// a triplet bound to two MACs anywhere, or burned with two fingerprints; a MAC holding two
+// triplets of one product. Per journal, the binding table and the jobs must agree with the chain:
+// a binding row the chain does not show, or a write intent without its binding row
+// (binding-not-in-chain: a row deleted or its MAC/fingerprint edited), a job whose state has no
+// event (job-not-in-chain: the newest events deleted). Each of `heads` (hashes `journal export`
+// printed) must be an event of an intact chain of one of the journals (head-not-found: the
+// chain was cut back before it).
+Result<CheckReport> check_journals(const std::vector<std::string>& paths,
+                                   const std::vector<std::string>& heads = {});
 
 } // namespace aliot::factory

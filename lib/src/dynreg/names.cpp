@@ -1,4 +1,6 @@
 // The device names of a batch: a plain list or the console's CSV.
+#include "util/csv.hpp"
+
 #include <aliot/config.hpp>
 #include <aliot/dynreg_batch.hpp>
 #include <aliot/encoding.hpp>
@@ -10,72 +12,41 @@
 
 namespace aliot::dynreg {
 
-namespace {
-
-std::vector<std::string> split_csv(std::string_view line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cur.push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cur.push_back(c);
+Result<std::vector<std::string>> parse_names(std::string_view text, std::string_view origin) {
+  if (text.starts_with("\xEF\xBB\xBF")) {
+    text.remove_prefix(3); // UTF-8 BOM (spreadsheet exports)
+  }
+  // The console's CSV when the first line names a DeviceName column.
+  int column = -1;
+  const std::string_view first = text.substr(0, text.find('\n'));
+  if (auto header = csv::parse(first, origin); header && !header->empty()) {
+    const auto& cells = header->front().fields;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (enc::iequals(cells[i], "DeviceName")) {
+        column = static_cast<int>(i);
       }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back(enc::trim(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
     }
   }
-  out.emplace_back(enc::trim(cur));
-  return out;
-}
-
-} // namespace
-
-std::vector<std::string> parse_names(std::string_view text) {
   std::vector<std::string> names;
-  bool first = true;
-  int column = -1; // CSV column of DeviceName, -1: plain list
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (first) {
-      first = false;
-      if (line.starts_with("\xEF\xBB\xBF")) {
-        line.remove_prefix(3); // UTF-8 BOM (spreadsheet exports)
-      }
-      const auto cells = split_csv(line);
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        if (enc::iequals(cells[i], "DeviceName")) {
-          column = static_cast<int>(i);
-        }
-      }
-      if (column >= 0) {
-        continue; // header
-      }
-    }
-    const std::string_view t = enc::trim(line);
-    if (t.empty() || t[0] == '#') {
-      continue;
-    }
-    if (column >= 0) {
-      const auto cells = split_csv(line);
+  if (column >= 0) {
+    csv::Options o;
+    o.comment = '#';
+    ALIOT_TRY_ASSIGN(auto records, csv::parse(text, origin, o));
+    for (std::size_t r = 1; r < records.size(); ++r) {
+      const auto& cells = records[r].fields;
       if (static_cast<std::size_t>(column) < cells.size() && !cells[column].empty()) {
         names.push_back(cells[column]);
       }
-    } else {
+    }
+    return names;
+  }
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t nl = text.find('\n', pos);
+    const std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    const std::string_view t = enc::trim(line);
+    if (!t.empty() && t[0] != '#') {
       names.emplace_back(t);
     }
   }
@@ -89,7 +60,7 @@ Result<std::vector<std::string>> read_names(const std::string& path, std::string
   if (!text) {
     return std::move(text).error();
   }
-  return parse_names(*text);
+  return parse_names(*text, origin);
 }
 
 Result<std::vector<std::string>> unique_device_names(const std::vector<std::string>& names) {

@@ -5,6 +5,8 @@
 // is the JSON lines `aliot register --out` writes.
 #include "factory/import.hpp"
 
+#include "util/csv.hpp"
+
 #include <aliot/identity.hpp>
 #include <aliot/serial/dialect.hpp>
 
@@ -48,45 +50,6 @@ std::string_view trim(std::string_view s) {
   }
   const auto e = s.find_last_not_of(" \t");
   return s.substr(b, e - b + 1);
-}
-
-// RFC 4180 fields of one line ("" inside quotes is a quote); nullopt when a quote is not closed
-// (a row cut in the middle).
-std::optional<std::vector<std::string>> fields_of(std::string_view line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  bool was_quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cur += c;
-      }
-    } else if (c == '"' && trim(cur).empty()) {
-      quoted = true;
-      was_quoted = true;
-      cur.clear();
-    } else if (c == ',') {
-      out.push_back(was_quoted ? cur : std::string(trim(cur)));
-      cur.clear();
-      was_quoted = false;
-    } else if (!(was_quoted && (c == ' ' || c == '\t'))) {
-      cur += c;
-    }
-  }
-  if (quoted) {
-    return std::nullopt;
-  }
-  out.push_back(was_quoted ? cur : std::string(trim(cur)));
-  return out;
 }
 
 // "Product Key" / "product_key" / "ProductKey" -> "productkey".
@@ -138,13 +101,19 @@ check_row(ImportRow& r, const std::string& where, const std::optional<std::strin
   return ok();
 }
 
-Result<std::vector<ImportRow>> parse_csv(const std::vector<Line>& lines,
-                                         const std::string& origin) {
-  auto header = fields_of(lines.front().text);
-  const std::string at0 = origin + " line " + std::to_string(lines.front().number);
-  if (!header) {
-    return Error(Errc::config, at0 + ": the header has an unclosed quote");
+// The console's layouts, read by the one CSV reader (util/csv: RFC 4180, quoted fields may hold
+// commas and line ends; an unclosed quote is refused naming the line it opened on).
+Result<std::vector<ImportRow>> parse_csv(std::string_view text, const std::string& origin) {
+  auto records = csv::parse(text, origin);
+  if (!records) {
+    return Error(Errc::config, records.error().message(), "nothing was imported");
   }
+  if (records->empty()) {
+    return Error(Errc::usage, origin + ": no triplet in the file");
+  }
+  const auto& head = records->front();
+  const std::vector<std::string>* header = &head.fields;
+  const std::string at0 = origin + " line " + std::to_string(head.line);
   std::map<std::string, std::size_t> col;
   for (std::size_t i = 0; i < header->size(); ++i) {
     auto k = column_key((*header)[i]);
@@ -171,14 +140,10 @@ Result<std::vector<ImportRow>> parse_csv(const std::vector<Line>& lines,
     }
   }
   std::vector<ImportRow> rows;
-  for (std::size_t n = 1; n < lines.size(); ++n) {
-    const auto& l = lines[n];
-    const std::string where = origin + " line " + std::to_string(l.number);
-    auto f = fields_of(l.text);
-    if (!f) {
-      return Error(Errc::config, where + ": truncated row (a quote is not closed)",
-                   "nothing was imported");
-    }
+  for (std::size_t n = 1; n < records->size(); ++n) {
+    const auto& l = (*records)[n];
+    const std::string where = origin + " line " + std::to_string(l.line);
+    const auto* f = &l.fields;
     if (f->size() < header->size()) {
       return Error(Errc::config,
                    where + ": truncated row (" + std::to_string(f->size()) + " of "
@@ -196,7 +161,7 @@ Result<std::vector<ImportRow>> parse_csv(const std::vector<Line>& lines,
       return it == col.end() ? std::string() : (*f)[it->second];
     };
     ImportRow r;
-    r.line = l.number;
+    r.line = l.line;
     r.product_key = get("productkey");
     r.device_name = get("devicename");
     r.device_secret = Secret(get("devicesecret"));
@@ -253,7 +218,7 @@ Result<ParsedImport> parse_import(std::string_view text,
   ParsedImport out;
   const bool json = trim(lines.front().text).substr(0, 1) == "{";
   out.format = json ? "jsonl" : "csv";
-  auto rows = json ? parse_jsonl(lines, origin) : parse_csv(lines, origin);
+  auto rows = json ? parse_jsonl(lines, origin) : parse_csv(text, origin);
   if (!rows) {
     return std::move(rows).error();
   }

@@ -66,8 +66,9 @@ bool pool_try_exclusive(Pool& pool);
 void pool_shared(Pool& pool);
 struct Reconciled {
   int released = 0, transmitted = 0, quarantined = 0;
+  int others = 0; // RESERVED rows of jobs the journal does not hold: left alone
 };
-// Every RESERVED row against the journal (see Journal::recover).
+// Every RESERVED row against the journal (see Journal::recover and pool_recovery.cpp).
 Result<Reconciled> pool_reconcile(Pool& pool, Journal& journal);
 
 // "a:b" → 'a:b' for messages; MACs compared without case.

@@ -1,6 +1,9 @@
-// The factory journal on SQLite: WAL + synchronous=FULL, one BEGIN IMMEDIATE transaction per
-// state change, a SHA-256 chain over the events.
+// The factory journal on SQLite: WAL + synchronous=FULL, one sqlite::Transaction (BEGIN
+// IMMEDIATE) per state change, a SHA-256 chain over the events. The check across stations'
+// journals is in journal_check.cpp.
 #include "factory/internal.hpp"
+#include "factory/journal_read.hpp"
+#include "sqlite/transaction.hpp"
 
 #include <aliot/crypto.hpp>
 #include <aliot/encoding.hpp>
@@ -22,9 +25,7 @@
 
 namespace aliot::factory {
 
-namespace {
-
-using detail::Stmt;
+namespace detail {
 
 // The link of the chain: what an event's hash covers.
 Result<std::string> event_hash(const std::string& prev,
@@ -115,6 +116,17 @@ Result<std::vector<Binding>> read_bindings(sqlite3* db, const std::string& path)
   return out;
 }
 
+} // namespace detail
+
+namespace {
+
+using detail::event_hash;
+using detail::read_bindings;
+using detail::read_error;
+using detail::read_events;
+using detail::read_jobs;
+using detail::Stmt;
+
 // Recomputes every event's hash from the one before it.
 Result<std::optional<ChainBreak>> verify_chain_of(sqlite3* db, const std::string& path) {
   Stmt s(db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event ORDER BY seq");
@@ -143,6 +155,24 @@ Result<std::optional<ChainBreak>> verify_chain_of(sqlite3* db, const std::string
     return read_error(db, path, "events");
   }
   return std::optional<ChainBreak>();
+}
+
+// The newest event, if any.
+Result<std::optional<EventRecord>> head_of(sqlite3* db, const std::string& path) {
+  Stmt s(db, "SELECT seq,ts,job_id,type,data_json,prev_hash,hash FROM event ORDER BY seq DESC "
+             "LIMIT 1");
+  if (!s.ok()) {
+    return read_error(db, path, "events");
+  }
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) {
+    return std::optional<EventRecord>(EventRecord{s.integer(0), s.text(1), s.text(2), s.text(3),
+                                                  s.text(4), s.text(5), s.text(6)});
+  }
+  if (rc != SQLITE_DONE) {
+    return read_error(db, path, "events");
+  }
+  return std::optional<EventRecord>();
 }
 
 class SqliteJournal final : public Journal {
@@ -183,7 +213,7 @@ public:
       return std::move(suffix).error();
     }
     const std::string id = now_utc() + "-" + *suffix;
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, begin());
     Stmt s(m_db, "INSERT INTO job(job_id,station,operator,port_path,dialect,state,started_at) "
                  "VALUES(?,?,?,?,?,'STARTED',?)");
     s.bind(1, id)
@@ -193,11 +223,11 @@ public:
         .bind(5, j.dialect)
         .bind(6, now_utc());
     if (s.step() != SQLITE_DONE) {
-      return rollback("cannot record the job");
+      return failed("cannot record the job");
     }
     ALIOT_TRY(add_event(id, "JOB_START",
                         {{"station", j.station}, {"operator", j.operator_id}, {"port", j.port}}));
-    ALIOT_TRY(exec("COMMIT"));
+    ALIOT_TRY(tx.commit());
     return id;
   }
 
@@ -206,7 +236,7 @@ public:
                             const std::string& pk,
                             const std::string& dn,
                             const std::string& fp) override {
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, begin());
     {
       Stmt s(m_db, "SELECT mac, fp FROM binding WHERE product_key=? AND device_name=?");
       s.bind(1, pk).bind(2, dn);
@@ -214,14 +244,12 @@ public:
         const auto mac = s.text(0);
         const auto bfp = s.text(1);
         if (mac != u.mac) {
-          (void)exec("ROLLBACK");
           return Error(Errc::usage,
                        "the triplet " + dn + " already went to another unit (MAC " + mac + ") on "
                            + "this station",
                        "a triplet is burned into one unit only: take the next triplet");
         }
         if (bfp != fp) {
-          (void)exec("ROLLBACK");
           return Error(Errc::usage,
                        "the DeviceName " + dn
                            + " was burned into this unit with another secret (fingerprint " + bfp
@@ -234,7 +262,6 @@ public:
       s.bind(1, u.mac).bind(2, pk);
       if (s.step() == SQLITE_ROW && s.text(0) != dn) {
         const auto other = s.text(0);
-        (void)exec("ROLLBACK");
         // The unit's state, as when the unit itself says it holds other credentials: one cause,
         // one exit class (device), whether the journal or the unit tells it.
         return Error(
@@ -248,7 +275,7 @@ public:
            "VALUES(?,?,?,?,'TRANSMITTED',?,?) ON CONFLICT(product_key,device_name) DO NOTHING");
     b.bind(1, pk).bind(2, dn).bind(3, u.mac).bind(4, fp).bind(5, job).bind(6, now_utc());
     if (b.step() != SQLITE_DONE) {
-      return rollback("cannot record the binding");
+      return failed("cannot record the binding");
     }
     Stmt j(m_db, "UPDATE job SET "
                  "mac=?,chip_id=?,fw=?,sn=?,product_key=?,device_name=?,fp=?,state='WRITE_INTENT' "
@@ -262,13 +289,13 @@ public:
         .bind(7, fp)
         .bind(8, job);
     if (j.step() != SQLITE_DONE) {
-      return rollback("cannot update the job");
+      return failed("cannot update the job");
     }
     ALIOT_TRY(add_event(job, "IDENTIFIED",
                         {{"mac", u.mac}, {"chip", u.chip_id}, {"fw", u.firmware}, {"sn", u.sn}}));
     ALIOT_TRY(
         add_event(job, "WRITE_INTENT", {{"product_key", pk}, {"device_name", dn}, {"fp", fp}}));
-    return exec("COMMIT"); // synchronous=FULL: durable when this returns
+    return tx.commit(); // synchronous=FULL: durable when this returns
   }
 
   Result<void> finish(const std::string& job,
@@ -276,7 +303,7 @@ public:
                       int level,
                       const std::string& cls,
                       const std::string& detail) override {
-    ALIOT_TRY(exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, begin());
     Stmt j(m_db, "UPDATE job SET state=?,error_class=?,error_detail=?,verify_level=?,ended_at=? "
                  "WHERE job_id=?");
     j.bind(1, std::string(pass ? "PASS" : "FAIL"))
@@ -286,7 +313,7 @@ public:
         .bind(5, now_utc())
         .bind(6, job);
     if (j.step() != SQLITE_DONE) {
-      return rollback("cannot update the job");
+      return failed("cannot update the job");
     }
     if (pass) {
       Stmt b(m_db,
@@ -294,13 +321,13 @@ public:
              "(SELECT product_key,device_name FROM job WHERE job_id=?)");
       b.bind(1, now_utc()).bind(2, job);
       if (b.step() != SQLITE_DONE) {
-        return rollback("cannot update the binding");
+        return failed("cannot update the binding");
       }
       ALIOT_TRY(add_event(job, "PASS", {{"level", level}}));
     } else {
       ALIOT_TRY(add_event(job, "FAIL", {{"class", cls}, {"detail", detail}}));
     }
-    return exec("COMMIT");
+    return tx.commit();
   }
 
   Result<std::optional<std::string>> bound_mac(const std::string& pk,
@@ -363,6 +390,28 @@ public:
 
   Result<std::vector<Binding>> bindings() override { return read_bindings(m_db, m_path); }
 
+  Result<bool> has_job(const std::string& job) override {
+    Stmt s(m_db, "SELECT 1 FROM job WHERE job_id=?");
+    s.bind(1, job);
+    const int rc = s.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return read_error(m_db, m_path, "jobs");
+    }
+    return rc == SQLITE_ROW;
+  }
+
+  Result<void> note_set_aside(const std::string& job,
+                              const std::string& pk,
+                              const std::string& dn,
+                              const std::string& reason) override {
+    ALIOT_TRY_ASSIGN(auto tx, begin());
+    ALIOT_TRY(add_event(job, "POOL_QUARANTINED",
+                        {{"product_key", pk}, {"device_name", dn}, {"reason", reason}}));
+    return tx.commit();
+  }
+
+  Result<std::optional<EventRecord>> head() override { return head_of(m_db, m_path); }
+
   Result<void> lock() { return m_lock.open(m_path); }
 
 private:
@@ -372,7 +421,7 @@ private:
       std::string job, state, mac, pk, dn, fp;
     };
     std::vector<Open> open;
-    ALIOT_TRY(self.exec("BEGIN IMMEDIATE"));
+    ALIOT_TRY_ASSIGN(auto tx, self.begin());
     {
       Stmt s(self.m_db, "SELECT job_id,state,mac,product_key,device_name,fp FROM job WHERE state "
                         "NOT IN ('PASS','FAIL','ABORTED','IN_DOUBT') ORDER BY started_at");
@@ -389,7 +438,7 @@ private:
           .bind(2, self.now_utc())
           .bind(3, o.job);
       if (u.step() != SQLITE_DONE) {
-        return self.rollback("cannot recover the job " + o.job);
+        return self.failed("cannot recover the job " + o.job);
       }
       if (intent) {
         ALIOT_TRY(self.add_event(o.job, "IN_DOUBT",
@@ -407,7 +456,7 @@ private:
         ++rep.aborted;
       }
     }
-    ALIOT_TRY(self.exec("COMMIT"));
+    ALIOT_TRY(tx.commit());
     if (pool != nullptr) {
       auto rec = detail::pool_reconcile(*pool, self);
       if (!rec) {
@@ -416,6 +465,7 @@ private:
       rep.released = rec->released;
       rep.transmitted = rec->transmitted;
       rep.quarantined = rec->quarantined;
+      rep.others = rec->others;
     }
     return ok();
   }
@@ -433,10 +483,13 @@ private:
     return ok();
   }
 
-  Error rollback(const std::string& what) {
-    std::string msg = sqlite3_errmsg(m_db);
-    (void)exec("ROLLBACK");
-    return Error(Errc::io, "factory journal " + m_path + ": " + what + ": " + msg);
+  Result<sqlite::Transaction> begin() {
+    return sqlite::Transaction::begin(m_db, "factory journal " + m_path);
+  }
+
+  // A failed statement inside a transaction (which rolls back as it goes out of scope).
+  Error failed(const std::string& what) const {
+    return Error(Errc::io, "factory journal " + m_path + ": " + what + ": " + sqlite3_errmsg(m_db));
   }
 
   Result<void>
@@ -450,15 +503,11 @@ private:
     }
     const std::string ts = now_utc();
     const std::string d = data.dump();
-    auto hash = event_hash(prev, ts, job, type, d);
-    if (!hash) {
-      (void)exec("ROLLBACK");
-      return std::move(hash).error();
-    }
+    ALIOT_TRY_ASSIGN(auto hash, event_hash(prev, ts, job, type, d));
     Stmt s(m_db, "INSERT INTO event(ts,job_id,type,data_json,prev_hash,hash) VALUES(?,?,?,?,?,?)");
-    s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, *hash);
+    s.bind(1, ts).bind(2, job).bind(3, type).bind(4, d).bind(5, prev).bind(6, hash);
     if (s.step() != SQLITE_DONE) {
-      return rollback("cannot append the event " + type);
+      return failed("cannot append the event " + type);
     }
     return ok();
   }
@@ -544,119 +593,6 @@ Result<void> create_parent_dir(const std::string& file) {
                                + std::strerror(err == EEXIST ? ENOTDIR : err));
   }
   return ok();
-}
-
-namespace {
-
-struct Opened {
-  std::string path;
-  sqlite3* db = nullptr;
-  ~Opened() { sqlite3_close(db); }
-};
-
-// Read-only: a journal that is missing, or not a journal, is an error.
-Result<void> open_read_only(Opened& o) {
-  struct stat st {};
-  if (::stat(o.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Error(Errc::io, "factory journal " + o.path + ": no such file");
-  }
-  if (sqlite3_open_v2(o.path.c_str(), &o.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    return Error(Errc::io, "factory journal " + o.path + ": cannot open: "
-                               + (o.db != nullptr ? sqlite3_errmsg(o.db) : "out of memory"));
-  }
-  sqlite3_busy_timeout(o.db, 5000);
-  Stmt s(o.db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
-               "('job','event','binding')");
-  if (!s.ok() || s.step() != SQLITE_ROW || s.integer(0) != 3) {
-    return Error(Errc::io, "factory journal " + o.path + ": not an aliot journal"
-                               + (s.ok() ? "" : std::string(": ") + sqlite3_errmsg(o.db)));
-  }
-  return ok();
-}
-
-} // namespace
-
-Result<CheckReport> check_journals(const std::vector<std::string>& paths) {
-  CheckReport rep;
-  struct Where {
-    std::string mac, fp, journal;
-  };
-  std::map<std::pair<std::string, std::string>, std::vector<Where>> by_triplet; // (pk, dn)
-  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
-      by_unit; // (MAC, pk) -> (dn, journal)
-  for (const auto& path : paths) {
-    Opened o{path};
-    ALIOT_TRY(open_read_only(o));
-    ++rep.journals;
-    auto jobs = read_jobs(o.db, path, {});
-    if (!jobs) {
-      return std::move(jobs).error();
-    }
-    rep.jobs += jobs->size();
-    auto events = read_events(o.db, path, {});
-    if (!events) {
-      return std::move(events).error();
-    }
-    rep.events += events->size();
-    auto chain = verify_chain_of(o.db, path);
-    if (!chain) {
-      return std::move(chain).error();
-    }
-    if (*chain) {
-      rep.violations.push_back({"broken-chain", path + ": the event chain breaks at event "
-                                                    + std::to_string((*chain)->seq) + ": "
-                                                    + (*chain)->reason});
-    }
-    auto bindings = read_bindings(o.db, path);
-    if (!bindings) {
-      return std::move(bindings).error();
-    }
-    rep.bindings += bindings->size();
-    for (const auto& b : *bindings) {
-      const auto mac = detail::upper(b.mac);
-      by_triplet[{b.product_key, b.device_name}].push_back({mac, b.fp, path});
-      by_unit[{mac, b.product_key}].emplace_back(b.device_name, path);
-    }
-  }
-  for (const auto& [key, where] : by_triplet) {
-    std::set<std::string> macs, fps;
-    std::string list, fplist;
-    for (const auto& w : where) {
-      if (macs.insert(w.mac).second) {
-        list += (list.empty() ? "" : ", ") + w.mac + " (" + w.journal + ")";
-      }
-      if (fps.insert(w.fp).second) {
-        fplist += (fplist.empty() ? "" : ", ") + w.fp + " (" + w.journal + ")";
-      }
-    }
-    const std::string name = key.first + "/" + key.second;
-    if (macs.size() > 1) {
-      rep.violations.push_back({"triplet-two-units", "the triplet " + name + " is bound to "
-                                                         + std::to_string(macs.size())
-                                                         + " units: " + list});
-    }
-    if (fps.size() > 1) {
-      rep.violations.push_back({"triplet-two-secrets", "the triplet " + name + " was burned with "
-                                                           + std::to_string(fps.size())
-                                                           + " secrets (fingerprints " + fplist
-                                                           + ")"});
-    }
-  }
-  for (const auto& [key, held] : by_unit) {
-    std::set<std::string> names;
-    std::string list;
-    for (const auto& [dn, journal] : held) {
-      if (names.insert(dn).second) {
-        list += (list.empty() ? "" : ", ") + dn + " (" + journal + ")";
-      }
-    }
-    if (names.size() > 1) {
-      rep.violations.push_back(
-          {"unit-two-triplets", "the unit " + key.first + " holds " + std::to_string(names.size())
-                                    + " triplets of product " + key.second + ": " + list});
-    }
-  }
-  return rep;
 }
 
 } // namespace aliot::factory

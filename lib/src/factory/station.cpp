@@ -59,6 +59,7 @@ public:
       , m_template(std::move(name_template))
       , m_at(std::move(at_point)) {}
   std::string_view kind() const override { return m_reg ? "register" : "pool"; }
+  void set_logger(Logger log) override { m_log = std::move(log); }
 
   Result<serial::Credentials>
   choose(const std::string& job, const UnitInfo& unit, const serial::Readback& held) override {
@@ -104,7 +105,15 @@ public:
     if (!e) {
       return std::move(e).error();
     }
-    m_dn = e->device_name;
+    m_dn = e->device_name; // finish() gives it back if what follows fails
+    for (const auto& dn : e->set_aside) {
+      // One line and one journal event per damaged row: the burn goes on with the next one.
+      const std::string why = "its stored secret no longer matches its stored fingerprint (the "
+                              "pool file was edited or is damaged)";
+      m_log.warn("the pool " + m_p.path() + ": the triplet " + dn + " of " + m_pk + " was set "
+                 + "aside (QUARANTINED): " + why + "; took the next one");
+      ALIOT_TRY(m_j.note_set_aside(job, m_pk, dn, why));
+    }
     return serial::Credentials{e->product_key, e->device_name, e->device_secret, e->product_secret};
   }
 
@@ -136,6 +145,7 @@ private:
   RegisterFn m_reg;
   std::string m_template;
   std::function<void(std::string_view)> m_at;
+  Logger m_log;
   std::string m_dn; // the triplet taken for the current job
 };
 
@@ -209,7 +219,9 @@ Station::Station(StationOptions o, Journal& journal, CredentialSource& source, L
     : m_o(std::move(o))
     , m_journal(journal)
     , m_source(source)
-    , m_log(std::move(log)) {}
+    , m_log(std::move(log)) {
+  m_source.set_logger(m_log);
+}
 
 bool Station::stopped() const {
   return m_o.stop != nullptr && m_o.stop->load();

@@ -17,7 +17,10 @@
 //
 // A crash between two steps leaves a RESERVED row; Journal::recover(&pool) reconciles it with
 // the journal: a write intent for it makes it TRANSMITTED (tied to that MAC for good), none
-// gives it back (AVAILABLE). The journal is the authority on what may have left the host.
+// gives it back (AVAILABLE) when the row's job is one of this journal's. The journal is the
+// authority on what may have left the host; on a pool shared by stations, only the station whose
+// journal holds the row's job can know there was no write intent, so only its recovery releases
+// the row (another station's leaves it RESERVED).
 #pragma once
 
 #include <aliot/error.hpp>
@@ -51,6 +54,19 @@ struct PoolEntry {
   PoolState state = PoolState::available;
   std::string mac, job_id; // the unit and the job it is tied to (empty while AVAILABLE)
   bool issued = false;     // issued by the platform at the station (record_issued)
+  // reserve() only: the AVAILABLE rows it passed over on the way because their stored secret no
+  // longer gives their stored fingerprint (the file was edited or damaged), now QUARANTINED.
+  std::vector<std::string> set_aside;
+};
+
+// What Pool::check() found. Both empty: the file is sound and every row's secret is what was
+// imported.
+struct PoolCheck {
+  std::vector<std::string> integrity; // PRAGMA quick_check's findings ("ok" is none)
+  struct Row {
+    std::string product_key, device_name, state;
+  };
+  std::vector<Row> damaged; // rows (not QUARANTINED) whose secret does not give their fingerprint
 };
 
 // Per product, how many triplets are in each state.
@@ -79,7 +95,12 @@ public:
   // Opens or creates the pool (created 0600; its -wal and -shm files take the same mode). A pool
   // that group or others may read is refused (Errc::config, hint chmod 600); other failures are
   // Errc::io. `clock` defaults to the system clock.
+  // A file that holds an SQLite database without a pool (a journal given as --pool) is refused
+  // (Errc::io, "not an aliot pool") and left untouched.
   static Result<std::unique_ptr<Pool>> open(const std::string& path, WallClock clock = {});
+  // An existing pool only (`pool status`): a missing file, an empty (0-byte) one, or one that is
+  // not an SQLite database holding a pool is refused (Errc::io) without creating anything.
+  static Result<std::unique_ptr<Pool>> open_existing(const std::string& path);
   virtual ~Pool() = default;
 
   virtual const std::string& path() const = 0;
@@ -104,9 +125,14 @@ public:
 
   // The triplet for this unit, durably, in one transaction: the one the pool already ties to
   // `mac` (its job becomes `job` while it is RESERVED), else the next AVAILABLE one of `pk` (in
-  // import order), now RESERVED for `job` and `mac`. Errc::config when no AVAILABLE triplet of
-  // `pk` is left ("the pool ... has no free triplet of PK"); Errc::usage when the one tied to
-  // `mac` is QUARANTINED.
+  // import order), now RESERVED for `job` and `mac`. The row's secret is checked against its
+  // stored fingerprint first: an AVAILABLE row that fails is QUARANTINED and the next one taken
+  // (named in PoolEntry::set_aside); a row tied to `mac` that fails is QUARANTINED and refused
+  // (Errc::device). Errc::config when no AVAILABLE triplet of `pk` is left ("the pool ... has
+  // no free triplet of PK"); Errc::device when the one tied to `mac` is QUARANTINED.
+  //
+  // The row carries `job`, and through it the station: a job lives in exactly one station's
+  // journal, and only that journal's recovery gives a RESERVED row back (Journal::recover).
   virtual Result<PoolEntry>
   reserve(const std::string& pk, const std::string& mac, const std::string& job) = 0;
 
@@ -147,6 +173,9 @@ public:
 
   // Counts per product (ordered by ProductKey).
   virtual Result<std::vector<PoolCounts>> status() = 0;
+  // `pool status`'s check: PRAGMA quick_check over the file, then every row's secret against its
+  // stored fingerprint. Errc::io when the file cannot be read at all.
+  virtual Result<PoolCheck> check() = 0;
   // Every row in `state` (secrets included): recovery and tests use it.
   virtual Result<std::vector<PoolEntry>> rows(PoolState state) = 0;
 };

@@ -47,6 +47,8 @@ public:
                               int verify_level,
                               const std::string& error_class,
                               const std::string& detail) = 0;
+  // Where the source's warnings go (a damaged pool row set aside); the Station gives its own.
+  virtual void set_logger(Logger /*log*/) {}
 };
 
 // The source of `aliot burn --triplet`: one given triplet, checked against the journal's
