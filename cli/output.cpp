@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include <aliot/encoding.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -11,6 +13,8 @@ namespace aliot::cli {
 
 namespace {
 
+// Every line aliot writes to stderr: the message may quote a server, a device or a broker, so
+// its control characters and bytes that are not UTF-8 are shown as \xHH (enc::printable).
 void write_err(std::string_view prefix, std::string_view msg, bool color, const char* ansi) {
   std::string out;
   if (color) {
@@ -20,7 +24,7 @@ void write_err(std::string_view prefix, std::string_view msg, bool color, const 
   if (color) {
     out += "\033[0m";
   }
-  out += msg;
+  out += enc::printable(msg);
   out += '\n';
   std::fwrite(out.data(), 1, out.size(), stderr);
   std::fflush(stderr);

@@ -302,7 +302,7 @@ complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l sign-method -x -a 'hmac
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l amqp-endpoint -x -d 'Endpoint amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l ca-file -r -F -d 'Also trust this CA bundle (also ALIOT_CA_FILE)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l idle-timeout -x -d 'Idle time-out announced to the server, 30-300 seconds (default 60)'
-complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s t -l topic -x -d 'Print only messages whose device topic matches this MQTT filter (repeatable)'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s t -l topic -x -d 'Print only messages whose device topic matches this MQTT filter (repeatable); the others are released back to the group, not consumed'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s C -l count -x -d 'Stop after N messages'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s W -l wait -x -d 'Stop with exit 6 if not all expected messages arrived within SECONDS'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'

@@ -2,6 +2,8 @@
 // station loop, and the loop's summary. No flow here: the outcomes come from lib's Station.
 #include "commands/burn_render.hpp"
 
+#include <aliot/encoding.hpp>
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -71,11 +73,15 @@ void render_unit(const Context& ctx, const BurnView& v, const factory::UnitOutco
   for (const auto& s : u.steps) {
     steps += fmt::format("{}{} {:.0f} ms", steps.empty() ? "" : ", ", s.step, s.ms);
   }
+  // What the unit and the pool reported, shown so that it cannot act on the terminal.
+  const auto p = [](const std::string& s) {
+    return enc::printable(s);
+  };
   ctx.out.fields({{"result", "PASS"},
-                  {"mac", u.device.mac},
-                  {"chip_id", u.device.chip_id},
-                  {"firmware", u.device.model + " " + u.device.hwrev + " " + u.device.firmware},
-                  {"device_name", u.device_name + " (" + u.product_key + ")"},
+                  {"mac", p(u.device.mac)},
+                  {"chip_id", p(u.device.chip_id)},
+                  {"firmware", p(u.device.model + " " + u.device.hwrev + " " + u.device.firmware)},
+                  {"device_name", p(u.device_name + " (" + u.product_key + ")")},
                   {"fingerprint", u.fingerprint},
                   {"verify_level", std::to_string(u.verify_level) + (u.locked ? ", locked" : "")
                                        + (u.resumed ? ", resumed" : "")},
@@ -88,8 +94,8 @@ void render_loop_unit(const Context& ctx, const BurnView& v, const factory::Unit
     ctx.out.line(unit_json(v, u).dump());
     return;
   }
-  const std::string dn = u.chosen ? u.device_name : "-";
-  const std::string mac = u.identified ? u.device.mac : "-";
+  const std::string dn = u.chosen ? enc::printable(u.device_name) : "-";
+  const std::string mac = u.identified ? enc::printable(u.device.mac) : "-";
   if (u.pass) {
     ctx.out.line(fmt::format("PASS  {}  {}  {:.0f} ms  level {}{}{}", dn, mac, u.total_ms,
                              u.verify_level, u.locked ? ", locked" : "",

@@ -4,6 +4,7 @@
 #include "commands/commands.hpp"
 #include "context.hpp"
 
+#include <aliot/encoding.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/topic.hpp>
 
@@ -113,7 +114,7 @@ Result<void> run_cloud_pub(Context& ctx, const CloudPubOptions& o) {
     j["request_id"] = res->request_id;
     ctx.out.line(j.dump());
   } else {
-    ctx.out.line(res->message_id);
+    ctx.out.line(enc::printable(res->message_id));
   }
   return ok();
 }

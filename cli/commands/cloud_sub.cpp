@@ -145,6 +145,14 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
     ctx.out.info(line);
   };
 
+  if (!o.filters.empty()) {
+    // The platform filters nothing: every message of the group comes here first.
+    ctx.out.warn("-t filters on this side: the messages of group '" + o.consumer_group
+                 + "' that do not match are released back to the group for its other consumers "
+                   "(never consumed here), and those that match are consumed; give -t a consumer "
+                   "group of its own, not one a backend reads");
+  }
+
   long printed = 0;
   auto handler = [&](const amqp::Message& m) -> Result<amqp::Step> {
     bool wanted = o.filters.empty();
@@ -152,7 +160,8 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
       wanted = wanted || topic::matches(f, m.topic);
     }
     if (!wanted) {
-      return amqp::Step::skip; // accepted and dropped (the group's other consumers miss it too)
+      ctx.out.info("released a message on " + m.topic + " (-t does not match it) to the group");
+      return amqp::Step::release; // never accepted: the group's other consumers get it
     }
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
@@ -229,7 +238,8 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
                   "Idle time-out announced to the server, 30-300 seconds (default 60)")
       ->type_name("SECONDS");
   cmd->add_option("-t,--topic", opts->filters,
-                  "Print only messages whose device topic matches this MQTT filter (repeatable)")
+                  "Print only messages whose device topic matches this MQTT filter (repeatable); "
+                  "the others are released back to the group, not consumed")
       ->type_name("FILTER");
   cmd->add_option("-C,--count", opts->count, "Stop after N messages")->type_name("N");
   cmd->add_option("-W,--wait", opts->wait_s,
@@ -257,7 +267,16 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
        "the server never hands over more than N messages. Consumers in one group share its "
        "messages. A lost connection is re-established with backoff and a freshly signed user "
        "name (with -C or --until only when -W bounds the run). Refused credentials are exit 4, "
-       "a failed connection exit 5, -W passing exit 6.",
+       "a failed connection exit 5, -W passing exit 6.\n\n"
+       "-t filters here, not on the platform: every message of the group still comes to this "
+       "consumer first. One that matches is printed and consumed (the group's other consumers "
+       "never see it); one that does not is released (AMQP released, never accepted), so the "
+       "platform hands it to another consumer of the group. On a group a backend shares, -t "
+       "therefore still takes the matching messages from that backend, and every other message "
+       "makes a round trip through this consumer before the backend gets it; with no other "
+       "consumer attached, the platform may offer the released messages to this one again and "
+       "again. Give -t (and CI smoke tests) a consumer group of their own; cloud sub warns once "
+       "when -t is used.",
        {{"aliot cloud sub --access-key-id LTAI... --consumer-group DEFAULT_GROUP "
          "--amqp-endpoint amqps://1234.iot-amqp.cn-shanghai.aliyuncs.com",
          "Print every device message of the group"},

@@ -3,6 +3,8 @@
 #include "context.hpp"
 #include "options.hpp"
 
+#include <aliot/encoding.hpp>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -34,7 +36,9 @@ Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
                                   {"origin", origin},
                                   {"env", std::string(key.env)}};
     } else {
-      rows.push_back({std::string(key.name), v ? value : "-", origin});
+      // Values come from the environment and files: shown so that they cannot act on a terminal.
+      rows.push_back(
+          {std::string(key.name), v ? enc::printable(value) : "-", enc::printable(origin)});
     }
   }
   if (ctx.out.json()) {
@@ -45,9 +49,10 @@ Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
     ctx.out.line(root.dump());
     return ok();
   }
-  ctx.out.line("config file  " + settings->config_path());
-  ctx.out.line("profile      "
-               + (settings->profile().empty() ? std::string("-") : settings->profile()));
+  ctx.out.line("config file  " + enc::printable(settings->config_path()));
+  ctx.out.line(
+      "profile      "
+      + (settings->profile().empty() ? std::string("-") : enc::printable(settings->profile())));
   for (const auto& r : rows) {
     std::string l = r[0];
     l.resize(20, ' ');

@@ -5,6 +5,7 @@
 #include "options.hpp"
 
 #include <aliot/config.hpp>
+#include <aliot/encoding.hpp>
 #include <aliot/mqtt.hpp>
 #include <aliot/topic.hpp>
 
@@ -70,7 +71,8 @@ private:
       m_stages.push_back(std::move(j));
     } else {
       m_ctx.out.line(
-          fmt::format("{:<8} {:<4} {:>5} ms  {}", stage, ok ? "ok" : "FAIL", ms, detail));
+          fmt::format("{:<8} {:<4} {:>5} ms  {}", stage, ok ? "ok" : "FAIL", ms,
+                      enc::printable(detail))); // quotes the server's certificate and replies
     }
   }
 

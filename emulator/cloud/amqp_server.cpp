@@ -2,6 +2,13 @@
 // container job are flushed only after connection::wake(); the C++ API cannot require SASL or
 // TLS on a listener, so on_connection_open re-checks the outcome; the TLS context is built once
 // (eagerly, so a bad key fails plugin init instead of terminating the broker later).
+//
+// Settlement: accepted ends a message, rejected drops it (poison). Released (a consumer's topic
+// filter did not want it) puts it back in the group's queue in its place, delivery count
+// unchanged, for the group's other consumers: it is not offered again to the link that released
+// it, so it waits for another consumer when that link is alone. Modified, a settle without an
+// outcome, or a link or connection that goes away puts it back with the delivery count raised,
+// for any consumer.
 #include "amqp_server.hpp"
 
 #include "amqp_sasl.hpp"
@@ -13,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -52,6 +60,7 @@ struct Item {
   std::string topic, message_id, payload;
   long long generate_time = 0;
   std::uint32_t delivery_count = 0;
+  std::vector<std::uint64_t> released_by; // links that released it: not offered to them again
 };
 
 // Verifies a PLAIN login against the registry (AMQP thread).
@@ -215,7 +224,7 @@ public:
       }
     }
     s.open(proton::sender_options().auto_settle(true));
-    m_senders[s] = Link{conn->second.group, {}};
+    m_senders[s] = Link{++m_link_ids, conn->second.group, {}};
     m_groups[conn->second.group].senders.push_back(s);
     note("consumer '" + conn->second.client + "' attached to group '" + conn->second.group + "'");
   }
@@ -252,6 +261,7 @@ private:
     std::string group, client;
   };
   struct Link {
+    std::uint64_t id = 0;
     std::string group;
     std::map<proton::tracker, Item> inflight;
   };
@@ -284,7 +294,11 @@ private:
     }
     Item item = std::move(f->second);
     it->second.inflight.erase(f);
-    ++item.delivery_count;
+    if (t.state() == proton::transfer::RELEASED) {
+      item.released_by.push_back(it->second.id); // for the group's other consumers
+    } else {
+      ++item.delivery_count; // modified, or settled without an outcome: a failed delivery
+    }
     const std::string group = it->second.group;
     m_groups[group].pending.emplace(item.seq, std::move(item));
     pump(group);
@@ -348,35 +362,49 @@ private:
     wake_touched();
   }
 
+  // Sends the group's queue in order, round-robin over the consumers with credit; a message
+  // waits while only consumers that released it have credit.
   void pump(const std::string& name) {
     auto git = m_groups.find(name);
     if (git == m_groups.end()) {
       return;
     }
     Group& g = git->second;
-    while (!g.pending.empty() && !g.senders.empty()) {
+    auto it = g.pending.begin();
+    while (it != g.pending.end() && !g.senders.empty()) {
+      const auto& declined = it->second.released_by;
       std::optional<std::size_t> pick;
+      bool any_credit = false;
       for (std::size_t i = 0; i < g.senders.size(); ++i) {
         const std::size_t k = (g.next + i) % g.senders.size();
-        if (g.senders[k].active() && g.senders[k].credit() > 0) {
+        if (!g.senders[k].active() || g.senders[k].credit() <= 0) {
+          continue;
+        }
+        any_credit = true;
+        if (std::find(declined.begin(), declined.end(), m_senders[g.senders[k]].id)
+            == declined.end()) {
           pick = k;
           break;
         }
       }
-      if (!pick) {
+      if (!any_credit) {
         return;
+      }
+      if (!pick) {
+        ++it;
+        continue;
       }
       g.next = *pick + 1;
       proton::sender s = g.senders[*pick];
-      Item item = std::move(g.pending.begin()->second);
-      g.pending.erase(g.pending.begin());
+      Item item = std::move(it->second);
+      it = g.pending.erase(it);
       proton::message m;
       m.inferred(true);
       m.body(proton::binary(item.payload));
       m.properties().put("topic", item.topic);
       m.properties().put("messageId", item.message_id);
       m.properties().put("generateTime", static_cast<std::int64_t>(item.generate_time));
-      if (item.delivery_count > 0) {
+      if (item.delivery_count > 0 || !item.released_by.empty()) {
         m.delivery_count(item.delivery_count);
         m.first_acquirer(false);
       }
@@ -407,6 +435,7 @@ private:
   bool m_drain_queued = false;
 
   std::uint64_t m_seq = 0;
+  std::uint64_t m_link_ids = 0;
   std::uint64_t m_dropped = 0;
   std::map<proton::connection, Conn> m_conns;
   std::map<proton::sender, Link> m_senders;

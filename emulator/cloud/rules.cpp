@@ -1,5 +1,9 @@
 #include "rules.hpp"
 
+#include <mosquitto.h>
+
+#include <string>
+
 namespace aliot::emu {
 
 namespace {
@@ -74,24 +78,20 @@ bool sys_downlink(std::string_view rest) {
 
 } // namespace
 
+// libmosquitto's matcher, which the broker exports to this plugin (the CLI and the tests get it
+// from libmosquitto through libaliot): the access rules match exactly as the broker routes.
 bool filter_matches(std::string_view filter, std::string_view topic) {
-  const auto f = split(filter);
-  const auto t = split(topic);
-  std::size_t i = 0;
-  for (; i < f.size(); ++i) {
-    if (f[i] == "#") {
-      return true;
-    }
-    if (i >= t.size()) {
-      return false;
-    }
-    if (f[i] != "+" && f[i] != t[i]) {
-      return false;
-    }
+  if (filter.find('\0') != std::string_view::npos || topic.find('\0') != std::string_view::npos) {
+    return false;
   }
-  return i == t.size();
+  bool result = false;
+  return mosquitto_topic_matches_sub(std::string(filter).c_str(), std::string(topic).c_str(),
+                                     &result)
+             == MOSQ_ERR_SUCCESS
+         && result;
 }
 
+// Filter against filter: no library has it (mosquitto matches a filter against a topic only).
 bool filter_covers(std::string_view outer, std::string_view inner) {
   const auto o = split(outer);
   const auto n = split(inner);

@@ -1,5 +1,6 @@
 // Pure topic logic of the emulator: MQTT filter matching and the device authorization rules of
-// spec section 3.5. No broker calls, so it is testable on its own.
+// spec section 3.5. No broker state (matching is libmosquitto's, which the broker exports), so it
+// is testable on its own.
 #pragma once
 
 #include <aliot/emu/registry.hpp>
@@ -10,7 +11,9 @@
 
 namespace aliot::emu {
 
-// MQTT semantics: does `filter` (with + and #) match the concrete `topic`?
+// MQTT semantics: does `filter` (with + and #) match the concrete `topic`? libmosquitto's
+// mosquitto_topic_matches_sub (exported by the broker the plugin runs in); false for a malformed
+// filter or a topic with a wildcard.
 bool filter_matches(std::string_view filter, std::string_view topic);
 // Does every topic matched by `inner` also match `outer`?
 bool filter_covers(std::string_view outer, std::string_view inner);

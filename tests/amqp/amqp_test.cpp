@@ -119,6 +119,29 @@ protected:
   std::unique_ptr<Emulator> emu;
 };
 
+// How often `needle` occurs in `text`.
+int occurrences(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Reads a background process's output until its stderr holds `needle` `n` times (or it ends, or
+// `timeout` passes).
+bool stderr_has(Background& b, const std::string& needle, int n, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (occurrences(b.err(), needle) < n) {
+    if (std::chrono::steady_clock::now() >= until) {
+      return false;
+    }
+    // Collects stdout and stderr for 100 ms (the needle is never printed on stdout).
+    b.wait_for("\x01never\x01", std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
 } // namespace
 
 // ---- credentials and parsing (pure) ----
@@ -255,6 +278,54 @@ TEST_F(AmqpEmu, TopicFilterAndUntil) {
                 {.env = env(), .timeout_s = 30});
   EXPECT_EQ(r.status, 6) << r.out << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+// `cloud sub -t` on a shared group must never consume the group's other messages: what the
+// filter does not match is released (never accepted), and the group's next consumer gets it.
+TEST_F(AmqpEmu, TopicFilterReleasesWhatItDoesNotMatchToTheGroup) {
+  const std::string dev_b = "amqpdevB";
+  ASSERT_EQ(emu->add_device(k_pk, dev_b, k_dev_secret).status, 0);
+  const std::string pk = k_pk;
+  Background filtered({aliot_bin(), "-v", "cloud", "sub", "--consumer-group", "G1", "--client-id",
+                       "filtered", "-t", "/" + pk + "/" + dev_b + "/#", "-C", "1", "-W", "60", "-o",
+                       "json"},
+                      {.env = env()});
+  ASSERT_TRUE(attached(1)) << emu->log();
+  for (int i = 0; i < 10; ++i) {
+    publish("a" + std::to_string(i)); // device A (k_dn): not matched by the filter
+  }
+  ASSERT_TRUE(stderr_has(filtered, "released a message on /" + pk + "/" + k_dn + "/user/update", 10,
+                         std::chrono::seconds(30)))
+      << filtered.err();
+  EXPECT_EQ(filtered.out(), "");
+  EXPECT_EQ(occurrences(filtered.err(), "-t filters on this side"), 1) << filtered.err();
+
+  // A second consumer of the group receives every one of device A's messages.
+  auto second = run_aliot({"cloud", "sub", "--consumer-group", "G1", "--client-id", "second", "-C",
+                           "10", "-W", "30", "-o", "json"},
+                          {.env = env(), .timeout_s = 40});
+  ASSERT_EQ(second.status, 0) << second.out << second.err;
+  std::multiset<std::string> got;
+  for (const auto& j : json_lines(second.out)) {
+    EXPECT_EQ(j["topic"], "/" + pk + "/" + k_dn + "/user/update");
+    EXPECT_FALSE(j.contains("delivery_count")) << "a release is not a failed delivery: " << j;
+    got.insert(j["payload"].get<std::string>());
+  }
+  std::multiset<std::string> want;
+  for (int i = 0; i < 10; ++i) {
+    want.insert("a" + std::to_string(i));
+  }
+  EXPECT_EQ(got, want);
+
+  // What the filter matches is still printed (and consumed) by the filtered consumer.
+  auto b =
+      run_aliot({"pub", "-k", k_pk, "-d", dev_b, "-t", "user/update", "-m", "b0"}, {.env = env()});
+  ASSERT_EQ(b.status, 0) << b.err;
+  ASSERT_EQ(filtered.wait(std::chrono::seconds(30)), 0) << filtered.err();
+  const auto lines = json_lines(filtered.out());
+  ASSERT_EQ(lines.size(), 1U) << filtered.out();
+  EXPECT_EQ(lines[0]["payload"], "b0");
+  EXPECT_EQ(lines[0]["topic"], "/" + pk + "/" + dev_b + "/user/update");
 }
 
 TEST_F(AmqpEmu, RefusedLogins) {

@@ -44,3 +44,51 @@ TEST(Topic, ShapeRulesNameTheRule) {
   check("/${productKey}/x", Use::publish, "placeholder");
   EXPECT_TRUE(topic::validate_shape("/a/+/c/#", Use::subscribe));
 }
+
+// Matching is libmosquitto's (mosquitto_topic_matches_sub): the cases around the wildcards and
+// '$' topics that a hand-written matcher got wrong or never met.
+TEST(TopicMatches, SingleLevelWildcard) {
+  EXPECT_TRUE(topic::matches("/+/+/user/update", "/pk/dn/user/update"));
+  EXPECT_TRUE(topic::matches("/pk/+/user", "/pk//user")); // '+' matches an empty level
+  EXPECT_TRUE(topic::matches("+/+", "/a"));               // the empty level before the '/'
+  EXPECT_TRUE(topic::matches("+", "a"));
+  EXPECT_FALSE(topic::matches("+", "/a"));
+  EXPECT_FALSE(topic::matches("/pk/+", "/pk/dn/user"));
+  EXPECT_FALSE(topic::matches("/pk/+/user", "/pk/user"));
+  EXPECT_FALSE(topic::matches("/pk/+/user/get", "/pk/dn/user/update"));
+  EXPECT_FALSE(topic::matches("/pk/dn+/x", "/pk/dn+/x")); // not a whole level: malformed
+}
+
+TEST(TopicMatches, MultiLevelWildcard) {
+  EXPECT_TRUE(topic::matches("#", "/x"));
+  EXPECT_TRUE(topic::matches("/pk/#", "/pk/dn/user/update"));
+  EXPECT_TRUE(topic::matches("/pk/dn/#", "/pk/dn")); // the parent level too
+  EXPECT_TRUE(topic::matches("/pk/dn/#", "/pk/dn/"));
+  EXPECT_TRUE(topic::matches("/+/dn/#", "/pk/dn/a/b"));
+  EXPECT_FALSE(topic::matches("/pk/dn/#", "/pk/dnx"));
+  EXPECT_FALSE(topic::matches("/pk/dn/#", "/pk"));
+  EXPECT_FALSE(topic::matches("/pk/#/x", "/pk/a/x")); // '#' not last: malformed, matches nothing
+  EXPECT_FALSE(topic::matches("/pk/a#", "/pk/a"));
+}
+
+TEST(TopicMatches, DollarTopicsAreNotMatchedByLeadingWildcards) {
+  EXPECT_FALSE(topic::matches("#", "$SYS/broker/uptime"));
+  EXPECT_FALSE(topic::matches("+/broker/uptime", "$SYS/broker/uptime"));
+  EXPECT_TRUE(topic::matches("$SYS/#", "$SYS/broker/uptime"));
+  EXPECT_TRUE(topic::matches("$SYS/+/uptime", "$SYS/broker/uptime"));
+  // '$' elsewhere than the first character is an ordinary character (the platform's topics
+  // start with '/').
+  EXPECT_TRUE(topic::matches("/+/x", "/$pk/x"));
+  EXPECT_TRUE(topic::matches("#", "/$SYS/x"));
+}
+
+TEST(TopicMatches, ExactTopicsAndBadInput) {
+  EXPECT_TRUE(topic::matches("/pk/dn/user/update", "/pk/dn/user/update"));
+  EXPECT_FALSE(topic::matches("/pk/dn/user/update", "/pk/dn/user/update/"));
+  EXPECT_FALSE(topic::matches("/pk/dn", "/PK/dn")); // case-sensitive
+  EXPECT_FALSE(topic::matches("", "/a"));
+  EXPECT_FALSE(topic::matches("#", ""));
+  EXPECT_FALSE(topic::matches("/a/+", "/a/+")); // a topic holding a wildcard matches nothing
+  EXPECT_FALSE(topic::matches("/a/#", std::string_view("/a/b\0c", 6)));
+  EXPECT_TRUE(topic::matches("/\xe6\xb5\x8b/+", "/\xe6\xb5\x8b/\xe8\xaf\x95"));
+}

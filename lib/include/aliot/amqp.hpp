@@ -5,7 +5,8 @@
 //  - credentials: the SASL user name and password of a consumer (pure; the time is an input,
 //    so the spec's vectors are reproducible), and the parser the emulator verifies them with;
 //  - consume(): the consumer flow (connect, credit, accept each message only after the handler
-//    has written it, drop duplicate messageIds, reconnect with backoff and freshly signed
+//    has written it, release the ones it does not want back to the group, drop duplicate
+//    messageIds, reconnect with backoff and freshly signed
 //    credentials, stop flag, deadline).
 // No AMQP library type appears here; the flow is built on Qpid Proton C++ in lib/src/amqp.
 #pragma once
@@ -105,16 +106,18 @@ struct ConsumerOptions {
   std::function<void(const std::string&)> log;
 };
 
-// What the handler did with a message: `next` (counted, go on), `skip` (not wanted, e.g. a
-// client-side topic filter: accepted, not counted), `stop` (counted, then stop). An error stops
-// without accepting the message (it is redelivered). Called once per new messageId, on the
+// What the handler did with a message: `next` (counted, accepted, go on), `release` (not wanted,
+// e.g. a client-side topic filter: settled as AMQP `released`, never accepted, so the platform
+// hands it to another consumer of the group; not counted), `stop` (counted, accepted, then stop).
+// An error stops without accepting the message (it is redelivered). Called once per messageId
+// not handled yet (a released message that comes back is offered to the handler again), on the
 // consumer's thread.
-enum class Step { next, skip, stop };
+enum class Step { next, release, stop };
 using Handler = std::function<Result<Step>(const Message&)>;
 
 struct ConsumeStats {
   long handled = 0;    // messages the handler counted (next or stop) and accepted
-  long skipped = 0;    // messages the handler skipped (accepted, not counted)
+  long released = 0;   // messages the handler did not want (released to the group, not counted)
   long duplicates = 0; // messages dropped (and accepted) because their messageId was seen
   int connects = 0;    // successful connections
 };

@@ -33,8 +33,13 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 Result<std::vector<std::pair<std::string, std::string>>> form_decode(std::string_view body);
 
 bool is_valid_utf8(std::string_view bytes);
-// Bytes as text a person can read: well-formed UTF-8 kept, every other byte as `\xHH`.
-std::string escape_invalid_utf8(std::string_view bytes);
+// Bytes from outside (a server's reply, a device's answer) as one line of text a terminal or a
+// log can show without acting on it: well-formed UTF-8 is kept, except control characters (C0
+// U+0000-U+001F, DEL, C1 U+0080-U+009F); those and every byte that is not UTF-8 are shown as
+// `\xHH`, one per byte (C1 as its two UTF-8 bytes, `\xC2\x9B`). Every error message and every
+// printed field that came from outside goes through it; message payloads a command prints as its
+// data (`sub`, `cloud sub`) stay byte-exact.
+std::string printable(std::string_view bytes);
 
 // `s` without leading and trailing bytes from `ws` (by default space, tab, CR and LF).
 std::string_view trim(std::string_view s, std::string_view ws = " \t\r\n");

@@ -29,8 +29,9 @@ int exit_status(Errc code);
 std::string_view errc_name(Errc code);
 
 namespace detail {
-// `text` when it is valid UTF-8, else with every byte that is not as `\xHH`: messages often quote
-// what a server or a device sent, and must stay printable text (a terminal, a JSON error line).
+// `text` through enc::printable (control characters and bytes that are not UTF-8 as `\xHH`):
+// messages often quote what a server or a device sent, and must stay one line of printable text
+// that cannot act on a terminal (an ESC sequence, BEL, a CR/LF forging a log line).
 std::string as_text(std::string text);
 } // namespace detail
 

@@ -26,7 +26,8 @@ Result<void> validate(std::string_view full, Use use, std::string_view pk, std::
 // The rule without the namespace check (for cloud-side use).
 Result<void> validate_shape(std::string_view full, Use use);
 
-// MQTT matching of a topic against a filter with + and # (`/a/+/c`, `/a/#`).
+// MQTT matching of a topic against a filter with + and # (`/a/+/c`, `/a/#`), by libmosquitto's
+// mosquitto_topic_matches_sub: false for a malformed filter or a topic holding a wildcard.
 bool matches(std::string_view filter, std::string_view topic);
 
 // The most messages per second the platform takes from one device (spec 2.8: 30 at QoS 0, 10 at

@@ -4,7 +4,9 @@
 // keeps run() alive after stop(), so deadlines and the stop flag are watched by a plain thread.
 //
 // One attempt = one container: connect with freshly signed credentials, attach one receiver
-// with manual credit, hand each message to the handler, accept it after the handler returned.
+// with manual credit, hand each message to the handler, accept it after the handler returned
+// (or release it, unaccepted, when the handler does not want it: a filter must never consume
+// the group's other messages).
 // Between attempts the loop sleeps (1 s doubling to 30 s, with jitter) unless the failure was
 // an authentication refusal.
 #include "module.hpp"
@@ -50,6 +52,7 @@ long long unix_ms() {
 // The messageIds already handled (bounded, oldest forgotten first).
 class SeenIds {
 public:
+  bool contains(const std::string& id) const { return !id.empty() && m_set.count(id) != 0; }
   bool insert(const std::string& id) {
     if (id.empty()) {
       return true;
@@ -217,7 +220,7 @@ public:
       msg.payload = proton::to_string(body);
     }
     msg.delivery_count = m.delivery_count();
-    if (!m_sh.seen.insert(msg.message_id)) {
+    if (m_sh.seen.contains(msg.message_id)) {
       ++m_sh.stats.duplicates;
       d.accept();
       top_up();
@@ -229,12 +232,16 @@ public:
       finish(Outcome::failed, "");
       return;
     }
-    d.accept();
-    if (*r == Step::skip) {
-      ++m_sh.stats.skipped;
+    if (*r == Step::release) {
+      // Not accepted, not remembered: AMQP `released` (delivery not failed, the delivery count
+      // unchanged) makes it available to the group's other consumers again.
+      d.release();
+      ++m_sh.stats.released;
       top_up();
       return;
     }
+    m_sh.seen.insert(msg.message_id);
+    d.accept();
     ++m_sh.stats.handled;
     if (*r == Step::stop || (m_sh.o.count && m_sh.stats.handled >= *m_sh.o.count)) {
       finish(Outcome::done, "");

@@ -75,9 +75,7 @@ Result<DeviceInfo> checked_identity(DeviceInfo d) {
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   for (std::string* f : {&d.model, &d.hwrev, &d.firmware, &d.chip_id, &d.sn}) {
-    if (!enc::is_valid_utf8(*f)) {
-      *f = enc::escape_invalid_utf8(*f);
-    }
+    *f = enc::printable(*f);
   }
   return d;
 }

@@ -1,6 +1,9 @@
 #include <aliot/encoding.hpp>
 #include <aliot/topic.hpp>
 
+#include <mosquitto.h>
+
+#include <string>
 #include <vector>
 
 namespace aliot::topic {
@@ -119,24 +122,18 @@ Result<void> validate(std::string_view t, Use use, std::string_view pk, std::str
                "a topic without a leading '/' is relative to the device: user/update");
 }
 
+// libmosquitto's matcher (the broker exports the same function to the emulator's plugin): `#`
+// also matches the parent level, a filter that starts with a wildcard never matches a topic
+// that starts with '$', and a malformed filter or a topic with a wildcard matches nothing.
 bool matches(std::string_view filter, std::string_view topic) {
-  while (true) {
-    const auto fs = filter.find('/');
-    const auto ts = topic.find('/');
-    const std::string_view f = filter.substr(0, fs);
-    if (f == "#") {
-      return true;
-    }
-    if (f != "+" && f != topic.substr(0, ts)) {
-      return false;
-    }
-    if (fs == std::string_view::npos || ts == std::string_view::npos) {
-      // `a/#` also matches `a`
-      return fs == ts || (ts == std::string_view::npos && filter.substr(fs + 1) == "#");
-    }
-    filter.remove_prefix(fs + 1);
-    topic.remove_prefix(ts + 1);
+  if (filter.find('\0') != std::string_view::npos || topic.find('\0') != std::string_view::npos) {
+    return false; // no MQTT topic holds a NUL
   }
+  bool result = false;
+  return mosquitto_topic_matches_sub(std::string(filter).c_str(), std::string(topic).c_str(),
+                                     &result)
+             == MOSQ_ERR_SUCCESS
+         && result;
 }
 
 std::string subscribe_only_class(std::string_view full, std::string_view pk, std::string_view dn) {

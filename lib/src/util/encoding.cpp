@@ -270,22 +270,46 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-std::string escape_invalid_utf8(std::string_view s) {
+namespace {
+
+// A control character a terminal acts on: C0 (U+0000-U+001F), DEL, or C1 (U+0080-U+009F, in
+// UTF-8 the two bytes C2 80 to C2 9F).
+bool is_control(std::string_view seq) {
+  const auto c = static_cast<unsigned char>(seq[0]);
+  if (seq.size() == 1) {
+    return c < 0x20 || c == 0x7F;
+  }
+  return seq.size() == 2 && c == 0xC2 && static_cast<unsigned char>(seq[1]) <= 0x9F;
+}
+
+} // namespace
+
+std::string printable(std::string_view s) {
   static constexpr std::string_view k_hex = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_sequence_at(s, i);
-    if (n == 0) {
-      const auto c = static_cast<unsigned char>(s[i]);
+  const auto escape = [&](std::string_view bytes) {
+    for (const char b : bytes) {
+      const auto c = static_cast<unsigned char>(b);
       out += "\\x";
       out.push_back(k_hex[c >> 4U]);
       out.push_back(k_hex[c & 0x0FU]);
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
     }
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_sequence_at(s, i);
+    if (n == 0) {
+      escape(s.substr(i, 1));
+      ++i;
+      continue;
+    }
+    const std::string_view seq = s.substr(i, n);
+    if (is_control(seq)) {
+      escape(seq);
+    } else {
+      out.append(seq);
+    }
+    i += n;
   }
   return out;
 }

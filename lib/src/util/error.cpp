@@ -4,10 +4,7 @@
 namespace aliot {
 
 std::string detail::as_text(std::string text) {
-  if (enc::is_valid_utf8(text)) {
-    return text;
-  }
-  return enc::escape_invalid_utf8(text);
+  return enc::printable(text);
 }
 
 int exit_status(Errc code) {
