@@ -91,6 +91,8 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   ALIOT_TRY(validate_region(c.region));
   c.instance_id = settings->text("instance");
   c.endpoint = settings->text("api_endpoint").value_or(default_api_endpoint(c.region));
+  ALIOT_TRY(check_http_endpoint(c.endpoint, "the OpenAPI endpoint",
+                                "ALIOT_API_ENDPOINT (or api_endpoint in the profile)"));
   c.http_method = f.http_method.value_or("POST");
   auto key = access_key_of(*settings, "the cloud OpenAPI");
   if (!key) {
@@ -101,9 +103,6 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   out.http.ca_file = settings->text("ca_file").value_or("");
   out.http.insecure = f.insecure;
   out.http.stop = ctx.interrupted;
-  // The proxies as libcurl would read them: a call no proxy applies to is sent over aliot's own
-  // HTTP/1.1 without loading libcurl (most of a one-shot call's time on a near endpoint).
-  out.http.proxies = http::proxies_from(ctx.env);
   if (f.insecure) {
     ctx.out.warn(k_insecure_warning);
   }

@@ -480,7 +480,7 @@ ManInputs default_man_inputs() {
   in.environment.push_back(
       {"XDG_CONFIG_HOME", "Where the config file is looked for (default ~/.config)"});
   in.environment.push_back({"NO_COLOR", "When set, no colour on stderr (as --no-color)"});
-  // Read as curl reads them (lib/src/http: proxies_from); MQTT connections use no proxy.
+  // Read by libcurl itself, as curl reads them (lib/src/http/client.cpp); MQTT uses no proxy.
   in.environment.push_back({"https_proxy",
                             "Proxy for https:// calls: registration over HTTPS and the OpenAPI "
                             "(also HTTPS_PROXY). MQTT connections do not use a proxy"});

@@ -1,14 +1,16 @@
-// http::Client with its proxies given (as `aliot rrpc call` makes it): a request no proxy applies
-// to goes over aliot's own HTTP/1.1 on OpenSSL, a proxied one over libcurl. Against a small
-// HTTP(S) server on loopback (real TLS, a throw-away CA) that numbers its connections, and a
-// forward proxy (absolute-form requests and CONNECT tunnels) that says what went through it.
+// http::Client (libcurl, loaded on first use) against a small HTTP(S) server on loopback (real
+// TLS, a throw-away CA) that numbers its connections and misbehaves on request, and a forward
+// proxy (absolute-form requests and CONNECT tunnels) that says what went through it. The proxies
+// come from the process environment, as libcurl reads them.
 #include "certs.hpp"
 #include "cloud_support.hpp"
 #include "unwrap.hpp"
 
+#include <aliot/endpoint.hpp>
 #include <aliot/http.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 
 using namespace aliot;
@@ -165,6 +167,45 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 )";
 
+// The proxy variables libcurl reads, unset for the life of a ProxyEnv (a test sets the ones it
+// wants with set()) and restored afterwards: the tests in this file run in one thread.
+class ProxyEnv {
+public:
+  ProxyEnv() {
+    for (const char* name : k_names) {
+      if (const char* v = std::getenv(name); v != nullptr) {
+        m_saved.emplace_back(name, v);
+      }
+      ::unsetenv(name);
+    }
+  }
+  ~ProxyEnv() {
+    for (const char* name : k_names) {
+      ::unsetenv(name);
+    }
+    for (const auto& [k, v] : m_saved) {
+      ::setenv(k.c_str(), v.c_str(), 1);
+    }
+  }
+  ProxyEnv(const ProxyEnv&) = delete;
+  ProxyEnv& operator=(const ProxyEnv&) = delete;
+  // Sets exactly these (the others unset).
+  static void set(const std::map<std::string, std::string>& vars) {
+    for (const char* name : k_names) {
+      ::unsetenv(name);
+    }
+    for (const auto& [k, v] : vars) {
+      ::setenv(k.c_str(), v.c_str(), 1);
+    }
+  }
+
+private:
+  static constexpr const char* k_names[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                            "HTTPS_PROXY", "all_proxy",  "ALL_PROXY",
+                                            "no_proxy",    "NO_PROXY"};
+  std::vector<std::pair<std::string, std::string>> m_saved;
+};
+
 std::string write_script(const TempDir& dir, const std::string& name, const char* text) {
   const std::string path = dir.path() + "/" + name;
   std::ofstream(path) << text;
@@ -189,11 +230,10 @@ protected:
     }
   }
 
-  // A client as rrpc call makes it: proxies given (none unless set), trusting the test CA.
-  http::ClientOptions options(http::Proxies proxies = {}) const {
+  // A client as rrpc call makes it, trusting the test CA.
+  http::ClientOptions options() const {
     http::ClientOptions o;
     o.ca_file = pki.ca;
-    o.proxies = std::move(proxies);
     return o;
   }
   std::string https_url(const std::string& path, const std::string& host = "127.0.0.1") const {
@@ -217,6 +257,7 @@ protected:
     return r;
   }
 
+  ProxyEnv proxy_env; // no proxy unless a test sets one
   TempDir dir;
   TestCerts pki;
   std::unique_ptr<Background> https;
@@ -313,7 +354,7 @@ TEST_F(HttpClient, RefusesOversizedAndMalformedRepliesAndTimesOut) {
     SCOPED_TRACE(path);
     r = c.send(get(http_url(path)));
     ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error().code(), Errc::remote);
+    EXPECT_EQ(r.error().code(), Errc::remote) << r.error().message();
   }
   r = c.send(get(http_url("/garbage")));
   ASSERT_FALSE(r.has_value());
@@ -327,7 +368,7 @@ TEST_F(HttpClient, RefusesOversizedAndMalformedRepliesAndTimesOut) {
   r = c.send(get("http://127.0.0.1:" + std::to_string(free_port()) + "/"));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Errc::network);
-  // A name that cannot exist (RFC 6761), looked up on the resolver's thread.
+  // A name that cannot exist (RFC 6761).
   r = c.send(get("https://aliot-test.invalid/"));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Errc::network) << r.error().message();
@@ -352,13 +393,15 @@ TEST_F(HttpClient, AProxyThatAppliesIsUsedAndNoProxySkipsIt) {
   ASSERT_TRUE(port.has_value()) << proxy.err();
   const std::string proxy_url = "http://127.0.0.1:" + *port;
 
-  http::Client via(options({.http = proxy_url}));
+  ProxyEnv::set({{"http_proxy", proxy_url}});
+  http::Client via(options());
   const auto r = unwrap(via.send(post(http_url("/echo"))));
   EXPECT_EQ(r.body, "proxied POST " + http_url("/echo") + " HTTP/1.1");
   EXPECT_EQ(proxy.read_line(std::chrono::seconds(5)), "POST " + http_url("/echo") + " HTTP/1.1");
 
   // https through the tunnel, verified end to end against the server's certificate.
-  http::Client tunnel(options({.all = proxy_url}));
+  ProxyEnv::set({{"all_proxy", proxy_url}});
+  http::Client tunnel(options());
   const auto t = json::parse(unwrap(tunnel.send(post(https_url("/echo")))).body);
   EXPECT_EQ(t["line"], "POST /echo HTTP/1.1");
   EXPECT_EQ(proxy.read_line(std::chrono::seconds(5)),
@@ -366,29 +409,50 @@ TEST_F(HttpClient, AProxyThatAppliesIsUsedAndNoProxySkipsIt) {
 
   for (const std::string no : {"127.0.0.1", "example.com, 127.0.0.1", "*"}) {
     SCOPED_TRACE(no);
-    http::Client direct(options({.http = proxy_url, .https = proxy_url, .no_proxy = no}));
+    ProxyEnv::set({{"http_proxy", proxy_url}, {"https_proxy", proxy_url}, {"no_proxy", no}});
+    http::Client direct(options());
     EXPECT_EQ(json::parse(unwrap(direct.send(post(http_url("/echo")))).body)["line"],
               "POST /echo HTTP/1.1");
   }
   // A leading dot names the domain (and the host of that name).
-  http::Client direct(options({.https = proxy_url, .no_proxy = ".localhost"}));
+  ProxyEnv::set({{"https_proxy", proxy_url}, {"no_proxy", ".localhost"}});
+  http::Client direct(options());
   EXPECT_EQ(json::parse(unwrap(direct.send(post(https_url("/echo", "localhost")))).body)["line"],
             "POST /echo HTTP/1.1");
   EXPECT_FALSE(proxy.read_line(std::chrono::milliseconds(300)).has_value()) << proxy.out();
 }
 
-TEST(HttpProxies, AreReadAsLibcurlReadsThem) {
-  const auto p = http::proxies_from({{"http_proxy", "http://h:1"},
-                                     {"HTTP_PROXY", "http://ignored:1"},
-                                     {"HTTPS_PROXY", "http://s:2"},
-                                     {"ALL_PROXY", "socks5://a:3"},
-                                     {"all_proxy", "socks5://b:4"},
-                                     {"NO_PROXY", "example.com"}});
-  EXPECT_EQ(p.http, "http://h:1");
-  EXPECT_EQ(p.https, "http://s:2");
-  EXPECT_EQ(p.all, "socks5://b:4");
-  EXPECT_EQ(p.no_proxy, "example.com");
-  EXPECT_TRUE(http::proxies_from({{"HTTP_PROXY", "http://ignored:1"}}).http.empty());
+// The variables are read as curl reads them (and as the man page says): upper-case HTTP_PROXY
+// is not read, HTTPS_PROXY and ALL_PROXY are, the lower-case name wins over the upper-case one.
+TEST_F(HttpClient, TheProxyVariablesAreReadAsCurlReadsThem) {
+  Background proxy({"python3", write_script(dir, "proxy.py", k_proxy)});
+  const auto port = proxy.read_line(std::chrono::seconds(10));
+  ASSERT_TRUE(port.has_value()) << proxy.err();
+  const std::string proxy_url = "http://127.0.0.1:" + *port;
+  const std::string nowhere = "http://127.0.0.1:" + std::to_string(free_port());
+
+  ProxyEnv::set({{"HTTP_PROXY", proxy_url}});
+  EXPECT_EQ(json::parse(unwrap(http::Client(options()).send(post(http_url("/echo")))).body)["line"],
+            "POST /echo HTTP/1.1");
+
+  ProxyEnv::set({{"HTTPS_PROXY", proxy_url}});
+  EXPECT_EQ(unwrap(http::Client(options()).send(post(https_url("/echo")))).status, 200);
+  EXPECT_EQ(proxy.read_line(std::chrono::seconds(5)),
+            "CONNECT 127.0.0.1:" + https_ports.first + " HTTP/1.1");
+
+  ProxyEnv::set({{"ALL_PROXY", proxy_url}});
+  EXPECT_EQ(unwrap(http::Client(options()).send(post(http_url("/echo")))).body,
+            "proxied POST " + http_url("/echo") + " HTTP/1.1");
+  EXPECT_EQ(proxy.read_line(std::chrono::seconds(5)), "POST " + http_url("/echo") + " HTTP/1.1");
+
+  // all_proxy (lower case) wins over ALL_PROXY, which points nowhere; NO_PROXY is read too.
+  ProxyEnv::set({{"ALL_PROXY", nowhere}, {"all_proxy", proxy_url}});
+  EXPECT_EQ(unwrap(http::Client(options()).send(post(http_url("/echo")))).body,
+            "proxied POST " + http_url("/echo") + " HTTP/1.1");
+  EXPECT_EQ(proxy.read_line(std::chrono::seconds(5)), "POST " + http_url("/echo") + " HTTP/1.1");
+  ProxyEnv::set({{"all_proxy", nowhere}, {"NO_PROXY", "127.0.0.1"}});
+  EXPECT_EQ(unwrap(http::Client(options()).send(post(http_url("/echo")))).status, 200);
+  EXPECT_FALSE(proxy.read_line(std::chrono::milliseconds(300)).has_value()) << proxy.out();
 }
 
 // `aliot rrpc call` keeps working behind a proxy: https_proxy from the environment, the call
@@ -410,4 +474,43 @@ TEST_F(HttpClient, RrpcCallGoesThroughTheEnvironmentsProxy) {
       run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "ping"}, {.env = env});
   EXPECT_EQ(direct.status, 0) << direct.err;
   EXPECT_FALSE(proxy.read_line(std::chrono::milliseconds(300)).has_value()) << proxy.out();
+}
+
+// A URL libcurl cannot use is the user's configuration, not the network: exit 3 with one line.
+TEST(HttpEndpoint, APortPastEveryNumberIsAConfigurationError) {
+  const Env env{{"ALIOT_API_ENDPOINT", "https://h:99999999999999999999/"},
+                {"ALIOT_AUTH_ENDPOINT", "https://h:99999999999999999999/"},
+                {"ALIOT_PRODUCT_SECRET", "psOverflow0123456"},
+                {"ALIOT_ACCESS_KEY_ID", "LTAIoverflow01"},
+                {"ALIOT_ACCESS_KEY_SECRET", "akOverflow0123456789"}};
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "ping"},
+           {"cloud", "pub", "-k", k_pk, "-d", "dev1", "-t", "user/get", "-m", "x"},
+           {"register", "-k", k_pk, "-d", "dev1"}}) {
+    SCOPED_TRACE(args[0]);
+    const auto r = run_aliot(args, {.env = env});
+    EXPECT_EQ(r.status, 3) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err.rfind("aliot: error: ", 0), 0U) << r.err;
+    EXPECT_NE(r.err.find("99999999999999999999"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("bug"), std::string::npos) << r.err;
+  }
+}
+
+TEST(HttpEndpoint, IsCheckedWithoutExceptionsForAnyPort) {
+  const std::string what = "the OpenAPI endpoint";
+  const std::string setting = "ALIOT_API_ENDPOINT";
+  for (const char* good :
+       {"https://iot.cn-shanghai.aliyuncs.com", "https://127.0.0.1:8443/", "http://[::1]:80/x",
+        "HTTPS://h:65535?q", "https://h:1#f", "https://h:/"}) {
+    EXPECT_TRUE(check_http_endpoint(good, what, setting).has_value()) << good;
+  }
+  for (const char* bad :
+       {"https://h:99999999999999999999/", "https://h:65536", "https://h:0", "https://h:-1",
+        "https://h:8a", "https://:443", "https://[::1", "https://[::1]x", "ftp://h", "h:443", ""}) {
+    const auto r = check_http_endpoint(bad, what, setting);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), Errc::config) << bad;
+    EXPECT_NE(r.error().hint().find(setting), std::string::npos);
+  }
 }

@@ -45,6 +45,12 @@ inline constexpr const char* k_insecure_warning =
 // (--allow-insecure-http); the text to warn with when allowed, nullopt for https://.
 Result<std::optional<std::string>> check_secret_endpoint(const std::string& url, bool allowed);
 
+// A base URL of an HTTP(S) service given by the user (ALIOT_API_ENDPOINT, ALIOT_AUTH_ENDPOINT):
+// http:// or https://, a host, and when a port is written, 1-65535. Errc::config naming `what`
+// ("the OpenAPI endpoint") and `setting` (where to fix it) otherwise.
+Result<void>
+check_http_endpoint(const std::string& url, const std::string& what, const std::string& setting);
+
 Result<void> validate_region(const std::string& region);
 Result<int> parse_port(const std::string& text, const std::string& what);
 

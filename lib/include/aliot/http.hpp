@@ -1,10 +1,9 @@
-// A small HTTPS client for dynamic registration and the cloud OpenAPI: TLS verified against the
-// system store or a CA file, proxies, TCP_NODELAY, timeouts. One Client reuses its connections:
-// use one Client per thread.
-//
-// With ClientOptions::proxies given, a request no proxy applies to goes out over aliot's own
-// HTTP/1.1 on OpenSSL, and a proxied one over libcurl (loaded on first use) with those proxies.
-// Without it, every request goes over libcurl, which reads the proxies from the environment.
+// A small HTTPS client for dynamic registration and the cloud OpenAPI, on libcurl (loaded on the
+// first request, not at start-up): TLS 1.2+ verified against the system store or a CA file, SNI,
+// TCP_NODELAY, connect and whole-request timeouts, replies bounded (heads and bodies), the stop
+// flag. Proxies are libcurl's, from the process environment (https_proxy, HTTPS_PROXY,
+// http_proxy, all_proxy, ALL_PROXY, no_proxy, NO_PROXY). One Client keeps its connection for the
+// next request to the same server: use one Client per thread (a batch: one per worker).
 #pragma once
 
 #include <aliot/error.hpp>
@@ -12,27 +11,12 @@
 
 #include <atomic>
 #include <cstddef>
-#include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace aliot::http {
-
-// Proxy URLs as libcurl reads them from the environment (empty: not set).
-struct Proxies {
-  std::string http;     // http_proxy
-  std::string https;    // https_proxy, HTTPS_PROXY
-  std::string all;      // all_proxy, ALL_PROXY
-  std::string no_proxy; // no_proxy, NO_PROXY: hosts or domains reached directly, or "*"
-};
-
-// The proxies of a process environment (given as a map: the library never reads it itself),
-// with libcurl's names and precedence (lower case first; HTTP_PROXY upper case is not read).
-Proxies proxies_from(const std::map<std::string, std::string, std::less<>>& env);
 
 struct ClientOptions {
   std::string ca_file;   // empty: the system trust store
@@ -46,9 +30,6 @@ struct ClientOptions {
   // When set and it becomes true (SIGINT/SIGTERM), a request in flight is abandoned within
   // about 50 ms with Errc::interrupted.
   const std::atomic<bool>* stop = nullptr;
-  // Set: the proxies to use (and requests they do not apply to skip libcurl). Unset: libcurl's
-  // defaults (the process environment) for every request.
-  std::optional<Proxies> proxies;
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -68,9 +49,11 @@ struct Response {
 };
 
 // Errors: Errc::network (DNS, connect, TLS handshake, certificate verification, connection
-// lost), Errc::timeout, or Errc::interrupted (the stop flag), with the cause (libcurl's message
-// on the libcurl path); Errc::remote for a reply that is not HTTP or past max_body_bytes; never
-// a secret (bodies are not logged).
+// lost), Errc::timeout, or Errc::interrupted (the stop flag), with libcurl's message as the
+// cause; Errc::remote for a reply that is not well-formed HTTP, whose heads pass 100 KiB or whose
+// body passes max_body_bytes; Errc::config for a URL that is not one (a port past 65535, a
+// scheme other than http/https); Errc::internal when libcurl cannot be loaded. Never a secret
+// (bodies are not logged).
 class Client {
 public:
   explicit Client(ClientOptions options = {}, Logger logger = {});

@@ -1,5 +1,5 @@
+// The HTTP(S) client of registration and the OpenAPI, on libcurl (loaded on first use).
 #include "curl_loader.hpp" // the curl_* names call libcurl, loaded on first use
-#include "native.hpp"
 
 #include <aliot/config.hpp>
 #include <aliot/http.hpp>
@@ -10,6 +10,7 @@
 
 #include <strings.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <mutex>
@@ -39,6 +40,38 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   }
   sink->out->append(data, size * n);
   return size * n;
+}
+
+// Every head of a reply (the 1xx ones before the final one, and the trailers of a chunked body)
+// together: no answer of the platform comes near it, and a server that sends header lines
+// without end is refused here rather than read on until the timeout.
+constexpr std::size_t k_max_head_bytes = 100 * 1024;
+
+// Where the header lines go: only counted (libcurl gives the status and the Content-Type);
+// past k_max_head_bytes the transfer is stopped (a short count) and `over` says why.
+struct HeadSink {
+  std::size_t bytes = 0;
+  bool over = false;
+};
+
+std::size_t on_header(char* /*data*/, std::size_t size, std::size_t n, void* user) {
+  auto* sink = static_cast<HeadSink*>(user);
+  sink->bytes += size * n;
+  if (sink->bytes > k_max_head_bytes) {
+    sink->over = true;
+    return 0;
+  }
+  return size * n;
+}
+
+// Called by libcurl while a transfer runs: a non-zero answer abandons it (the stop flag).
+int on_progress(void* user,
+                curl_off_t /*dltotal*/,
+                curl_off_t /*dlnow*/,
+                curl_off_t /*ultotal*/,
+                curl_off_t /*ulnow*/) {
+  const auto* stop = static_cast<const std::atomic<bool>*>(user);
+  return stop != nullptr && stop->load() ? 1 : 0;
 }
 
 bool is_tls_error(CURLcode rc) {
@@ -146,12 +179,13 @@ std::string ms(curl_off_t us) {
   return fmt::format("{:.1f} ms", static_cast<double>(us) / 1000.0);
 }
 
-// The error of a failed request, the same whichever path sent it.
-Error failure_error(native::Fail kind,
+// What a failed request came to.
+enum class Fail { network, dns, tls, timeout, interrupted, too_large, malformed, bad_url };
+
+Error failure_error(Fail kind,
                     const std::string& what,
                     const std::string& why,
                     const ClientOptions& o) {
-  using native::Fail;
   switch (kind) {
   case Fail::interrupted: return Error(Errc::interrupted, what + ": interrupted");
   case Fail::too_large:
@@ -162,7 +196,8 @@ Error failure_error(native::Fail kind,
                  "ALIOT_API_ENDPOINT) and not a proxy or another service");
   case Fail::malformed:
     // The request went out and what came back is not HTTP (random bytes, an HTTP/0.9-looking
-    // reply, headers past the limit): a malformed reply (remote), not a network failure.
+    // reply, heads past the bound, a broken chunk): a malformed reply (remote), not a network
+    // failure.
     return Error(Errc::remote, what + ": the reply is not well-formed HTTP (" + why + ")",
                  "check that the endpoint is the platform's (ALIOT_AUTH_ENDPOINT, "
                  "ALIOT_API_ENDPOINT) and not a proxy or another service");
@@ -177,9 +212,50 @@ Error failure_error(native::Fail kind,
                      : "the server certificate does not verify against " + o.ca_file
                            + "; check --ca-file/ALIOT_CA_FILE and the host name");
   case Fail::dns: return Error(Errc::network, what + ": " + why, "check the host name and DNS");
+  case Fail::bad_url:
+    return Error(Errc::config, what + ": not an http(s) URL libcurl can use (" + why + ")",
+                 "check the endpoint (ALIOT_AUTH_ENDPOINT, ALIOT_API_ENDPOINT): "
+                 "https://HOST[:PORT] with a port of 1-65535");
   case Fail::network: break;
   }
   return Error(Errc::network, what + ": " + why);
+}
+
+// The kind of failure of a transfer libcurl ended with rc.
+Fail failure_kind(
+    CURLcode rc, bool sent, const BodySink& body, const HeadSink& head, const std::string& why) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return Fail::interrupted;
+  }
+  if (body.over || rc == CURLE_FILESIZE_EXCEEDED) {
+    return Fail::too_large;
+  }
+  if (head.over) {
+    return Fail::malformed;
+  }
+  if (rc == CURLE_URL_MALFORMAT || (!sent && rc == CURLE_UNSUPPORTED_PROTOCOL)) {
+    return Fail::bad_url;
+  }
+  // libcurl 8.6+ (CURLE_TOO_LARGE, 100): a header line or a trailer past its own bounds.
+  constexpr int k_curle_too_large = 100;
+  if (sent
+      && (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL
+          || rc == CURLE_OUT_OF_MEMORY || rc == CURLE_BAD_CONTENT_ENCODING
+          || static_cast<int>(rc) == k_curle_too_large
+          // A broken chunked body ("... in chunked-encoding"): bad sizes, a trailer past 4 KiB.
+          || (rc == CURLE_RECV_ERROR && why.find("chunked-encoding") != std::string::npos))) {
+    return Fail::malformed;
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Fail::timeout;
+  }
+  if (is_tls_error(rc)) {
+    return Fail::tls;
+  }
+  if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY) {
+    return Fail::dns;
+  }
+  return Fail::network;
 }
 
 void trace_request(const Logger& log, const Request& req) {
@@ -198,36 +274,27 @@ void trace_reply(const Logger& log,
                  const Request& req,
                  const Response& resp,
                  const std::string& host,
-                 const native::Timings& t) {
+                 CURL* c,
+                 const std::string& tls_version) {
+  curl_off_t connect = 0;
+  curl_off_t tls = 0;
+  curl_off_t first = 0;
+  curl_off_t total = 0;
+  curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls);
+  curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
   std::string tls_part;
   if (req.url.rfind("https:", 0) == 0) {
-    tls_part = ", TLS "
-               + (t.tls_version.empty() ? std::string("(connection reused)") : t.tls_version)
-               + (t.tls_us > 0 ? " in " + ms(t.tls_us) : std::string());
+    tls_part = ", TLS " + (tls_version.empty() ? std::string("(connection reused)") : tls_version)
+               + (tls > 0 ? " in " + ms(tls) : std::string());
   }
   log.trace("http: < " + std::to_string(resp.status) + " from " + host + ", "
-            + std::to_string(resp.body.size()) + " bytes; connect " + ms(t.connect_us) + tls_part
-            + ", first byte " + ms(t.first_byte_us) + ", total " + ms(t.total_us));
+            + std::to_string(resp.body.size()) + " bytes; connect " + ms(connect) + tls_part
+            + ", first byte " + ms(first) + ", total " + ms(total));
 }
 
 } // namespace
-
-Proxies proxies_from(const std::map<std::string, std::string, std::less<>>& env) {
-  auto first = [&env](std::initializer_list<const char*> names) {
-    for (const char* n : names) {
-      if (auto it = env.find(n); it != env.end() && !it->second.empty()) {
-        return it->second;
-      }
-    }
-    return std::string();
-  };
-  Proxies p;
-  p.http = first({"http_proxy"});
-  p.https = first({"https_proxy", "HTTPS_PROXY"});
-  p.all = first({"all_proxy", "ALL_PROXY"});
-  p.no_proxy = first({"no_proxy", "NO_PROXY"});
-  return p;
-}
 
 std::string url_host(const std::string& url) {
   std::size_t start = url.find("://");
@@ -239,16 +306,18 @@ std::string url_host(const std::string& url) {
 struct Client::Impl {
   ClientOptions options;
   Logger logger;
-  // Requests no proxy applies to (when options.proxies is set): no libcurl at all.
-  std::unique_ptr<native::Transport> native;
-  // The other requests: libcurl, loaded and set up on the first of them.
+  // libcurl, loaded and set up on the first request. The easy handle is reset between requests
+  // but keeps what makes the next one cheap: the kept connection, DNS cache and TLS session.
   bool curl_tried = false;
   CURL* curl = nullptr;
   // Drives the transfer so that the stop flag is looked at every k_poll_ms (curl_easy_perform
-  // would call a progress callback only about once a second while the server is silent). It
+  // would call the progress callback only about once a second while the server is silent). It
   // also holds the connection cache reused between requests.
   CURLM* multi = nullptr;
 
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   ~Impl() {
     if (multi != nullptr) {
       curl_multi_cleanup(multi);
@@ -268,27 +337,6 @@ struct Client::Impl {
     global_init();
     curl = curl_easy_init();
     multi = curl_multi_init();
-  }
-
-  Result<Response> send_native(const Request& req, const native::Url& url, const std::string& ua) {
-    if (!native) {
-      native = std::make_unique<native::Transport>(options);
-    }
-    const bool tracing = logger.enabled(LogLevel::trace);
-    if (tracing) {
-      trace_request(logger, req);
-    }
-    Response resp;
-    native::Failure failure;
-    native::Timings timings;
-    const std::string host = url_host(req.url);
-    if (!native->send(req, url, ua, resp, failure, timings)) {
-      return failure_error(failure.kind, req.method + " " + host, failure.why, options);
-    }
-    if (tracing) {
-      trace_reply(logger, req, resp, host, timings);
-    }
-    return resp;
   }
 
   bool stopped() const { return options.stop != nullptr && options.stop->load(); }
@@ -324,7 +372,7 @@ struct Client::Impl {
       }
     }
     curl_multi_remove_handle(multi, curl);
-    return !interrupted;
+    return !interrupted && rc != CURLE_ABORTED_BY_CALLBACK;
   }
 };
 
@@ -351,14 +399,6 @@ Result<Response> Client::send(const Request& req) {
     ALIOT_TRY(config::check_ca_file(o.ca_file));
   }
   const std::string ua = o.user_agent.empty() ? std::string("aliot/") + k_version : o.user_agent;
-  const auto url = native::parse_url(req.url);
-  std::optional<std::string> proxy; // set: libcurl is told this proxy ("" for none)
-  if (o.proxies && url) {
-    proxy = native::proxy_for(*url, *o.proxies);
-    if (proxy->empty()) {
-      return m_impl->send_native(req, *url, ua);
-    }
-  }
 
   m_impl->ensure_curl();
   CURL* c = m_impl->curl;
@@ -379,12 +419,11 @@ Result<Response> Client::send(const Request& req) {
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, ua.c_str());
-  if (proxy) {
-    curl_easy_setopt(c, CURLOPT_PROXY, proxy->c_str());
-    curl_easy_setopt(c, CURLOPT_NOPROXY, o.proxies->no_proxy.c_str());
-  }
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms > 0 ? req.timeout_ms : o.timeout_ms);
+  // TLS 1.2 or later, the peer's certificate verified against the CA file or the system store
+  // and its name (or address) checked against the URL's host, which also goes out as SNI.
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o.insecure ? 0L : 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.insecure ? 0L : 2L);
   if (!o.ca_file.empty()) {
@@ -394,6 +433,13 @@ Result<Response> Client::send(const Request& req) {
   BodySink sink{&resp.body, o.max_body_bytes};
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  HeadSink head;
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
+  // The stop flag, looked at by libcurl too (and by perform() between its waits).
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, static_cast<const void*>(o.stop));
 
   if (req.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -428,35 +474,19 @@ Result<Response> Client::send(const Request& req) {
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   const std::string what = req.method + " " + host;
   if (!finished) {
-    return failure_error(native::Fail::interrupted, what, "", o);
+    return failure_error(Fail::interrupted, what, "", o);
   }
-
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
     while (!why.empty() && (why.back() == '\n' || why.back() == '.')) {
       why.pop_back();
     }
-    using native::Fail;
-    if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
-      return failure_error(Fail::too_large, what, why, o);
+    if (head.over) {
+      why = "its headers are larger than " + std::to_string(k_max_head_bytes / 1024) + " KiB";
     }
     long sent = 0;
     curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
-    if (sent > 0
-        && (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL
-            || rc == CURLE_OUT_OF_MEMORY)) {
-      return failure_error(Fail::malformed, what, why, o);
-    }
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return failure_error(Fail::timeout, what, why, o);
-    }
-    if (is_tls_error(rc)) {
-      return failure_error(Fail::tls, what, why, o);
-    }
-    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY) {
-      return failure_error(Fail::dns, what, why, o);
-    }
-    return failure_error(Fail::network, what, why, o);
+    return failure_error(failure_kind(rc, sent > 0, sink, head, why), what, why, o);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   char* ct = nullptr;
@@ -464,15 +494,7 @@ Result<Response> Client::send(const Request& req) {
     resp.content_type = ct;
   }
   if (tracing) {
-    curl_off_t connect = 0;
-    curl_off_t tls = 0;
-    curl_off_t first = 0;
-    curl_off_t total = 0;
-    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect);
-    curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls);
-    curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &first);
-    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
-    trace_reply(log, req, resp, host, {connect, tls, first, total, tls_version});
+    trace_reply(log, req, resp, host, c, tls_version);
   }
   return resp;
 }

@@ -1,7 +1,8 @@
 // libcurl, loaded on first use. Only the commands that speak HTTP(S) (registration, the cloud
 // OpenAPI, RRPC calls) need it, and linking it costs every start of aliot the loading of libcurl
 // and the ~28 libraries it brings (gnutls, ldap, krb5, ssh2, ...). So libaliot does not link it:
-// the first http::Client dlopen()s libcurl.so.4 and resolves the functions below from it.
+// the first http::Client (or `aliot --version`, to name its version) dlopen()s libcurl.so.4 and
+// resolves the functions below from it.
 //
 // Include this header instead of <curl/curl.h>: it maps the curl_* names a source file uses onto
 // the loaded functions (macros), so such a file reads like plain libcurl code. A curl function

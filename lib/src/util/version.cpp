@@ -26,13 +26,14 @@ std::vector<LibraryVersion> runtime_library_versions() {
   libs.push_back({"libmosquitto", std::to_string(major) + "." + std::to_string(minor) + "."
                                       + std::to_string(revision)});
   libs.push_back({"OpenSSL", OpenSSL_version(OPENSSL_VERSION_STRING)});
-  // libcurl is loaded by the HTTP commands only (http/curl_loader.hpp): once loaded, the version
-  // that runs; before (as in `aliot --version`), the version aliot was built against, rather
-  // than loading it to ask.
+  // libcurl is loaded on first use (http/curl_loader.hpp): loaded here to ask the library that
+  // runs, as the HTTP commands would load it. "unavailable" when it cannot be loaded (those
+  // commands would then fail with the reason).
+  const http::curl_dl::Api* curl_api = http::curl_dl::api();
   const curl_version_info_data* curl =
-      http::curl_dl::loaded() ? http::curl_dl::api()->version_info(CURLVERSION_NOW) : nullptr;
+      curl_api != nullptr ? curl_api->version_info(CURLVERSION_NOW) : nullptr;
   libs.push_back(
-      {"libcurl", curl != nullptr && curl->version != nullptr ? curl->version : LIBCURL_VERSION});
+      {"libcurl", curl != nullptr && curl->version != nullptr ? curl->version : "unavailable"});
   libs.push_back({"SQLite", sqlite3_libversion()});
   return libs;
 }
