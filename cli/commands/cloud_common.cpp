@@ -2,11 +2,10 @@
 
 #include <aliot/endpoint.hpp>
 #include <aliot/http.hpp>
+#include <aliot/time.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include <regex>
 
 namespace aliot::cli {
 
@@ -178,8 +177,8 @@ Result<std::optional<std::string>> call_or_print(Context& ctx,
                                                  std::string_view action,
                                                  const openapi::Params& params) {
   if (f.timestamp) {
-    static const std::regex k_iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
-    if (!std::regex_match(*f.timestamp, k_iso)) {
+    const auto t = parse_utc_iso8601(*f.timestamp); // exactly the seconds form, a real date
+    if (!t || utc_iso8601(*t) != *f.timestamp) {
       return Error(Errc::usage, "--timestamp '" + *f.timestamp
                                     + "' is not ISO 8601 UTC like 2024-01-01T00:00:00Z");
     }
