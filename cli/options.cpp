@@ -222,29 +222,12 @@ Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx) 
     ctx.out.warn("--device-token puts the token in the process list; prefer ALIOT_DEVICE_TOKEN");
   }
   if (f.device_secret_file) {
-    auto s = ctx.secret_from_file(*f.device_secret_file, "DeviceSecret");
-    if (!s) {
-      return std::move(s).error();
-    }
-    sources.flags["device_secret"] = config::Value{s->reveal(), "flag --device-secret-file", true};
+    ALIOT_TRY_ASSIGN(const auto s, ctx.read_secret(*f.device_secret_file, "DeviceSecret"));
+    sources.flags["device_secret"] = config::Value{s.reveal(), "flag --device-secret-file", true};
   }
   if (f.triplet) {
-    std::string text;
-    if (*f.triplet == "-") {
-      auto read = config::read_text_file("-", "triplet");
-      if (!read) {
-        return std::move(read).error();
-      }
-      text = std::move(*read);
-    } else {
-      auto sf = config::read_secret_file(*f.triplet, "triplet file");
-      if (!sf) {
-        return std::move(sf).error();
-      }
-      ALIOT_TRY(ctx.check_secret_file(*f.triplet, "triplet file " + *f.triplet));
-      text = sf->value.reveal();
-    }
-    auto t = parse_triplet_json(text, "triplet file " + *f.triplet);
+    ALIOT_TRY_ASSIGN(const auto text, ctx.read_secret(*f.triplet, "triplet"));
+    auto t = parse_triplet_json(text.reveal(), "triplet file " + *f.triplet);
     if (!t) {
       return std::move(t).error();
     }
@@ -288,11 +271,7 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
   dc.identity.device_secret = s.secret("device_secret");
   if (dc.identity.device_secret.empty()) {
     if (auto file = s.get("device_secret_file"); file && !file->text.empty()) {
-      auto sec = ctx.secret_from_file(file->text, "DeviceSecret");
-      if (!sec) {
-        return std::move(sec).error();
-      }
-      dc.identity.device_secret = std::move(*sec);
+      ALIOT_TRY_ASSIGN(dc.identity.device_secret, ctx.read_secret(file->text, "DeviceSecret"));
     }
   }
   if (dc.identity.device_secret.empty()) {
