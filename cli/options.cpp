@@ -32,6 +32,35 @@ Result<int> parse_int(const std::string& text, const std::string& what) {
 
 } // namespace
 
+CLI::Option* add_region_option(CLI::App& cmd, std::optional<std::string>& region) {
+  return cmd.add_option("--region", region, "Region id (default cn-shanghai)")->type_name("ID");
+}
+
+CLI::Option* add_instance_option(CLI::App& cmd, std::optional<std::string>& instance) {
+  return cmd
+      .add_option("--instance", instance, "IotInstanceId of a new public or Enterprise instance")
+      ->type_name("ID");
+}
+
+CLI::Option* add_ca_file_option(CLI::App& cmd,
+                                std::optional<std::string>& ca_file,
+                                Context& ctx,
+                                CaTrust trust) {
+  auto* ca = cmd.add_option("--ca-file", ca_file,
+                            trust == CaTrust::instead
+                                ? "Trust this CA bundle instead of the system store (also "
+                                  "ALIOT_CA_FILE)"
+                                : "Also trust this CA bundle (also ALIOT_CA_FILE)")
+                 ->type_name("FILE");
+  ctx.docs.kind(ca, ValueKind::file);
+  return ca;
+}
+
+CLI::Option* add_insecure_option(CLI::App& cmd, bool& insecure) {
+  return cmd.add_flag("--insecure", insecure,
+                      "Do not verify the server certificate (testing only)");
+}
+
 void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
   (void)ctx;
   cmd.add_option("-k,--product-key", f.product_key, "ProductKey of the device")
@@ -66,12 +95,8 @@ void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
 }
 
 void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
-  cmd.add_option("--region", f.region, "Region id (default cn-shanghai)")
-      ->type_name("ID")
-      ->group("Endpoint");
-  cmd.add_option("--instance", f.instance, "IotInstanceId of a new public or Enterprise instance")
-      ->type_name("ID")
-      ->group("Endpoint");
+  add_region_option(cmd, f.region)->group("Endpoint");
+  add_instance_option(cmd, f.instance)->group("Endpoint");
   cmd.add_option("--host", f.host, "MQTT host (overrides region and instance)")
       ->type_name("HOST")
       ->group("Endpoint");
@@ -80,13 +105,8 @@ void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
       ->check(CLI::Range(1, 65535))
       ->group("Endpoint");
   cmd.add_flag("--tcp", f.tcp, "Plain MQTT without TLS (securemode=3)")->group("Endpoint");
-  auto* ca =
-      cmd.add_option("--ca-file", f.ca_file, "Trust this CA bundle instead of the system store")
-          ->type_name("FILE")
-          ->group("Endpoint");
-  ctx.docs.kind(ca, ValueKind::file);
-  cmd.add_flag("--insecure", f.insecure, "Do not verify the server certificate (testing only)")
-      ->group("Endpoint");
+  add_ca_file_option(cmd, f.ca_file, ctx)->group("Endpoint");
+  add_insecure_option(cmd, f.insecure)->group("Endpoint");
 }
 
 void add_sign_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
