@@ -25,11 +25,8 @@ Result<void> put_secret_file(const Context& ctx,
   if (!file) {
     return ok();
   }
-  auto sec = ctx.secret_from_file(*file, what);
-  if (!sec) {
-    return std::move(sec).error();
-  }
-  s.flags[std::string(key)] = config::Value{sec->reveal(), "flag " + std::string(flag), true};
+  ALIOT_TRY_ASSIGN(const auto sec, ctx.read_secret(*file, what));
+  s.flags[std::string(key)] = config::Value{sec.reveal(), "flag " + std::string(flag), true};
   return ok();
 }
 
@@ -51,28 +48,12 @@ Result<config::Settings> Context::settings(config::Sources sources) const {
   return s;
 }
 
-Result<Secret> Context::secret_from_file(const std::string& path, std::string_view what) const {
-  if (path == "-") {
-    auto read = config::read_bounded("-", config::k_max_small_file, config::file_name("-", what),
-                                     Errc::config);
-    if (!read) {
-      return std::move(read).error();
-    }
-    std::string text = std::move(*read);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-      text.pop_back();
-    }
-    if (text.empty()) {
-      return Error(Errc::config, std::string(what) + " from standard input is empty");
-    }
-    return Secret(std::move(text));
+Result<Secret> Context::read_secret(const std::string& path, std::string_view what) const {
+  ALIOT_TRY_ASSIGN(auto r, config::read_secret(path, what, globals.strict));
+  if (r.warning) {
+    out.warn(*r.warning);
   }
-  auto f = config::read_secret_file(path);
-  if (!f) {
-    return std::move(f).error();
-  }
-  ALIOT_TRY(check_secret_file(path, std::string(what) + " file " + path));
-  return std::move(f->value);
+  return std::move(r.value);
 }
 
 Result<void> Context::check_secret_file(const std::string& path, std::string_view name) const {

@@ -39,12 +39,13 @@ struct Context {
   // Settings (flag > env > profile > default) for the given flag-level values.
   Result<config::Settings> settings(config::Sources sources) const;
 
-  // Reads a secret from a file or '-' (stdin); warns (or, with --strict, fails) when others can
-  // read the file.
-  Result<Secret> secret_from_file(const std::string& path, std::string_view what) const;
+  // config::read_secret under --strict, showing its warning: a secret (`what`: "DeviceSecret",
+  // "triplet") from a file or '-' (standard input).
+  Result<Secret> read_secret(const std::string& path, std::string_view what) const;
 
-  // The rule for every file holding a secret (config::check_secret_file_mode): a file others
-  // can read warns, or with --strict fails (exit 3). `name` names the file in the message.
+  // The same mode rule for a file holding secrets that the library reads or writes itself
+  // (`register --out`, `pool import --csv`): config::check_secret_file_mode, warning shown.
+  // `name` names the file in the message.
   Result<void> check_secret_file(const std::string& path, std::string_view name) const;
 };
 
@@ -54,7 +55,7 @@ void put_flag(config::Sources& s,
               const std::optional<std::string>& value,
               std::string_view flag);
 
-// A secret read from a flag's file ('-' = stdin; the mode rule of secret_from_file) as a
+// A secret read from a flag's file (Context::read_secret: '-' = stdin, the mode rule) as a
 // settings source (`origin` "flag FLAG", redacted), when the flag was given.
 Result<void> put_secret_file(const Context& ctx,
                              config::Sources& s,

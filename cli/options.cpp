@@ -32,6 +32,35 @@ Result<int> parse_int(const std::string& text, const std::string& what) {
 
 } // namespace
 
+CLI::Option* add_region_option(CLI::App& cmd, std::optional<std::string>& region) {
+  return cmd.add_option("--region", region, "Region id (default cn-shanghai)")->type_name("ID");
+}
+
+CLI::Option* add_instance_option(CLI::App& cmd, std::optional<std::string>& instance) {
+  return cmd
+      .add_option("--instance", instance, "IotInstanceId of a new public or Enterprise instance")
+      ->type_name("ID");
+}
+
+CLI::Option* add_ca_file_option(CLI::App& cmd,
+                                std::optional<std::string>& ca_file,
+                                Context& ctx,
+                                CaTrust trust) {
+  auto* ca = cmd.add_option("--ca-file", ca_file,
+                            trust == CaTrust::instead
+                                ? "Trust this CA bundle instead of the system store (also "
+                                  "ALIOT_CA_FILE)"
+                                : "Also trust this CA bundle (also ALIOT_CA_FILE)")
+                 ->type_name("FILE");
+  ctx.docs.kind(ca, ValueKind::file);
+  return ca;
+}
+
+CLI::Option* add_insecure_option(CLI::App& cmd, bool& insecure) {
+  return cmd.add_flag("--insecure", insecure,
+                      "Do not verify the server certificate (testing only)");
+}
+
 void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
   (void)ctx;
   cmd.add_option("-k,--product-key", f.product_key, "ProductKey of the device")
@@ -66,12 +95,8 @@ void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
 }
 
 void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
-  cmd.add_option("--region", f.region, "Region id (default cn-shanghai)")
-      ->type_name("ID")
-      ->group("Endpoint");
-  cmd.add_option("--instance", f.instance, "IotInstanceId of a new public or Enterprise instance")
-      ->type_name("ID")
-      ->group("Endpoint");
+  add_region_option(cmd, f.region)->group("Endpoint");
+  add_instance_option(cmd, f.instance)->group("Endpoint");
   cmd.add_option("--host", f.host, "MQTT host (overrides region and instance)")
       ->type_name("HOST")
       ->group("Endpoint");
@@ -80,13 +105,8 @@ void add_endpoint_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
       ->check(CLI::Range(1, 65535))
       ->group("Endpoint");
   cmd.add_flag("--tcp", f.tcp, "Plain MQTT without TLS (securemode=3)")->group("Endpoint");
-  auto* ca =
-      cmd.add_option("--ca-file", f.ca_file, "Trust this CA bundle instead of the system store")
-          ->type_name("FILE")
-          ->group("Endpoint");
-  ctx.docs.kind(ca, ValueKind::file);
-  cmd.add_flag("--insecure", f.insecure, "Do not verify the server certificate (testing only)")
-      ->group("Endpoint");
+  add_ca_file_option(cmd, f.ca_file, ctx)->group("Endpoint");
+  add_insecure_option(cmd, f.insecure)->group("Endpoint");
 }
 
 void add_sign_options(CLI::App& cmd, DeviceFlags& f, Context& ctx) {
@@ -222,29 +242,12 @@ Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx) 
     ctx.out.warn("--device-token puts the token in the process list; prefer ALIOT_DEVICE_TOKEN");
   }
   if (f.device_secret_file) {
-    auto s = ctx.secret_from_file(*f.device_secret_file, "DeviceSecret");
-    if (!s) {
-      return std::move(s).error();
-    }
-    sources.flags["device_secret"] = config::Value{s->reveal(), "flag --device-secret-file", true};
+    ALIOT_TRY_ASSIGN(const auto s, ctx.read_secret(*f.device_secret_file, "DeviceSecret"));
+    sources.flags["device_secret"] = config::Value{s.reveal(), "flag --device-secret-file", true};
   }
   if (f.triplet) {
-    std::string text;
-    if (*f.triplet == "-") {
-      auto read = config::read_text_file("-", "triplet");
-      if (!read) {
-        return std::move(read).error();
-      }
-      text = std::move(*read);
-    } else {
-      auto sf = config::read_secret_file(*f.triplet, "triplet file");
-      if (!sf) {
-        return std::move(sf).error();
-      }
-      ALIOT_TRY(ctx.check_secret_file(*f.triplet, "triplet file " + *f.triplet));
-      text = sf->value.reveal();
-    }
-    auto t = parse_triplet_json(text, "triplet file " + *f.triplet);
+    ALIOT_TRY_ASSIGN(const auto text, ctx.read_secret(*f.triplet, "triplet"));
+    auto t = parse_triplet_json(text.reveal(), "triplet file " + *f.triplet);
     if (!t) {
       return std::move(t).error();
     }
@@ -288,11 +291,7 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
   dc.identity.device_secret = s.secret("device_secret");
   if (dc.identity.device_secret.empty()) {
     if (auto file = s.get("device_secret_file"); file && !file->text.empty()) {
-      auto sec = ctx.secret_from_file(file->text, "DeviceSecret");
-      if (!sec) {
-        return std::move(sec).error();
-      }
-      dc.identity.device_secret = std::move(*sec);
+      ALIOT_TRY_ASSIGN(dc.identity.device_secret, ctx.read_secret(file->text, "DeviceSecret"));
     }
   }
   if (dc.identity.device_secret.empty()) {

@@ -13,6 +13,7 @@
 
 namespace CLI {
 class App;
+class Option;
 } // namespace CLI
 
 namespace aliot::cli {
@@ -40,6 +41,19 @@ struct DeviceFlags {
   std::optional<int> keepalive;
   bool clean_session = true;
 };
+
+// The connection options every command that reaches the platform shares (device-side, cloud
+// API, registration, AMQP), declared here once with one help text each; the caller puts them in
+// its help group. --ca-file: the device, HTTPS and registration connections trust the bundle
+// instead of the system store, the AMQP consumer in addition to it.
+enum class CaTrust { instead, also };
+CLI::Option* add_region_option(CLI::App& cmd, std::optional<std::string>& region);
+CLI::Option* add_instance_option(CLI::App& cmd, std::optional<std::string>& instance);
+CLI::Option* add_ca_file_option(CLI::App& cmd,
+                                std::optional<std::string>& ca_file,
+                                Context& ctx,
+                                CaTrust trust = CaTrust::instead);
+CLI::Option* add_insecure_option(CLI::App& cmd, bool& insecure);
 
 // -k -d --device-secret --device-secret-file --device-token --triplet --client-id
 void add_identity_options(CLI::App& cmd, DeviceFlags& f, Context& ctx);

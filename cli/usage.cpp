@@ -53,7 +53,7 @@ bool skip_option(const CLI::App* at, int argc, const char* const* argv, int& i) 
   if (t.size() <= 1 || t[0] != '-') {
     return false;
   }
-  if (t.rfind("--", 0) == 0) {
+  if (t.starts_with("--")) {
     if (t.find('=') == std::string::npos && takes_value(find_option(at, t)) && i + 1 < argc) {
       ++i;
     }
@@ -94,7 +94,7 @@ bool json_requested(int argc, const char* const* argv) {
     }
     if ((t == "-o" || t == "--output") && i + 1 < argc) {
       json = std::string_view(argv[++i]) == "json";
-    } else if (t.rfind("--output=", 0) == 0) {
+    } else if (t.starts_with("--output=")) {
       json = t.substr(9) == "json";
     } else if (t.size() > 2 && t[0] == '-' && t[1] == 'o') {
       json = t.substr(t[2] == '=' ? 3 : 2) == "json";

@@ -15,15 +15,10 @@ namespace aliot::cli {
 namespace {
 
 // The console's JSON; a malformed file is Errc::config, an invalid value Errc::usage.
-Result<serial::Credentials> read_triplet(const std::string& path) {
-  auto read = config::read_text_file(path, "triplet file");
-  if (!read) {
-    return std::move(read).error();
-  }
-  std::string text = std::move(*read);
+Result<serial::Credentials> read_triplet(Context& ctx, const std::string& path) {
+  ALIOT_TRY_ASSIGN(const auto text, ctx.read_secret(path, "triplet"));
   const std::string where = "triplet file " + path;
-  auto t = read_triplet_json(text, where);
-  std::fill(text.begin(), text.end(), '\0');
+  auto t = read_triplet_json(text.reveal(), where);
   if (!t) {
     return std::move(t).error();
   }
@@ -109,8 +104,7 @@ Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
   s.at_point = test_kill_hook(ctx);
   std::optional<serial::Credentials> cred;
   if (!o.triplet.empty()) {
-    ALIOT_TRY(ctx.check_secret_file(o.triplet, "triplet file " + o.triplet));
-    auto c = read_triplet(o.triplet);
+    auto c = read_triplet(ctx, o.triplet);
     if (!c) {
       return std::move(c).error();
     }

@@ -40,10 +40,10 @@ std::string product_key_of(const std::string& full) {
     }
     pos = slash + 1;
   }
-  if (full.rfind("/broadcast/", 0) == 0 && levels.size() > 1) {
+  if (full.starts_with("/broadcast/") && levels.size() > 1) {
     return levels[1];
   }
-  if (full.rfind("/sys/", 0) == 0 && levels.size() > 1) {
+  if (full.starts_with("/sys/") && levels.size() > 1) {
     return levels[1];
   }
   return levels.empty() ? std::string() : levels[0];

@@ -2,11 +2,10 @@
 
 #include <aliot/endpoint.hpp>
 #include <aliot/http.hpp>
+#include <aliot/time.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include <regex>
 
 namespace aliot::cli {
 
@@ -21,20 +20,10 @@ void add_api_options(CLI::App& cmd, ApiFlags& f, Context& ctx) {
                  ->type_name("FILE")
                  ->group("Cloud API");
   ctx.docs.kind(sf, ValueKind::file);
-  cmd.add_option("--region", f.region, "Region id (default cn-shanghai)")
-      ->type_name("ID")
-      ->group("Cloud API");
-  cmd.add_option("--instance", f.instance,
-                 "IotInstanceId of a new public or Enterprise instance (sent as IotInstanceId)")
-      ->type_name("ID")
-      ->group("Cloud API");
-  auto* ca = cmd.add_option("--ca-file", f.ca_file,
-                            "Trust this CA bundle instead of the system store (also ALIOT_CA_FILE)")
-                 ->type_name("FILE")
-                 ->group("Cloud API");
-  ctx.docs.kind(ca, ValueKind::file);
-  cmd.add_flag("--insecure", f.insecure, "Do not verify the server certificate (testing only)")
-      ->group("Cloud API");
+  add_region_option(cmd, f.region)->group("Cloud API");
+  add_instance_option(cmd, f.instance)->group("Cloud API");
+  add_ca_file_option(cmd, f.ca_file, ctx)->group("Cloud API");
+  add_insecure_option(cmd, f.insecure)->group("Cloud API");
   auto* hm = cmd.add_option("--http-method", f.http_method,
                             "Send the call as POST with a form body (default) or as GET with "
                             "the parameters in the query")
@@ -177,8 +166,8 @@ Result<std::optional<std::string>> call_or_print(Context& ctx,
                                                  std::string_view action,
                                                  const openapi::Params& params) {
   if (f.timestamp) {
-    static const std::regex k_iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
-    if (!std::regex_match(*f.timestamp, k_iso)) {
+    const auto t = parse_utc_iso8601(*f.timestamp); // exactly the seconds form, a real date
+    if (!t || utc_iso8601(*t) != *f.timestamp) {
       return Error(Errc::usage, "--timestamp '" + *f.timestamp
                                     + "' is not ISO 8601 UTC like 2024-01-01T00:00:00Z");
     }

@@ -221,8 +221,7 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("--client-id", opts->client_id,
                   "Client id shown in the console (default: host name and process id)")
       ->type_name("ID");
-  cmd->add_option("--instance", opts->instance, "IotInstanceId of the instance, if it has one")
-      ->type_name("ID");
+  add_instance_option(*cmd, opts->instance);
   auto* sm = cmd->add_option("--sign-method", opts->sign_method,
                              "Signature method of the user name (default hmacsha256)")
                  ->type_name("METHOD");
@@ -230,10 +229,7 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("--amqp-endpoint", opts->endpoint,
                   "Endpoint amqps://HOST[:PORT] (also ALIOT_AMQP_ENDPOINT; port 5671 by default)")
       ->type_name("URL");
-  auto* ca =
-      cmd->add_option("--ca-file", opts->ca_file, "Also trust this CA bundle (also ALIOT_CA_FILE)")
-          ->type_name("FILE");
-  ctx.docs.kind(ca, ValueKind::file);
+  add_ca_file_option(*cmd, opts->ca_file, ctx, CaTrust::also);
   cmd->add_option("--idle-timeout", opts->idle_timeout_s,
                   "Idle time-out announced to the server, 30-300 seconds (default 60)")
       ->type_name("SECONDS");

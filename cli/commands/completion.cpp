@@ -94,7 +94,7 @@ Result<void> sync_dir(Context& ctx,
 
 bool is_man_page(const std::string& name) {
   return name.size() > 2 && name.compare(name.size() - 2, 2, ".1") == 0
-         && (name == "aliot.1" || name.rfind("aliot-", 0) == 0);
+         && (name == "aliot.1" || name.starts_with("aliot-"));
 }
 
 bool is_completion(const std::string& name) {

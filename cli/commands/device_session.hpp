@@ -9,6 +9,7 @@
 #include <aliot/endpoint.hpp>
 #include <aliot/mqtt.hpp>
 #include <aliot/sign.hpp>
+#include <aliot/time.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -104,7 +105,7 @@ inline std::string fmt_seconds(double s) {
 
 // RFC 3339 UTC with milliseconds.
 inline std::string rfc3339_now() {
-  return enc::rfc3339_utc(std::chrono::system_clock::now());
+  return utc_iso8601(std::chrono::system_clock::now(), true);
 }
 
 // `payload` for UTF-8 text, `payload_base64` otherwise.

@@ -50,7 +50,7 @@ emu::admin::GivenSecret given_secret(Context& ctx,
     if (!file) {
       return env_of(ctx, env);
     }
-    auto s = ctx.secret_from_file(*file, what);
+    auto s = ctx.read_secret(*file, what);
     if (!s) {
       return std::move(s).error();
     }

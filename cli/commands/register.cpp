@@ -5,6 +5,7 @@
 #include "commands/commands.hpp"
 #include "commands/register_render.hpp"
 #include "context.hpp"
+#include "options.hpp"
 
 #include <aliot/dynreg.hpp>
 #include <aliot/dynreg_batch.hpp>
@@ -149,13 +150,8 @@ void add_register_command(CLI::App& parent, Context& ctx) {
                   "for instances)")
       ->type_name("N")
       ->group("Signing");
-  cmd->add_option("--region", opts->region, "Region id (default cn-shanghai)")
-      ->type_name("ID")
-      ->group("Endpoint");
-  cmd->add_option("--instance", opts->instance,
-                  "IotInstanceId of a new public or Enterprise instance")
-      ->type_name("ID")
-      ->group("Endpoint");
+  add_region_option(*cmd, opts->region)->group("Endpoint");
+  add_instance_option(*cmd, opts->instance)->group("Endpoint");
   cmd->add_option("--host", opts->host,
                   "With --via mqtt: MQTT host (overrides region and instance)")
       ->type_name("HOST")
@@ -164,15 +160,8 @@ void add_register_command(CLI::App& parent, Context& ctx) {
       ->type_name("PORT")
       ->check(CLI::Range(1, 65535))
       ->group("Endpoint");
-  auto* ca =
-      cmd->add_option("--ca-file", opts->ca_file,
-                      "Trust this CA bundle instead of the system store (also ALIOT_CA_FILE)")
-          ->type_name("FILE")
-          ->group("Endpoint");
-  ctx.docs.kind(ca, ValueKind::file);
-  cmd->add_flag("--insecure", opts->run.insecure,
-                "Do not verify the server certificate (testing only)")
-      ->group("Endpoint");
+  add_ca_file_option(*cmd, opts->ca_file, ctx)->group("Endpoint");
+  add_insecure_option(*cmd, opts->run.insecure)->group("Endpoint");
   cmd->add_flag("--allow-insecure-http", opts->run.allow_insecure_http,
                 "Allow a plain http:// registration endpoint: the ProductSecret-signed request "
                 "and the new DeviceSecret cross the network in clear text (testing only)")

@@ -118,7 +118,7 @@ private:
     }
     bool opened = false;
     for (const auto& l : lines) {
-      if (l.rfind("- ", 0) == 0) {
+      if (l.starts_with("- ")) {
         macro(".IP \\(bu 2");
         line(esc(std::string(enc::trim(std::string_view(l).substr(2), " \t"))));
         opened = false;
@@ -286,7 +286,7 @@ void render_option_sections(Page& p, const std::vector<OptionModel>& options) {
 std::string root_name_line(const CommandModel& root) {
   std::string summary = root.summary;
   const std::string prefix = root.name + ": ";
-  if (summary.rfind(prefix, 0) == 0) {
+  if (summary.starts_with(prefix)) {
     summary.erase(0, prefix.size());
   }
   return esc(root.name) + " \\- " + esc(summary);
@@ -328,7 +328,7 @@ std::string render_root(const CommandModel& root,
   } else {
     std::string summary = root.summary;
     const std::string prefix = root.name + ": ";
-    if (summary.rfind(prefix, 0) == 0) {
+    if (summary.starts_with(prefix)) {
       summary.erase(0, prefix.size());
     }
     p.line(bold(root.name) + ": " + esc(summary) + ".");

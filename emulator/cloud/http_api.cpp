@@ -26,6 +26,7 @@
 #include <aliot/identity.hpp>
 #include <aliot/openapi.hpp>
 #include <aliot/sign.hpp>
+#include <aliot/time.hpp>
 #include <aliot/topic.hpp>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-#include <ctime>
 #include <future>
 #include <thread>
 
@@ -108,7 +108,7 @@ std::optional<std::string> param(const Params& ps, const std::string& name) {
 
 bool is_form(const httplib::Request& req) {
   const auto ct = req.get_header_value("Content-Type");
-  return ct.rfind("application/x-www-form-urlencoded", 0) == 0;
+  return ct.starts_with("application/x-www-form-urlencoded");
 }
 
 // Query string and (for POST forms) body, decoded; nullopt if malformed.
@@ -132,38 +132,23 @@ std::optional<Params> request_params(const httplib::Request& req) {
   return out;
 }
 
-std::optional<long long> parse_iso8601(const std::string& s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  char z = 0;
-  if (s.size() != 20
-      || std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7
-      || z != 'Z') {
+// The POP Timestamp: exactly YYYY-MM-DDTHH:MM:SSZ (a real date), as seconds since the epoch.
+std::optional<long long> parse_timestamp(const std::string& s) {
+  const auto t = parse_utc_iso8601(s);
+  if (!t || utc_iso8601(*t) != s) {
     return std::nullopt;
   }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  return static_cast<long long>(timegm(&tm));
+  return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
 }
 
+// UtcCreate-style 2026-11-28T10:09:51.123Z, or GmtCreate-style 2026-11-28 18:09:51 (the
+// platform's "Gmt" fields are China Standard Time, UTC+8).
 std::string format_time(long long ms, bool utc) {
   if (ms <= 0) {
     return "";
   }
-  std::time_t t = static_cast<std::time_t>(ms / 1000) + (utc ? 0 : 8 * 3600);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  if (utc) {
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
-  }
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  const std::chrono::system_clock::time_point t{std::chrono::milliseconds(ms)};
+  return utc ? utc_iso8601(t, true) : utc_datetime(t + std::chrono::hours(8));
 }
 
 // Runs `fn` on the broker thread and waits for its result (bounded).
@@ -273,7 +258,7 @@ void action_rrpc(Call& c) {
   const std::string custom = param(c.ps, "Topic").value_or("");
   if (!custom.empty()) {
     const std::string own = "/" + pk + "/" + dn + "/";
-    if (custom.rfind(own, 0) != 0 || !topic::validate_shape(custom, topic::Use::publish)) {
+    if (!custom.starts_with(own) || !topic::validate_shape(custom, topic::Use::publish)) {
       biz_error(c.res, c.rid, "iot.messagebroker.InvalidFormattedTopicName",
                 "The topic name is invalid.");
       return;
@@ -337,7 +322,7 @@ void action_pub(Call& c) {
     biz_error(c.res, c.rid, "iot.prod.NotExistedProduct", "The product does not exist.");
     return;
   }
-  if ((t.rfind("/" + pk + "/", 0) != 0 && t.rfind("/broadcast/" + pk + "/", 0) != 0)
+  if ((!t.starts_with("/" + pk + "/") && !t.starts_with("/broadcast/" + pk + "/"))
       || !topic::validate_shape(t, topic::Use::publish)) {
     biz_error(c.res, c.rid, "iot.messagebroker.InvalidFormattedTopicName",
               "The topic name is invalid.");
@@ -500,7 +485,7 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
               "(SignatureMethod HMAC-SHA1, SignatureVersion 1.0).");
     return;
   }
-  const auto ts = parse_iso8601(*param(*ps, "Timestamp"));
+  const auto ts = parse_timestamp(*param(*ps, "Timestamp"));
   if (!ts) {
     pop_error(res, 400, rid, "InvalidTimeStamp.Format",
               "Specified time stamp or date value is not well formatted.");

@@ -358,7 +358,7 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   };
 
   // Operator login: user `operator/<AccessKeyId>`, password = the AccessKey secret.
-  if (user.rfind("operator/", 0) == 0) {
+  if (user.starts_with("operator/")) {
     auto it = view->access_keys.find(user.substr(9));
     if (it == view->access_keys.end() || !crypto::equal_ct(it->second, password)) {
       return refuse("unknown AccessKey or wrong secret for the operator login");
@@ -526,9 +526,9 @@ int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
   if (it != b.sessions.end() && it->second.kind == Kind::device) {
     const Session& s = it->second;
     const std::string sys = "/sys/" + s.pk + "/" + s.dn + "/rrpc/response/";
-    if (topic.rfind(sys, 0) == 0) {
+    if (topic.starts_with(sys)) {
       complete_rrpc(topic.substr(sys.size()), s, payload);
-    } else if (topic.rfind("/ext/rrpc/", 0) == 0) {
+    } else if (topic.starts_with("/ext/rrpc/")) {
       const auto rest = topic.substr(10);
       complete_rrpc(rest.substr(0, rest.find('/')), s, payload);
     }

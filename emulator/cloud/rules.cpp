@@ -22,10 +22,6 @@ std::vector<std::string_view> split(std::string_view s) {
   }
 }
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
-
 bool is_digits(std::string_view s) {
   if (s.empty()) {
     return false;
@@ -56,24 +52,20 @@ bool category_allows(const std::vector<Category>& cats,
   return false;
 }
 
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
 // A topic of the device's own system space that only the platform sends on (spec 3.5): RRPC
 // requests, service calls and property sets, replies to the device's own requests, pushed
 // configuration and raw downlink; NTP responses, shadow replies and OTA upgrade notices. The
 // device subscribes to them but may not publish on them (it could forge a call to itself).
 // `rest` is the part after /sys/pk/dn/.
 bool sys_downlink(std::string_view rest) {
-  if (starts_with(rest, "rrpc/request/") || rest == "thing/model/down_raw"
+  if (rest.starts_with("rrpc/request/") || rest == "thing/model/down_raw"
       || rest == "thing/config/push") {
     return true;
   }
-  if (starts_with(rest, "thing/service/")) { // calls down, their _reply up
-    return !ends_with(rest, "_reply");
+  if (rest.starts_with("thing/service/")) { // calls down, their _reply up
+    return !rest.ends_with("_reply");
   }
-  return ends_with(rest, "_reply"); // the platform's reply to something the device sent
+  return rest.ends_with("_reply"); // the platform's reply to something the device sent
 }
 
 } // namespace
@@ -123,19 +115,19 @@ bool device_allowed(const std::vector<Category>& cats,
                     bool is_filter) {
   const std::string own = "/" + std::string(pk) + "/" + std::string(dn) + "/";
   const bool pub = need == Need::publish;
-  if (starts_with(topic, own)) {
+  if (topic.starts_with(own)) {
     return category_allows(cats, own, topic, pub, !pub, is_filter);
   }
   // Rule 2: the device's own system topics, subscribe to all, publish except where only the
   // platform sends.
   const std::string tail = std::string(pk) + "/" + std::string(dn);
   const std::string sys = "/sys/" + tail + "/";
-  if (starts_with(topic, sys)) {
+  if (topic.starts_with(sys)) {
     // A filter such as /sys/pk/dn/# or .../thing/service/+ reaches downlink topics: a device
     // subscribes with it; a publish is never a filter.
     return !pub || !sys_downlink(topic.substr(sys.size()));
   }
-  if (starts_with(topic, "/ext/ntp/" + tail + "/")) {
+  if (topic.starts_with("/ext/ntp/" + tail + "/")) {
     return !pub || topic != "/ext/ntp/" + tail + "/response";
   }
   if (topic == "/shadow/update/" + tail || topic == "/ota/device/inform/" + tail) {
@@ -146,7 +138,7 @@ bool device_allowed(const std::vector<Category>& cats,
   }
   // Rule 3: custom-topic RRPC, /ext/rrpc/<id or +><own topic>, allowed when the embedded
   // topic is (in either direction: request and response share the topic).
-  if (starts_with(topic, "/ext/rrpc/")) {
+  if (topic.starts_with("/ext/rrpc/")) {
     const auto rest = topic.substr(10);
     const auto slash = rest.find('/');
     if (slash == std::string_view::npos) {
@@ -157,13 +149,13 @@ bool device_allowed(const std::vector<Category>& cats,
     if (!(is_digits(id) || (is_filter && id == "+"))) {
       return false;
     }
-    if (!starts_with(embedded, own)) {
+    if (!embedded.starts_with(own)) {
       return false;
     }
     return category_allows(cats, own, embedded, false, false, is_filter);
   }
   // Rule 4: product broadcasts may be subscribed and received.
-  if (!pub && starts_with(topic, "/broadcast/" + std::string(pk) + "/")) {
+  if (!pub && topic.starts_with("/broadcast/" + std::string(pk) + "/")) {
     return true;
   }
   return false;
@@ -172,7 +164,7 @@ bool device_allowed(const std::vector<Category>& cats,
 std::string normalize_category(std::string_view topic) {
   for (std::string_view prefix :
        {"/${productKey}/${deviceName}/", "/${YourProductKey}/${YourDeviceName}/"}) {
-    if (starts_with(topic, prefix)) {
+    if (topic.starts_with(prefix)) {
       return std::string(topic.substr(prefix.size()));
     }
   }

@@ -249,10 +249,19 @@ TEST(OpenApiDryRun, BadInputsAreUsageErrors) {
     EXPECT_EQ(r.status, 2) << t;
     EXPECT_NE(r.err.find("1000-8000"), std::string::npos) << r.err;
   }
+  // The Timestamp is signed as given: exactly YYYY-MM-DDTHH:MM:SSZ, and a date that exists.
+  for (const char* t : {"yesterday", "2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z",
+                        "2024-01-01T00:00:00.5Z", "2024-01-01T00:00:00+08:00"}) {
+    const auto bad = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "FakeDevice01", "-m", "x",
+                                "--timestamp", t, "--dry-run"},
+                               {.env = env});
+    EXPECT_EQ(bad.status, 2) << t << ": " << bad.err;
+    EXPECT_NE(bad.err.find("is not ISO 8601 UTC"), std::string::npos) << bad.err;
+  }
   auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "FakeDevice01", "-m", "x", "--timestamp",
-                      "yesterday", "--dry-run"},
+                      "2024-02-29T23:59:59Z", "--dry-run"},
                      {.env = env});
-  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.status, 0) << r.err;
   r = run_aliot({"cloud", "pub", "-t", "user/get", "-m", "x", "--dry-run"}, {.env = env});
   EXPECT_EQ(r.status, 2) << r.err; // relative topic without -k/-d
   r = run_aliot({"cloud", "pub", "-k", k_pk, "-d", "FakeDevice01", "-t", "user/get", "-m", "x",

@@ -7,10 +7,14 @@
 #include "secrets.hpp"
 #include "support.hpp"
 
+#include <aliot/time.hpp>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -261,6 +265,15 @@ TEST(EmulatorConnect, EveryStagePassesAndJsonGivesTheStagesAsAnArray) {
   EXPECT_TRUE(tls["verified"].get<bool>());
   EXPECT_TRUE(tls["hostname_ok"].get<bool>());
   EXPECT_GT(tls["chain"][0]["days_left"].get<long>(), 0);
+  // The certificate's validity in RFC 3339 UTC, around now, and days_left counted to its end.
+  const auto not_before =
+      aliot::parse_utc_iso8601(tls["chain"][0]["not_before"].get<std::string>());
+  const auto not_after = aliot::parse_utc_iso8601(tls["chain"][0]["not_after"].get<std::string>());
+  ASSERT_TRUE(not_before && not_after) << tls.dump();
+  const auto now = std::chrono::system_clock::now();
+  EXPECT_LT(*not_before, now);
+  const auto days = std::chrono::duration_cast<std::chrono::hours>(*not_after - now).count() / 24;
+  EXPECT_LE(std::abs(days - tls["chain"][0]["days_left"].get<long>()), 1) << tls.dump();
   // text: one line per stage
   auto t = run_aliot(cat({"connect", "--tcp"}, e.dev()), {.env = e.env});
   ASSERT_EQ(t.status, 0) << t.err;

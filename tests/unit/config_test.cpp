@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -99,14 +101,62 @@ TEST(Config, AtomicWriteCreatesFileWithModeAndNoLeftovers) {
   EXPECT_EQ(bad.error().code(), Errc::io);
 }
 
-TEST(Config, SecretFileStripsNewlineAndReportsMode) {
+TEST(Config, ReadSecretStripsTheLineEndAndAppliesTheModeRule) {
   test::TempDir dir;
-  auto f = config::read_secret_file(dir.write("s", "abc\n", 0644));
-  ASSERT_TRUE(f);
+  const auto loose = dir.write("s", "abc\r\n", 0644);
+  auto f = config::read_secret(loose, "DeviceSecret", false);
+  ASSERT_TRUE(f) << f.error().message();
   EXPECT_EQ(f->value.reveal(), "abc");
-  EXPECT_TRUE(f->others_can_read);
-  auto g = config::read_secret_file(dir.write("t", "abc", 0600));
-  EXPECT_FALSE(g->others_can_read);
-  EXPECT_FALSE(config::read_secret_file(dir.file("missing")));
-  EXPECT_FALSE(config::read_secret_file(dir.write("e", "\n", 0600)));
+  ASSERT_TRUE(f->warning);
+  EXPECT_NE(f->warning->find("DeviceSecret file " + loose + " is readable by other users"),
+            std::string::npos)
+      << *f->warning;
+  EXPECT_NE(f->warning->find("chmod 600"), std::string::npos);
+  auto strict = config::read_secret(loose, "DeviceSecret", true);
+  ASSERT_FALSE(strict);
+  EXPECT_EQ(strict.error().code(), Errc::config);
+  EXPECT_EQ(strict.error().hint(), "chmod 600 " + loose);
+  for (const bool strict_mode : {false, true}) {
+    auto g = config::read_secret(dir.write("t", "a b\n", 0600), "ProductSecret", strict_mode);
+    ASSERT_TRUE(g) << g.error().message();
+    EXPECT_EQ(g->value.reveal(), "a b");
+    EXPECT_FALSE(g->warning);
+  }
+}
+
+TEST(Config, ReadSecretRefusesMissingEmptyAndHugeFilesNamingThem) {
+  test::TempDir dir;
+  const auto missing = dir.file("missing");
+  auto m = config::read_secret(missing, "AccessKey secret", false);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code(), Errc::config);
+  EXPECT_NE(m.error().message().find("AccessKey secret file " + missing), std::string::npos)
+      << m.error().message();
+  for (const char* text : {"", "\n", "\r\n\n"}) {
+    auto e = config::read_secret(dir.write("e", text, 0600), "DeviceSecret", false);
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error().code(), Errc::config);
+    EXPECT_NE(e.error().message().find("is empty"), std::string::npos) << e.error().message();
+  }
+  auto big = config::read_secret(
+      dir.write("big", std::string(config::k_max_small_file + 1, 'x'), 0600), "DeviceSecret", true);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code(), Errc::config);
+}
+
+TEST(Config, ReadSecretFromStandardInputHasNoModeToCheck) {
+  test::TempDir dir;
+  const auto path = dir.write("stdin", "from-stdin\n", 0644);
+  const int saved = ::dup(STDIN_FILENO);
+  ASSERT_GE(saved, 0);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::dup2(fd, STDIN_FILENO), STDIN_FILENO);
+  ::close(fd);
+  auto r = config::read_secret("-", "DeviceSecret", true);
+  ASSERT_EQ(::dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  ::close(saved);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->value.reveal(), "from-stdin");
+  EXPECT_FALSE(r->warning);
 }

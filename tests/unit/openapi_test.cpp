@@ -2,6 +2,7 @@
 #include "unwrap.hpp"
 
 #include <aliot/openapi.hpp>
+#include <aliot/time.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -54,5 +55,5 @@ TEST(OpenApiSignature, MethodAndEveryParameterAreSigned) {
 }
 
 TEST(OpenApiSignature, Iso8601Timestamp) {
-  EXPECT_EQ(openapi::iso8601_utc(1704067200), "2024-01-01T00:00:00Z");
+  EXPECT_EQ(utc_iso8601(1704067200), "2024-01-01T00:00:00Z");
 }

@@ -86,13 +86,17 @@ check_secret_file_mode(const std::string& path, std::string_view name, bool stri
 // Whether group or other users can read a file of this mode.
 bool others_can_read(unsigned mode);
 
-// A secret read from a file (trailing newline stripped). `others_can_read` reports a mode that
-// lets group/others read it. Missing/unreadable file: Errc::config.
-struct SecretFile {
+// Reading a secret, the one way: a DeviceSecret, ProductSecret or AccessKey secret file, a
+// triplet file. `path` is a file, or "-" for standard input; `what` names the content
+// ("DeviceSecret"), and messages name "<what> file PATH" or "<what> from standard input".
+// At most k_max_small_file bytes, trailing CR/LF stripped, never empty; a missing, unreadable or
+// empty file is Errc::config. The file's mode follows check_secret_mode: readable by others
+// gives `warning` (for the caller to show), or under `strict` Errc::config.
+struct SecretRead {
   Secret value;
-  bool others_can_read = false;
+  std::optional<std::string> warning;
 };
-Result<SecretFile> read_secret_file(const std::string& path, std::string_view what = "secret file");
+Result<SecretRead> read_secret(const std::string& path, std::string_view what, bool strict);
 
 // Every file aliot reads is bounded: a file argument may be /dev/zero, a FIFO or a mistake.
 // "-" is standard input. `more` says whether the file went on past `cap` bytes.

@@ -23,7 +23,4 @@ std::string string_to_sign(std::string_view http_method, const Params& params);
 // Base64(HMAC-SHA1(key = AccessKeySecret + "&", string_to_sign)).
 Result<std::string> signature(const Secret& access_key_secret, std::string_view string_to_sign);
 
-// ISO 8601 UTC timestamp without fractional seconds, e.g. 2024-01-01T00:00:00Z.
-std::string iso8601_utc(long long unix_seconds);
-
 } // namespace aliot::openapi

@@ -118,9 +118,9 @@ Result<void> validate_params(const CredentialParams& p) {
 Result<Endpoint> parse_endpoint(std::string_view text) {
   Endpoint e;
   std::string_view rest = text;
-  if (rest.rfind("amqps://", 0) == 0) {
+  if (rest.starts_with("amqps://")) {
     rest.remove_prefix(8);
-  } else if (rest.rfind("amqp://", 0) == 0) {
+  } else if (rest.starts_with("amqp://")) {
     rest.remove_prefix(7);
     e.tls = false;
   } else if (rest.find("://") != std::string_view::npos) {

@@ -390,27 +390,27 @@ check_secret_file_mode(const std::string& path, std::string_view name, bool stri
   return check_secret_mode(st.st_mode, name, path, strict);
 }
 
-Result<SecretFile> read_secret_file(const std::string& path, std::string_view what) {
+Result<SecretRead> read_secret(const std::string& path, std::string_view what, bool strict) {
+  const bool is_stdin = path == "-";
+  const std::string name = is_stdin ? file_name(path, what) : std::string(what) + " file " + path;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (!is_stdin && ::stat(path.c_str(), &st) != 0) {
     const int e = errno;
-    return Error(Errc::config, file_name(path, what) + ": " + errno_text(e));
+    return Error(Errc::config, name + ": " + errno_text(e));
   }
-  auto text = read_text_file(path, what);
-  if (!text) {
-    return std::move(text).error();
-  }
-  std::string v = std::move(*text);
+  ALIOT_TRY_ASSIGN(std::string v, read_bounded(path, k_max_small_file, name, Errc::config));
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) {
     v.pop_back();
   }
   if (v.empty()) {
-    return Error(Errc::config, file_name(path, what) + " is empty");
+    return Error(Errc::config, name + " is empty");
   }
-  SecretFile f;
-  f.value = Secret(std::move(v));
-  f.others_can_read = others_can_read(st.st_mode);
-  return f;
+  SecretRead r;
+  r.value = Secret(std::move(v));
+  if (!is_stdin) {
+    ALIOT_TRY_ASSIGN(r.warning, check_secret_mode(st.st_mode, name, path, strict));
+  }
+  return r;
 }
 
 Result<void> write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {

@@ -1,3 +1,4 @@
+#include <aliot/encoding.hpp>
 #include <aliot/endpoint.hpp>
 
 #include <algorithm>
@@ -124,11 +125,7 @@ std::string default_api_endpoint(const std::string& region) {
 }
 
 Result<std::optional<std::string>> check_secret_endpoint(const std::string& url, bool allowed) {
-  std::string scheme = url.substr(0, std::min<std::size_t>(url.size(), 7));
-  for (auto& c : scheme) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (scheme != "http://") {
+  if (enc::to_lower(url.substr(0, 7)) != "http://") {
     return std::optional<std::string>();
   }
   if (!allowed) {

@@ -2,6 +2,7 @@
 // the TLS handshake with the certificate chain, each on its own with its own error.
 #include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
+#include <aliot/time.hpp>
 
 #include <fmt/core.h>
 #include <openssl/asn1.h>
@@ -47,8 +48,12 @@ std::string name_text(X509_NAME* name) {
 }
 
 std::string time_text(const ASN1_TIME* t, long* days_left) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> epoch(ASN1_TIME_set(nullptr, 0),
+                                                              ASN1_TIME_free);
+  int since_day = 0;
+  int since_sec = 0;
+  if (t == nullptr || epoch == nullptr
+      || ASN1_TIME_diff(&since_day, &since_sec, epoch.get(), t) != 1) {
     return {};
   }
   if (days_left != nullptr) {
@@ -58,9 +63,7 @@ std::string time_text(const ASN1_TIME* t, long* days_left) {
       *days_left = day;
     }
   }
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return utc_iso8601(since_day * 86400LL + since_sec);
 }
 
 // "RSA 2048", "EC P-256" (the NIST name when there is one), "ED25519", else OpenSSL's key type.

@@ -1,6 +1,7 @@
 #include <aliot/crypto.hpp>
 #include <aliot/encoding.hpp>
 #include <aliot/openapi_client.hpp>
+#include <aliot/time.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -47,7 +48,7 @@ bool is_auth_code(std::string_view code) {
       return true;
     }
   }
-  return code.rfind("InvalidAccessKeyId", 0) == 0 || code.rfind("Forbidden", 0) == 0;
+  return code.starts_with("InvalidAccessKeyId") || code.starts_with("Forbidden");
 }
 
 std::string hint_for(std::string_view code) {
@@ -55,7 +56,7 @@ std::string hint_for(std::string_view code) {
     return "the AccessKey secret does not match the AccessKey id: check ALIOT_ACCESS_KEY_SECRET "
            "or --access-key-secret-file";
   }
-  if (code.rfind("InvalidAccessKeyId", 0) == 0) {
+  if (code.starts_with("InvalidAccessKeyId")) {
     return "the AccessKey id is unknown or disabled: check --access-key-id / ALIOT_ACCESS_KEY_ID";
   }
   if (is_auth_code(code)) {
@@ -80,7 +81,7 @@ std::string hint_for(std::string_view code) {
   if (code == "iot.messagebroker.InvalidTimeoutValue") {
     return "the timeout must be 1000-8000 ms";
   }
-  if (code == "iot.messagebroker.RateLimit" || code.rfind("Throttling", 0) == 0) {
+  if (code == "iot.messagebroker.RateLimit" || code.starts_with("Throttling")) {
     return "the platform throttled the call: slow down and retry";
   }
   return {};
@@ -102,8 +103,7 @@ Result<std::string> new_nonce() {
 }
 
 std::string now_timestamp() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return iso8601_utc(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  return utc_iso8601(std::chrono::system_clock::now());
 }
 
 Result<SignedRequest> sign_request(const ClientConfig& config,

@@ -3,7 +3,6 @@
 #include <aliot/openapi.hpp>
 
 #include <algorithm>
-#include <ctime>
 
 namespace aliot::openapi {
 
@@ -41,15 +40,6 @@ Result<std::string> signature(const Secret& access_key_secret, std::string_view 
     return std::move(mac).error();
   }
   return enc::base64_encode(*mac);
-}
-
-std::string iso8601_utc(long long unix_seconds) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 } // namespace aliot::openapi

@@ -12,13 +12,9 @@ std::string sys_prefix(std::string_view pk, std::string_view dn, std::string_vie
   return s;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // The id of `/ext/rrpc/${id}/...`: one non-empty level followed by the custom topic.
 std::optional<std::string> custom_id(std::string_view topic) {
-  if (!starts_with(topic, k_ext_prefix)) {
+  if (!topic.starts_with(k_ext_prefix)) {
     return std::nullopt;
   }
   const auto rest = topic.substr(k_ext_prefix.size());
@@ -31,7 +27,7 @@ std::optional<std::string> custom_id(std::string_view topic) {
 
 // The last level after `prefix`: non-empty and without '/'.
 std::optional<std::string> id_after(std::string_view topic, const std::string& prefix) {
-  if (!starts_with(topic, prefix)) {
+  if (!topic.starts_with(prefix)) {
     return std::nullopt;
   }
   const auto id = topic.substr(prefix.size());

@@ -71,9 +71,7 @@ Result<DeviceInfo> checked_identity(DeviceInfo d) {
                  "the switch must answer its MAC as XX:XX:XX:XX:XX:XX; check the dialect and the "
                  "unit's firmware");
   }
-  for (char& c : d.mac) {
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
+  d.mac = enc::to_upper(d.mac);
   for (std::string* f : {&d.model, &d.hwrev, &d.firmware, &d.chip_id, &d.sn}) {
     *f = enc::printable(*f);
   }

@@ -4,6 +4,7 @@
 #include "command_label.hpp"
 
 #include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/serial/codec.hpp>
 #include <aliot/serial/dialect.hpp>
@@ -101,7 +102,7 @@ Result<void> at_sync(AtChannel& ch) {
 // name the dialect the unit does speak.
 bool answers_like(AtChannel& ch, std::string_view body, std::string_view prefix) {
   auto r = ch.command(body, k_cmd_timeout, prefix, {}, 1);
-  return r && r->ok() && r->info.size() == 1 && r->info[0].rfind(prefix, 0) == 0;
+  return r && r->ok() && r->info.size() == 1 && r->info[0].starts_with(prefix);
 }
 
 Error wrong_dialect(Error e,
@@ -342,9 +343,7 @@ public:
       return std::move(mac).error();
     }
     if (mac->ok() && mac->info.size() == 1) {
-      d.mac = mac->info[0].substr(6);
-      std::transform(d.mac.begin(), d.mac.end(), d.mac.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      d.mac = enc::to_upper(mac->info[0].substr(6));
       d.chip_id = d.mac;
       d.chip_id.erase(std::remove(d.chip_id.begin(), d.chip_id.end(), ':'), d.chip_id.end());
     }

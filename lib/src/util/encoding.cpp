@@ -3,7 +3,6 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 
 namespace aliot::enc {
 
@@ -348,24 +347,18 @@ std::string_view trim(std::string_view s, std::string_view ws) {
   return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
-std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto ms = static_cast<int>(
-      ((duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000) + 1000) % 1000);
-  const std::time_t secs = system_clock::to_time_t(time_point_cast<seconds>(t));
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, ms);
-  return out;
-}
-
 std::string to_lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }
