@@ -249,11 +249,7 @@ private:
 // ---- validation ----
 
 Result<std::string> make_iot_id(const std::string& pk, const std::string& dn) {
-  auto digest = crypto::sha256_hex(pk + "/" + dn);
-  if (!digest) {
-    return std::move(digest).error();
-  }
-  return digest->substr(0, 20) + "000100";
+  return crypto::sha256_hex(pk + "/" + dn).substr(0, 20) + "000100";
 }
 
 Result<std::string> validate_category(std::string_view topic, std::string_view access) {

@@ -173,11 +173,7 @@ public:
     }
     ImportReport rep;
     rep.format = parsed->format;
-    auto digest = crypto::sha256_hex(text);
-    if (!digest) {
-      return std::move(digest).error();
-    }
-    rep.sha256 = *digest;
+    rep.sha256 = crypto::sha256_hex(text);
     for (const auto& row : parsed->rows) {
       if (opts.journal != nullptr) {
         auto mac = opts.journal->bound_mac(row.product_key, row.device_name);
