@@ -216,14 +216,19 @@ start_mosquitto(const std::string& bin, const std::string& conf, const std::stri
 } // namespace
 
 std::vector<std::pair<std::string, std::string>> Endpoints::exports() const {
-  return {{"ALIOT_MQTT_HOST", host},
-          {"ALIOT_MQTT_PORT", std::to_string(mqtts_port)},
-          {"ALIOT_MQTT_TCP_PORT", std::to_string(mqtt_port)},
-          {"ALIOT_CA_FILE", ca_file},
-          {"ALIOT_AUTH_ENDPOINT", "https://" + host + ":" + std::to_string(https_port)},
-          // By name: proton's certificate check ignores IP SANs.
-          {"ALIOT_AMQP_ENDPOINT", "amqps://localhost:" + std::to_string(amqp_port)},
-          {"ALIOT_API_ENDPOINT", "http://" + host + ":" + std::to_string(api_port)}};
+  std::vector<std::pair<std::string, std::string>> e = {
+      {"ALIOT_MQTT_HOST", host},
+      {"ALIOT_MQTT_PORT", std::to_string(mqtts_port)},
+      {"ALIOT_MQTT_TCP_PORT", std::to_string(mqtt_port)},
+      {"ALIOT_CA_FILE", ca_file},
+      {"ALIOT_AUTH_ENDPOINT", "https://" + host + ":" + std::to_string(https_port)},
+      // By name: proton's certificate check ignores IP SANs.
+      {"ALIOT_AMQP_ENDPOINT", "amqps://localhost:" + std::to_string(amqp_port)},
+      {"ALIOT_API_ENDPOINT", "http://" + host + ":" + std::to_string(api_port)}};
+  if (amqp_port == 0) { // no AMQP endpoint (ALIOT_AMQP=OFF)
+    std::erase_if(e, [](const auto& kv) { return kv.first == "ALIOT_AMQP_ENDPOINT"; });
+  }
+  return e;
 }
 
 Result<void> ensure_state_dir(const std::string& dir) {
@@ -304,6 +309,9 @@ Result<void> run(const LaunchOptions& o,
       return Error(Errc::network, "cannot start the emulator: no free port on 127.0.0.1");
     }
   }
+#ifdef ALIOT_NO_AMQP
+  wants[4].port = 0; // built with ALIOT_AMQP=OFF: no AMQP endpoint (a given --amqp-port is unused)
+#endif
   const int mqtt = wants[0].port, mqtts = wants[1].port, https = wants[2].port, api = wants[3].port,
             amqp = wants[4].port;
 
@@ -356,7 +364,7 @@ Result<void> run(const LaunchOptions& o,
       return ok();
     }
     if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
-        && port_answers(amqp)) {
+        && (amqp == 0 || port_answers(amqp))) {
       break;
     }
     if (std::chrono::steady_clock::now() > deadline) {

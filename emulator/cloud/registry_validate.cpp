@@ -11,8 +11,7 @@
 namespace aliot::emu {
 
 Result<std::string> make_iot_id(const std::string& pk, const std::string& dn) {
-  ALIOT_TRY_ASSIGN(auto digest, crypto::sha256_hex(pk + "/" + dn));
-  return digest.substr(0, 20) + "000100";
+  return crypto::sha256_hex(pk + "/" + dn).substr(0, 20) + "000100";
 }
 
 Result<std::string> validate_category(std::string_view topic, std::string_view access) {

@@ -134,11 +134,7 @@ constexpr int k_cme_unknown = 100;
 
 Result<std::string>
 fp_of(const std::string& pk, const std::string& dn, const std::string& ds, const std::string& ps) {
-  auto digest = crypto::sha256_hex("ALIOT-FP1\n" + pk + "\n" + dn + "\n" + ds + "\n" + ps);
-  if (!digest) {
-    return std::move(digest).error();
-  }
-  return digest->substr(0, 16);
+  return crypto::sha256_hex("ALIOT-FP1\n" + pk + "\n" + dn + "\n" + ds + "\n" + ps).substr(0, 16);
 }
 
 Result<std::string> chk_of(const std::string& key, const std::string& msg) {

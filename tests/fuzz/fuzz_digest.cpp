@@ -1,13 +1,20 @@
-// aliot's own digests and HMAC (lib/src/crypto/digest.cpp) against OpenSSL's on any bytes: the
-// first byte picks the key's length (0..255, past the block), the rest is split into key and
-// message; the message is also fed to the hasher in pieces the input decides.
-#include "digest.hpp"
+// aliot's HMAC and SHA-256 calls (lib/src/crypto/crypto.cpp) on any bytes. Not a differential
+// test: the calls are OpenSSL's EVP and aliot has no second implementation to compare with (the
+// independent peer is tests/unit/crypto_peer.py, in the unit tests). What is checked here holds
+// for every input and would catch a call that mishandles bytes: keys and messages with NULs,
+// empty ones, keys on either side of the 64-byte block.
+//   - RFC 2104: a key up to the block equals itself padded with zeros to the block; a key longer
+//     than the block equals its digest (checked for SHA-256, the digest aliot exposes).
+//   - sizes (16, 20, 32 bytes), hex == hex of the raw bytes, the same answer twice.
+//   - no crash, no leak, nothing left on OpenSSL's error queue.
+// The first byte picks the key's length (0..255), the rest is split into key and message.
 #include "fuzz_support.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
 
-#include <array>
+#include <openssl/err.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,35 +23,23 @@ namespace {
 
 using aliot::crypto::Hmac;
 
-const EVP_MD* openssl_md(Hmac alg) {
+constexpr std::size_t k_block = 64; // MD5, SHA-1 and SHA-256 alike
+
+std::size_t digest_size(Hmac alg) {
   switch (alg) {
-  case Hmac::md5: return EVP_md5();
-  case Hmac::sha1: return EVP_sha1();
-  case Hmac::sha256: return EVP_sha256();
+  case Hmac::md5: return 16;
+  case Hmac::sha1: return 20;
+  case Hmac::sha256: return 32;
   }
-  return nullptr;
+  return 0;
 }
 
-std::string openssl_digest(Hmac alg, std::string_view msg) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-  unsigned int len = 0;
-  if (EVP_Digest(msg.data(), msg.size(), out.data(), &len, openssl_md(alg), nullptr) != 1) {
-    aliot::fuzz::fail("OpenSSL's EVP_Digest failed");
+std::string mac(Hmac alg, std::string_view key, std::string_view msg) {
+  auto r = aliot::crypto::hmac(alg, key, msg);
+  if (!r) {
+    aliot::fuzz::fail("HMAC failed on a working OpenSSL");
   }
-  return std::string(reinterpret_cast<const char*>(out.data()), len);
-}
-
-std::string openssl_hmac(Hmac alg, std::string_view key, std::string_view msg) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-  unsigned int len = 0;
-  static const unsigned char k_empty = 0;
-  const auto* k = key.empty() ? &k_empty : reinterpret_cast<const unsigned char*>(key.data());
-  if (HMAC(openssl_md(alg), k, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len)
-      == nullptr) {
-    aliot::fuzz::fail("OpenSSL's HMAC failed");
-  }
-  return std::string(reinterpret_cast<const char*>(out.data()), len);
+  return *r;
 }
 
 } // namespace
@@ -59,26 +54,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view key = in.substr(0, key_len);
   const std::string_view msg = in.substr(key_len);
 
+  const std::string digest = crypto::sha256(in);
+  if (digest.size() != 32 || crypto::sha256_hex(in) != enc::hex_lower(digest)
+      || crypto::sha256(in) != digest) {
+    fuzz::fail("SHA-256: wrong size, hex that is not the raw digest's, or a second answer");
+  }
   for (const Hmac alg : {Hmac::md5, Hmac::sha1, Hmac::sha256}) {
-    const std::string whole = crypto::detail::digest(alg, in);
-    if (whole != openssl_digest(alg, in)) {
-      fuzz::fail("digest differs from OpenSSL's");
+    const std::string m = mac(alg, key, msg);
+    if (m.size() != digest_size(alg) || mac(alg, key, msg) != m) {
+      fuzz::fail("HMAC: wrong size or a second answer");
     }
-    if (crypto::detail::hmac_raw(alg, key, msg) != openssl_hmac(alg, key, msg)) {
-      fuzz::fail("HMAC differs from OpenSSL's");
+    auto hex = crypto::hmac_hex(alg, key, msg);
+    if (!hex || *hex != enc::hex_lower(m)) {
+      fuzz::fail("HMAC: hex that is not the raw MAC's");
     }
-    // The same bytes in pieces: each piece as long as the byte that starts it says (1..64).
-    crypto::detail::Hasher h(alg);
-    std::size_t at = 0;
-    while (at < in.size()) {
-      const std::size_t n =
-          std::min<std::size_t>(1 + static_cast<unsigned char>(in[at]) % 64, in.size() - at);
-      h.update(in.substr(at, n));
-      at += n;
+    if (key.size() <= k_block) {
+      std::string padded(key);
+      padded.resize(k_block, '\0');
+      if (mac(alg, padded, msg) != m) {
+        fuzz::fail("HMAC: a key differs from itself padded with zeros to the block (RFC 2104)");
+      }
     }
-    if (h.finish() != whole) {
-      fuzz::fail("digest fed in pieces differs from the digest of the whole");
-    }
+  }
+  if (key.size() > k_block
+      && mac(Hmac::sha256, crypto::sha256(key), msg) != mac(Hmac::sha256, key, msg)) {
+    fuzz::fail("HMAC-SHA256: a key past the block differs from its digest (RFC 2104)");
+  }
+  if (ERR_peek_error() != 0) {
+    fuzz::fail("an error was left on OpenSSL's queue");
   }
   return 0;
 }

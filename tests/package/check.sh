@@ -136,6 +136,13 @@ elif grep -q -e 'not found' -e "$src/build" <<<"$needed"; then
 else
   ok "the installed aliot loads no libaliot.so and nothing of the build tree ($(grep -c '=>' <<<"$needed") libraries)"
 fi
+# One C++ runtime per process: aliot runs on the shared libstdc++, the one the AMQP module and
+# Qpid Proton load in `cloud sub` (cli/CMakeLists.txt), not a static copy of its own.
+if readelf -d "$aliot" | grep -q 'NEEDED.*\[libstdc++\.so\.6\]'; then
+  ok "the installed aliot uses the shared libstdc++.so.6 (one C++ runtime with the AMQP module)"
+else
+  fail "the installed aliot does not load libstdc++.so.6: $(readelf -d "$aliot" | grep NEEDED)"
+fi
 out=$("$aliot" --version 2>&1)
 status=$?
 if ((status == 0)) && [[ $(head -1 <<<"$out") == "aliot $version" ]] &&

@@ -33,8 +33,7 @@ const std::string k_mac_b = "0C:8B:95:A1:F3:E3";
 
 // A DeviceSecret per index: 32 characters, distinct.
 std::string ds(int i) {
-  auto h = crypto::sha256_hex("ds" + std::to_string(i));
-  return h ? h->substr(0, 32) : std::string();
+  return crypto::sha256_hex("ds" + std::to_string(i)).substr(0, 32);
 }
 std::string dn(int i) {
   return "SW-" + std::to_string(1000 + i);
@@ -155,7 +154,7 @@ TEST(PoolImport, ConsoleCsvWithBomCrlfAndAnyHeaderCase) {
   auto rep = unwrap(p->import_file(file, {}));
   EXPECT_EQ(rep.format, "csv");
   EXPECT_EQ(rep.rows, 3U);
-  EXPECT_EQ(rep.sha256, unwrap(crypto::sha256_hex(csv)));
+  EXPECT_EQ(rep.sha256, crypto::sha256_hex(csv));
   EXPECT_EQ(counts(*p).available, 3);
   auto rows = unwrap(p->rows(PoolState::available));
   ASSERT_EQ(rows.size(), 3U);

@@ -1,15 +1,15 @@
-// HMAC, digests and randomness.
+// HMAC, SHA-256 and randomness, all from OpenSSL (libcrypto's EVP and RAND).
 //
-// The digests (SHA-256, SHA-1, MD5) and HMAC are aliot's own and the random bytes come from the
-// kernel (getrandom(2)): none of them starts OpenSSL, whose provider start-up would cost a
-// one-shot command more than the rest of its work. Every function returns a Result all the same:
-// the kernel may refuse random bytes (an old kernel, a seccomp filter), and that comes back as an
-// Error.
+// sha256 returns the digest: OpenSSL fails it only when it cannot work at all (out of memory, no
+// provider loaded), and that throws std::runtime_error. hmac and the random functions return a
+// Result: an OpenSSL configured for FIPS refuses HMAC-MD5, and its random generator fails when the
+// kernel gives it no entropy to seed from (a seccomp filter, an old kernel); both come back as an
+// Error (Errc::config and Errc::internal).
 #pragma once
 
 #include <aliot/error.hpp>
 
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -17,13 +17,15 @@ namespace aliot::crypto {
 
 enum class Hmac { md5, sha1, sha256 };
 
-// Raw HMAC bytes.
+// RFC 2104 HMAC: raw bytes, or lower-case hex.
 Result<std::string> hmac(Hmac alg, std::string_view key, std::string_view message);
 Result<std::string> hmac_hex(Hmac alg, std::string_view key, std::string_view message);
-Result<std::string> sha256(std::string_view bytes);
-Result<std::string> sha256_hex(std::string_view bytes);
 
-// Cryptographically random bytes / text (getrandom(2)).
+// SHA-256: raw bytes (32), or lower-case hex (64).
+std::string sha256(std::string_view bytes);
+std::string sha256_hex(std::string_view bytes);
+
+// Cryptographically random bytes / text (OpenSSL's RAND_bytes).
 Result<std::string> random_bytes(std::size_t n);
 Result<std::string> random_hex(std::size_t n_bytes);
 Result<std::string> random_alnum(std::size_t n);

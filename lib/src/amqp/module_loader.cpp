@@ -11,6 +11,18 @@
 
 namespace aliot::amqp {
 
+#ifdef ALIOT_NO_AMQP
+
+// Built with ALIOT_AMQP=OFF: no module to load. Errc::config (exit 3), like a missing module: this
+// installation cannot subscribe, whatever the command line.
+Result<ConsumeStats> consume(const ConsumerOptions& /*o*/, const Handler& /*handler*/) {
+  return Error(Errc::config, "this aliot was built without AMQP (ALIOT_AMQP=OFF)",
+               "use an aliot built with ALIOT_AMQP=ON (the default; needs Qpid Proton C++), "
+               "such as the Debian package");
+}
+
+#else
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -88,5 +100,7 @@ Result<ConsumeStats> consume(const ConsumerOptions& o, const Handler& handler) {
   }
   return l.consume(o, handler);
 }
+
+#endif
 
 } // namespace aliot::amqp

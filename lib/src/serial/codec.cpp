@@ -152,12 +152,9 @@ fingerprint(std::string_view pk, std::string_view dn, const Secret& ds, const Se
       .append(ds.reveal())
       .append("\n")
       .append(ps.reveal());
-  auto digest = crypto::sha256_hex(msg);
+  const std::string digest = crypto::sha256_hex(msg);
   std::fill(msg.begin(), msg.end(), '\0');
-  if (!digest) {
-    return std::move(digest).error();
-  }
-  return digest->substr(0, 16);
+  return digest.substr(0, 16);
 }
 
 Result<std::string> challenge_response(const Secret& key,
