@@ -194,10 +194,12 @@ TEST(RegisterOutput, BothOutputsFailingNamesEveryIssuedSecret) {
       << r.err;
 }
 
-// SIGINT and SIGTERM at random points of a -j 4 batch with --out against the emulator, 20 rounds:
-// every secret the emulator issued (a device whose secret in its registry changed) is in --out,
-// and it is the one the registry holds.
-TEST(RegisterSignals, AtRandomPointsEverySecretIssuedIsInOut) {
+namespace {
+
+// SIGINT and SIGTERM (alternately) at random points of a -j 4 batch of 1,500 with --out against
+// the emulator, `rounds` times over `via`: every secret the emulator issued (a device whose secret
+// in its registry changed) is in --out, and it is the one the registry holds.
+void signal_rounds(const std::string& via, int rounds, std::size_t max_wait_lines) {
   Emulator emu;
   TempDir dir;
   constexpr const char* pk = "a1SigPK0001";
@@ -223,25 +225,25 @@ TEST(RegisterSignals, AtRandomPointsEverySecretIssuedIsInOut) {
   };
 
   const auto seed = std::random_device{}();
-  std::cerr << "[ seed " << seed << " ]\n";
+  std::cerr << "[ " << via << ", seed " << seed << " ]\n";
   std::mt19937 rng(seed);
   std::size_t issued_total = 0;
   std::size_t saved_total = 0;
   int rounds_with_loss = 0;
   int said_stopping = 0;
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     const int sig = round % 2 == 0 ? SIGINT : SIGTERM;
-    const auto out = dir.file("round" + std::to_string(round) + ".jsonl");
+    const std::string name = "round" + std::to_string(round) + ".jsonl";
+    const auto out = dir.file(name);
     const auto before = secrets();
-    const std::size_t wait_lines = std::uniform_int_distribution<std::size_t>(1, 600)(rng);
+    const std::size_t wait_lines =
+        std::uniform_int_distribution<std::size_t>(1, max_wait_lines)(rng);
     const int extra_us = std::uniform_int_distribution<int>(0, 20000)(rng);
     Background p({"bash", "-c",
                   exports(env) + "exec " + quoted(client_bin()) + " register -k " + pk + " --names "
-                      + quoted(names) + " -j 4 --out " + quoted(out) + " > "
+                      + quoted(names) + " --via " + via + " -j 4 --out " + quoted(out) + " > "
                       + quoted(out + ".stdout")});
-    for (int i = 0;
-         i < 4000 && lines_of(dir.read(out.substr(dir.path().size() + 1))).size() < wait_lines;
-         ++i) {
+    for (int i = 0; i < 10000 && lines_of(dir.read(name)).size() < wait_lines; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     std::this_thread::sleep_for(std::chrono::microseconds(extra_us));
@@ -249,7 +251,7 @@ TEST(RegisterSignals, AtRandomPointsEverySecretIssuedIsInOut) {
     const auto st = p.wait(std::chrono::seconds(30));
     ASSERT_TRUE(st.has_value()) << "still running 30 s after the signal";
     const auto after = secrets();
-    const auto saved = secrets_in(dir.read(out.substr(dir.path().size() + 1)));
+    const auto saved = secrets_in(dir.read(name));
     ASSERT_LT(saved.size(), static_cast<std::size_t>(devices))
         << "the batch ended before the signal: the round proves nothing";
     std::size_t issued = 0;
@@ -276,11 +278,23 @@ TEST(RegisterSignals, AtRandomPointsEverySecretIssuedIsInOut) {
     EXPECT_EQ(*st, 130) << p.err();
     EXPECT_EQ(saved.size(), kept) << "every line of --out is the registry's secret";
   }
-  std::cerr << "[ 20 rounds: issued " << issued_total << ", in --out " << saved_total
-            << ", rounds with a loss " << rounds_with_loss << ", 'stopping' said in "
+  std::cerr << "[ " << via << ", " << rounds << " rounds: issued " << issued_total << ", in --out "
+            << saved_total << ", rounds with a loss " << rounds_with_loss << ", 'stopping' said in "
             << said_stopping << " ]\n";
   EXPECT_EQ(issued_total, saved_total);
   EXPECT_GT(said_stopping, 0);
+}
+
+} // namespace
+
+TEST(RegisterSignals, AtRandomPointsEverySecretIssuedIsInOut) {
+  signal_rounds("https", 20, 600);
+}
+
+// The same rule over MQTT: a registration session already connected is finished after the
+// first signal.
+TEST(RegisterSignals, OverMqttAtRandomPointsEverySecretIssuedIsInOut) {
+  signal_rounds("mqtt", 8, 60);
 }
 
 // A request sent to a server that never answers: the first SIGINT says it finishes it, the
