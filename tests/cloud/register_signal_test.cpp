@@ -107,6 +107,21 @@ status = p.wait()
 print(json.dumps({"out": got.decode(), "status": status if status >= 0 else 128 - status}))
 )";
 
+// Accepts connections and holds them open without answering; prints its port, then "accepted".
+constexpr const char* k_stalled_server = R"(
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    print("accepted", flush=True)
+)";
+
 } // namespace
 
 // The reader of standard output goes away after 5 lines, and there is no --out: the batch stops
@@ -300,20 +315,7 @@ TEST(RegisterSignals, OverMqttAtRandomPointsEverySecretIssuedIsInOut) {
 // A request sent to a server that never answers: the first SIGINT says it finishes it, the
 // second abandons it and names the device to check on the console; exit 130.
 TEST(RegisterSignals, TheSecondSignalAbandonsAndNamesTheRequestsInFlight) {
-  constexpr const char* stalled = R"(
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-print(s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)
-    print("accepted", flush=True)
-)";
-  Background server({"python3", "-c", stalled});
+  Background server({"python3", "-c", k_stalled_server});
   const auto port = server.read_line(std::chrono::seconds(10));
   ASSERT_TRUE(port.has_value()) << server.err();
   const Env env{{"ALIOT_AUTH_ENDPOINT", "http://127.0.0.1:" + *port},
@@ -375,4 +377,26 @@ TEST(RegisterQuarantine, ASecretThatIsNotTextIsRefusedAndItsReplyKept) {
     }
     EXPECT_EQ(r.err.find(issued.substr(0, 8)), std::string::npos) << "the secret is not printed";
   }
+}
+
+// After the first signal a request already sent is given its --timeout; one that times out is
+// named like an abandoned one: sent, answer not read.
+TEST(RegisterSignals, AfterTheFirstSignalARequestThatTimesOutIsNamed) {
+  Background server({"python3", "-c", k_stalled_server});
+  const auto port = server.read_line(std::chrono::seconds(10));
+  ASSERT_TRUE(port.has_value()) << server.err();
+  const Env env{{"ALIOT_AUTH_ENDPOINT", "http://127.0.0.1:" + *port},
+                {"ALIOT_PRODUCT_SECRET", "ps0123456789abcd"}};
+  Background p({client_bin(), "register", "-k", k_pk, "-d", "dev-slow", "--timeout", "1500",
+                "--allow-insecure-http"},
+               {.env = env});
+  ASSERT_EQ(server.read_line(std::chrono::seconds(10)), std::optional<std::string>("accepted"))
+      << p.err();
+  p.signal(SIGINT);
+  const auto st = p.wait(std::chrono::seconds(20));
+  ASSERT_TRUE(st.has_value()) << "still running 20 s after SIGINT";
+  EXPECT_EQ(*st, 130) << p.err();
+  EXPECT_NE(p.err().find("stopping: finishing 1 request(s) in flight"), std::string::npos)
+      << p.err();
+  EXPECT_EQ(named_after(p.err(), k_abandoned_marker), std::set<std::string>{"dev-slow"}) << p.err();
 }

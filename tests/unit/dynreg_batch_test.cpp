@@ -831,6 +831,29 @@ TEST(DynregBatch, TheSecondSignalAbandonsTheRequestsAndNamesThem) {
       << r.error().message();
 }
 
+// After a stop, a device whose request timed out is named with those abandoned: its answer, if
+// one came, was not read.
+TEST(DynregBatch, AfterAStopATimedOutRequestIsNamedAsUnread) {
+  dynreg::BatchSummary s;
+  s.counts.total = 4;
+  s.counts.failed = 2;
+  s.first_error = Error(Errc::timeout, "registering dev-u1: timed out");
+  s.abandoned = {"dev-u2"};
+  s.timed_out = {"dev-u1"};
+  auto r = dynreg::batch_outcome(s, true, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::interrupted);
+  EXPECT_NE(r.error().message().find(
+                "2 request(s) sent, answer not read — check these on the console: dev-u2, dev-u1"),
+            std::string::npos)
+      << r.error().message();
+  // Without a stop, a timeout is an ordinary failure of its device.
+  s.abandoned.clear();
+  r = dynreg::batch_outcome(s, false, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::timeout);
+}
+
 // ---- credentials from the platform that aliot would refuse later ----
 
 TEST(DynregReply, ASecretThatIsNotAcceptedTextIsRefusedAtReceipt) {

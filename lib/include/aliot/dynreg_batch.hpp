@@ -183,6 +183,8 @@ struct BatchSummary {
   // Devices whose request was sent and abandoned (the abandon flag) before its answer was read:
   // the platform may have issued their secrets.
   std::vector<std::string> abandoned;
+  // Devices whose request timed out (Errc::timeout): an answer, if one came, was not read.
+  std::vector<std::string> timed_out;
   // Devices not started because the batch stopped early.
   std::size_t not_started = 0;
 };
@@ -191,9 +193,9 @@ struct BatchSummary {
 // naming the devices); secrets that reached only on_result because saving them in `out_path`
 // failed (Errc::io: they must be kept from the output, the platform will not send them again);
 // requests abandoned with their answers unread (Errc::interrupted, naming the devices to check
-// on the console); `interrupted` (Errc::interrupted; with a results file, re-running resumes);
-// the first failed device (of a batch of many: its code, with how many failed, since each was
-// reported as it came); else ok.
+// on the console, with those whose request timed out after the stop); `interrupted`
+// (Errc::interrupted; with a results file, re-running resumes); the first failed device (of a batch
+// of many: its code, with how many failed, since each was reported as it came); else ok.
 Result<void>
 batch_outcome(const BatchSummary& s, bool interrupted, const std::optional<std::string>& out_path);
 

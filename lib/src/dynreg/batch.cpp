@@ -136,6 +136,9 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
         stopping = true; // abandoned: sent, its answer not read
         sum.abandoned.push_back(r.device_name);
       }
+      if (!r.triplet && r.error->code() == Errc::timeout) {
+        sum.timed_out.push_back(r.device_name);
+      }
       if (r.triplet && !sum.save_error) {
         sum.save_error = r.error;
       }
@@ -256,11 +259,16 @@ batch_outcome(const BatchSummary& s, bool interrupted, const std::optional<std::
   const std::string resume =
       out_path ? "run the same command again: devices already in " + out + " are skipped"
                : std::string();
+  // After a stop, a request that timed out is as unanswered as one abandoned.
+  std::vector<std::string> unread = s.abandoned;
+  if (interrupted) {
+    unread.insert(unread.end(), s.timed_out.begin(), s.timed_out.end());
+  }
   const std::string abandoned =
-      s.abandoned.empty() ? std::string()
-                          : std::to_string(s.abandoned.size())
-                                + " request(s) sent, answer not read — check these on the console: "
-                                + joined(s.abandoned);
+      unread.empty() ? std::string()
+                     : std::to_string(unread.size())
+                           + " request(s) sent, answer not read — check these on the console: "
+                           + joined(unread);
   if (!s.lost.empty()) { // issued, and nowhere: that outranks every other failure
     std::string msg = "register: " + std::to_string(s.lost.size())
                       + " secret(s) the platform issued reached "
