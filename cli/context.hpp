@@ -32,7 +32,10 @@ struct Context {
   DocRegistry docs;
   config::Env env;                                // the process environment, captured once in main
   const std::atomic<bool>* interrupted = nullptr; // set by SIGINT/SIGTERM
-  std::function<Result<void>()> action;           // set by the chosen command's callback
+  // Set by a second SIGINT/SIGTERM: give up on requests in flight (a command that finishes them
+  // after the first, as `register` does, abandons them then).
+  const std::atomic<bool>* abandon = nullptr;
+  std::function<Result<void>()> action; // set by the chosen command's callback
 
   bool is_interrupted() const { return interrupted != nullptr && interrupted->load(); }
 

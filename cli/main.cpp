@@ -12,10 +12,14 @@ extern char** environ; // NOLINT(readability-redundant-declaration)
 namespace {
 
 std::atomic<bool> g_interrupted{
-    false}; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+    false};                         // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+std::atomic<bool> g_abandon{false}; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
+// The first SIGINT/SIGTERM asks a command to stop; a second one, to abandon what is in flight.
 extern "C" void on_signal(int /*sig*/) {
-  g_interrupted.store(true);
+  if (g_interrupted.exchange(true)) {
+    g_abandon.store(true);
+  }
 }
 
 } // namespace
@@ -44,5 +48,6 @@ int main(int argc, char** argv) {
     }
   }
   ctx.interrupted = &g_interrupted;
+  ctx.abandon = &g_abandon;
   return aliot::cli::run(argc, argv, ctx);
 }

@@ -76,7 +76,14 @@ Result<factory::RegisterFn> registrar(Context& ctx, const BurnOptions& o) {
     return std::move(cfg).error();
   }
   dynreg::Choices choices;
-  choices.interrupt = ctx.interrupted;
+  // A registration already sent is finished after a first signal (its secret goes into the
+  // pool); a second abandons it.
+  choices.abandon = ctx.abandon;
+  const auto xdg = ctx.env.find("XDG_STATE_HOME");
+  const auto home = ctx.env.find("HOME");
+  choices.quarantine_dir = dynreg::default_quarantine_dir(
+      xdg == ctx.env.end() ? std::nullopt : std::optional(xdg->second),
+      home == ctx.env.end() ? std::nullopt : std::optional(home->second));
   auto settings = dynreg::settings_from(*cfg, choices, ctx.out.logger());
   if (!settings) {
     return std::move(settings).error();

@@ -18,6 +18,14 @@ namespace aliot::cli {
 
 namespace {
 
+std::string quarantine_dir(const Context& ctx) {
+  auto env = [&](const char* name) -> std::optional<std::string> {
+    const auto it = ctx.env.find(name);
+    return it == ctx.env.end() ? std::nullopt : std::optional(it->second);
+  };
+  return dynreg::default_quarantine_dir(env("XDG_STATE_HOME"), env("HOME"));
+}
+
 struct RegisterOptions {
   std::optional<std::string> product_key;
   std::vector<std::string> device_names;
@@ -60,7 +68,8 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   choices.via = o.via == "mqtt" ? dynreg::Via::mqtt : dynreg::Via::https;
   choices.preregistered = !o.no_preregister;
   choices.timeout = std::chrono::milliseconds(o.timeout_ms);
-  choices.interrupt = ctx.interrupted;
+  choices.abandon = ctx.abandon;
+  choices.quarantine_dir = quarantine_dir(ctx);
   auto settings = dynreg::settings_from(*cfg, choices, ctx.out.logger());
   if (!settings) {
     return std::move(settings).error();
@@ -84,10 +93,19 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
     return std::move(batch).error();
   }
   BatchView view(ctx, *batch, settings->product_key, o.out);
-  const auto summary = batch->run(
-      [&] { return dynreg::make_registrar(*settings, ctx.out.logger()); },
-      {.jobs = o.run.jobs, .stop = ctx.interrupted},
-      [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) { view.result(r, p); });
+  const auto summary =
+      batch->run([&] { return dynreg::make_registrar(*settings, ctx.out.logger()); },
+                 {.jobs = o.run.jobs,
+                  .stop = ctx.interrupted,
+                  .abandon = ctx.abandon,
+                  .on_stopping = [&](std::size_t n) { view.stopping(n); },
+                  .on_abandoning =
+                      [&](std::size_t n) {
+                        view.abandoning(n);
+                      }},
+                 [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
+                   return view.result(r, p);
+                 });
   view.finish(summary);
   return dynreg::batch_outcome(summary, ctx.is_interrupted(), o.out);
 }
@@ -188,7 +206,19 @@ void add_register_command(CLI::App& parent, Context& ctx) {
        "crash is repaired, so an interrupted batch is finished by re-running it. If a line cannot "
        "be "
        "saved (a full disk), it is cut back out of the file, the batch starts no new device, the "
-       "secrets already issued are printed, and the exit status is 10.\n\n"
+       "secrets already issued are printed, and the exit status is 10. Without --out, the first "
+       "secret that cannot be written to standard output (a closed pipe, a full disk) stops the "
+       "batch the same way. Either way the summary says where the issued secrets are, and names "
+       "every device whose secret reached neither --out nor standard output.\n\n"
+       "The first SIGINT or SIGTERM starts no new device and finishes the requests already sent "
+       "(each bounded by --timeout), saving and printing their secrets (\"stopping: finishing N "
+       "requests in flight\"); a second one abandons them and names their devices as sent with "
+       "the answer not read, to check on the console. Exit status 130.\n\n"
+       "A DeviceSecret (or ClientId, DeviceToken) from the platform that is not text aliot "
+       "accepts (control characters, blanks, bytes that are not printable ASCII, more than 64 "
+       "characters) is refused (exit 7), and the platform's raw reply is kept in a 0600 file "
+       "under $XDG_STATE_HOME/aliot/quarantine (else ~/.local/state/aliot/quarantine), named in "
+       "the error.\n\n"
        "Batches: -d is repeatable, --names reads a list or the console's CSV, -j N registers N "
        "at a time with one reused connection each. A progress bar shows on a terminal; -o json "
        "prints one line per device (a failed one as {\"ProductKey\",\"DeviceName\",\"ok\":false,"

@@ -65,34 +65,69 @@ BatchView::BatchView(Context& ctx,
                      const std::optional<std::string>& out)
     : m_ctx(ctx)
     , m_product_key(std::move(product_key))
+    , m_saving(out.has_value())
     , m_many(report_opened(ctx, batch, out))
     , m_progress(ctx.out, m_many, batch.names().size() - batch.skipped()) {}
 
-void BatchView::result(const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
+bool BatchView::result(const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
   auto& out = m_ctx.out;
   m_progress.clear();
+  bool shown = false;
   if (r.triplet) {
-    out.line(!m_many && !out.json() ? triplet_json(*r.triplet, true) : r.line);
+    shown = out.line(!m_many && !out.json() ? triplet_json(*r.triplet, true) : r.line);
   } else if (m_many && out.json() && r.error && r.error->code() != Errc::interrupted) {
     out.line(dynreg::failed_device_line(m_product_key, r.device_name, *r.error));
   }
-  if (r.error && (r.triplet || (m_many && r.error->code() != Errc::interrupted))) {
-    out.error(*r.error); // a device of a batch, or a secret not saved
+  if (r.error && r.triplet) { // a secret not saved: say whether it is at least printed
+    out.error(Error(r.error->code(), r.error->message(),
+                    shown ? "the new secret is printed on standard output: keep it, the platform "
+                            "will not send it again"
+                          : "standard output failed too: the secret of " + r.device_name
+                                + " reached neither"));
+  } else if (r.error && m_many && r.error->code() != Errc::interrupted) {
+    out.error(*r.error); // a device of a batch
   }
   m_progress.update(p.ok, p.failed, !r.triplet);
+  return shown;
+}
+
+void BatchView::stopping(std::size_t in_flight) {
+  m_progress.clear();
+  m_ctx.out.note("stopping: finishing " + std::to_string(in_flight)
+                 + " request(s) in flight (a second signal abandons them)");
+}
+
+void BatchView::abandoning(std::size_t in_flight) {
+  m_progress.clear();
+  m_ctx.out.note("abandoning " + std::to_string(in_flight)
+                 + " request(s) in flight: their devices are named at the end");
 }
 
 void BatchView::finish(const dynreg::BatchSummary& s) {
   m_progress.clear();
-  if (!m_many) {
-    return;
+  const bool all_fine = s.issued == s.saved_and_shown + s.shown_only;
+  if (m_many) {
+    const auto& c = s.counts;
+    const double secs = s.elapsed.count();
+    m_ctx.out.note(fmt::format(
+        "registered {}, failed {}, skipped {} (already in the --out file) of {} in {:.1f} s "
+        "({:.1f}/s){}",
+        c.ok, c.failed, c.skipped, c.total, secs,
+        secs > 0 ? static_cast<double>(c.ok + c.failed) / secs : 0.0,
+        s.not_started > 0 ? fmt::format("; {} not started", s.not_started) : std::string()));
   }
-  const auto& c = s.counts;
-  const double secs = s.elapsed.count();
-  m_ctx.out.note(fmt::format("registered {}, failed {}, skipped {} (already in the --out file) of "
-                             "{} in {:.1f} s ({:.1f}/s)",
-                             c.ok, c.failed, c.skipped, c.total, secs,
-                             secs > 0 ? static_cast<double>(c.ok + c.failed) / secs : 0.0));
+  if (!all_fine) { // exactly where each issued secret is
+    std::string where = std::to_string(s.issued) + " secret(s) issued: ";
+    if (m_saving) {
+      where += fmt::format("{} in --out and on standard output, {} only in --out, {} only on "
+                           "standard output, ",
+                           s.saved_and_shown, s.saved_only, s.unsaved);
+    } else {
+      where += fmt::format("{} on standard output, ", s.shown_only);
+    }
+    where += fmt::format("{} nowhere", s.lost.size());
+    m_ctx.out.note(where);
+  }
 }
 
 } // namespace aliot::cli

@@ -27,14 +27,20 @@ public:
             std::string product_key,
             const std::optional<std::string>& out);
 
-  // One device's result (the batch serializes the calls).
-  void result(const dynreg::DeviceResult& r, const dynreg::BatchProgress& p);
-  // After the run: the progress bar cleared, and for many devices the summary.
+  // One device's result (the batch serializes the calls); whether its credentials reached
+  // standard output.
+  bool result(const dynreg::DeviceResult& r, const dynreg::BatchProgress& p);
+  // The first signal, and the second, with requests in flight.
+  void stopping(std::size_t in_flight);
+  void abandoning(std::size_t in_flight);
+  // After the run: the progress bar cleared, for many devices the summary, and where the
+  // issued secrets are when they are not all both saved and printed.
   void finish(const dynreg::BatchSummary& s);
 
 private:
   Context& m_ctx;
   std::string m_product_key;
+  bool m_saving; // --out given
   bool m_many;
   Progress m_progress;
 };

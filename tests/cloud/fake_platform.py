@@ -9,6 +9,9 @@ Prints "PORT <n>" once it listens on 127.0.0.1. Routes:
   POST /auth/register/device   dynamic registration (spec 4.3); device names steer the outcome:
         unknown*  -> not pre-registered (code 6288), activated* -> already activated (6289),
         slow*     -> answer after 3 s, anything else -> a fresh DeviceSecret (the latest wins)
+        ctlsecret* -> a fresh DeviceSecret with ESC, a newline and NUL in it (JSON-escaped)
+        rawsecret* -> a fresh DeviceSecret followed by the byte 0xFF (a body that is not UTF-8);
+                      both recorded in "secrets" (rawsecret*: the part before 0xFF)
         product a1NoDynReg -> dynamic registration off (6208); a bad sign -> 401
   POST|GET /                   OpenAPI RPC (spec 6): RRpc (device names offline*/timeout*/
         halfconn* steer RrpcCode; otherwise the reply echoes the request with "re:" before it)
@@ -137,6 +140,19 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         ds = secrets.token_hex(16)
+        if dn.startswith("ctlsecret"):
+            ds = ds[:8] + "\x1b[2J\n\x00" + ds[8:]
+        if dn.startswith("rawsecret"):
+            with LOCK:
+                STATE["secrets"][dn] = ds
+            body = (b'{"code":200,"data":{"productKey":"%s","deviceName":"%s","deviceSecret":"%s\xff"},'
+                    b'"message":"success"}' % (pk.encode(), dn.encode(), ds.encode()))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         with LOCK:
             STATE["secrets"][dn] = ds
         self.reply(200, {"code": 200, "data": {"productKey": pk, "deviceName": dn, "deviceSecret": ds},

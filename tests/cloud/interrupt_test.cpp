@@ -1,6 +1,6 @@
 // SIGINT while a command waits on an HTTP endpoint that accepted the connection and never
-// answers (a stalled loopback socket): `cloud pub`, `rrpc call` and `register` end with exit 130
-// at once instead of waiting for their timeouts.
+// answers (a stalled loopback socket): `cloud pub` and `rrpc call` end with exit 130 at once
+// instead of waiting for their timeouts.
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -50,7 +50,8 @@ TEST(Interrupt, SigintDuringAStalledHttpCallExits130AtOnce) {
       {"cloud pub",
        {"cloud", "pub", "-k", "a1FakePK001", "-d", "dev1", "-t", "user/get", "-m", "x"}},
       {"rrpc call", {"rrpc", "call", "-k", "a1FakePK001", "-d", "dev1", "-m", "x"}},
-      {"register", {"register", "-k", "a1FakePK001", "-d", "dev-stalled", "--allow-insecure-http"}},
+      // `register` finishes a request already sent after the first signal (its answer brings a
+      // secret the platform issues once) and abandons it at the second: register_signal_test.
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

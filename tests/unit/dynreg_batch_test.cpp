@@ -13,11 +13,13 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <variant>
 
 using namespace aliot;
@@ -115,8 +117,12 @@ TEST(DynregBatch, EachResultIsInTheFileBeforeItIsHandedOver) {
   std::vector<std::string> handed;
   const auto s = b->run(p.factory(), {.jobs = 1},
                         [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& pr) {
-                          ASSERT_TRUE(r.ok()) << r.error->message();
-                          ASSERT_TRUE(r.triplet);
+                          EXPECT_TRUE(r.ok()) << r.error->message();
+                          EXPECT_TRUE(r.saved);
+                          if (!r.triplet) {
+                            ADD_FAILURE() << "no triplet";
+                            return false;
+                          }
                           EXPECT_EQ(r.line, triplet_json(*r.triplet, false));
                           EXPECT_EQ(b->names()[r.index], r.device_name);
                           // Durable before it is shown: the file already holds the line.
@@ -124,6 +130,7 @@ TEST(DynregBatch, EachResultIsInTheFileBeforeItIsHandedOver) {
                           handed.push_back(r.line);
                           EXPECT_EQ(pr.ok, handed.size());
                           EXPECT_EQ(pr.total, 3u);
+                          return true;
                         });
   EXPECT_EQ(s.counts.ok, 3u);
   EXPECT_EQ(s.counts.failed, 0u);
@@ -158,6 +165,7 @@ TEST(DynregBatch, ARerunSkipsWhatTheFileHoldsAndRegistersTheRest) {
                         [&](const dynreg::DeviceResult&, const dynreg::BatchProgress& pr) {
                           ++handed;
                           EXPECT_EQ(pr.skipped, 2u);
+                          return true;
                         });
   EXPECT_EQ(handed, 2u);
   EXPECT_EQ(s.counts.ok, 2u);
@@ -230,6 +238,7 @@ TEST(DynregBatch, FailuresDoNotStopTheBatchAndTheFirstInListOrderIsKept) {
                             EXPECT_FALSE(r.triplet);
                             EXPECT_TRUE(r.line.empty());
                           }
+                          return true;
                         });
   EXPECT_EQ(failures_handed, 2u);
   EXPECT_EQ(s.counts.ok, 18u);
@@ -255,6 +264,7 @@ TEST(DynregBatch, ManyWorkersRegisterEachDeviceExactlyOnce) {
                         [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& pr) {
                           EXPECT_TRUE(indexes.insert(r.index).second);
                           EXPECT_EQ(pr.ok, indexes.size()); // serialized: counts match
+                          return true;
                         });
   EXPECT_EQ(p.workers(), 8);
   EXPECT_EQ(s.counts.ok, 200u);
@@ -290,6 +300,7 @@ TEST(DynregBatch, TheStopFlagIsPolledBeforeEachDevice) {
                           if (r.index == 2) {
                             stop = true; // SIGINT while device 2 was registering
                           }
+                          return true;
                         });
   EXPECT_EQ(p.calls(), (Names{"dev-h0", "dev-h1", "dev-h2"}));
   EXPECT_EQ(s.counts.ok, 3u);
@@ -305,6 +316,7 @@ TEST(DynregBatch, WithoutAResultsFileNothingIsSkippedOrWritten) {
   const auto s = b->run(p.factory(), {.jobs = 2},
                         [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress&) {
                           lines.push_back(r.line);
+                          return true;
                         });
   EXPECT_EQ(s.counts.ok, 2u);
   EXPECT_EQ(lines.size(), 2u);
@@ -320,18 +332,24 @@ TEST(DynregBatch, ASecretThatCouldNotBeSavedIsStillHandedOver) {
   const auto s =
       b->run(p.factory(), {}, [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& pr) {
         ++handed;
-        ASSERT_TRUE(r.triplet);
+        EXPECT_FALSE(r.saved);
+        if (!r.triplet || !r.error) {
+          ADD_FAILURE() << "no triplet or no error";
+          return false;
+        }
         EXPECT_EQ(r.triplet->device_secret.reveal(), "ds-dev-j1-1");
         EXPECT_EQ(r.line, triplet_json(*r.triplet, false));
-        ASSERT_TRUE(r.error);
         EXPECT_EQ(r.error->code(), Errc::io);
-        EXPECT_NE(r.error->hint().find("keep it"), std::string::npos);
         EXPECT_EQ(pr.failed, 1u);
+        return true; // printed
       });
   EXPECT_EQ(handed, 1);
   EXPECT_EQ(s.counts.failed, 1u);
   ASSERT_TRUE(s.first_error);
   EXPECT_EQ(s.first_error->code(), Errc::io);
+  EXPECT_EQ(s.issued, 1u);
+  EXPECT_EQ(s.unsaved, 1u);
+  EXPECT_TRUE(s.lost.empty());
 }
 
 TEST(DynregBatch, AResultsFileThatCannotBeOpenedIsAnIoError) {
@@ -540,5 +558,376 @@ TEST(DynregBatch, ABatchEndsWithItsMostImportantFailure) {
 
   auto fine = dynreg::Batch::open(k_pk, numbered("dev-p", 3), std::nullopt);
   ASSERT_TRUE(fine);
-  EXPECT_TRUE(dynreg::batch_outcome(fine->run(p.factory(), {}, {}), false, std::nullopt));
+  EXPECT_TRUE(dynreg::batch_outcome(
+      fine->run(p.factory(), {}, [](const auto&, const auto&) { return true; }), false,
+      std::nullopt));
+}
+
+// ---- where each secret lands: a failing output, both outputs failing ----
+
+namespace {
+
+// The output of a caller whose writes start failing at the `fail_from`-th secret (0-based).
+struct FailingOutput {
+  std::size_t fail_from;
+  std::mutex mu;
+  std::vector<std::string> shown;
+  std::vector<std::string> refused;
+  dynreg::Batch::OnResult on_result() {
+    return [this](const dynreg::DeviceResult& r, const dynreg::BatchProgress&) {
+      std::lock_guard lock(mu);
+      if (!r.triplet) {
+        return false;
+      }
+      if (shown.size() + refused.size() >= fail_from) {
+        refused.push_back(r.device_name);
+        return false;
+      }
+      shown.push_back(r.device_name);
+      return true;
+    };
+  }
+};
+
+} // namespace
+
+// Without a results file, standard output is the only place a secret goes: the first write that
+// fails stops the batch, and the device is named as reached nowhere (never "printed above").
+TEST(DynregBatch, WithoutAResultsFileAFailedWriteStopsTheBatchAndNamesTheDevice) {
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-w", 10), std::nullopt);
+  ASSERT_TRUE(b);
+  Platform p;
+  FailingOutput out{.fail_from = 3};
+  const auto s = b->run(p.factory(), {.jobs = 1}, out.on_result());
+  EXPECT_EQ(p.calls(), (Names{"dev-w0", "dev-w1", "dev-w2", "dev-w3"}))
+      << "no request after the failed write";
+  EXPECT_EQ(s.issued, 4u);
+  EXPECT_EQ(s.shown_only, 3u);
+  EXPECT_EQ(s.lost, Names{"dev-w3"});
+  EXPECT_EQ(s.not_started, 6u);
+  const auto r = dynreg::batch_outcome(s, false, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::io);
+  EXPECT_NE(r.error().message().find("1 secret(s) the platform issued reached no output"),
+            std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find(": dev-w3;"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().hint().find("printed above"), std::string::npos) << r.error().hint();
+}
+
+// With several workers, the devices already in flight when the write failed finish and are
+// named; none starts after it.
+TEST(DynregBatch, WithWorkersEveryDeviceInFlightAtTheFailureIsNamed) {
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-x", 300), std::nullopt);
+  ASSERT_TRUE(b);
+  Platform p;
+  FailingOutput out{.fail_from = 5};
+  const auto s = b->run(p.factory(), {.jobs = 4}, out.on_result());
+  EXPECT_EQ(out.shown.size(), 5u);
+  EXPECT_GE(s.lost.size(), 1u);
+  EXPECT_LE(s.lost.size(), 4u) << "only those in flight at the failure";
+  EXPECT_EQ(s.issued, p.calls().size());
+  EXPECT_EQ(s.issued, out.shown.size() + s.lost.size()) << "every issued secret is accounted for";
+  EXPECT_EQ(std::set<std::string>(s.lost.begin(), s.lost.end()),
+            std::set<std::string>(out.refused.begin(), out.refused.end()));
+}
+
+// A working results file keeps the batch going when only the output fails.
+TEST(DynregBatch, AFailingOutputWithAWorkingResultsFileKeepsEverySecretInTheFile) {
+  test::TempDir dir;
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-y", 6), dir.file("y.jsonl"));
+  ASSERT_TRUE(b);
+  Platform p;
+  FailingOutput out{.fail_from = 2};
+  const auto s = b->run(p.factory(), {.jobs = 2}, out.on_result());
+  EXPECT_EQ(s.issued, 6u);
+  EXPECT_EQ(s.saved_and_shown, 2u);
+  EXPECT_EQ(s.saved_only, 4u);
+  EXPECT_TRUE(s.lost.empty());
+  EXPECT_EQ(records(slurp(dir.file("y.jsonl"))).size(), 6u);
+  EXPECT_TRUE(dynreg::batch_outcome(s, false, dir.file("y.jsonl")));
+}
+
+// Both the results file and the output failing: the secret is named as reached neither, and
+// nothing says it was printed.
+TEST(DynregBatch, BothOutputsFailingNamesTheDeviceAndNeverSaysPrinted) {
+  const std::string out_path = "/dev/full";
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-z", 5), out_path);
+  ASSERT_TRUE(b) << b.error().message();
+  Platform p;
+  FailingOutput out{.fail_from = 0};
+  const auto s = b->run(p.factory(), {.jobs = 1}, out.on_result());
+  EXPECT_EQ(p.calls(), Names{"dev-z0"});
+  EXPECT_EQ(s.lost, Names{"dev-z0"});
+  EXPECT_EQ(s.unsaved, 0u);
+  const auto r = dynreg::batch_outcome(s, false, out_path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::io);
+  EXPECT_NE(r.error().message().find("reached neither --out /dev/full nor standard output"),
+            std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("dev-z0"), std::string::npos);
+  EXPECT_EQ(r.error().message().find("only standard output"), std::string::npos);
+  EXPECT_EQ(r.error().hint().find("printed above"), std::string::npos) << r.error().hint();
+}
+
+// ---- signals: the first finishes the requests in flight, the second abandons them ----
+
+namespace {
+
+// Registrars that wait at a gate (a request in flight) until it opens; the abandon flag makes
+// them give up as the HTTP layer does (Errc::interrupted).
+class GatedPlatform {
+public:
+  explicit GatedPlatform(const std::atomic<bool>* abandon)
+      : m_abandon(abandon) {}
+  dynreg::RegistrarFactory factory() {
+    return [this] {
+      return [this](std::string_view dn) -> Result<Triplet> {
+        std::unique_lock lock(m_mu);
+        ++m_entered;
+        m_cv.notify_all();
+        while (!m_open) {
+          if (m_abandon != nullptr && m_abandon->load()) {
+            return Error(Errc::interrupted, "registering " + std::string(dn) + ": interrupted");
+          }
+          m_cv.wait_for(lock, std::chrono::milliseconds(5));
+        }
+        Triplet t;
+        t.product_key = k_pk;
+        t.device_name = std::string(dn);
+        t.device_secret = Secret("ds-" + std::string(dn));
+        return t;
+      };
+    };
+  }
+  void wait_entered(int n) {
+    std::unique_lock lock(m_mu);
+    m_cv.wait(lock, [&] { return m_entered >= n; });
+  }
+  int entered() {
+    std::lock_guard lock(m_mu);
+    return m_entered;
+  }
+  void open() {
+    std::lock_guard lock(m_mu);
+    m_open = true;
+    m_cv.notify_all();
+  }
+
+private:
+  const std::atomic<bool>* m_abandon;
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  int m_entered = 0;
+  bool m_open = false;
+};
+
+} // namespace
+
+TEST(DynregBatch, TheFirstStopFinishesTheRequestsInFlightAndSavesThem) {
+  test::TempDir dir;
+  const auto out = dir.file("stop.jsonl");
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-s", 10), out);
+  ASSERT_TRUE(b);
+  std::atomic<bool> stop{false};
+  GatedPlatform p(nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<std::size_t> said;
+  dynreg::BatchSummary s;
+  std::thread runner([&] {
+    s = b->run(p.factory(),
+               {.jobs = 3,
+                .stop = &stop,
+                .on_stopping =
+                    [&](std::size_t n) {
+                      std::lock_guard lock(mu);
+                      said = n;
+                      cv.notify_all();
+                    }},
+               [](const auto&, const auto&) { return true; });
+  });
+  p.wait_entered(3);
+  stop = true; // SIGINT with three requests sent
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return said.has_value(); });
+  }
+  p.open();
+  runner.join();
+  ASSERT_TRUE(said.has_value());
+  EXPECT_EQ(*said, 3u);
+  EXPECT_EQ(p.entered(), 3) << "no device started after the stop";
+  EXPECT_EQ(s.counts.ok, 3u);
+  EXPECT_EQ(s.saved_and_shown, 3u);
+  EXPECT_EQ(s.not_started, 7u);
+  EXPECT_TRUE(s.abandoned.empty());
+  EXPECT_EQ(records(slurp(out)).size(), 3u) << "each secret in flight is saved";
+  const auto r = dynreg::batch_outcome(s, true, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::interrupted);
+  EXPECT_EQ(r.error().message(), "register: interrupted");
+}
+
+TEST(DynregBatch, TheSecondSignalAbandonsTheRequestsAndNamesThem) {
+  test::TempDir dir;
+  const auto out = dir.file("abandon.jsonl");
+  auto b = dynreg::Batch::open(k_pk, numbered("dev-t", 10), out);
+  ASSERT_TRUE(b);
+  std::atomic<bool> stop{false};
+  std::atomic<bool> abandon{false};      // the second signal
+  std::atomic<bool> http_abandon{false}; // the registrars' flag: set after it was said
+  GatedPlatform p(&http_abandon);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<std::size_t> stopping;
+  std::optional<std::size_t> abandoning;
+  dynreg::BatchSummary s;
+  std::thread runner([&] {
+    s = b->run(p.factory(),
+               {.jobs = 2,
+                .stop = &stop,
+                .abandon = &abandon,
+                .on_stopping =
+                    [&](std::size_t n) {
+                      std::lock_guard lock(mu);
+                      stopping = n;
+                      cv.notify_all();
+                    },
+                .on_abandoning =
+                    [&](std::size_t n) {
+                      std::lock_guard lock(mu);
+                      abandoning = n;
+                      cv.notify_all();
+                    }},
+               [](const auto&, const auto&) { return true; });
+  });
+  p.wait_entered(2);
+  stop = true;
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return stopping.has_value(); });
+  }
+  abandon = true;
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return abandoning.has_value(); });
+  }
+  http_abandon = true;
+  runner.join();
+  ASSERT_TRUE(stopping.has_value());
+  EXPECT_EQ(*stopping, 2u);
+  ASSERT_TRUE(abandoning.has_value());
+  EXPECT_EQ(*abandoning, 2u);
+  EXPECT_EQ(std::set<std::string>(s.abandoned.begin(), s.abandoned.end()),
+            (std::set<std::string>{"dev-t0", "dev-t1"}));
+  const auto r = dynreg::batch_outcome(s, true, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::interrupted);
+  EXPECT_NE(r.error().message().find(
+                "2 request(s) sent, answer not read — check these on the console: dev-t"),
+            std::string::npos)
+      << r.error().message();
+}
+
+// After a stop, a device whose request timed out is named with those abandoned: its answer, if
+// one came, was not read.
+TEST(DynregBatch, AfterAStopATimedOutRequestIsNamedAsUnread) {
+  dynreg::BatchSummary s;
+  s.counts.total = 4;
+  s.counts.failed = 2;
+  s.first_error = Error(Errc::timeout, "registering dev-u1: timed out");
+  s.abandoned = {"dev-u2"};
+  s.timed_out = {"dev-u1"};
+  auto r = dynreg::batch_outcome(s, true, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::interrupted);
+  EXPECT_NE(r.error().message().find(
+                "2 request(s) sent, answer not read — check these on the console: dev-u2, dev-u1"),
+            std::string::npos)
+      << r.error().message();
+  // Without a stop, a timeout is an ordinary failure of its device.
+  s.abandoned.clear();
+  r = dynreg::batch_outcome(s, false, std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::timeout);
+}
+
+// ---- credentials from the platform that aliot would refuse later ----
+
+TEST(DynregReply, ASecretThatIsNotAcceptedTextIsRefusedAtReceipt) {
+  dynreg::Request req;
+  req.product_key = k_pk;
+  req.device_name = "dev-q1";
+  auto reply = [](const std::string& ds) {
+    return nlohmann::json{
+        {"code", 200},
+        {"data", {{"productKey", k_pk}, {"deviceName", "dev-q1"}, {"deviceSecret", ds}}}}
+        .dump();
+  };
+  EXPECT_TRUE(dynreg::parse_https_reply(200, reply("0123456789abcdef0123456789abcdef"), req));
+  for (const std::string& bad :
+       {std::string("abc\ndef"), std::string("abc\0def", 7), std::string("ab\x1b[2Jcd"),
+        std::string("ab\x7f"), std::string("a b"), std::string(65, 'a')}) {
+    const auto body = reply(bad);
+    const auto t = dynreg::parse_https_reply(200, body, req);
+    ASSERT_FALSE(t) << body;
+    EXPECT_EQ(t.error().code(), Errc::remote);
+    EXPECT_NE(t.error().message().find("credentials aliot cannot use"), std::string::npos);
+    EXPECT_EQ(t.error().message().find(bad), std::string::npos) << "the secret is not quoted";
+    EXPECT_TRUE(dynreg::https_reply_may_hold_credentials(200, body));
+  }
+  // Over MQTT: the secret, and a regnwl token, by the same rules.
+  const auto m = dynreg::parse_mqtt_reply(
+      "/ext/register",
+      nlohmann::json{{"productKey", k_pk}, {"deviceName", "dev-q1"}, {"deviceSecret", "a\tb"}}
+          .dump(),
+      req);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code(), Errc::remote);
+  const auto n = dynreg::parse_mqtt_reply("/ext/regnwl",
+                                          nlohmann::json{{"productKey", k_pk},
+                                                         {"deviceName", "dev-q1"},
+                                                         {"clientId", "c1"},
+                                                         {"deviceToken", "t\x1b"}}
+                                              .dump(),
+                                          req);
+  ASSERT_FALSE(n);
+  // A refusal by the platform carries nothing issued; a 2xx that is not JSON may.
+  EXPECT_FALSE(dynreg::https_reply_may_hold_credentials(200, R"({"code":6288,"message":"x"})"));
+  EXPECT_FALSE(dynreg::https_reply_may_hold_credentials(503, "<html>"));
+  EXPECT_TRUE(dynreg::https_reply_may_hold_credentials(
+      200, "{\"code\":200,\"data\":{\"deviceSecret\":\"\xff\"}}"));
+  EXPECT_FALSE(dynreg::https_reply_may_hold_credentials(200, "<html>\xff</html>"));
+}
+
+TEST(DynregReply, ARefusedReplyIsKeptByteForByteInAPrivateFile) {
+  test::TempDir dir;
+  dynreg::Request req;
+  req.product_key = k_pk;
+  req.device_name = "dev-q2";
+  constexpr char raw_bytes[] = "{\"deviceSecret\":\"a\x1b\xff\0b\"}";
+  const std::string raw(raw_bytes, sizeof raw_bytes - 1);
+  const auto qdir = dir.file("state/aliot/quarantine");
+  const auto e =
+      dynreg::keep_refused_reply(Error(Errc::remote, "registering x: refused"), qdir, req, raw);
+  EXPECT_EQ(e.code(), Errc::remote);
+  const auto at = e.message().find("; the raw reply is kept in " + qdir + "/");
+  ASSERT_NE(at, std::string::npos) << e.message();
+  const std::string path =
+      e.message().substr(at + std::string("; the raw reply is kept in ").size());
+  EXPECT_EQ(path.rfind(qdir + "/" + k_pk + ".dev-q2.", 0), 0u) << path;
+  EXPECT_EQ(slurp(path), raw);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(qdir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  // Nowhere to keep it: an I/O error that says the credentials are lost.
+  const auto lost = dynreg::keep_refused_reply(Error(Errc::remote, "registering x: refused"),
+                                               "/dev/null/quarantine", req, raw);
+  EXPECT_EQ(lost.code(), Errc::io);
+  EXPECT_NE(lost.message().find("keeping the raw reply failed"), std::string::npos);
 }

@@ -46,14 +46,37 @@ Result<HttpsRequest>
 https_request(std::string_view auth_endpoint, const Request& r, const Secret& product_secret);
 
 // The platform's JSON reply: code 200 -> the triplet; code 401 -> Errc::auth (bad sign);
-// anything else -> Errc::remote with the platform's code and message and what to do.
+// anything else -> Errc::remote with the platform's code and message and what to do. A
+// DeviceSecret that is not text aliot accepts (validate_device_secret: control characters,
+// blanks, bytes that are not printable ASCII, more than 64 characters) is Errc::remote.
 Result<Triplet> parse_https_reply(long http_status, std::string_view body, const Request& r);
 
-// Sends the request with `client` and parses the reply.
+// Whether a reply may carry credentials the platform issued: a JSON reply with code 200, or a
+// 2xx that is not JSON (bytes that are not UTF-8, say) naming a deviceSecret or deviceToken.
+// Such a reply that parse_https_reply refuses is quarantined.
+bool https_reply_may_hold_credentials(long http_status, std::string_view body);
+
+// Keeps the raw bytes of a reply whose credentials were refused, so nothing the platform issued
+// is thrown away: a new file `<dir>/<pk>.<dn>.<UTC time>.<random>.reply`, 0600, written
+// atomically (the directory is created 0700 if missing). Returns its path; Errc::io on failure.
+Result<std::string>
+quarantine_reply(const std::string& dir, const Request& r, std::string_view raw);
+
+// `e` (the refusal of a reply that may hold credentials) after keeping `raw` by
+// quarantine_reply: the message says where it is kept, or Errc::io when keeping it failed.
+Error keep_refused_reply(Error e,
+                         const std::string& quarantine_dir,
+                         const Request& r,
+                         std::string_view raw);
+
+// Sends the request with `client` and parses the reply. A reply that may hold credentials and is
+// refused is kept by quarantine_reply in `quarantine_dir`; the error says where (or that keeping
+// it failed).
 Result<Triplet> register_https(http::Client& client,
                                std::string_view auth_endpoint,
                                const Request& r,
-                               const Secret& product_secret);
+                               const Secret& product_secret,
+                               const std::string& quarantine_dir = {});
 
 // How to register over MQTT (spec 4.4): TLS to the device MQTT endpoint, with the registration
 // options in the client id.
@@ -64,7 +87,9 @@ struct MqttOptions {
   std::string client_id;                    // before the options; empty: "${dn}.${pk}"
   int securemode = 2;                       // 2 (what the SDKs send) or -2 (documented)
   std::chrono::milliseconds timeout{10000}; // from CONNECT to the platform's reply
-  const std::atomic<bool>* interrupt = nullptr; // when set: Errc::interrupted
+  // When set and it becomes true: Errc::interrupted (the session is abandoned, its reply unread).
+  const std::atomic<bool>* interrupt = nullptr;
+  std::string quarantine_dir; // where a refused reply on /ext/register|regnwl is kept
 };
 
 // The CONNECT client id, user name and password that register `r` (what a dry run shows).
@@ -82,7 +107,9 @@ Result<Triplet> register_mqtt(const MqttOptions& o,
                               const Logger& log = {});
 
 // The payload of /ext/register ({productKey, deviceName, deviceSecret}) or /ext/regnwl
-// ({clientId, productKey, deviceName, deviceToken}). Errc::remote if malformed.
+// ({clientId, productKey, deviceName, deviceToken}). Errc::remote if malformed, or if the
+// credentials are not text aliot accepts (the DeviceSecret by validate_device_secret; the
+// ClientId and DeviceToken printable ASCII without blanks, at most 256 characters).
 Result<Triplet>
 parse_mqtt_reply(std::string_view topic, std::string_view payload, const Request& r);
 

@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace aliot::dynreg {
@@ -55,7 +57,7 @@ Registrar make_registrar(const Settings& s, const Logger& log) {
       if (!r) {
         return Result<Triplet>(std::move(r).error());
       }
-      return register_https(*client, s.auth_endpoint, *r, s.product_secret);
+      return register_https(*client, s.auth_endpoint, *r, s.product_secret, s.quarantine_dir);
     };
   }
   return [s, log](std::string_view dn) {
@@ -93,59 +95,80 @@ Result<Batch> Batch::open(std::string product_key,
 BatchSummary
 Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResult& on_result) {
   const std::size_t total = m_names.size();
-  std::vector<std::optional<Error>> errors(total);
-  std::mutex mu; // guards `errors`, the counts and on_result
-  BatchProgress counts;
-  counts.total = total;
-  counts.skipped = m_skip_count;
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::size_t unsaved = 0;         // guarded by mu
-  std::optional<Error> save_error; // guarded by mu
   const auto started = std::chrono::steady_clock::now();
+  std::vector<std::optional<Error>> errors(total);
+  // Guards everything below, and serializes on_result and the stop callbacks.
+  std::mutex mu;
+  std::condition_variable cv; // a worker ended
+  BatchSummary sum;
+  sum.counts.total = total;
+  sum.counts.skipped = m_skip_count;
+  std::size_t next = 0;
+  bool stopping = false; // no new device starts
+  std::set<std::size_t> in_flight;
+  std::size_t workers_left = 0;
 
-  // Hands a result over: counted and shown under the lock, one at a time.
+  // The next device to register, or none: the batch is stopping (seen under the lock, so once
+  // a stop is seen no request is sent after it) or done.
+  auto take = [&]() -> std::optional<std::size_t> {
+    std::lock_guard lock(mu);
+    if (opts.stop != nullptr && opts.stop->load()) {
+      stopping = true;
+    }
+    while (!stopping && next < total) {
+      const std::size_t i = next++;
+      if (!m_skipped[i]) {
+        in_flight.insert(i);
+        return i;
+      }
+    }
+    return std::nullopt;
+  };
+
+  // Hands a result over, one at a time, and records where its secret landed.
   auto deliver = [&](DeviceResult&& r) {
     std::lock_guard lock(mu);
+    in_flight.erase(r.index);
     if (r.error) {
       errors[r.index] = r.error;
-      ++counts.failed;
-      if (r.error->code() == Errc::interrupted) {
-        stop = true;
+      ++sum.counts.failed;
+      if (!r.triplet && r.error->code() == Errc::interrupted) {
+        stopping = true; // abandoned: sent, its answer not read
+        sum.abandoned.push_back(r.device_name);
       }
-      if (r.triplet) { // issued, but not saved: no new device may meet the same fate
-        ++unsaved;
-        stop = true;
-        if (!save_error) {
-          save_error = r.error;
-        }
+      if (!r.triplet && r.error->code() == Errc::timeout) {
+        sum.timed_out.push_back(r.device_name);
+      }
+      if (r.triplet && !sum.save_error) {
+        sum.save_error = r.error;
       }
     } else {
-      ++counts.ok;
+      ++sum.counts.ok;
     }
-    if (on_result) {
-      on_result(r, counts);
+    const bool shown = on_result && on_result(r, sum.counts);
+    if (!r.triplet) {
+      return;
+    }
+    ++sum.issued;
+    if (r.saved) {
+      ++(shown ? sum.saved_and_shown : sum.saved_only);
+    } else if (shown && !m_out) {
+      ++sum.shown_only;
+    } else if (shown) { // issued, not saved: no new device may meet the same fate
+      ++sum.unsaved;
+      stopping = true;
+    } else { // reached nowhere: nor may another
+      sum.lost.push_back(r.device_name);
+      stopping = true;
     }
   };
 
-  auto worker = [&] {
-    const Registrar reg = make();
-    while (!stop.load()) {
-      if (opts.stop != nullptr && opts.stop->load()) {
-        stop = true;
-        break;
-      }
-      const std::size_t i = next.fetch_add(1);
-      if (i >= total) {
-        break;
-      }
-      if (m_skipped[i]) {
-        continue;
-      }
+  auto worker = [&](const Registrar& reg) {
+    while (const auto i = take()) {
       DeviceResult r;
-      r.index = i;
-      r.device_name = m_names[i];
-      auto t = reg(m_names[i]);
+      r.index = *i;
+      r.device_name = m_names[*i];
+      auto t = reg(m_names[*i]);
       if (!t) {
         r.error = std::move(t).error();
         deliver(std::move(r));
@@ -155,9 +178,9 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
       if (m_out) {
         // Durable before it is shown.
         if (auto a = m_out->append(t->product_key, t->device_name, r.line); !a) {
-          r.error = std::move(a).error().with_hint(
-              "the new secret is printed on standard output: keep it, the platform will not "
-              "send it again");
+          r.error = std::move(a).error();
+        } else {
+          r.saved = true;
         }
       }
       r.triplet = std::move(*t);
@@ -170,48 +193,117 @@ Batch::run(const RegistrarFactory& make, const BatchOptions& opts, const OnResul
                                              std::max<std::size_t>(todo, 1));
   if (todo > 0) {
     std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t) {
-      pool.emplace_back(worker);
+    workers_left = threads;
+    for (std::size_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        worker(make());
+        std::lock_guard lock(mu);
+        --workers_left;
+        cv.notify_all();
+      });
     }
-    worker();
+    // This thread watches the flags: the first signal is said at once, with what is in flight.
+    bool said_stop = false;
+    bool said_abandon = false;
+    {
+      std::unique_lock lock(mu);
+      while (workers_left > 0) {
+        cv.wait_for(lock, std::chrono::milliseconds(50));
+        if (!said_stop && opts.stop != nullptr && opts.stop->load()) {
+          said_stop = true;
+          stopping = true;
+          if (!in_flight.empty() && opts.on_stopping) {
+            opts.on_stopping(in_flight.size());
+          }
+        }
+        if (!said_abandon && opts.abandon != nullptr && opts.abandon->load()) {
+          said_abandon = true;
+          if (!in_flight.empty() && opts.on_abandoning) {
+            opts.on_abandoning(in_flight.size());
+          }
+        }
+      }
+    }
     for (auto& t : pool) {
       t.join();
     }
   }
 
-  BatchSummary s;
-  s.counts = counts;
-  s.elapsed = std::chrono::steady_clock::now() - started;
-  s.unsaved = unsaved;
-  s.save_error = std::move(save_error);
+  sum.elapsed = std::chrono::steady_clock::now() - started;
+  sum.not_started = todo - sum.counts.ok - sum.counts.failed;
   for (auto& e : errors) {
     if (e) {
-      s.first_error = std::move(e);
+      sum.first_error = std::move(e);
       break;
     }
   }
-  return s;
+  return sum;
 }
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    out += (out.empty() ? "" : ", ") + n;
+  }
+  return out;
+}
+
+} // namespace
 
 Result<void>
 batch_outcome(const BatchSummary& s, bool interrupted, const std::optional<std::string>& out_path) {
   const bool many = s.counts.total > 1;
-  if (s.unsaved > 0) { // the secrets are on stdout only: that outranks every other failure
-    const std::string out = out_path.value_or("");
+  const std::string out = out_path.value_or("");
+  const std::string resume =
+      out_path ? "run the same command again: devices already in " + out + " are skipped"
+               : std::string();
+  // After a stop, a request that timed out is as unanswered as one abandoned.
+  std::vector<std::string> unread = s.abandoned;
+  if (interrupted) {
+    unread.insert(unread.end(), s.timed_out.begin(), s.timed_out.end());
+  }
+  const std::string abandoned =
+      unread.empty() ? std::string()
+                     : std::to_string(unread.size())
+                           + " request(s) sent, answer not read — check these on the console: "
+                           + joined(unread);
+  if (!s.lost.empty()) { // issued, and nowhere: that outranks every other failure
+    std::string msg = "register: " + std::to_string(s.lost.size())
+                      + " secret(s) the platform issued reached "
+                      + (out_path ? "neither --out " + out + " nor standard output" : "no output")
+                      + " (" + (s.save_error ? s.save_error->message() + "; " : std::string())
+                      + "writing standard output failed): " + joined(s.lost)
+                      + (many ? "; the batch stopped taking new devices" : "");
+    if (s.unsaved > 0) {
+      msg += "; " + std::to_string(s.unsaved)
+             + " other secret(s) reached only standard output: keep them";
+    }
+    if (!abandoned.empty()) {
+      msg += "; " + abandoned;
+    }
+    return Error(Errc::io, msg,
+                 "those secrets were shown and saved nowhere: register those devices again (a "
+                 "device that has not connected yet gets a new secret; an activated one must be "
+                 "reset on the console first)");
+  }
+  if (s.unsaved > 0) { // the secrets are on stdout only
     return Error(Errc::io,
                  "register: " + std::to_string(s.unsaved)
                      + " secret(s) reached only standard output: saving in --out " + out
                      + " failed (" + (s.save_error ? s.save_error->message() : std::string())
-                     + "); the batch stopped taking new devices",
+                     + "); the batch stopped taking new devices"
+                     + (abandoned.empty() ? std::string() : "; " + abandoned),
                  "keep the secrets printed above: the platform will not send them again; make "
                  "room, then re-run the same command: devices already in "
                      + out + " are skipped");
   }
+  if (!abandoned.empty()) {
+    return Error(Errc::interrupted, "register: interrupted; " + abandoned, resume);
+  }
   if (interrupted) {
-    return Error(Errc::interrupted, "register: interrupted",
-                 out_path ? "run the same command again: devices already in " + *out_path
-                                + " are skipped"
-                          : std::string());
+    return Error(Errc::interrupted, "register: interrupted", resume);
   }
   if (s.first_error && many) { // already reported: exit with the first failure's code
     return Error(s.first_error->code(),

@@ -1,3 +1,4 @@
+#include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
 #include <aliot/dynreg.hpp>
 #include <aliot/encoding.hpp>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 namespace aliot::dynreg {
@@ -54,6 +56,26 @@ std::string hint_for(std::string_view message, const Request& r) {
   return {};
 }
 
+// A ClientId or DeviceToken the platform sent: printable ASCII without blanks, bounded.
+Result<void> validate_issued_text(std::string_view v, std::string_view what) {
+  if (v.size() > 256) {
+    return Error(Errc::usage, std::string(what) + " is longer than 256 characters");
+  }
+  for (const unsigned char c : v) {
+    if (c <= 0x20 || c >= 0x7F) {
+      return Error(Errc::usage,
+                   std::string(what) + " contains whitespace or a non-printable character");
+    }
+  }
+  return ok();
+}
+
+// The error for issued credentials aliot refuses: the platform sent them once.
+Error refused_credentials(const std::string& what, const Error& why) {
+  return Error(Errc::remote, what + ": the platform sent credentials aliot cannot use ("
+                                 + why.message() + "); refused");
+}
+
 } // namespace
 
 Result<std::string> new_random() {
@@ -84,7 +106,8 @@ Result<Triplet> parse_https_reply(long http_status, std::string_view body, const
   const std::string what = "registering " + device_of(r);
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    std::string snippet(body.substr(0, 120));
+    // A 2xx body may hold an issued secret: never quoted.
+    std::string snippet(http_status / 100 == 2 ? std::string_view() : body.substr(0, 120));
     for (char& c : snippet) {
       if (static_cast<unsigned char>(c) < 0x20) {
         c = ' ';
@@ -134,6 +157,9 @@ Result<Triplet> parse_https_reply(long http_status, std::string_view body, const
       return Error(Errc::remote, what + ": the reply is for another device (" + t.product_key + "/"
                                      + t.device_name + ")");
     }
+    if (auto v = validate_device_secret(t.device_secret); !v) {
+      return refused_credentials(what, v.error());
+    }
     return t;
   }
   const std::string platform = "the platform refused it (code " + std::to_string(code)
@@ -153,7 +179,8 @@ Result<Triplet> parse_https_reply(long http_status, std::string_view body, const
 Result<Triplet> register_https(http::Client& client,
                                std::string_view auth_endpoint,
                                const Request& r,
-                               const Secret& product_secret) {
+                               const Secret& product_secret,
+                               const std::string& quarantine_dir) {
   auto signed_req = https_request(auth_endpoint, r, product_secret);
   if (!signed_req) {
     return std::move(signed_req).error().context("registering " + device_of(r));
@@ -169,7 +196,73 @@ Result<Triplet> register_https(http::Client& client,
   if (!resp) {
     return std::move(resp).error().context("registering " + device_of(r));
   }
-  return parse_https_reply(resp->status, resp->body, r);
+  auto t = parse_https_reply(resp->status, resp->body, r);
+  if (!t && https_reply_may_hold_credentials(resp->status, resp->body)) {
+    return keep_refused_reply(std::move(t).error(), quarantine_dir, r, resp->body);
+  }
+  return t;
+}
+
+bool https_reply_may_hold_credentials(long http_status, std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) { // not JSON (not UTF-8, say): does it name one?
+    return http_status / 100 == 2
+           && (body.find("deviceSecret") != std::string_view::npos
+               || body.find("deviceToken") != std::string_view::npos);
+  }
+  auto it = j.find("code");
+  if (it == j.end()) {
+    return false;
+  }
+  return (it->is_number_integer() && it->get<long>() == 200)
+         || (it->is_string() && it->get<std::string>() == "200");
+}
+
+Result<std::string>
+quarantine_reply(const std::string& dir, const Request& r, std::string_view raw) {
+  if (dir.empty()) {
+    return Error(Errc::io, "no directory to keep it in (neither XDG_STATE_HOME nor HOME is set)");
+  }
+  // The directory and its missing parents, each new one 0700.
+  for (std::size_t at = dir.find('/', 1);; at = dir.find('/', at + 1)) {
+    const std::string part = at == std::string::npos ? dir : dir.substr(0, at);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Error(Errc::io, "creating " + part + ": " + errno_text(errno));
+    }
+    if (at == std::string::npos) {
+      break;
+    }
+  }
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  auto tag = crypto::random_alnum(6);
+  if (!tag) {
+    return std::move(tag).error();
+  }
+  const std::string path =
+      dir + "/" + r.product_key + "." + r.device_name + "." + stamp + "." + *tag + ".reply";
+  ALIOT_TRY(config::write_file_atomic(path, raw, 0600));
+  return path;
+}
+
+Error keep_refused_reply(Error e,
+                         const std::string& quarantine_dir,
+                         const Request& r,
+                         std::string_view raw) {
+  auto kept = quarantine_reply(quarantine_dir, r, raw);
+  if (!kept) {
+    return Error(Errc::io,
+                 e.message() + "; keeping the raw reply failed: " + kept.error().message(),
+                 "the platform issued credentials to " + device_of(r)
+                     + " that are lost: check the device on the console (reset it and register "
+                       "it again)");
+  }
+  return Error(e.code(), e.message() + "; the raw reply is kept in " + *kept,
+               "the platform issued them once: keep " + *kept
+                   + " (0600) and check the device on the console");
 }
 
 Result<Triplet>
@@ -210,6 +303,18 @@ parse_mqtt_reply(std::string_view topic, std::string_view payload, const Request
   if (t.product_key != r.product_key || t.device_name != r.device_name) {
     return Error(Errc::remote, what + ": the reply is for another device (" + t.product_key + "/"
                                    + t.device_name + ")");
+  }
+  if (!t.device_secret.empty()) {
+    if (auto v = validate_device_secret(t.device_secret); !v) {
+      return refused_credentials(what, v.error());
+    }
+  } else {
+    if (auto v = validate_issued_text(*t.client_id, "ClientId"); !v) {
+      return refused_credentials(what, v.error());
+    }
+    if (auto v = validate_issued_text(t.device_token.reveal(), "DeviceToken"); !v) {
+      return refused_credentials(what, v.error());
+    }
   }
   return t;
 }

@@ -68,7 +68,11 @@ Result<Triplet> register_mqtt(const MqttOptions& o,
     }
     if (m->topic == "/ext/register" || m->topic == "/ext/regnwl") {
       session.disconnect(mqtt::after(std::chrono::milliseconds(500)));
-      return parse_mqtt_reply(m->topic, m->payload, r);
+      auto t = parse_mqtt_reply(m->topic, m->payload, r);
+      if (!t) { // it may hold what the platform issued: kept
+        return keep_refused_reply(std::move(t).error(), o.quarantine_dir, r, m->payload);
+      }
+      return t;
     }
     log.debug("ignoring a message on " + m->topic + " while waiting for " + expected);
   }

@@ -6,6 +6,17 @@
 
 namespace aliot::dynreg {
 
+std::string default_quarantine_dir(const std::optional<std::string>& xdg_state_home,
+                                   const std::optional<std::string>& home) {
+  if (xdg_state_home && !xdg_state_home->empty() && xdg_state_home->front() == '/') {
+    return *xdg_state_home + "/aliot/quarantine";
+  }
+  if (home && !home->empty() && home->front() == '/') {
+    return *home + "/.local/state/aliot/quarantine";
+  }
+  return {};
+}
+
 Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, const Logger& log) {
   if (!c.preregistered && c.via != Via::mqtt) {
     return Error(Errc::usage, "--no-preregister needs --via mqtt",
@@ -57,7 +68,9 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
   const auto timeout_ms = static_cast<long>(c.timeout.count());
   d.http.ca_file = cfg.text("ca_file").value_or("");
   d.http.insecure = c.insecure;
-  d.http.stop = c.interrupt;
+  // Only the second signal abandons a request: after the first, one already sent is finished
+  // (bounded by the timeout) so the secret the platform issues for it is kept.
+  d.http.stop = c.abandon;
   d.http.timeout_ms = timeout_ms;
   d.http.connect_timeout_ms = std::min(timeout_ms, 10000L);
   if (c.insecure) {
@@ -68,7 +81,9 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
   d.mqtt.client_id = c.client_id.value_or("");
   d.mqtt.securemode = c.securemode;
   d.mqtt.timeout = c.timeout;
-  d.mqtt.interrupt = c.interrupt;
+  d.mqtt.interrupt = c.abandon;
+  d.mqtt.quarantine_dir = c.quarantine_dir;
+  d.quarantine_dir = c.quarantine_dir;
   if (c.via == Via::mqtt) {
     EndpointInput in;
     in.product_key = d.product_key;
