@@ -4,6 +4,7 @@
 #include "context.hpp"
 
 #include <aliot/factory.hpp>
+#include <aliot/time.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -38,7 +39,8 @@ Result<void> run_export(Context& ctx, const ExportOptions& o) {
   }
   std::optional<std::chrono::system_clock::time_point> since;
   if (o.since) {
-    auto t = factory::parse_rfc3339(*o.since);
+    // RFC 3339: an offset or a date alone (its midnight UTC) too.
+    auto t = parse_utc_iso8601(*o.since, {.offset = true, .date_only = true, .lenient = true});
     if (!t) {
       return Error(Errc::usage, "--since: " + t.error().message(), t.error().hint());
     }

@@ -168,7 +168,7 @@ TEST(JournalCli, ExportAsJsonLinesAndCsvHoldsNoSecret) {
   EXPECT_EQ(r.out, "");
   r = run_aliot({"journal", "export", "--journal", journal, "--since", "yesterday"});
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_NE(r.err.find("--since: 'yesterday' is not an RFC 3339 time"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--since: 'yesterday' is not an ISO 8601 time"), std::string::npos) << r.err;
 }
 
 TEST(JournalCli, ExportFindsTheJournalAtItsDefaultPlace) {

@@ -44,10 +44,6 @@ std::string printable(std::string_view bytes);
 // `s` without leading and trailing bytes from `ws` (by default space, tab, CR and LF).
 std::string_view trim(std::string_view s, std::string_view ws = " \t\r\n");
 
-// RFC 3339 UTC with milliseconds: 2026-11-28T18:09:51.123Z; the same as
-// utc_iso8601(t, true) of <aliot/time.hpp>, where UTC time is formatted and parsed.
-std::string rfc3339_utc(std::chrono::system_clock::time_point t);
-
 bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view s); // ASCII letters only, as every helper here
 std::string to_upper(std::string_view s);

@@ -182,10 +182,6 @@ enum class ExportFormat { jsonl, csv };
 std::vector<std::string> export_lines(const std::vector<JobRecord>& jobs, ExportFormat format);
 std::vector<std::string> export_lines(const std::vector<EventRecord>& events, ExportFormat format);
 
-// An RFC 3339 time ("2026-11-28T18:09:51Z", "...51.123+08:00", or a date "2026-11-28" for its
-// midnight UTC), years 1970 to 2200: Errc::usage naming the text otherwise.
-Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
-
 // ---- `journal check` across one or several stations' journals (rule (e)) ----
 
 struct Violation {

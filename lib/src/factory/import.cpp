@@ -7,6 +7,7 @@
 
 #include "util/csv.hpp"
 
+#include <aliot/encoding.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/serial/dialect.hpp>
 
@@ -41,15 +42,6 @@ std::vector<Line> lines_of(std::string_view text) {
     }
   }
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
 }
 
 // "Product Key" / "product_key" / "ProductKey" -> "productkey".
@@ -216,7 +208,7 @@ Result<ParsedImport> parse_import(std::string_view text,
     return Error(Errc::usage, origin + ": no triplet in the file");
   }
   ParsedImport out;
-  const bool json = trim(lines.front().text).substr(0, 1) == "{";
+  const bool json = enc::trim(lines.front().text, " \t").substr(0, 1) == "{";
   out.format = json ? "jsonl" : "csv";
   auto rows = json ? parse_jsonl(lines, origin) : parse_csv(text, origin);
   if (!rows) {

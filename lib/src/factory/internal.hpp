@@ -71,7 +71,4 @@ struct Reconciled {
 // Every RESERVED row against the journal (see Journal::recover and pool_recovery.cpp).
 Result<Reconciled> pool_reconcile(Pool& pool, Journal& journal);
 
-// "a:b" → 'a:b' for messages; MACs compared without case.
-std::string upper(std::string s);
-
 } // namespace aliot::factory::detail

@@ -9,6 +9,7 @@
 #include <aliot/encoding.hpp>
 #include <aliot/factory.hpp>
 #include <aliot/factory/pool.hpp>
+#include <aliot/time.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -380,12 +381,12 @@ public:
 
   Result<std::vector<JobRecord>>
   jobs(std::optional<std::chrono::system_clock::time_point> since) override {
-    return read_jobs(m_db, m_path, since ? enc::rfc3339_utc(*since) : std::string());
+    return read_jobs(m_db, m_path, since ? utc_iso8601(*since, true) : std::string());
   }
 
   Result<std::vector<EventRecord>>
   events(std::optional<std::chrono::system_clock::time_point> since) override {
-    return read_events(m_db, m_path, since ? enc::rfc3339_utc(*since) : std::string());
+    return read_events(m_db, m_path, since ? utc_iso8601(*since, true) : std::string());
   }
 
   Result<std::vector<Binding>> bindings() override { return read_bindings(m_db, m_path); }
@@ -471,7 +472,7 @@ private:
   }
 
 private:
-  std::string now_utc() const { return enc::rfc3339_utc(m_clock()); }
+  std::string now_utc() const { return utc_iso8601(m_clock(), true); }
 
   Result<void> exec(const char* sql) {
     char* err = nullptr;

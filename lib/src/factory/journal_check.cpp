@@ -4,6 +4,7 @@
 #include "factory/internal.hpp"
 #include "factory/journal_read.hpp"
 
+#include <aliot/encoding.hpp>
 #include <aliot/factory.hpp>
 
 #include <nlohmann/json.hpp>
@@ -96,7 +97,7 @@ Result<ChainView> view_chain(const std::vector<EventRecord>& events) {
     v.job_events[e.job_id].insert(e.type);
     const auto d = nlohmann::json::parse(e.data_json, nullptr, false);
     if (e.type == "IDENTIFIED") {
-      mac_of_job[e.job_id] = detail::upper(data_field(d, "mac"));
+      mac_of_job[e.job_id] = enc::to_upper(data_field(d, "mac"));
     } else if (e.type == "WRITE_INTENT") {
       v.intents[{data_field(d, "product_key"), data_field(d, "device_name")}].emplace_back(
           mac_of_job[e.job_id], data_field(d, "fp"));
@@ -136,7 +137,7 @@ void cross_check(const std::string& path,
       continue;
     }
     const auto& first = it->second.front();
-    if (first.first != detail::upper(b.mac) || first.second != b.fp) {
+    if (first.first != enc::to_upper(b.mac) || first.second != b.fp) {
       out.push_back({"binding-not-in-chain",
                      path + ": the binding of " + name + " to the unit " + b.mac + " (fingerprint "
                          + b.fp + ") is not what the event chain records (the unit " + first.first

@@ -5,6 +5,7 @@
 #include <aliot/encoding.hpp>
 #include <aliot/factory/pool.hpp>
 #include <aliot/serial/codec.hpp>
+#include <aliot/time.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -59,12 +60,6 @@ void ProcessLock::shared() {
     while (::flock(m_fd, LOCK_SH) != 0 && errno == EINTR) {
     }
   }
-}
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
 }
 
 PoolState state_of(const std::string& name) {
@@ -234,7 +229,7 @@ Result<PoolCheck> SqlitePool::check() {
 }
 
 std::string SqlitePool::now_utc() const {
-  return enc::rfc3339_utc(m_clock());
+  return utc_iso8601(m_clock(), true);
 }
 
 void SqlitePool::bind_or_null(Stmt& s, int i, const std::string& v) {

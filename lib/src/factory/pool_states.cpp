@@ -3,6 +3,7 @@
 // sqlite::Transaction, durable (synchronous=FULL) when it returns.
 #include "factory/sqlite_pool.hpp"
 
+#include <aliot/encoding.hpp>
 #include <aliot/factory/pool.hpp>
 #include <aliot/serial/codec.hpp>
 #include <aliot/serial/dialect.hpp>
@@ -258,7 +259,7 @@ SqlitePool::Move SqlitePool::released(const PoolEntry& e) {
 
 SqlitePool::Move
 SqlitePool::after_intent(const PoolEntry& e, const std::string& journal_mac, PoolState to) {
-  if (upper(journal_mac) != upper(e.mac)) {
+  if (!enc::iequals(journal_mac, e.mac)) { // MACs compared without case
     return Move{PoolState::quarantined, true};
   }
   return Move{to};

@@ -161,10 +161,4 @@ Result<std::chrono::system_clock::time_point> parse_utc_iso8601(std::string_view
          + std::chrono::milliseconds(ms);
 }
 
-namespace enc {
-std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
-  return utc_iso8601(t, true);
-}
-} // namespace enc
-
 } // namespace aliot
