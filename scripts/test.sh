@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test suite under ASan+UBSan (LeakSanitizer on, the emulator's broker plugin
-# included), every fuzz target for a short fixed time, builds and checks the Debian package, then
-# builds aliot and runs every test suite (the last summary printed is the whole suite's). Installs
-# what it needs (Debian packages) first. Used by the README and by .ci/run.
+# The whole CI in three build trees: builds everything under ASan+UBSan with warnings as errors
+# (build/asan), runs every fuzz target for a short fixed time (build/fuzz), builds and checks the
+# Debian package (build/package, RelWithDebInfo) and runs `bench/run --quick` on that package's
+# aliot, then runs every test suite in the sanitizer build (LeakSanitizer on, the emulator's
+# broker plugin included). ctest's summary is the last thing printed. Installs what it needs
+# (Debian packages) first. Used by the README and by .ci/run.
+#
+# A contributor's fast loop is `cmake --preset dev && cmake --build build/dev -j2 &&
+# ctest --preset unit` (README, "Contributing"); this script is the full run before a merge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -12,32 +17,9 @@ export CTEST_OUTPUT_ON_FAILURE=1
 
 status=0
 
-echo "== sanitizer build (ASan+UBSan, LeakSanitizer on): every suite, the broker plugin included"
-# The emulator's plugin runs inside the uninstrumented mosquitto: the launcher preloads the ASan
-# runtime into the broker (emulator/cloud/CMakeLists.txt). Every process writes its sanitizer
-# reports into one directory (log_path), so a report from a child nobody waits for (the broker
-# leaking at exit, a helper process) fails the run as surely as one from a test binary.
+echo "== sanitizer build (ASan+UBSan, warnings as errors): every target, the broker plugin included"
 cmake --preset asan >/dev/null
 cmake --build build/asan -j"$jobs"
-san_logs=$PWD/build/asan/sanitizer-logs
-rm -rf "$san_logs" && mkdir -p "$san_logs"
-san_status=0
-for suite in unit e2e serial cloud emulator mqtt amqp faults; do
-  started=$SECONDS
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$san_logs/asan \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$san_logs/ubsan \
-    ctest --test-dir build/asan -L "^$suite\$" -j"$jobs" --timeout 600 || san_status=1
-  echo "== ASan suite $suite: $((SECONDS - started)) s"
-done
-if compgen -G "$san_logs/*" >/dev/null; then
-  echo "== sanitizer reports:"
-  for f in "$san_logs"/*; do
-    echo "--- $f"
-    head -c 20000 "$f"
-  done
-  san_status=1
-fi
-[ "$san_status" = 0 ] || status=1
 
 echo "== fuzz targets (libFuzzer, ASan+UBSan), ${ALIOT_FUZZ_SECONDS:-15} s each"
 ./scripts/fuzz.sh "${ALIOT_FUZZ_SECONDS:-15}" || status=$?
@@ -45,14 +27,46 @@ echo "== fuzz targets (libFuzzer, ASan+UBSan), ${ALIOT_FUZZ_SECONDS:-15} s each"
 echo "== the Debian package: built, linted, installed into an empty root and run from there"
 ./tests/package/check.sh || status=$?
 
-echo "== build (dev preset: Debug, warnings as errors)"
-cmake --preset dev >/dev/null
-cmake --build build/dev -j"$jobs"
+# The benchmarks run on the package's own build (RelWithDebInfo, -O2, what users install),
+# unpacked as installed: that aliot finds its broker plugin and AMQP module next to itself
+# (../lib/<multiarch>/aliot), as an installed one does. No tree is built for them alone.
+echo "== benchmarks, quick: every case of bench/run still runs on the package's aliot (its timings are not checked)"
+bench_root=build/package/bench-root
+rm -rf "$bench_root" && mkdir -p "$bench_root"
+debs=(build/package/dist/aliot_*.deb)
+if [ -f "${debs[0]}" ] && dpkg-deb -x "${debs[0]}" "$bench_root"; then
+  ./bench/run --quick --aliot "$bench_root/usr/bin/aliot" --json build/package/bench-quick.json ||
+    status=$?
+else
+  echo "bench: no package to unpack (build/package/dist/aliot_*.deb): see the package step above"
+  status=1
+fi
 
-echo "== benchmarks, quick: every case of bench/run still runs (its timings are not checked)"
-./bench/run --quick --aliot build/dev/cli/aliot --json build/dev/bench-quick.json || status=$?
-
-echo "== all tests (ctest's summary is the last thing printed)"
-ctest --test-dir build/dev -j"$jobs" --timeout 300 || status=$?
+# Every test, once, in the sanitizer build. Every process writes its sanitizer reports into one
+# directory (log_path), so a report from a child nobody waits for (the broker leaking at exit, a
+# helper process) fails the run as surely as one from a test binary. The emulator's plugin runs
+# inside the uninstrumented mosquitto: the launcher preloads the ASan runtime into the broker
+# (emulator/cloud/CMakeLists.txt). ctest's "Label Time Summary" gives each suite's time.
+echo "== every test suite under ASan+UBSan (LeakSanitizer on); ctest's summary is the last thing printed"
+san_logs=$PWD/build/asan/sanitizer-logs
+rm -rf "$san_logs" && mkdir -p "$san_logs"
+ctest_log=build/asan/ctest.log
+set +e
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$san_logs/asan \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$san_logs/ubsan \
+  ctest --test-dir build/asan -j"$jobs" --timeout 600 2>&1 | tee "$ctest_log"
+ctest_status=${PIPESTATUS[0]}
+set -e
+[ "$ctest_status" = 0 ] || status=1
+if compgen -G "$san_logs/*" >/dev/null; then
+  echo "== sanitizer reports (each fails the run):"
+  for f in "$san_logs"/*; do
+    echo "--- $f"
+    head -c 20000 "$f"
+  done
+  status=1
+  echo "== ctest's summary again (the sanitizer reports above fail the run whatever it says)"
+  sed -n '/tests passed\|tests failed/,$p' "$ctest_log"
+fi
 
 exit "$status"
