@@ -26,7 +26,6 @@ TEST(UtcTime, FormatsSecondsAndMilliseconds) {
   EXPECT_EQ(utc_iso8601(at_ms(1795889391123LL)), "2026-11-28T18:09:51Z");
   EXPECT_EQ(utc_iso8601(at_ms(1795889391123LL), true), "2026-11-28T18:09:51.123Z");
   EXPECT_EQ(utc_iso8601(at_ms(1795889391007LL), true), "2026-11-28T18:09:51.007Z");
-  EXPECT_EQ(enc::rfc3339_utc(at_ms(1795889391123LL)), "2026-11-28T18:09:51.123Z");
   // Before the epoch the milliseconds still count forwards from the whole second before.
   EXPECT_EQ(utc_iso8601(at_ms(-1), true), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(utc_iso8601(1704067200), "2024-01-01T00:00:00Z");
