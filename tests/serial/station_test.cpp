@@ -709,8 +709,10 @@ TEST(StationLoop, AStopBetweenUnitsIsExit0WithTheSummary) {
   TempDir dir;
   const auto pool = make_pool(dir, 1);
   Background station({aliot_bin(), "burn", "--port", dir.file("nobody"), "--pool", pool,
-                      "--journal", dir.file("j.db"), "--loop"});
-  std::this_thread::sleep_for(300ms);
+                      "--journal", dir.file("j.db"), "--loop", "-v"});
+  // Stopped once it is waiting (between units), not while it starts: an ASan build on a loaded
+  // machine takes longer than any fixed sleep to get there.
+  ASSERT_TRUE(station.wait_for_err("waiting for a unit", 30s)) << station.err();
   station.signal(SIGINT);
   const auto status = station.wait(10s);
   ASSERT_TRUE(status);

@@ -362,6 +362,20 @@ std::optional<std::string> Background::wait_for(const std::string& needle,
   return m_out;
 }
 
+std::optional<std::string> Background::wait_for_err(const std::string& needle,
+                                                    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (m_err.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || m_err_fd < 0) {
+      return std::nullopt;
+    }
+    pump(static_cast<int>(std::min<long>(left.count(), 100)));
+  }
+  return m_err;
+}
+
 void Background::signal(int sig) const {
   kill(m_pid, sig);
 }

@@ -70,6 +70,9 @@ public:
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
   // Waits until stdout contains `needle` (returns everything read so far, or nullopt).
   std::optional<std::string> wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+  // The same for stderr (a command's -v progress lines: "waiting for a unit").
+  std::optional<std::string> wait_for_err(const std::string& needle,
+                                          std::chrono::milliseconds timeout);
   void signal(int sig) const;
   // Waits for exit (collecting the remaining output); returns the status or nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
