@@ -5,7 +5,7 @@
   check_layering.py --root DIR --self-test   prove the check fails: plant bad includes in a
                                              temporary copy of DIR and expect each to be caught
 
-Rules (see design/ARCHITECTURE.md):
+Rules (see docs/architecture.md):
   lib/**  is the library: it includes nothing from cli/ or emulator/.
   cli/**  holds options, rendering and exit codes: from emulator/ it may include only the public
           headers (emulator/include/**) and the switch simulator's entry (ALLOWED_FROM_CLI).
