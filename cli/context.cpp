@@ -57,12 +57,9 @@ Result<Secret> Context::read_secret(const std::string& path, std::string_view wh
 }
 
 Result<void> Context::check_secret_file(const std::string& path, std::string_view name) const {
-  auto w = config::check_secret_file_mode(path, name, globals.strict);
-  if (!w) {
-    return std::move(w).error();
-  }
-  if (*w) {
-    out.warn(**w);
+  ALIOT_TRY_ASSIGN(auto w, config::check_secret_file_mode(path, name, globals.strict));
+  if (w) {
+    out.warn(*w);
   }
   return ok();
 }

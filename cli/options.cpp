@@ -182,17 +182,15 @@ namespace {
 // All of standard input, bounded: one byte over the limit is enough to refuse it.
 // The payload of a file or of standard input ("-"), read only up to the platform's limit.
 Result<std::string> read_payload_file(const std::string& path) {
-  auto r = config::read_capped(path, topic::k_max_payload, config::file_name(path, "payload file"));
-  if (!r) {
-    return std::move(r).error();
-  }
-  if (r->more) {
+  ALIOT_TRY_ASSIGN(auto r, config::read_capped(path, topic::k_max_payload,
+                                               config::file_name(path, "payload file")));
+  if (r.more) {
     return Error(Errc::usage,
                  "payload of more than " + std::to_string(topic::k_max_payload)
                      + " bytes is over the platform's limit of 256 KB (262144 bytes)",
                  "the platform discards larger messages; split the payload");
   }
-  return std::move(r->bytes);
+  return std::move(r.bytes);
 }
 
 } // namespace
@@ -202,11 +200,8 @@ Result<std::string> read_payload(const PayloadFlags& f) {
   if (f.message) {
     out = *f.message;
   } else if (f.file || f.stdin_all) {
-    auto read = read_payload_file(f.file ? *f.file : "-");
-    if (!read) {
-      return std::move(read).error();
-    }
-    out = std::move(*read);
+    ALIOT_TRY_ASSIGN(auto read, read_payload_file(f.file ? *f.file : "-"));
+    out = std::move(read);
   } else if (f.hex) {
     auto d = enc::hex_decode(*f.hex);
     if (!d) {
@@ -247,34 +242,25 @@ Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx) 
   }
   if (f.triplet) {
     ALIOT_TRY_ASSIGN(const auto text, ctx.read_secret(*f.triplet, "triplet"));
-    auto t = parse_triplet_json(text.reveal(), "triplet file " + *f.triplet);
-    if (!t) {
-      return std::move(t).error();
-    }
+    ALIOT_TRY_ASSIGN(auto t, parse_triplet_json(text.reveal(), "triplet file " + *f.triplet));
     const std::string origin = "triplet " + *f.triplet;
-    sources.files["product_key"] = config::Value{t->product_key, origin, false};
-    sources.files["device_name"] = config::Value{t->device_name, origin, false};
-    if (!t->device_secret.empty()) {
-      sources.files["device_secret"] = config::Value{t->device_secret.reveal(), origin, true};
+    sources.files["product_key"] = config::Value{t.product_key, origin, false};
+    sources.files["device_name"] = config::Value{t.device_name, origin, false};
+    if (!t.device_secret.empty()) {
+      sources.files["device_secret"] = config::Value{t.device_secret.reveal(), origin, true};
     } else {
-      sources.files["device_token"] = config::Value{t->device_token.reveal(), origin, true};
-      sources.files["client_id"] = config::Value{t->client_id.value_or(""), origin, false};
+      sources.files["device_token"] = config::Value{t.device_token.reveal(), origin, true};
+      sources.files["client_id"] = config::Value{t.client_id.value_or(""), origin, false};
     }
   }
   return sources;
 }
 
 Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
-  auto sources = read_device_sources(f, ctx);
-  if (!sources) {
-    return std::move(sources).error();
-  }
-  auto settings = ctx.settings(std::move(*sources));
-  if (!settings) {
-    return std::move(settings).error();
-  }
+  ALIOT_TRY_ASSIGN(auto sources, read_device_sources(f, ctx));
+  ALIOT_TRY_ASSIGN(auto settings, ctx.settings(std::move(sources)));
   DeviceConfig dc;
-  const auto& s = *settings;
+  const auto& s = settings;
   dc.identity.product_key = s.text("product_key").value_or("");
   dc.identity.device_name = s.text("device_name").value_or("");
   if (dc.identity.product_key.empty()) {
@@ -327,29 +313,17 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
     in.port = *f.port;
   }
   if (auto p = s.text("mqtt_port")) {
-    auto port = parse_port(*p, "MQTT port");
-    if (!port) {
-      return std::move(port).error();
-    }
-    in.tls_port = *port;
+    ALIOT_TRY_ASSIGN(auto port, parse_port(*p, "MQTT port"));
+    in.tls_port = port;
   }
   if (auto p = s.text("mqtt_tcp_port")) {
-    auto port = parse_port(*p, "MQTT TCP port");
-    if (!port) {
-      return std::move(port).error();
-    }
-    in.tcp_port = *port;
+    ALIOT_TRY_ASSIGN(auto port, parse_port(*p, "MQTT TCP port"));
+    in.tcp_port = port;
   }
-  auto ep = resolve_mqtt_endpoint(in);
-  if (!ep) {
-    return std::move(ep).error();
-  }
-  dc.endpoint = std::move(*ep);
+  ALIOT_TRY_ASSIGN(auto ep, resolve_mqtt_endpoint(in));
+  dc.endpoint = std::move(ep);
 
-  auto method = sign::parse_method(s.text("sign_method").value_or("hmacsha256"));
-  if (!method) {
-    return std::move(method).error();
-  }
+  ALIOT_TRY_ASSIGN(auto method, sign::parse_method(s.text("sign_method").value_or("hmacsha256")));
   dc.params.product_key = dc.identity.product_key;
   dc.params.device_name = dc.identity.device_name;
   dc.params.client_id = s.text("client_id").value_or("");
@@ -361,7 +335,7 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
     return Error(Errc::usage,
                  "client id '" + dc.params.client_id + "' may not contain '|', ',' or '='");
   }
-  dc.params.method = *method;
+  dc.params.method = method;
   dc.params.securemode = f.tcp ? 3 : 2;
   if (!f.no_timestamp) {
     if (f.timestamp) {
@@ -375,18 +349,15 @@ Result<DeviceConfig> resolve_device(const DeviceFlags& f, Context& ctx) {
       dc.params.timestamp = now_ms();
     }
   }
-  auto ka = parse_int(s.text("keepalive").value_or("300"), "keepalive");
-  if (!ka) {
-    return std::move(ka).error();
-  }
-  if (*ka < 30 || *ka > 1200) {
+  ALIOT_TRY_ASSIGN(auto ka, parse_int(s.text("keepalive").value_or("300"), "keepalive"));
+  if (ka < 30 || ka > 1200) {
     return Error(Errc::usage,
-                 "keepalive " + std::to_string(*ka) + " s is outside the platform's 30-1200 s",
+                 "keepalive " + std::to_string(ka) + " s is outside the platform's 30-1200 s",
                  "the platform refuses the connection otherwise; 300 is recommended");
   }
-  dc.keepalive = *ka;
+  dc.keepalive = ka;
   dc.clean_session = f.clean_session;
-  dc.settings = std::move(*settings);
+  dc.settings = std::move(settings);
   return dc;
 }
 

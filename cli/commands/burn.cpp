@@ -30,11 +30,8 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
       return Error(Errc::usage, "--crc require: the smartliving dialect has no CRC lines");
     }
   }
-  auto setup = burn_setup(ctx, o);
-  if (!setup) {
-    return std::move(setup).error();
-  }
-  auto& [journal, pool, source, at_point] = *setup;
+  ALIOT_TRY_ASSIGN(auto setup, burn_setup(ctx, o));
+  auto& [journal, pool, source, at_point] = setup;
   factory::StationOptions so;
   so.port = o.port;
   so.baud = o.baud;

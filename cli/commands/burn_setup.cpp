@@ -18,15 +18,12 @@ namespace {
 Result<serial::Credentials> read_triplet(Context& ctx, const std::string& path) {
   ALIOT_TRY_ASSIGN(const auto text, ctx.read_secret(path, "triplet"));
   const std::string where = "triplet file " + path;
-  auto t = read_triplet_json(text.reveal(), where);
-  if (!t) {
-    return std::move(t).error();
-  }
-  if (t->device_secret.empty()) {
+  ALIOT_TRY_ASSIGN(auto t, read_triplet_json(text.reveal(), where));
+  if (t.device_secret.empty()) {
     return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
   }
-  serial::Credentials c{t->product_key, t->device_name, std::move(t->device_secret),
-                        std::move(t->product_secret)};
+  serial::Credentials c{t.product_key, t.device_name, std::move(t.device_secret),
+                        std::move(t.product_secret)};
   if (auto v = serial::validate_credentials(c); !v) {
     return Error(Errc::usage, where + ": " + v.error().message());
   }
@@ -53,15 +50,12 @@ Result<std::string> pool_product(const BurnOptions& o, factory::Pool& pool) {
   if (o.product_key) {
     return *o.product_key;
   }
-  auto st = pool.status();
-  if (!st) {
-    return std::move(st).error();
-  }
-  if (st->size() != 1) {
-    return Error(Errc::usage, "--pool " + pool.path() + " holds " + std::to_string(st->size())
+  ALIOT_TRY_ASSIGN(auto st, pool.status());
+  if (st.size() != 1) {
+    return Error(Errc::usage, "--pool " + pool.path() + " holds " + std::to_string(st.size())
                                   + " products: name the one to burn with -k");
   }
-  return st->front().product_key;
+  return st.front().product_key;
 }
 
 // Registration at the station: the ProductSecret and the auth endpoint from the configuration
@@ -71,10 +65,7 @@ Result<factory::RegisterFn> registrar(Context& ctx, const BurnOptions& o) {
   put_flag(s, "product_key", o.product_key, "-k");
   ALIOT_TRY(put_secret_file(ctx, s, "product_secret", o.product_secret_file, "ProductSecret",
                             "--product-secret-file"));
-  auto cfg = ctx.settings(std::move(s));
-  if (!cfg) {
-    return std::move(cfg).error();
-  }
+  ALIOT_TRY_ASSIGN(auto cfg, ctx.settings(std::move(s)));
   dynreg::Choices choices;
   // A registration already sent is finished after a first signal (its secret goes into the
   // pool); a second abandons it.
@@ -84,17 +75,11 @@ Result<factory::RegisterFn> registrar(Context& ctx, const BurnOptions& o) {
   choices.quarantine_dir = dynreg::default_quarantine_dir(
       xdg == ctx.env.end() ? std::nullopt : std::optional(xdg->second),
       home == ctx.env.end() ? std::nullopt : std::optional(home->second));
-  auto settings = dynreg::settings_from(*cfg, choices, ctx.out.logger());
-  if (!settings) {
-    return std::move(settings).error();
-  }
-  auto reg = dynreg::make_registrar(*settings, ctx.out.logger());
+  ALIOT_TRY_ASSIGN(auto settings, dynreg::settings_from(cfg, choices, ctx.out.logger()));
+  auto reg = dynreg::make_registrar(settings, ctx.out.logger());
   return factory::RegisterFn([reg](const std::string& dn) -> Result<Secret> {
-    auto t = reg(dn);
-    if (!t) {
-      return std::move(t).error();
-    }
-    return t->device_secret;
+    ALIOT_TRY_ASSIGN(auto t, reg(dn));
+    return t.device_secret;
   });
 }
 } // namespace
@@ -111,19 +96,13 @@ Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
   s.at_point = test_kill_hook(ctx);
   std::optional<serial::Credentials> cred;
   if (!o.triplet.empty()) {
-    auto c = read_triplet(ctx, o.triplet);
-    if (!c) {
-      return std::move(c).error();
-    }
-    cred = std::move(*c);
+    ALIOT_TRY_ASSIGN(auto c, read_triplet(ctx, o.triplet));
+    cred = std::move(c);
   }
   std::optional<factory::RegisterFn> reg;
   if (o.register_at_station) {
-    auto r = registrar(ctx, o);
-    if (!r) {
-      return std::move(r).error();
-    }
-    reg = std::move(*r);
+    ALIOT_TRY_ASSIGN(auto r, registrar(ctx, o));
+    reg = std::move(r);
   }
   std::string journal_path = o.journal.value_or("");
   if (journal_path.empty()) {
@@ -131,43 +110,28 @@ Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
       const auto it = ctx.env.find(name);
       return it == ctx.env.end() ? std::nullopt : std::optional(it->second);
     };
-    auto d = factory::default_journal_path(env("XDG_STATE_HOME"), env("HOME"));
-    if (!d) {
-      return std::move(d).error();
-    }
-    ALIOT_TRY(factory::create_parent_dir(*d));
-    journal_path = *d;
+    ALIOT_TRY_ASSIGN(auto d, factory::default_journal_path(env("XDG_STATE_HOME"), env("HOME")));
+    ALIOT_TRY(factory::create_parent_dir(d));
+    journal_path = d;
   }
-  auto journal = factory::Journal::open(journal_path);
-  if (!journal) {
-    return std::move(journal).error();
-  }
-  s.journal = std::move(*journal);
+  ALIOT_TRY_ASSIGN(auto journal, factory::Journal::open(journal_path));
+  s.journal = std::move(journal);
   if (o.pool || o.register_at_station) {
     const auto dir = std::filesystem::path(journal_path).parent_path();
-    auto p =
-        factory::Pool::open(o.pool.value_or((dir.empty() ? "" : dir.string() + "/") + "pool.db"));
-    if (!p) {
-      return std::move(p).error();
-    }
-    s.pool = std::move(*p);
+    ALIOT_TRY_ASSIGN(auto p, factory::Pool::open(o.pool.value_or(
+                                 (dir.empty() ? "" : dir.string() + "/") + "pool.db")));
+    s.pool = std::move(p);
   }
-  auto rec = s.journal->recover(s.pool.get());
-  if (!rec) {
-    return std::move(rec).error();
-  }
-  if (rec->aborted + rec->in_doubt > 0) {
-    ctx.out.note("recovered " + std::to_string(rec->aborted)
+  ALIOT_TRY_ASSIGN(auto rec, s.journal->recover(s.pool.get()));
+  if (rec.aborted + rec.in_doubt > 0) {
+    ctx.out.note("recovered " + std::to_string(rec.aborted)
                  + " job(s) stopped before their "
                    "write intent (aborted) and "
-                 + std::to_string(rec->in_doubt) + " after it (kept for their units)");
+                 + std::to_string(rec.in_doubt) + " after it (kept for their units)");
   }
   if (s.pool) {
-    auto pk = pool_product(o, *s.pool);
-    if (!pk) {
-      return std::move(pk).error();
-    }
-    s.source = factory::pool_source(*s.journal, *s.pool, *pk, reg.value_or(factory::RegisterFn()),
+    ALIOT_TRY_ASSIGN(auto pk, pool_product(o, *s.pool));
+    s.source = factory::pool_source(*s.journal, *s.pool, pk, reg.value_or(factory::RegisterFn()),
                                     o.name_template, s.at_point);
   } else {
     s.source = factory::fixed_triplet_source(*s.journal, std::move(*cred));

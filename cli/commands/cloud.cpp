@@ -54,12 +54,9 @@ Result<void> run_cloud_pub(Context& ctx, const CloudPubOptions& o) {
     return Error(Errc::usage,
                  "-q " + std::to_string(o.qos) + ": the platform has QoS 0 and 1 only");
   }
-  auto target = resolve_target(ctx, o.product_key, o.device_name);
-  if (!target) {
-    return std::move(target).error();
-  }
-  std::string pk = target->product_key;
-  const std::string dn = target->device_name;
+  ALIOT_TRY_ASSIGN(auto target, resolve_target(ctx, o.product_key, o.device_name));
+  std::string pk = target.product_key;
+  const std::string dn = target.device_name;
   const bool relative = !o.topic.empty() && o.topic.front() != '/';
   if (relative && (pk.empty() || dn.empty())) {
     return Error(Errc::usage, "topic '" + o.topic + "' is relative to a device",
@@ -79,42 +76,30 @@ Result<void> run_cloud_pub(Context& ctx, const CloudPubOptions& o) {
   r.product_key = pk;
   r.topic = full;
   r.qos = o.qos;
-  auto payload = read_payload(o.payload);
-  if (!payload) {
-    return std::move(payload).error();
-  }
-  r.payload = std::move(*payload);
+  ALIOT_TRY_ASSIGN(auto payload, read_payload(o.payload));
+  r.payload = std::move(payload);
 
   if (o.timeout_ms < 100 || o.timeout_ms > 600000) {
     return Error(Errc::usage, "--timeout " + std::to_string(o.timeout_ms) + " is out of range",
                  "give 100 to 600000 milliseconds");
   }
-  auto setup = resolve_api(o.api, ctx);
-  if (!setup) {
-    return std::move(setup).error();
-  }
-  setup->http.timeout_ms = o.timeout_ms;
-  setup->http.connect_timeout_ms = std::min(o.timeout_ms, setup->http.connect_timeout_ms);
-  auto body = call_or_print(ctx, o.api, *setup, "Pub", openapi::pub_params(r));
-  if (!body) {
-    return std::move(body).error();
-  }
-  if (!body->has_value()) {
+  ALIOT_TRY_ASSIGN(auto setup, resolve_api(o.api, ctx));
+  setup.http.timeout_ms = o.timeout_ms;
+  setup.http.connect_timeout_ms = std::min(o.timeout_ms, setup.http.connect_timeout_ms);
+  ALIOT_TRY_ASSIGN(auto body, call_or_print(ctx, o.api, setup, "Pub", openapi::pub_params(r)));
+  if (!body.has_value()) {
     return ok();
   }
-  auto res = openapi::parse_pub(**body);
-  if (!res) {
-    return std::move(res).error();
-  }
+  ALIOT_TRY_ASSIGN(auto res, openapi::parse_pub(*body));
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
-    j["message_id"] = res->message_id;
+    j["message_id"] = res.message_id;
     j["topic"] = full;
     j["qos"] = r.qos;
-    j["request_id"] = res->request_id;
+    j["request_id"] = res.request_id;
     ctx.out.line(j.dump());
   } else {
-    ctx.out.line(enc::printable(res->message_id));
+    ctx.out.line(enc::printable(res.message_id));
   }
   return ok();
 }

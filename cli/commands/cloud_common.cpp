@@ -70,26 +70,20 @@ Result<ApiSetup> resolve_api(const ApiFlags& f, Context& ctx) {
   put_flag(s, "instance", f.instance, "--instance");
   put_flag(s, "ca_file", f.ca_file, "--ca-file");
   ALIOT_TRY(put_access_key_flags(ctx, s, f.access_key_id, f.access_key_secret_file));
-  auto settings = ctx.settings(std::move(s));
-  if (!settings) {
-    return std::move(settings).error();
-  }
+  ALIOT_TRY_ASSIGN(auto settings, ctx.settings(std::move(s)));
   ApiSetup out;
   auto& c = out.config;
-  c.region = settings->text("region").value_or(k_default_region);
+  c.region = settings.text("region").value_or(k_default_region);
   ALIOT_TRY(validate_region(c.region));
-  c.instance_id = settings->text("instance");
-  c.endpoint = settings->text("api_endpoint").value_or(default_api_endpoint(c.region));
+  c.instance_id = settings.text("instance");
+  c.endpoint = settings.text("api_endpoint").value_or(default_api_endpoint(c.region));
   ALIOT_TRY(check_http_endpoint(c.endpoint, "the OpenAPI endpoint",
                                 "ALIOT_API_ENDPOINT (or api_endpoint in the profile)"));
   c.http_method = f.http_method.value_or("POST");
-  auto key = access_key_of(*settings, "the cloud OpenAPI");
-  if (!key) {
-    return std::move(key).error();
-  }
-  c.access_key_id = std::move(key->id);
-  c.access_key_secret = std::move(key->secret);
-  out.http.ca_file = settings->text("ca_file").value_or("");
+  ALIOT_TRY_ASSIGN(auto key, access_key_of(settings, "the cloud OpenAPI"));
+  c.access_key_id = std::move(key.id);
+  c.access_key_secret = std::move(key.secret);
+  out.http.ca_file = settings.text("ca_file").value_or("");
   out.http.insecure = f.insecure;
   out.http.stop = ctx.interrupted;
   if (f.insecure) {
@@ -104,12 +98,9 @@ Result<Target> resolve_target(Context& ctx,
   config::Sources s;
   put_flag(s, "product_key", product_key, "-k");
   put_flag(s, "device_name", device_name, "-d");
-  auto settings = ctx.settings(std::move(s));
-  if (!settings) {
-    return std::move(settings).error();
-  }
-  return Target{settings->text("product_key").value_or(""),
-                settings->text("device_name").value_or("")};
+  ALIOT_TRY_ASSIGN(auto settings, ctx.settings(std::move(s)));
+  return Target{settings.text("product_key").value_or(""),
+                settings.text("device_name").value_or("")};
 }
 
 void add_payload_options(CLI::App& cmd, PayloadFlags& f, Context& ctx) {
@@ -179,29 +170,21 @@ Result<std::optional<std::string>> call_or_print(Context& ctx,
   if (f.nonce) {
     nonce = *f.nonce;
   } else {
-    auto fresh = openapi::new_nonce();
-    if (!fresh) {
-      return std::move(fresh).error();
-    }
-    nonce = std::move(*fresh);
+    ALIOT_TRY_ASSIGN(auto fresh, openapi::new_nonce());
+    nonce = std::move(fresh);
   }
-  auto signed_req = openapi::sign_request(setup.config, action, params, nonce,
-                                          f.timestamp.value_or(openapi::now_timestamp()));
-  if (!signed_req) {
-    return std::move(signed_req).error();
-  }
-  const auto& req = *signed_req;
+  ALIOT_TRY_ASSIGN(auto signed_req,
+                   openapi::sign_request(setup.config, action, params, nonce,
+                                         f.timestamp.value_or(openapi::now_timestamp())));
+  const auto& req = signed_req;
   if (f.dry_run) {
     print_signed_request(ctx, req);
     return std::optional<std::string>{};
   }
   ctx.out.debug("OpenAPI " + std::string(action) + " " + req.method + " " + req.url);
   openapi::Client client(setup.config, setup.http, ctx.out.logger());
-  auto body = client.send(action, req);
-  if (!body) {
-    return std::move(body).error();
-  }
-  return std::optional<std::string>(std::move(*body));
+  ALIOT_TRY_ASSIGN(auto body, client.send(action, req));
+  return std::optional<std::string>(std::move(body));
 }
 
 } // namespace aliot::cli

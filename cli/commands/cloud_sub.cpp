@@ -62,40 +62,28 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   if (o.idle_timeout_s < 30 || o.idle_timeout_s > 300) {
     return Error(Errc::usage, "--idle-timeout must be 30-300 seconds (the platform's range)");
   }
-  auto limits = check_stream_limits(o.count, o.wait_s, o.until);
-  if (!limits) {
-    return std::move(limits).error();
-  }
-  const std::optional<std::regex> until = std::move(*limits);
+  ALIOT_TRY_ASSIGN(auto limits, check_stream_limits(o.count, o.wait_s, o.until));
+  const std::optional<std::regex> until = std::move(limits);
   for (const auto& f : o.filters) {
     ALIOT_TRY(topic::validate_shape(f, topic::Use::subscribe));
   }
-  auto method = sign::parse_method(o.sign_method);
-  if (!method) {
-    return std::move(method).error();
-  }
+  ALIOT_TRY_ASSIGN(auto method, sign::parse_method(o.sign_method));
 
   config::Sources s;
   put_flag(s, "instance", o.instance, "--instance");
   put_flag(s, "amqp_endpoint", o.endpoint, "--amqp-endpoint");
   put_flag(s, "ca_file", o.ca_file, "--ca-file");
   ALIOT_TRY(put_access_key_flags(ctx, s, o.access_key_id, o.access_key_secret_file));
-  auto settings = ctx.settings(std::move(s));
-  if (!settings) {
-    return std::move(settings).error();
-  }
-  auto key = access_key_of(*settings, "the AMQP subscription");
-  if (!key) {
-    return std::move(key).error();
-  }
+  ALIOT_TRY_ASSIGN(auto settings, ctx.settings(std::move(s)));
+  ALIOT_TRY_ASSIGN(auto key, access_key_of(settings, "the AMQP subscription"));
   amqp::ConsumerOptions co;
   auto& p = co.params;
-  p.access_key_id = std::move(key->id);
+  p.access_key_id = std::move(key.id);
   p.consumer_group = o.consumer_group;
   p.client_id = o.client_id.value_or(default_client_id());
-  p.instance_id = settings->text("instance");
-  p.method = *method;
-  co.access_key_secret = std::move(key->secret);
+  p.instance_id = settings.text("instance");
+  p.method = method;
+  co.access_key_secret = std::move(key.secret);
   ALIOT_TRY(amqp::validate_params(p));
 
   if (o.dry_run) {
@@ -103,11 +91,8 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
         o.timestamp.value_or(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
                                                 .count()));
-    const auto signed_in = amqp::credentials(p, co.access_key_secret);
-    if (!signed_in) {
-      return signed_in.error();
-    }
-    const auto& c = *signed_in;
+    ALIOT_TRY_ASSIGN(const auto signed_in, amqp::credentials(p, co.access_key_secret));
+    const auto& c = signed_in;
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
       j["username"] = c.username;
@@ -121,18 +106,15 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
     return ok();
   }
 
-  const auto ep_text = settings->text("amqp_endpoint");
+  const auto ep_text = settings.text("amqp_endpoint");
   if (!ep_text || ep_text->empty()) {
     return Error(Errc::config, "no AMQP endpoint",
                  "give --amqp-endpoint amqps://HOST:5671 or set ALIOT_AMQP_ENDPOINT (the console "
                  "shows the host: ${uid}.iot-amqp.${region}.aliyuncs.com)");
   }
-  auto ep = amqp::parse_endpoint(*ep_text);
-  if (!ep) {
-    return std::move(ep).error();
-  }
-  co.endpoint = *ep;
-  co.ca_file = settings->text("ca_file").value_or("");
+  ALIOT_TRY_ASSIGN(auto ep, amqp::parse_endpoint(*ep_text));
+  co.endpoint = ep;
+  co.ca_file = settings.text("ca_file").value_or("");
   co.idle_timeout_s = o.idle_timeout_s;
   co.count = o.count;
   if (o.wait_s) {

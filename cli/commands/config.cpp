@@ -17,18 +17,12 @@ struct ConfigShowOptions {
 };
 
 Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
-  auto sources = read_device_sources(o.device, ctx);
-  if (!sources) {
-    return std::move(sources).error();
-  }
-  auto settings = ctx.settings(std::move(*sources));
-  if (!settings) {
-    return std::move(settings).error();
-  }
+  ALIOT_TRY_ASSIGN(auto sources, read_device_sources(o.device, ctx));
+  ALIOT_TRY_ASSIGN(auto settings, ctx.settings(std::move(sources)));
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   std::vector<std::array<std::string, 3>> rows;
   for (const auto& key : config::keys()) {
-    auto v = settings->get(key.name);
+    auto v = settings.get(key.name);
     std::string value = v ? (v->secret ? std::string(Secret::redacted) : v->text) : "";
     std::string origin = v ? v->origin : "unset";
     if (ctx.out.json()) {
@@ -43,16 +37,16 @@ Result<void> run_config_show(Context& ctx, const ConfigShowOptions& o) {
   }
   if (ctx.out.json()) {
     nlohmann::ordered_json root;
-    root["config_file"] = settings->config_path();
-    root["profile"] = settings->profile();
+    root["config_file"] = settings.config_path();
+    root["profile"] = settings.profile();
     root["settings"] = j;
     ctx.out.line(root.dump());
     return ok();
   }
-  ctx.out.line("config file  " + enc::printable(settings->config_path()));
+  ctx.out.line("config file  " + enc::printable(settings.config_path()));
   ctx.out.line(
       "profile      "
-      + (settings->profile().empty() ? std::string("-") : enc::printable(settings->profile())));
+      + (settings.profile().empty() ? std::string("-") : enc::printable(settings.profile())));
   for (const auto& r : rows) {
     std::string l = r[0];
     l.resize(20, ' ');

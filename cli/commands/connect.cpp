@@ -205,24 +205,21 @@ Result<void> run_connect(Context& ctx, const ConnectOptions& o) {
   if (o.hold && *o.hold < 0) {
     return Error(Errc::usage, "--hold must not be negative");
   }
-  auto dc = resolve_device(o.device, ctx);
-  if (!dc) {
-    return std::move(dc).error();
-  }
+  ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
   if (o.check_sub) {
     const std::string t =
-        topic::expand(*o.check_sub, dc->identity.product_key, dc->identity.device_name);
-    ALIOT_TRY(topic::validate(t, topic::Use::subscribe, dc->identity.product_key,
-                              dc->identity.device_name));
+        topic::expand(*o.check_sub, dc.identity.product_key, dc.identity.device_name);
+    ALIOT_TRY(topic::validate(t, topic::Use::subscribe, dc.identity.product_key,
+                              dc.identity.device_name));
   }
   StageReport rep(ctx);
   auto s = device_session(ctx);
-  auto r = stages(ctx, o, *dc, rep, s);
+  auto r = stages(ctx, o, dc, rep, s);
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
-    j["host"] = dc->endpoint.host;
-    j["port"] = dc->endpoint.port;
-    j["tls"] = dc->endpoint.tls;
+    j["host"] = dc.endpoint.host;
+    j["port"] = dc.endpoint.port;
+    j["tls"] = dc.endpoint.tls;
     j["ok"] = r.has_value();
     j["stages"] = rep.stages();
     ctx.out.line(j.dump());

@@ -22,11 +22,8 @@
 namespace aliot::cli {
 
 inline Result<mqtt::ConnectParams> connect_params(const DeviceConfig& dc) {
-  auto signed_cred = dc.credentials();
-  if (!signed_cred) {
-    return std::move(signed_cred).error();
-  }
-  const auto& cred = *signed_cred;
+  ALIOT_TRY_ASSIGN(auto signed_cred, dc.credentials());
+  const auto& cred = signed_cred;
   mqtt::ConnectParams p;
   p.endpoint = dc.endpoint;
   p.client_id = cred.client_id;

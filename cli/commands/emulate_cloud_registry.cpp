@@ -50,11 +50,8 @@ emu::admin::GivenSecret given_secret(Context& ctx,
     if (!file) {
       return env_of(ctx, env);
     }
-    auto s = ctx.read_secret(*file, what);
-    if (!s) {
-      return std::move(s).error();
-    }
-    return std::optional(s->reveal());
+    ALIOT_TRY_ASSIGN(auto s, ctx.read_secret(*file, what));
+    return std::optional(s.reveal());
   };
 }
 
@@ -64,30 +61,26 @@ void print_json(Context& ctx, const nlohmann::ordered_json& j) {
 
 Result<void> run_add_product(Context& ctx, const ProductOptions& o) {
   const auto dynreg = o.dynreg ? std::optional(*o.dynreg == "on") : std::nullopt;
-  auto r = emu::admin::add_product(
-      o.dir, o.pk, given_secret(ctx, o.secret_file, "ALIOT_PRODUCT_SECRET", "ProductSecret"),
-      dynreg);
-  if (!r) {
-    return std::move(r).error();
+  ALIOT_TRY_ASSIGN(auto r,
+                   emu::admin::add_product(
+                       o.dir, o.pk,
+                       given_secret(ctx, o.secret_file, "ALIOT_PRODUCT_SECRET", "ProductSecret"),
+                       dynreg));
+  if (r.generated) {
+    print_json(ctx, {{"ProductKey", o.pk}, {"ProductSecret", r.secret}});
   }
-  if (r->generated) {
-    print_json(ctx, {{"ProductKey", o.pk}, {"ProductSecret", r->secret}});
-  }
-  ctx.out.info("product " + o.pk + (r->created ? " added to " : " updated in ") + o.dir);
+  ctx.out.info("product " + o.pk + (r.created ? " added to " : " updated in ") + o.dir);
   return ok();
 }
 
 // --names: every DeviceName checked first, then all added in one transaction, or none.
 Result<void> run_add_devices(Context& ctx, const DeviceOptions& o) {
-  auto batch = emu::admin::add_devices(o.dir, o.pk, *o.names_file, !o.disabled);
-  if (!batch) {
-    return std::move(batch).error();
-  }
-  for (auto& d : batch->devices) {
+  ALIOT_TRY_ASSIGN(auto batch, emu::admin::add_devices(o.dir, o.pk, *o.names_file, !o.disabled));
+  for (auto& d : batch.devices) {
     Triplet t{o.pk, d.dn, Secret(std::move(d.secret)), std::nullopt, Secret()};
     ctx.out.line(triplet_json(t, false));
   }
-  ctx.out.note(std::to_string(batch->devices.size()) + " devices added to product " + o.pk + " in "
+  ctx.out.note(std::to_string(batch.devices.size()) + " devices added to product " + o.pk + " in "
                + o.dir);
   return ok();
 }
@@ -101,32 +94,26 @@ Result<void> run_add_device(Context& ctx, const DeviceOptions& o) {
     return Error(Errc::usage, "add-device needs a DeviceName",
                  "give -d DN, or --names FILE for many devices");
   }
-  auto secret = emu::admin::add_device(
-      o.dir, o.pk, o.dn, given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret"),
-      !o.disabled);
-  if (!secret) {
-    return std::move(secret).error();
-  }
-  Triplet t{o.pk, o.dn, Secret(std::move(*secret)), std::nullopt, Secret()};
+  ALIOT_TRY_ASSIGN(auto secret,
+                   emu::admin::add_device(
+                       o.dir, o.pk, o.dn,
+                       given_secret(ctx, o.secret_file, "ALIOT_DEVICE_SECRET", "DeviceSecret"),
+                       !o.disabled));
+  Triplet t{o.pk, o.dn, Secret(std::move(secret)), std::nullopt, Secret()};
   ctx.out.line(triplet_json(t, !ctx.out.json()));
   return ok();
 }
 
 Result<void> run_add_access_key(Context& ctx, const AccessKeyOptions& o) {
-  auto key = emu::admin::add_access_key(o.dir, o.id, env_of(ctx, "ALIOT_ACCESS_KEY_SECRET"));
-  if (!key) {
-    return std::move(key).error();
-  }
-  print_json(ctx, {{"AccessKeyId", key->id}, {"AccessKeySecret", key->secret}});
+  ALIOT_TRY_ASSIGN(auto key,
+                   emu::admin::add_access_key(o.dir, o.id, env_of(ctx, "ALIOT_ACCESS_KEY_SECRET")));
+  print_json(ctx, {{"AccessKeyId", key.id}, {"AccessKeySecret", key.secret}});
   return ok();
 }
 
 Result<void> run_add_topic(Context& ctx, const TopicOptions& o) {
-  auto rel = emu::admin::add_topic(o.dir, o.pk, o.topic, o.access);
-  if (!rel) {
-    return std::move(rel).error();
-  }
-  ctx.out.info("topic /" + o.pk + "/${deviceName}/" + *rel + " (" + o.access + ") added");
+  ALIOT_TRY_ASSIGN(auto rel, emu::admin::add_topic(o.dir, o.pk, o.topic, o.access));
+  ctx.out.info("topic /" + o.pk + "/${deviceName}/" + rel + " (" + o.access + ") added");
   return ok();
 }
 

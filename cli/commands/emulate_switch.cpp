@@ -44,11 +44,8 @@ Result<void> run_emulate_switch(Context& ctx, const SwitchOptions& o) {
   po.timing.cmd_us = static_cast<switchsim::Micros>(o.cmd_ms) * 1000;
   po.replug_us = static_cast<switchsim::Micros>(o.replug_ms) * 1000;
   if (o.units) {
-    auto text = config::read_text_file(*o.units, "units file");
-    if (!text) {
-      return std::move(text).error();
-    }
-    auto units = switchsim::parse_units(*text);
+    ALIOT_TRY_ASSIGN(auto text, config::read_text_file(*o.units, "units file"));
+    auto units = switchsim::parse_units(text);
     if (!units) {
       return Error(Errc::usage, "--units " + *o.units + ": " + units.error().message());
     }

@@ -50,36 +50,24 @@ Result<void> run_export(Context& ctx, const ExportOptions& o) {
   if (o.journal) {
     path = *o.journal;
   } else {
-    auto d =
-        factory::default_journal_path(env_value(ctx, "XDG_STATE_HOME"), env_value(ctx, "HOME"));
-    if (!d) {
-      return std::move(d).error();
-    }
-    path = std::move(*d);
+    ALIOT_TRY_ASSIGN(auto d, factory::default_journal_path(env_value(ctx, "XDG_STATE_HOME"),
+                                                           env_value(ctx, "HOME")));
+    path = std::move(d);
   }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Error(Errc::io, "factory journal " + path + ": no such file",
                  o.journal ? "" : "no burn has run here yet; or give --journal DB");
   }
-  auto j = factory::Journal::open(path);
-  if (!j) {
-    return std::move(j).error();
-  }
+  ALIOT_TRY_ASSIGN(auto j, factory::Journal::open(path));
   const auto format = o.format == "csv" ? factory::ExportFormat::csv : factory::ExportFormat::jsonl;
   std::vector<std::string> lines;
   if (o.events) {
-    auto ev = (*j)->events(since);
-    if (!ev) {
-      return std::move(ev).error();
-    }
-    lines = factory::export_lines(*ev, format);
+    ALIOT_TRY_ASSIGN(auto ev, j->events(since));
+    lines = factory::export_lines(ev, format);
   } else {
-    auto jobs = (*j)->jobs(since);
-    if (!jobs) {
-      return std::move(jobs).error();
-    }
-    lines = factory::export_lines(*jobs, format);
+    ALIOT_TRY_ASSIGN(auto jobs, j->jobs(since));
+    lines = factory::export_lines(jobs, format);
   }
   for (const auto& l : lines) {
     if (!ctx.out.line(l)) {
@@ -88,7 +76,7 @@ Result<void> run_export(Context& ctx, const ExportOptions& o) {
   }
   // The anchor of the chain: kept with the export, it lets `journal check --head` prove later
   // that no event up to here was cut from the journal.
-  ALIOT_TRY_ASSIGN(auto head, (*j)->head());
+  ALIOT_TRY_ASSIGN(auto head, j->head());
   if (head) {
     ctx.out.note(fmt::format("journal head: event {} {} (check later: aliot journal check --head "
                              "{} {})",
@@ -104,11 +92,8 @@ Result<void> run_check(Context& ctx, const CheckOptions& o) {
                    "give the hash `aliot journal export` printed as the journal head");
     }
   }
-  auto rep = factory::check_journals(o.journals, o.heads);
-  if (!rep) {
-    return std::move(rep).error();
-  }
-  for (const auto& v : rep->violations) {
+  ALIOT_TRY_ASSIGN(auto rep, factory::check_journals(o.journals, o.heads));
+  for (const auto& v : rep.violations) {
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
       j["violation"] = v.rule;
@@ -119,23 +104,22 @@ Result<void> run_check(Context& ctx, const CheckOptions& o) {
     }
   }
   const std::string counts =
-      fmt::format("{} journal{}, {} jobs, {} bindings, {} events", rep->journals,
-                  rep->journals == 1 ? "" : "s", rep->jobs, rep->bindings, rep->events);
-  if (!rep->violations.empty()) {
+      fmt::format("{} journal{}, {} jobs, {} bindings, {} events", rep.journals,
+                  rep.journals == 1 ? "" : "s", rep.jobs, rep.bindings, rep.events);
+  if (!rep.violations.empty()) {
     return Error(Errc::verify,
-                 fmt::format("{} violation{} of the never-twice rules in {}",
-                             rep->violations.size(), rep->violations.size() == 1 ? "" : "s",
-                             counts),
+                 fmt::format("{} violation{} of the never-twice rules in {}", rep.violations.size(),
+                             rep.violations.size() == 1 ? "" : "s", counts),
                  "a triplet must be bound to one unit and a unit hold one triplet per product, "
                  "and a journal must agree with its own event chain: see the lines above");
   }
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
     j["result"] = "ok";
-    j["journals"] = rep->journals;
-    j["jobs"] = rep->jobs;
-    j["bindings"] = rep->bindings;
-    j["events"] = rep->events;
+    j["journals"] = rep.journals;
+    j["jobs"] = rep.jobs;
+    j["bindings"] = rep.bindings;
+    j["events"] = rep.events;
     j["violations"] = 0;
     ctx.out.line(j.dump());
   } else {

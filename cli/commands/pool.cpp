@@ -58,45 +58,36 @@ Result<void> run_import(Context& ctx, const PoolOptions& o) {
     if (!std::filesystem::is_regular_file(*o.journal, ec)) {
       return Error(Errc::io, "factory journal " + *o.journal + ": no such file");
     }
-    auto j = factory::Journal::open(*o.journal);
-    if (!j) {
-      return std::move(j).error();
-    }
-    journal = std::move(*j);
+    ALIOT_TRY_ASSIGN(auto j, factory::Journal::open(*o.journal));
+    journal = std::move(j);
   }
   // The file holds DeviceSecrets: the rule for every file that holds a secret (the pool itself
   // is refused by factory::Pool when others can read it).
   ALIOT_TRY(ctx.check_secret_file(o.file, "--csv file " + o.file));
-  auto pool = factory::Pool::open(o.pool);
-  if (!pool) {
-    return std::move(pool).error();
-  }
+  ALIOT_TRY_ASSIGN(auto pool, factory::Pool::open(o.pool));
   factory::ImportOptions opts;
   opts.product_key = o.product_key;
   opts.journal = journal.get();
-  auto rep = (*pool)->import_file(o.file, opts);
-  if (!rep) {
-    return std::move(rep).error();
-  }
+  ALIOT_TRY_ASSIGN(auto rep, pool->import_file(o.file, opts));
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
     j["pool"] = o.pool;
     j["file"] = o.file;
-    j["format"] = rep->format;
-    j["sha256"] = rep->sha256;
-    j["imported"] = rep->rows;
+    j["format"] = rep.format;
+    j["sha256"] = rep.sha256;
+    j["imported"] = rep.rows;
     j["products"] = nlohmann::ordered_json::array();
-    for (const auto& c : rep->products) {
+    for (const auto& c : rep.products) {
       j["products"].push_back(counts_json(c));
     }
     ctx.out.line(j.dump());
     return ok();
   }
-  ctx.out.fields({{"imported", std::to_string(rep->rows) + " triplets (" + rep->format + ")"},
+  ctx.out.fields({{"imported", std::to_string(rep.rows) + " triplets (" + rep.format + ")"},
                   {"file", o.file},
-                  {"sha256", rep->sha256},
+                  {"sha256", rep.sha256},
                   {"pool", o.pool}});
-  print_counts(ctx, rep->products);
+  print_counts(ctx, rep.products);
   return ok();
 }
 

@@ -57,17 +57,14 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
   if (o.rate < 0 || (o.rate > 0 && o.rate < 0.001)) {
     return Error(Errc::usage, "--rate must be a positive number of messages per second");
   }
-  auto dc = resolve_device(o.device, ctx);
-  if (!dc) {
-    return std::move(dc).error();
-  }
-  const std::string t = topic::expand(o.topic, dc->identity.product_key, dc->identity.device_name);
+  ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
+  const std::string t = topic::expand(o.topic, dc.identity.product_key, dc.identity.device_name);
   ALIOT_TRY(
-      topic::validate(t, topic::Use::publish, dc->identity.product_key, dc->identity.device_name));
+      topic::validate(t, topic::Use::publish, dc.identity.product_key, dc.identity.device_name));
   // Warnings only: what the platform does with these is to drop messages silently, which a
   // PUBACK does not tell.
   if (const auto cls =
-          topic::subscribe_only_class(t, dc->identity.product_key, dc->identity.device_name);
+          topic::subscribe_only_class(t, dc.identity.product_key, dc.identity.device_name);
       !cls.empty()) {
     ctx.out.warn(t + " is subscribe-only for devices (topic class " + cls
                  + "): the platform acknowledges a publish there and drops it; devices publish on "
@@ -85,20 +82,14 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
   }
   std::string payload;
   if (!o.lines) {
-    auto p = read_payload(o.payload);
-    if (!p) {
-      return std::move(p).error();
-    }
-    payload = std::move(*p);
+    ALIOT_TRY_ASSIGN(auto p, read_payload(o.payload));
+    payload = std::move(p);
   }
 
   const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
   auto s = device_session(ctx);
-  const auto params = connect_params(*dc);
-  if (!params) {
-    return params.error();
-  }
-  ALIOT_TRY(s.connect(*params, mqtt::after(timeout)));
+  ALIOT_TRY_ASSIGN(const auto params, connect_params(dc));
+  ALIOT_TRY(s.connect(params, mqtt::after(timeout)));
   mqtt::StreamOptions so;
   so.topic = t;
   so.qos = o.qos;

@@ -60,27 +60,19 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   }
   ALIOT_TRY(put_secret_file(ctx, s, "product_secret", o.product_secret_file, "ProductSecret",
                             "--product-secret-file"));
-  auto cfg = ctx.settings(std::move(s));
-  if (!cfg) {
-    return std::move(cfg).error();
-  }
+  ALIOT_TRY_ASSIGN(auto cfg, ctx.settings(std::move(s)));
   dynreg::Choices choices = o.run;
   choices.via = o.via == "mqtt" ? dynreg::Via::mqtt : dynreg::Via::https;
   choices.preregistered = !o.no_preregister;
   choices.timeout = std::chrono::milliseconds(o.timeout_ms);
   choices.abandon = ctx.abandon;
   choices.quarantine_dir = quarantine_dir(ctx);
-  auto settings = dynreg::settings_from(*cfg, choices, ctx.out.logger());
-  if (!settings) {
-    return std::move(settings).error();
-  }
-  auto names = dynreg::device_names(o.device_names, o.names_file, cfg->text("device_name"));
-  if (!names) {
-    return std::move(names).error();
-  }
+  ALIOT_TRY_ASSIGN(auto settings, dynreg::settings_from(cfg, choices, ctx.out.logger()));
+  ALIOT_TRY_ASSIGN(auto names,
+                   dynreg::device_names(o.device_names, o.names_file, cfg.text("device_name")));
   if (o.dry_run) {
-    for (const auto& dn : *names) {
-      ALIOT_TRY(print_dry_run(ctx, *settings, dn));
+    for (const auto& dn : names) {
+      ALIOT_TRY(print_dry_run(ctx, settings, dn));
     }
     return ok();
   }
@@ -88,24 +80,19 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   if (o.out) { // an existing results file holds secrets already, and gets more
     ALIOT_TRY(ctx.check_secret_file(*o.out, "--out file " + *o.out));
   }
-  auto batch = dynreg::Batch::open(settings->product_key, std::move(*names), o.out);
-  if (!batch) {
-    return std::move(batch).error();
-  }
-  BatchView view(ctx, *batch, settings->product_key, o.out);
-  const auto summary =
-      batch->run([&] { return dynreg::make_registrar(*settings, ctx.out.logger()); },
-                 {.jobs = o.run.jobs,
-                  .stop = ctx.interrupted,
-                  .abandon = ctx.abandon,
-                  .on_stopping = [&](std::size_t n) { view.stopping(n); },
-                  .on_abandoning =
-                      [&](std::size_t n) {
-                        view.abandoning(n);
-                      }},
-                 [&](const dynreg::DeviceResult& r, const dynreg::BatchProgress& p) {
-                   return view.result(r, p);
-                 });
+  ALIOT_TRY_ASSIGN(auto batch, dynreg::Batch::open(settings.product_key, std::move(names), o.out));
+  BatchView view(ctx, batch, settings.product_key, o.out);
+  const auto summary = batch.run([&] { return dynreg::make_registrar(settings, ctx.out.logger()); },
+                                 {.jobs = o.run.jobs,
+                                  .stop = ctx.interrupted,
+                                  .abandon = ctx.abandon,
+                                  .on_stopping = [&](std::size_t n) { view.stopping(n); },
+                                  .on_abandoning =
+                                      [&](std::size_t n) {
+                                        view.abandoning(n);
+                                      }},
+                                 [&](const dynreg::DeviceResult& r,
+                                     const dynreg::BatchProgress& p) { return view.result(r, p); });
   view.finish(summary);
   return dynreg::batch_outcome(summary, ctx.is_interrupted(), o.out);
 }

@@ -12,15 +12,12 @@
 namespace aliot::cli {
 
 Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::string& dn) {
-  auto unsent = dynreg::unsent_request(s, dn);
-  if (!unsent) {
-    return std::move(unsent).error();
-  }
-  if (const auto* cred = std::get_if<sign::MqttCredentials>(&*unsent)) {
+  ALIOT_TRY_ASSIGN(auto unsent, dynreg::unsent_request(s, dn));
+  if (const auto* cred = std::get_if<sign::MqttCredentials>(&unsent)) {
     print_mqtt_login(ctx, s.mqtt.endpoint, *cred);
     return ok();
   }
-  const auto& req = std::get<dynreg::HttpsRequest>(*unsent);
+  const auto& req = std::get<dynreg::HttpsRequest>(unsent);
   if (!ctx.out.json()) {
     ctx.out.line("POST " + req.url + "\nContent-Type: application/x-www-form-urlencoded\n\n"
                  + req.body);

@@ -30,13 +30,10 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
                      + " ms is outside the platform's 1000-8000 ms",
                  "the RRpc API accepts timeouts from 1000 to 8000 milliseconds");
   }
-  auto target = resolve_target(ctx, o.product_key, o.device_name);
-  if (!target) {
-    return std::move(target).error();
-  }
+  ALIOT_TRY_ASSIGN(auto target, resolve_target(ctx, o.product_key, o.device_name));
   openapi::RrpcRequest r;
-  r.product_key = target->product_key;
-  r.device_name = target->device_name;
+  r.product_key = target.product_key;
+  r.device_name = target.device_name;
   if (r.product_key.empty()) {
     return Error(Errc::config, "no ProductKey", "give -k PK, ALIOT_PRODUCT_KEY or a profile");
   }
@@ -51,51 +48,39 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
     ALIOT_TRY(topic::validate_shape(full, topic::Use::publish));
     r.topic = full;
   }
-  auto payload = read_payload(o.payload);
-  if (!payload) {
-    return std::move(payload).error();
-  }
-  r.payload = std::move(*payload);
+  ALIOT_TRY_ASSIGN(auto payload, read_payload(o.payload));
+  r.payload = std::move(payload);
 
-  auto setup = resolve_api(o.api, ctx);
-  if (!setup) {
-    return std::move(setup).error();
-  }
+  ALIOT_TRY_ASSIGN(auto setup, resolve_api(o.api, ctx));
   // The HTTP call must outlive the platform's own wait for the device.
-  setup->http.timeout_ms = r.timeout_ms + 15000;
-  auto body = call_or_print(ctx, o.api, *setup, "RRpc", openapi::rrpc_params(r));
-  if (!body) {
-    return std::move(body).error();
-  }
-  if (!body->has_value()) {
+  setup.http.timeout_ms = r.timeout_ms + 15000;
+  ALIOT_TRY_ASSIGN(auto body, call_or_print(ctx, o.api, setup, "RRpc", openapi::rrpc_params(r)));
+  if (!body.has_value()) {
     return ok(); // dry run
   }
-  auto res = openapi::parse_rrpc(**body);
-  if (!res) {
-    return std::move(res).error();
-  }
+  ALIOT_TRY_ASSIGN(auto res, openapi::parse_rrpc(*body));
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
-    j["rrpc_code"] = res->rrpc_code;
-    j["message_id"] = res->message_id;
-    if (res->rrpc_code == "SUCCESS") {
-      if (enc::is_valid_utf8(res->payload)) {
-        j["payload"] = res->payload;
+    j["rrpc_code"] = res.rrpc_code;
+    j["message_id"] = res.message_id;
+    if (res.rrpc_code == "SUCCESS") {
+      if (enc::is_valid_utf8(res.payload)) {
+        j["payload"] = res.payload;
       } else {
-        j["payload_base64"] = enc::base64_encode(res->payload);
+        j["payload_base64"] = enc::base64_encode(res.payload);
       }
     }
-    j["request_id"] = res->request_id;
+    j["request_id"] = res.request_id;
     ctx.out.line(j.dump());
   }
   const std::string device = r.product_key + "/" + r.device_name;
-  if (res->rrpc_code == "SUCCESS") {
+  if (res.rrpc_code == "SUCCESS") {
     if (!ctx.out.json()) {
-      ctx.out.raw(res->payload);
+      ctx.out.raw(res.payload);
     }
     return ok();
   }
-  if (res->rrpc_code == "TIMEOUT") {
+  if (res.rrpc_code == "TIMEOUT") {
     return Error(Errc::timeout,
                  "rrpc call to " + device + ": the device did not answer within "
                      + std::to_string(r.timeout_ms) + " ms (RrpcCode TIMEOUT)",
@@ -104,19 +89,19 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
                                 : "/sys/" + device + "/rrpc/response/<messageId>")
                      + " in time; try a longer --timeout");
   }
-  if (res->rrpc_code == "OFFLINE") {
+  if (res.rrpc_code == "OFFLINE") {
     return Error(Errc::remote,
                  "rrpc call to " + device + ": the device is offline (RrpcCode OFFLINE)",
                  "start the device (for example: aliot rrpc serve) and call again");
   }
-  if (res->rrpc_code == "HALFCONN") {
+  if (res.rrpc_code == "HALFCONN") {
     return Error(Errc::remote,
                  "rrpc call to " + device
                      + ": the device connection is half-open (RrpcCode HALFCONN)",
                  "the device lost its connection less than one keepalive ago; retry later");
   }
   return Error(Errc::remote,
-               "rrpc call to " + device + ": the platform answered RrpcCode " + res->rrpc_code);
+               "rrpc call to " + device + ": the platform answered RrpcCode " + res.rrpc_code);
 }
 
 } // namespace

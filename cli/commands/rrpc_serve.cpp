@@ -64,18 +64,12 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
   if (o.reply && o.reply->size() > rrpc::k_max_reply) {
     return Error(Errc::usage, "--reply is over the platform's limit of 256 KB");
   }
-  auto dc = resolve_device(o.device, ctx);
-  if (!dc) {
-    return std::move(dc).error();
-  }
-  const std::string& pk = dc->identity.product_key;
-  const std::string& dn = dc->identity.device_name;
-  auto filters = rrpc::serve_filters(pk, dn, o.custom);
-  if (!filters) {
-    return std::move(filters).error();
-  }
+  ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
+  const std::string& pk = dc.identity.product_key;
+  const std::string& dn = dc.identity.device_name;
+  ALIOT_TRY_ASSIGN(auto filters, rrpc::serve_filters(pk, dn, o.custom));
   if (!o.custom.empty()) {
-    dc->params.extra_options.emplace_back(rrpc::k_ext_option, rrpc::k_ext_custom_rrpc);
+    dc.params.extra_options.emplace_back(rrpc::k_ext_option, rrpc::k_ext_custom_rrpc);
   }
   const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
   auto s = device_session(ctx);
@@ -116,14 +110,11 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
     }
     log_event(ctx, "reply", id, reply_topic, &answer, nullptr);
   });
-  const auto params = connect_params(*dc);
-  if (!params) {
-    return params.error();
-  }
-  ALIOT_TRY(s.connect(*params, mqtt::after(timeout)));
-  ALIOT_TRY(s.subscribe(*filters, 0, mqtt::after(timeout)));
-  ctx.out.info("serving RRPC on " + filters->front()
-               + (filters->size() > 1 ? " and custom topics" : ""));
+  ALIOT_TRY_ASSIGN(const auto params, connect_params(dc));
+  ALIOT_TRY(s.connect(params, mqtt::after(timeout)));
+  ALIOT_TRY(s.subscribe(filters, 0, mqtt::after(timeout)));
+  ctx.out.info("serving RRPC on " + filters.front()
+               + (filters.size() > 1 ? " and custom topics" : ""));
   mqtt::RunOptions ro;
   ro.reconnect = !o.count;
   auto r = s.run(ro, [&] { return fatal.has_value() || (o.count && served >= *o.count); });

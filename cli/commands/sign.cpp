@@ -65,20 +65,14 @@ print_client_args(Context& ctx, const std::string& form, const std::vector<std::
 }
 
 Result<void> run_sign(Context& ctx, const SignOptions& o) {
-  auto dc = resolve_device(o.device, ctx);
-  if (!dc) {
-    return std::move(dc).error();
-  }
-  auto signed_cred = dc->credentials();
-  if (!signed_cred) {
-    return std::move(signed_cred).error();
-  }
-  const auto& cred = *signed_cred;
-  const auto& ep = dc->endpoint;
+  ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
+  ALIOT_TRY_ASSIGN(auto signed_cred, dc.credentials());
+  const auto& cred = signed_cred;
+  const auto& ep = dc.endpoint;
   if (o.for_tool) {
     std::vector<std::string> args{
         "-h", ep.host,       "-p", std::to_string(ep.port), "-i", cred.client_id,
-        "-u", cred.username, "-P", cred.password.reveal(),  "-k", std::to_string(dc->keepalive),
+        "-u", cred.username, "-P", cred.password.reveal(),  "-k", std::to_string(dc.keepalive),
         "-V", "mqttv311"};
     if (ep.tls) {
       if (ep.ca_file.empty()) {

@@ -38,20 +38,14 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
   if (o.qos < 0 || o.qos > 2) {
     return Error(Errc::usage, "QoS " + std::to_string(o.qos) + " is not valid: use 0 or 1");
   }
-  auto limits = check_stream_limits(o.count, o.wait_s, o.until);
-  if (!limits) {
-    return std::move(limits).error();
-  }
-  const std::optional<std::regex> until = std::move(*limits);
-  auto dc = resolve_device(o.device, ctx);
-  if (!dc) {
-    return std::move(dc).error();
-  }
+  ALIOT_TRY_ASSIGN(auto limits, check_stream_limits(o.count, o.wait_s, o.until));
+  const std::optional<std::regex> until = std::move(limits);
+  ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
   std::vector<std::string> filters;
   for (const auto& t : o.topics) {
-    std::string full = topic::expand(t, dc->identity.product_key, dc->identity.device_name);
-    ALIOT_TRY(topic::validate(full, topic::Use::subscribe, dc->identity.product_key,
-                              dc->identity.device_name));
+    std::string full = topic::expand(t, dc.identity.product_key, dc.identity.device_name);
+    ALIOT_TRY(topic::validate(full, topic::Use::subscribe, dc.identity.product_key,
+                              dc.identity.device_name));
     filters.push_back(std::move(full));
   }
   if (filters.size() > 100) {
@@ -108,11 +102,8 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
     }
   });
 
-  const auto params = connect_params(*dc);
-  if (!params) {
-    return params.error();
-  }
-  if (auto c = s.connect(*params, step_deadline()); !c) {
+  ALIOT_TRY_ASSIGN(const auto params, connect_params(dc));
+  if (auto c = s.connect(params, step_deadline()); !c) {
     if (c.error().code() == Errc::interrupted) {
       return ok();
     }

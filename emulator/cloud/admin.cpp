@@ -17,11 +17,8 @@ given_or_random(std::optional<std::string> given, std::size_t n, std::string_vie
   if (given) {
     return std::move(*given);
   }
-  auto fresh = crypto::random_alnum(n);
-  if (!fresh) {
-    return std::move(fresh).error();
-  }
-  return std::string(prefix) + *fresh;
+  ALIOT_TRY_ASSIGN(auto fresh, crypto::random_alnum(n));
+  return std::string(prefix) + fresh;
 }
 
 Result<AddedProduct> add_product(const std::string& dir,
@@ -29,19 +26,10 @@ Result<AddedProduct> add_product(const std::string& dir,
                                  const GivenSecret& secret,
                                  std::optional<bool> dynreg) {
   ALIOT_TRY(validate_product_key(pk));
-  auto given = secret();
-  if (!given) {
-    return std::move(given).error();
-  }
-  auto reg = open_registry(dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  auto r = (*reg)->add_product(pk, *given, dynreg);
-  if (!r) {
-    return std::move(r).error();
-  }
-  return AddedProduct{r->created, r->created && !*given, std::move(r->secret)};
+  ALIOT_TRY_ASSIGN(auto given, secret());
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  ALIOT_TRY_ASSIGN(auto r, reg->add_product(pk, given, dynreg));
+  return AddedProduct{r.created, r.created && !given, std::move(r.secret)};
 }
 
 Result<std::string> add_device(const std::string& dir,
@@ -51,20 +39,14 @@ Result<std::string> add_device(const std::string& dir,
                                bool enabled) {
   ALIOT_TRY(validate_product_key(pk));
   ALIOT_TRY(validate_device_name(dn));
-  auto given = secret();
-  if (!given) {
-    return std::move(given).error();
-  }
-  auto chosen = given_or_random(std::move(*given), 32);
+  ALIOT_TRY_ASSIGN(auto given, secret());
+  auto chosen = given_or_random(std::move(given), 32);
   if (!chosen) {
     return std::move(chosen).error();
   }
   ALIOT_TRY(validate_device_secret(Secret(*chosen)));
-  auto reg = open_registry(dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY((*reg)->put_device(pk, dn, *chosen, enabled));
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  ALIOT_TRY(reg->put_device(pk, dn, *chosen, enabled));
   return chosen;
 }
 
@@ -77,11 +59,8 @@ Result<DeviceBatch> add_devices(const std::string& dir,
   if (!batch) {
     return std::move(batch).error();
   }
-  auto reg = open_registry(dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY(add_device_batch(**reg, pk, *batch, enabled));
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  ALIOT_TRY(add_device_batch(*reg, pk, *batch, enabled));
   return batch;
 }
 
@@ -89,22 +68,13 @@ Result<AccessKey> add_access_key(const std::string& dir,
                                  std::optional<std::string> id,
                                  std::optional<std::string> secret) {
   AccessKey key;
-  auto chosen_id = given_or_random(std::move(id), 20, "LTAI");
-  if (!chosen_id) {
-    return std::move(chosen_id).error();
-  }
-  key.id = std::move(*chosen_id);
+  ALIOT_TRY_ASSIGN(auto chosen_id, given_or_random(std::move(id), 20, "LTAI"));
+  key.id = std::move(chosen_id);
   ALIOT_TRY(validate_access_key_id(key.id));
-  auto chosen = given_or_random(std::move(secret), 30);
-  if (!chosen) {
-    return std::move(chosen).error();
-  }
-  key.secret = std::move(*chosen);
-  auto reg = open_registry(dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY((*reg)->add_access_key(key.id, key.secret));
+  ALIOT_TRY_ASSIGN(auto chosen, given_or_random(std::move(secret), 30));
+  key.secret = std::move(chosen);
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  ALIOT_TRY(reg->add_access_key(key.id, key.secret));
   return key;
 }
 
@@ -114,22 +84,16 @@ Result<std::string> add_topic(const std::string& dir,
                               const std::string& access) {
   ALIOT_TRY(validate_product_key(pk));
   ALIOT_TRY(validate_category(topic, access));
-  auto reg = open_registry(dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  return (*reg)->add_topic(pk, topic, access);
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  return reg->add_topic(pk, topic, access);
 }
 
 Result<void>
 add_consumer_group(const std::string& dir, const std::string& pk, const std::string& group) {
   ALIOT_TRY(validate_product_key(pk));
   ALIOT_TRY(validate_consumer_group(group));
-  auto reg = open_registry(dir);
-  if (!reg) {
-    return std::move(reg).error();
-  }
-  ALIOT_TRY((*reg)->add_consumer_group(pk, group));
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  ALIOT_TRY(reg->add_consumer_group(pk, group));
   return ok();
 }
 

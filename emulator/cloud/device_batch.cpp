@@ -65,16 +65,14 @@ std::string where(const DeviceBatch& b, std::size_t i) {
 Result<DeviceBatch> read_device_batch(const std::string& path) {
   DeviceBatch b;
   b.origin = "--names " + path;
-  auto text = config::read_bounded(path, std::size_t{64} << 20U, "reading " + b.origin, Errc::io);
-  if (!text) {
-    return std::move(text).error();
-  }
-  ALIOT_TRY_ASSIGN(const auto names, dynreg::parse_names(*text, b.origin));
+  ALIOT_TRY_ASSIGN(auto text, config::read_bounded(path, std::size_t{64} << 20U,
+                                                   "reading " + b.origin, Errc::io));
+  ALIOT_TRY_ASSIGN(const auto names, dynreg::parse_names(text, b.origin));
   if (names.empty()) {
     return Error(Errc::usage, b.origin + " names no device",
                  "one DeviceName a line, or CSV with a DeviceName column");
   }
-  b.lines = lines_of(*text, names);
+  b.lines = lines_of(text, names);
   std::map<std::string_view, std::size_t> seen;
   b.devices.reserve(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -88,23 +86,17 @@ Result<DeviceBatch> read_device_batch(const std::string& path) {
                        + (first > 0 ? " line " + std::to_string(first) : std::string()),
                    k_nothing);
     }
-    auto secret = crypto::random_alnum(32);
-    if (!secret) {
-      return std::move(secret).error();
-    }
-    b.devices.push_back({names[i], std::move(*secret)});
+    ALIOT_TRY_ASSIGN(auto secret, crypto::random_alnum(32));
+    b.devices.push_back({names[i], std::move(secret)});
   }
   return b;
 }
 
 Result<void>
 add_device_batch(Registry& reg, const std::string& pk, const DeviceBatch& batch, bool enabled) {
-  auto taken = reg.create_devices(pk, batch.devices, enabled);
-  if (!taken) {
-    return std::move(taken).error();
-  }
-  if (*taken) {
-    const std::size_t i = **taken;
+  ALIOT_TRY_ASSIGN(auto taken, reg.create_devices(pk, batch.devices, enabled));
+  if (taken) {
+    const std::size_t i = *taken;
     return Error(Errc::usage,
                  where(batch, i) + "device " + pk + "/" + batch.devices[i].dn
                      + " is already in the emulator registry",

@@ -62,11 +62,8 @@ Servers& servers() {
 }
 
 Result<std::string> request_id() {
-  auto random = crypto::random_bytes(16);
-  if (!random) {
-    return std::move(random).error();
-  }
-  const std::string h = enc::hex_upper(*random);
+  ALIOT_TRY_ASSIGN(auto random, crypto::random_bytes(16));
+  const std::string h = enc::hex_upper(random);
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-"
          + h.substr(20);
 }

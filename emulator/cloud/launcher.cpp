@@ -276,10 +276,7 @@ Result<void> run(const LaunchOptions& o,
     return Error(Errc::config, "cannot start the emulator: the mosquitto broker is not installed",
                  "install it (apt-get install mosquitto) or set ALIOT_MOSQUITTO to its path");
   }
-  auto plugin = find_plugin(o);
-  if (!plugin) {
-    return std::move(plugin).error();
-  }
+  ALIOT_TRY_ASSIGN(auto plugin, find_plugin(o));
   // Ports: given ones must be free; the others are picked on loopback.
   std::vector<int> taken;
   struct Want {
@@ -339,7 +336,7 @@ Result<void> run(const LaunchOptions& o,
        << "listener " << mqtts << " 127.0.0.1\nmax_qos 1\n"
        << "cafile " << dir << "/ca.pem\ncertfile " << dir << "/server.pem\nkeyfile " << dir
        << "/server.key\n"
-       << "plugin " << *plugin << "\n"
+       << "plugin " << plugin << "\n"
        << "plugin_opt_dir " << dir << "\nplugin_opt_api_port " << api << "\nplugin_opt_https_port "
        << https << "\nplugin_opt_amqp_port " << amqp << "\nplugin_opt_cert_file " << dir
        << "/server.pem\nplugin_opt_key_file " << dir << "/server.key\n"
@@ -348,19 +345,16 @@ Result<void> run(const LaunchOptions& o,
   ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
 
   const std::string log = dir + "/mosquitto.log";
-  auto child = start_mosquitto(*bin, dir + "/mosquitto.conf", log);
-  if (!child) {
-    return std::move(child).error();
-  }
+  ALIOT_TRY_ASSIGN(auto child, start_mosquitto(*bin, dir + "/mosquitto.conf", log));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (true) {
-    if (child->poll()) {
+    if (child.poll()) {
       return Error(Errc::network,
                    "cannot start the emulator: mosquitto exited: " + start_failure(log),
                    "see " + log);
     }
     if (stop()) {
-      child->stop(std::chrono::seconds(5));
+      child.stop(std::chrono::seconds(5));
       return ok();
     }
     if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
@@ -368,7 +362,7 @@ Result<void> run(const LaunchOptions& o,
       break;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      child->stop(std::chrono::seconds(5));
+      child.stop(std::chrono::seconds(5));
       return Error(Errc::timeout,
                    "cannot start the emulator: mosquitto did not open its ports "
                    "within 20 s",
@@ -387,14 +381,14 @@ Result<void> run(const LaunchOptions& o,
   ep.log_file = log;
   ready(ep);
   while (!stop()) {
-    if (child->poll()) {
+    if (child.poll()) {
       return Error(Errc::network,
                    "the emulator's mosquitto broker exited unexpectedly: " + start_failure(log),
                    "see " + log);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  child->stop(std::chrono::seconds(5));
+  child.stop(std::chrono::seconds(5));
   return ok();
 }
 

@@ -135,7 +135,7 @@ Result<Registry::ProductResult> Registry::add_product(const std::string& pk,
   ProductResult out;
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
-  auto written = st.write([&]() -> Result<bool> {
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     out = ProductResult{};
     ALIOT_TRY_ASSIGN(auto old, st.read_product(pk));
     if (!old) {
@@ -168,10 +168,7 @@ Result<Registry::ProductResult> Registry::add_product(const std::string& pk,
                     .run("cannot update the product"));
     }
     return true;
-  });
-  if (!written) {
-    return std::move(written).error();
-  }
+  }));
   return out;
 }
 
@@ -209,7 +206,7 @@ Result<Device> Registry::put_device(const std::string& pk,
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
   Device out;
-  auto written = st.write([&]() -> Result<bool> {
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     bool exists = false;
     ALIOT_TRY_ASSIGN(exists, has_product(st, pk));
     if (!exists) {
@@ -226,10 +223,7 @@ Result<Device> Registry::put_device(const std::string& pk,
     }
     out = std::move(*d);
     return true;
-  });
-  if (!written) {
-    return std::move(written).error();
-  }
+  }));
   return out;
 }
 
@@ -241,7 +235,7 @@ Result<Registry::Created> Registry::create_device(const std::string& pk,
   Created out = Created::created;
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
-  auto written = st.write([&]() -> Result<bool> {
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     bool exists = false;
     ALIOT_TRY_ASSIGN(exists, has_product(st, pk));
     if (!exists) {
@@ -256,10 +250,7 @@ Result<Registry::Created> Registry::create_device(const std::string& pk,
     out = Created::created;
     ALIOT_TRY(insert_device(st, pk, dn, secret, true, nickname, "[]"));
     return true;
-  });
-  if (!written) {
-    return std::move(written).error();
-  }
+  }));
   return out;
 }
 
@@ -273,7 +264,7 @@ Result<std::optional<std::size_t>> Registry::create_devices(const std::string& p
   std::optional<std::size_t> taken;
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
-  auto written = st.write([&]() -> Result<bool> {
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     taken.reset();
     bool exists = false;
     ALIOT_TRY_ASSIGN(exists, has_product(st, pk));
@@ -289,10 +280,7 @@ Result<std::optional<std::size_t>> Registry::create_devices(const std::string& p
       ALIOT_TRY(insert_device(st, pk, devices[i].dn, devices[i].secret, enabled, "", "[]"));
     }
     return true;
-  });
-  if (!written) {
-    return std::move(written).error();
-  }
+  }));
   return taken;
 }
 
@@ -315,7 +303,7 @@ Registry::add_topic(const std::string& pk, const std::string& topic, const std::
   ALIOT_TRY_ASSIGN(const auto rel, validate_category(topic, access));
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
-  auto written = st.write([&]() -> Result<bool> {
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     ALIOT_TRY_ASSIGN(auto p, st.read_product(pk));
     if (!p) {
       return no_product(pk);
@@ -328,10 +316,7 @@ Registry::add_topic(const std::string& pk, const std::string& topic, const std::
                   .bind(2, topics_json(cats).dump())
                   .run("cannot add the topic category"));
     return true;
-  });
-  if (!written) {
-    return std::move(written).error();
-  }
+  }));
   return rel;
 }
 
@@ -341,7 +326,7 @@ Result<bool> Registry::add_consumer_group(const std::string& pk, const std::stri
   bool added = false;
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
-  auto written = st.write([&]() -> Result<bool> {
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     added = false;
     ALIOT_TRY_ASSIGN(auto p, st.read_product(pk));
     if (!p) {
@@ -358,10 +343,7 @@ Result<bool> Registry::add_consumer_group(const std::string& pk, const std::stri
                   .run("cannot add the consumer group"));
     added = true;
     return true;
-  });
-  if (!written) {
-    return std::move(written).error();
-  }
+  }));
   return added;
 }
 

@@ -103,11 +103,8 @@ Result<UnitStart> load_unit(const PtyOptions& o,
     u.state_file = *o.state_dir + "/" + hex + ".json";
   }
   if (u.state_file && std::filesystem::exists(*u.state_file)) {
-    auto l = load_state(*u.state_file);
-    if (!l) {
-      return std::move(l).error();
-    }
-    u.nv = std::move(*l);
+    ALIOT_TRY_ASSIGN(auto l, load_state(*u.state_file));
+    u.nv = std::move(l);
   } else {
     u.nv.id = id;
     if (o.persona == "smartliving") {
@@ -120,11 +117,8 @@ Result<UnitStart> load_unit(const PtyOptions& o,
   }
   u.plan.seed = seed;
   if (faults_file) {
-    auto text = config::read_text_file(*faults_file, "fault plan");
-    if (!text) {
-      return std::move(text).error();
-    }
-    auto p = parse_fault_plan(*text);
+    ALIOT_TRY_ASSIGN(auto text, config::read_text_file(*faults_file, "fault plan"));
+    auto p = parse_fault_plan(text);
     if (!p) {
       return Error(Errc::usage, *faults_file + ": " + p.error().message());
     }
@@ -248,18 +242,12 @@ Result<void> run_pty(const PtyOptions& o,
     if (++unit_index >= o.units.size() || !away()) {
       return false;
     }
-    auto u = start_of(unit_index);
-    if (!u) {
-      return std::move(u).error();
-    }
-    state_file = u->state_file;
+    ALIOT_TRY_ASSIGN(auto u, start_of(unit_index));
+    state_file = u.state_file;
     delay_total += model->device_delay_total();
-    model = std::make_unique<DeviceModel>(o.persona, u->nv, o.timing, std::move(u->plan), hooks);
-    auto again = make_pty(o.link);
-    if (!again) {
-      return std::move(again).error();
-    }
-    master = again->master;
+    model = std::make_unique<DeviceModel>(o.persona, u.nv, o.timing, std::move(u.plan), hooks);
+    ALIOT_TRY_ASSIGN(auto again, make_pty(o.link));
+    master = again.master;
     tx_free = rx_free = 0;
     session_in = 0;
     model->power_on(now_us());
@@ -288,10 +276,7 @@ Result<void> run_pty(const PtyOptions& o,
     if (unplug && fixture) {
       log(2, "unplugged: the link " + o.link + " is gone");
       unplug = false;
-      auto n = next_unit();
-      if (!n) {
-        return std::move(n).error();
-      }
+      ALIOT_TRY(next_unit());
       continue;
     }
     if (unplug) {
@@ -302,15 +287,12 @@ Result<void> run_pty(const PtyOptions& o,
       if (!away()) {
         break;
       }
-      auto again = make_pty(o.link);
-      if (!again) {
-        return std::move(again).error();
-      }
-      master = again->master;
+      ALIOT_TRY_ASSIGN(auto again, make_pty(o.link));
+      master = again.master;
       unplug = false;
       tx_free = rx_free = 0;
       model->power_on(now_us());
-      log(2, "replugged: " + o.link + " -> " + again->slave);
+      log(2, "replugged: " + o.link + " -> " + again.slave);
       continue;
     }
     while (!tx.empty() && tx.front().first <= now) {
@@ -354,10 +336,7 @@ Result<void> run_pty(const PtyOptions& o,
     if (r > 0 && (p.revents & (POLLHUP | POLLERR)) != 0 && (p.revents & POLLIN) == 0) {
       if (fixture && session_in > 0) { // the host is done with this unit: it leaves
         log(2, "the host closed the port: unit " + std::to_string(unit_index + 1) + " leaves");
-        auto n = next_unit();
-        if (!n) {
-          return std::move(n).error();
-        }
+        ALIOT_TRY(next_unit());
         continue;
       }
       // nobody has the slave open: wait a little instead of spinning

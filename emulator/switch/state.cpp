@@ -67,11 +67,8 @@ Result<NvState> state_from_json(std::string_view text) {
 }
 
 Result<NvState> load_state(const std::string& path) {
-  auto text = config::read_text_file(path, "switch state file");
-  if (!text) {
-    return std::move(text).error();
-  }
-  auto nv = state_from_json(*text);
+  ALIOT_TRY_ASSIGN(auto text, config::read_text_file(path, "switch state file"));
+  auto nv = state_from_json(text);
   if (!nv) {
     return Error(Errc::config, path + ": " + nv.error().message());
   }

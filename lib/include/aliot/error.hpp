@@ -126,11 +126,13 @@ inline Result<void> ok() {
 
 } // namespace aliot
 
-// Propagates the error of a Result-returning expression.
-#define ALIOT_TRY(expr)                                                                            \
+// Propagates the error of a Result-returning expression. Each use has its own name for the
+// result, so uses nest (an ALIOT_TRY inside a lambda given to an ALIOT_TRY) without shadowing.
+#define ALIOT_TRY(expr) ALIOT_TRY_IMPL_(ALIOT_TRY_CAT_(aliot_try_r_, __COUNTER__), expr)
+#define ALIOT_TRY_IMPL_(r, expr)                                                                   \
   do {                                                                                             \
-    if (auto aliot_try_r_ = (expr); !aliot_try_r_) {                                               \
-      return std::move(aliot_try_r_).error();                                                      \
+    if (auto r = (expr); !r) {                                                                     \
+      return std::move(r).error();                                                                 \
     }                                                                                              \
   } while (false)
 

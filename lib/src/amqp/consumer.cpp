@@ -364,11 +364,8 @@ Result<ConsumeStats> module::consume_proton(const ConsumerOptions& o, const Hand
   while (true) {
     CredentialParams p = o.params;
     p.timestamp = std::to_string(unix_ms());
-    auto signed_in = credentials(p, o.access_key_secret);
-    if (!signed_in) {
-      return std::move(signed_in).error();
-    }
-    const Credentials& cred = *signed_in;
+    ALIOT_TRY_ASSIGN(auto signed_in, credentials(p, o.access_key_secret));
+    const Credentials& cred = signed_in;
     proton::connection_options co;
     co.user(cred.username)
         .password(cred.password.reveal())

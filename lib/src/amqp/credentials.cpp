@@ -41,12 +41,9 @@ Result<std::string> password(sign::Method method,
                              std::string_view access_key_secret,
                              std::string_view access_key_id,
                              std::string_view timestamp) {
-  auto mac =
-      crypto::hmac(hmac_of(method), access_key_secret, string_to_sign(access_key_id, timestamp));
-  if (!mac) {
-    return std::move(mac).error();
-  }
-  return enc::base64_encode(*mac);
+  ALIOT_TRY_ASSIGN(auto mac, crypto::hmac(hmac_of(method), access_key_secret,
+                                          string_to_sign(access_key_id, timestamp)));
+  return enc::base64_encode(mac);
 }
 
 Result<Credentials> credentials(const CredentialParams& p, const Secret& access_key_secret) {
@@ -58,11 +55,9 @@ Result<Credentials> credentials(const CredentialParams& p, const Secret& access_
   }
   c.username += ",consumerGroupId=" + p.consumer_group + "|";
   c.string_to_sign = string_to_sign(p.access_key_id, p.timestamp);
-  auto pw = password(p.method, access_key_secret.reveal(), p.access_key_id, p.timestamp);
-  if (!pw) {
-    return std::move(pw).error();
-  }
-  c.password = Secret(std::move(*pw));
+  ALIOT_TRY_ASSIGN(auto pw,
+                   password(p.method, access_key_secret.reveal(), p.access_key_id, p.timestamp));
+  c.password = Secret(std::move(pw));
   return c;
 }
 

@@ -277,11 +277,8 @@ Result<Settings> resolve(const Sources& sources) {
                                      + ") not found: no config file at " + s.m_config_path);
     }
   } else {
-    auto text = read_text_file(s.m_config_path, "config file");
-    if (!text) {
-      return std::move(text).error();
-    }
-    auto j = nlohmann::json::parse(*text, nullptr, false);
+    ALIOT_TRY_ASSIGN(auto text, read_text_file(s.m_config_path, "config file"));
+    auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       return Error(Errc::config, "config file " + s.m_config_path + ": not a JSON object",
                    "expected {\"default_profile\": \"NAME\", \"profiles\": {\"NAME\": {...}}}");
@@ -323,14 +320,12 @@ Result<Settings> resolve(const Sources& sources) {
         holds_secret = holds_secret || key->secret;
       }
       if (holds_secret) {
-        auto w =
-            check_secret_mode(st.st_mode, "config file " + s.m_config_path + " holds secrets and",
-                              s.m_config_path, sources.strict);
-        if (!w) {
-          return std::move(w).error();
-        }
-        if (*w) {
-          s.m_warnings.push_back(std::move(**w));
+        ALIOT_TRY_ASSIGN(auto w,
+                         check_secret_mode(st.st_mode,
+                                           "config file " + s.m_config_path + " holds secrets and",
+                                           s.m_config_path, sources.strict));
+        if (w) {
+          s.m_warnings.push_back(std::move(*w));
         }
       }
     }

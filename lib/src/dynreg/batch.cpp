@@ -21,32 +21,20 @@ Result<Request> request_for(const Settings& s, std::string_view device_name) {
   if (s.random) {
     r.random = *s.random;
   } else {
-    auto fresh = new_random();
-    if (!fresh) {
-      return std::move(fresh).error();
-    }
-    r.random = std::move(*fresh);
+    ALIOT_TRY_ASSIGN(auto fresh, new_random());
+    r.random = std::move(fresh);
   }
   return r;
 }
 
 Result<Unsent> unsent_request(const Settings& s, std::string_view device_name) {
-  auto r = request_for(s, device_name);
-  if (!r) {
-    return std::move(r).error();
-  }
+  ALIOT_TRY_ASSIGN(auto r, request_for(s, device_name));
   if (s.via == Via::https) {
-    auto req = https_request(s.auth_endpoint, *r, s.product_secret);
-    if (!req) {
-      return std::move(req).error();
-    }
-    return Unsent(std::move(*req));
+    ALIOT_TRY_ASSIGN(auto req, https_request(s.auth_endpoint, r, s.product_secret));
+    return Unsent(std::move(req));
   }
-  auto cred = mqtt_credentials(s.mqtt, *r, s.product_secret);
-  if (!cred) {
-    return std::move(cred).error();
-  }
-  return Unsent(std::move(*cred));
+  ALIOT_TRY_ASSIGN(auto cred, mqtt_credentials(s.mqtt, r, s.product_secret));
+  return Unsent(std::move(cred));
 }
 
 Registrar make_registrar(const Settings& s, const Logger& log) {
@@ -77,11 +65,8 @@ Result<Batch> Batch::open(std::string product_key,
   b.m_names = std::move(names);
   b.m_skipped.assign(b.m_names.size(), false);
   if (out_path) {
-    auto f = OutFile::open(*out_path);
-    if (!f) {
-      return std::move(f).error();
-    }
-    b.m_out.emplace(std::move(*f));
+    ALIOT_TRY_ASSIGN(auto f, OutFile::open(*out_path));
+    b.m_out.emplace(std::move(f));
     for (std::size_t i = 0; i < b.m_names.size(); ++i) {
       if (b.m_out->contains(b.m_product_key, b.m_names[i])) {
         b.m_skipped[i] = true;

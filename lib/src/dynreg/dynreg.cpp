@@ -88,16 +88,14 @@ https_request(std::string_view auth_endpoint, const Request& r, const Secret& pr
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
-  auto sign = sign::dynreg_sign(r.method, product_secret, r.product_key, r.device_name, r.random);
-  if (!sign) {
-    return std::move(sign).error();
-  }
+  ALIOT_TRY_ASSIGN(auto sign, sign::dynreg_sign(r.method, product_secret, r.product_key,
+                                                r.device_name, r.random));
   HttpsRequest out;
   out.url = base + std::string(k_https_path);
   out.body = enc::form_encode({{"productKey", r.product_key},
                                {"deviceName", r.device_name},
                                {"random", r.random},
-                               {"sign", *sign},
+                               {"sign", sign},
                                {"signMethod", std::string(sign::method_name(r.method))}});
   return out;
 }
@@ -238,12 +236,9 @@ quarantine_reply(const std::string& dir, const Request& r, std::string_view raw)
   gmtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  auto tag = crypto::random_alnum(6);
-  if (!tag) {
-    return std::move(tag).error();
-  }
+  ALIOT_TRY_ASSIGN(auto tag, crypto::random_alnum(6));
   const std::string path =
-      dir + "/" + r.product_key + "." + r.device_name + "." + stamp + "." + *tag + ".reply";
+      dir + "/" + r.product_key + "." + r.device_name + "." + stamp + "." + tag + ".reply";
   ALIOT_TRY(config::write_file_atomic(path, raw, 0600));
   return path;
 }

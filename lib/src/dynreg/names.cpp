@@ -55,12 +55,9 @@ Result<std::vector<std::string>> parse_names(std::string_view text, std::string_
 
 Result<std::vector<std::string>> read_names(const std::string& path, std::string_view origin) {
   // A names file lists at most some hundred thousand devices: 64 MiB is far past any real one.
-  auto text = config::read_bounded(path, std::size_t{64} << 20U, "reading " + std::string(origin),
-                                   Errc::io);
-  if (!text) {
-    return std::move(text).error();
-  }
-  return parse_names(*text, origin);
+  ALIOT_TRY_ASSIGN(auto text, config::read_bounded(path, std::size_t{64} << 20U,
+                                                   "reading " + std::string(origin), Errc::io));
+  return parse_names(text, origin);
 }
 
 Result<std::vector<std::string>> unique_device_names(const std::vector<std::string>& names) {
@@ -79,11 +76,8 @@ Result<std::vector<std::string>> device_names(std::vector<std::string> given,
                                               const std::optional<std::string>& names_file,
                                               const std::optional<std::string>& fallback) {
   if (names_file) {
-    auto n = read_names(*names_file, "--names " + *names_file);
-    if (!n) {
-      return std::move(n).error();
-    }
-    given.insert(given.end(), n->begin(), n->end());
+    ALIOT_TRY_ASSIGN(auto n, read_names(*names_file, "--names " + *names_file));
+    given.insert(given.end(), n.begin(), n.end());
   }
   if (given.empty() && fallback) {
     given.push_back(*fallback);

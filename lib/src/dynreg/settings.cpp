@@ -46,23 +46,17 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
                  "set ALIOT_PRODUCT_SECRET, give --product-secret-file FILE, or put "
                  "product_secret in a profile");
   }
-  auto method = sign::parse_method(cfg.text("sign_method").value_or("hmacsha256"));
-  if (!method) {
-    return std::move(method).error();
-  }
-  d.method = *method;
+  ALIOT_TRY_ASSIGN(auto method, sign::parse_method(cfg.text("sign_method").value_or("hmacsha256")));
+  d.method = method;
   d.random = c.random;
   d.via = c.via;
   const std::string region = cfg.text("region").value_or(k_default_region);
   ALIOT_TRY(validate_region(region));
   d.auth_endpoint = cfg.text("auth_endpoint").value_or(default_auth_endpoint(region));
   if (c.via == Via::https) {
-    auto clear = check_secret_endpoint(d.auth_endpoint, c.allow_insecure_http);
-    if (!clear) {
-      return std::move(clear).error();
-    }
-    if (*clear) {
-      log.warn(**clear);
+    ALIOT_TRY_ASSIGN(auto clear, check_secret_endpoint(d.auth_endpoint, c.allow_insecure_http));
+    if (clear) {
+      log.warn(*clear);
     }
   }
   const auto timeout_ms = static_cast<long>(c.timeout.count());
@@ -93,17 +87,11 @@ Result<Settings> settings_from(const config::Settings& cfg, const Choices& c, co
     in.ca_file = d.http.ca_file;
     in.insecure = c.insecure;
     if (auto p = cfg.text("mqtt_port")) {
-      auto port = parse_port(*p, "MQTT port");
-      if (!port) {
-        return std::move(port).error();
-      }
-      in.tls_port = *port;
+      ALIOT_TRY_ASSIGN(auto port, parse_port(*p, "MQTT port"));
+      in.tls_port = port;
     }
-    auto ep = resolve_mqtt_endpoint(in);
-    if (!ep) {
-      return std::move(ep).error();
-    }
-    d.mqtt.endpoint = std::move(*ep);
+    ALIOT_TRY_ASSIGN(auto ep, resolve_mqtt_endpoint(in));
+    d.mqtt.endpoint = std::move(ep);
   }
   return d;
 }

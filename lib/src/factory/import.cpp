@@ -210,15 +210,12 @@ Result<ParsedImport> parse_import(std::string_view text,
   ParsedImport out;
   const bool json = enc::trim(lines.front().text, " \t").substr(0, 1) == "{";
   out.format = json ? "jsonl" : "csv";
-  auto rows = json ? parse_jsonl(lines, origin) : parse_csv(text, origin);
-  if (!rows) {
-    return std::move(rows).error();
-  }
-  if (rows->empty()) {
+  ALIOT_TRY_ASSIGN(auto rows, json ? parse_jsonl(lines, origin) : parse_csv(text, origin));
+  if (rows.empty()) {
     return Error(Errc::usage, origin + ": no triplet in the file (a header only)");
   }
   std::map<std::pair<std::string, std::string>, std::size_t> seen;
-  for (auto& r : *rows) {
+  for (auto& r : rows) {
     const std::string where = origin + " line " + std::to_string(r.line);
     ALIOT_TRY(check_row(r, where, product_key));
     auto [it, fresh] = seen.emplace(std::make_pair(r.product_key, r.device_name), r.line);
@@ -229,7 +226,7 @@ Result<ParsedImport> parse_import(std::string_view text,
                    "nothing was imported: remove the duplicate");
     }
   }
-  out.rows = std::move(*rows);
+  out.rows = std::move(rows);
   return out;
 }
 

@@ -143,11 +143,8 @@ Result<std::optional<ChainBreak>> verify_chain_of(sqlite3* db, const std::string
           ChainBreak{seq, "its prev_hash is not the hash of the event before it"});
     }
     const std::string hash = s.text(6);
-    auto expected = event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4));
-    if (!expected) {
-      return std::move(expected).error();
-    }
-    if (*expected != hash) {
+    ALIOT_TRY_ASSIGN(auto expected, event_hash(prev, s.text(1), s.text(2), s.text(3), s.text(4)));
+    if (expected != hash) {
       return std::optional<ChainBreak>(ChainBreak{seq, "its hash does not match its contents"});
     }
     prev = hash;
@@ -209,11 +206,8 @@ public:
   }
 
   Result<std::string> start_job(const JobInfo& j) override {
-    auto suffix = crypto::random_hex(4);
-    if (!suffix) {
-      return std::move(suffix).error();
-    }
-    const std::string id = now_utc() + "-" + *suffix;
+    ALIOT_TRY_ASSIGN(auto suffix, crypto::random_hex(4));
+    const std::string id = now_utc() + "-" + suffix;
     ALIOT_TRY_ASSIGN(auto tx, begin());
     Stmt s(m_db, "INSERT INTO job(job_id,station,operator,port_path,dialect,state,started_at) "
                  "VALUES(?,?,?,?,?,'STARTED',?)");
@@ -459,14 +453,11 @@ private:
     }
     ALIOT_TRY(tx.commit());
     if (pool != nullptr) {
-      auto rec = detail::pool_reconcile(*pool, self);
-      if (!rec) {
-        return std::move(rec).error();
-      }
-      rep.released = rec->released;
-      rep.transmitted = rec->transmitted;
-      rep.quarantined = rec->quarantined;
-      rep.others = rec->others;
+      ALIOT_TRY_ASSIGN(auto rec, detail::pool_reconcile(*pool, self));
+      rep.released = rec.released;
+      rep.transmitted = rec.transmitted;
+      rep.quarantined = rec.quarantined;
+      rep.others = rec.others;
     }
     return ok();
   }

@@ -13,12 +13,10 @@
 namespace aliot::factory::detail {
 
 Result<ImportReport> SqlitePool::import_file(const std::string& file, const ImportOptions& opts) {
-  auto text = config::read_bounded(file, k_max_import, "pool import file " + file, Errc::io);
-  if (!text) {
-    return std::move(text).error();
-  }
-  auto r = import_text(*text, file, opts);
-  std::fill(text->begin(), text->end(), '\0');
+  ALIOT_TRY_ASSIGN(auto text,
+                   config::read_bounded(file, k_max_import, "pool import file " + file, Errc::io));
+  auto r = import_text(text, file, opts);
+  std::fill(text.begin(), text.end(), '\0');
   return r;
 }
 

@@ -64,21 +64,15 @@ public:
   Result<serial::Credentials>
   choose(const std::string& job, const UnitInfo& unit, const serial::Readback& held) override {
     m_dn.clear();
-    auto tied = m_p.tied_to(m_pk, unit.mac);
-    if (!tied) {
-      return std::move(tied).error();
-    }
-    auto bound = m_j.bound_triplet(m_pk, unit.mac);
-    if (!bound) {
-      return std::move(bound).error();
-    }
-    if (*bound && (!*tied || (*tied)->device_name != (*bound)->device_name)) {
+    ALIOT_TRY_ASSIGN(auto tied, m_p.tied_to(m_pk, unit.mac));
+    ALIOT_TRY_ASSIGN(auto bound, m_j.bound_triplet(m_pk, unit.mac));
+    if (bound && (!tied || tied->device_name != bound->device_name)) {
       return Error(Errc::usage,
-                   "the journal ties the unit " + unit.mac + " to " + (*bound)->device_name
+                   "the journal ties the unit " + unit.mac + " to " + bound->device_name
                        + ", which the pool " + m_p.path() + " does not hold for it",
                    "burn it with that triplet (--triplet), or use the pool it came from");
     }
-    if (!*tied && held.state != serial::StoreState::empty) {
+    if (!tied && held.state != serial::StoreState::empty) {
       return Error(Errc::device,
                    "the unit " + unit.mac + " already holds other credentials ("
                        + std::string(serial::state_name(held.state)) + ", DeviceName "
@@ -86,21 +80,15 @@ public:
                    "it was provisioned elsewhere: set it aside, or erase it for rework first");
     }
     Result<PoolEntry> e = Error(Errc::internal, "no triplet");
-    if (*tied || !m_reg) {
+    if (tied || !m_reg) {
       e = m_p.reserve(m_pk, unit.mac, job); // the tied one first, else the next free one
     } else {
-      auto dn = device_name_for(m_template, unit);
-      if (!dn) {
-        return std::move(dn).error();
-      }
-      auto ds = m_reg(*dn);
-      if (!ds) {
-        return std::move(ds).error();
-      }
+      ALIOT_TRY_ASSIGN(auto dn, device_name_for(m_template, unit));
+      ALIOT_TRY_ASSIGN(auto ds, m_reg(dn));
       if (m_at) {
         m_at("registered");
       }
-      e = m_p.record_issued(m_pk, *dn, *ds, Secret(), unit.mac, job);
+      e = m_p.record_issued(m_pk, dn, ds, Secret(), unit.mac, job);
     }
     if (!e) {
       return std::move(e).error();
@@ -241,11 +229,8 @@ Result<std::unique_ptr<Station::Port>> open_unit(const StationOptions& o, const 
 
 UnitOutcome Station::burn_one() {
   return run_job([&](const serial::BurnHooks& h) -> Result<serial::BurnReport> {
-    auto port = open_unit(m_o, m_log);
-    if (!port) {
-      return std::move(port).error();
-    }
-    return serial::burn(*(*port)->dialect, m_o.plan, h, m_log);
+    ALIOT_TRY_ASSIGN(auto port, open_unit(m_o, m_log));
+    return serial::burn(*port->dialect, m_o.plan, h, m_log);
   });
 }
 
@@ -330,18 +315,12 @@ Station::run_job(const std::function<Result<serial::BurnReport>(const serial::Bu
 namespace {
 
 Result<std::unique_ptr<Station::Port>> open_unit(const StationOptions& o, const Logger& log) {
-  auto t = serial::open_port(o.port, serial::PortOptions{o.baud, o.stop});
-  if (!t) {
-    return std::move(t).error();
-  }
+  ALIOT_TRY_ASSIGN(auto t, serial::open_port(o.port, serial::PortOptions{o.baud, o.stop}));
   auto p = std::make_unique<Station::Port>();
-  p->transport = std::move(*t);
+  p->transport = std::move(t);
   p->channel = std::make_unique<serial::AtChannel>(*p->transport, log);
-  auto d = serial::make_dialect(o.dialect, *p->channel);
-  if (!d) {
-    return std::move(d).error();
-  }
-  p->dialect = std::move(*d);
+  ALIOT_TRY_ASSIGN(auto d, serial::make_dialect(o.dialect, *p->channel));
+  p->dialect = std::move(d);
   return p;
 }
 

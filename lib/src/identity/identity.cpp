@@ -85,45 +85,27 @@ Result<Triplet> read_triplet_json(std::string_view text, std::string_view origin
     }
     return std::optional<std::string>{it->get<std::string>()};
   };
-  auto pk = field("ProductKey", true);
-  if (!pk) {
-    return std::move(pk).error();
-  }
-  auto dn = field("DeviceName", true);
-  if (!dn) {
-    return std::move(dn).error();
-  }
-  auto ds = field("DeviceSecret", false);
-  if (!ds) {
-    return std::move(ds).error();
-  }
-  auto cid = field("ClientId", false);
-  if (!cid) {
-    return std::move(cid).error();
-  }
-  auto tok = field("DeviceToken", false);
-  if (!tok) {
-    return std::move(tok).error();
-  }
-  auto ps = field("ProductSecret", false);
-  if (!ps) {
-    return std::move(ps).error();
-  }
+  ALIOT_TRY_ASSIGN(auto pk, field("ProductKey", true));
+  ALIOT_TRY_ASSIGN(auto dn, field("DeviceName", true));
+  ALIOT_TRY_ASSIGN(auto ds, field("DeviceSecret", false));
+  ALIOT_TRY_ASSIGN(auto cid, field("ClientId", false));
+  ALIOT_TRY_ASSIGN(auto tok, field("DeviceToken", false));
+  ALIOT_TRY_ASSIGN(auto ps, field("ProductSecret", false));
   Triplet t;
-  t.product_key = **pk;
-  t.device_name = **dn;
-  if (*ps) {
-    t.product_secret = Secret(**ps);
+  t.product_key = *pk;
+  t.device_name = *dn;
+  if (ps) {
+    t.product_secret = Secret(*ps);
   }
-  if (*ds) {
-    t.device_secret = Secret(**ds);
-  } else if (*tok) {
-    if (!*cid) {
+  if (ds) {
+    t.device_secret = Secret(*ds);
+  } else if (tok) {
+    if (!cid) {
       return Error(Errc::config,
                    where + ": field \"ClientId\" is missing (it goes with DeviceToken)");
     }
-    t.client_id = **cid;
-    t.device_token = Secret(**tok);
+    t.client_id = *cid;
+    t.device_token = Secret(*tok);
   } else {
     return Error(Errc::config, where + ": field \"DeviceSecret\" is missing");
   }

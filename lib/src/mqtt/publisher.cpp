@@ -28,10 +28,7 @@ std::chrono::milliseconds until(Deadline t) {
 // Waits until `t` while the session stays serviced (PUBACKs, pings).
 Result<void> pause_until(Session& s, Deadline t) {
   while (Clock::now() < t) {
-    auto r = s.step_with(-1, std::min(std::chrono::milliseconds(50), until(t)));
-    if (!r) {
-      return std::move(r).error();
-    }
+    ALIOT_TRY(s.step_with(-1, std::min(std::chrono::milliseconds(50), until(t))));
   }
   return ok();
 }
@@ -79,10 +76,7 @@ Result<long> publish_lines(Session& s, int fd, const StreamOptions& o) {
       if (line.size() > topic::k_max_payload) {
         return oversize(count + 1, line.size());
       }
-      auto mid = s.publish_async(o.topic, line, o.qos);
-      if (!mid) {
-        return std::move(mid).error();
-      }
+      ALIOT_TRY(s.publish_async(o.topic, line, o.qos));
       ++count;
       start = nl == std::string::npos ? buf.size() : nl + 1;
     }
@@ -145,10 +139,7 @@ publish_repeated(Session& s, std::string_view payload, long count, const StreamO
     if (s.interrupted()) {
       return Error(Errc::interrupted, "interrupted");
     }
-    auto mid = s.publish_async(o.topic, payload, o.qos);
-    if (!mid) {
-      return std::move(mid).error();
-    }
+    ALIOT_TRY(s.publish_async(o.topic, payload, o.qos));
     if (s.pending() >= window) {
       ALIOT_TRY(s.wait_pending(window / 2, after(o.ack_timeout)));
     }

@@ -1,6 +1,7 @@
-// The MQTT session over libmosquitto: one mosquitto object per connection, driven by
-// mosquitto_loop() on the caller's thread. libmosquitto's callbacks reach the owning Impl
-// through the obj pointer; no global state except the once-only mosquitto_lib_init().
+// The MQTT session over libmosquitto: one mosquitto object per connection, driven on the caller's
+// thread (mosquitto_loop() while connecting, then our own poll() over its socket: step_with).
+// libmosquitto's callbacks reach the owning Impl through the obj pointer; no global state except
+// the once-only mosquitto_lib_init().
 #include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
 
@@ -381,10 +382,7 @@ struct Session::Impl {
 
   // One loop pass; turns a lost connection into an error.
   Result<void> pump(int ms) {
-    auto r = pump_with(-1, ms);
-    if (!r) {
-      return std::move(r).error();
-    }
+    ALIOT_TRY(pump_with(-1, ms));
     return ok();
   }
 
@@ -641,10 +639,7 @@ std::size_t Session::pending() const {
 
 Result<void>
 Session::publish(std::string_view topic, std::string_view payload, int qos, Deadline deadline) {
-  auto mid = publish_async(topic, payload, qos);
-  if (!mid) {
-    return std::move(mid).error();
-  }
+  ALIOT_TRY(publish_async(topic, payload, qos));
   return flush(deadline);
 }
 

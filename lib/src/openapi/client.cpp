@@ -90,11 +90,8 @@ std::string hint_for(std::string_view code) {
 } // namespace
 
 Result<std::string> new_nonce() {
-  auto random = crypto::random_bytes(16);
-  if (!random) {
-    return std::move(random).error();
-  }
-  std::string& b = *random;
+  ALIOT_TRY_ASSIGN(auto random, crypto::random_bytes(16));
+  std::string& b = random;
   b[6] = static_cast<char>((static_cast<unsigned char>(b[6]) & 0x0F) | 0x40);
   b[8] = static_cast<char>((static_cast<unsigned char>(b[8]) & 0x3F) | 0x80);
   const std::string h = enc::hex_lower(b);
@@ -138,11 +135,8 @@ Result<SignedRequest> sign_request(const ClientConfig& config,
   SignedRequest r;
   r.method = config.http_method == "GET" ? "GET" : "POST";
   r.string_to_sign = string_to_sign(r.method, p);
-  auto sig = signature(config.access_key_secret, r.string_to_sign);
-  if (!sig) {
-    return std::move(sig).error();
-  }
-  r.signature = std::move(*sig);
+  ALIOT_TRY_ASSIGN(auto sig, signature(config.access_key_secret, r.string_to_sign));
+  r.signature = std::move(sig);
   // pop-core's wire form: the canonical (sorted, encoded) query with Signature appended last.
   const std::string query = canonical_query(p) + "&Signature=" + enc::percent_encode(r.signature);
   if (r.method == "GET") {
@@ -284,19 +278,13 @@ Result<std::string> Client::call(std::string_view action, const Params& params) 
 }
 
 Result<RrpcResult> Client::rrpc(const RrpcRequest& r) {
-  auto body = call("RRpc", rrpc_params(r));
-  if (!body) {
-    return std::move(body).error();
-  }
-  return parse_rrpc(*body);
+  ALIOT_TRY_ASSIGN(auto body, call("RRpc", rrpc_params(r)));
+  return parse_rrpc(body);
 }
 
 Result<PubResult> Client::pub(const PubRequest& r) {
-  auto body = call("Pub", pub_params(r));
-  if (!body) {
-    return std::move(body).error();
-  }
-  return parse_pub(*body);
+  ALIOT_TRY_ASSIGN(auto body, call("Pub", pub_params(r)));
+  return parse_pub(body);
 }
 
 } // namespace aliot::openapi

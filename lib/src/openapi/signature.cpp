@@ -35,11 +35,9 @@ std::string string_to_sign(std::string_view http_method, const Params& params) {
 }
 
 Result<std::string> signature(const Secret& access_key_secret, std::string_view sts) {
-  auto mac = crypto::hmac(crypto::Hmac::sha1, access_key_secret.reveal() + "&", sts);
-  if (!mac) {
-    return std::move(mac).error();
-  }
-  return enc::base64_encode(*mac);
+  ALIOT_TRY_ASSIGN(auto mac,
+                   crypto::hmac(crypto::Hmac::sha1, access_key_secret.reveal() + "&", sts));
+  return enc::base64_encode(mac);
 }
 
 } // namespace aliot::openapi

@@ -101,13 +101,10 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
     c = std::move(chosen);
     rep.product_key = c.product_key;
     rep.device_name = c.device_name;
-    auto fingerprinted =
-        fingerprint(c.product_key, c.device_name, c.device_secret, c.product_secret);
-    if (!fingerprinted) {
-      return std::move(fingerprinted).error();
-    }
-    rep.fingerprint = *fingerprinted;
-    fp = std::move(*fingerprinted);
+    ALIOT_TRY_ASSIGN(auto fingerprinted,
+                     fingerprint(c.product_key, c.device_name, c.device_secret, c.product_secret));
+    rep.fingerprint = fingerprinted;
+    fp = std::move(fingerprinted);
     return ok();
   };
   if (!chosen_later) {
@@ -129,72 +126,60 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
 
   ALIOT_TRY(steps.run("sync", [&] { return d.sync(plan.crc); }));
   const auto caps = d.capabilities();
-  auto dev = steps.run("identify", [&]() -> Result<DeviceInfo> {
+  ALIOT_TRY_ASSIGN(auto dev, steps.run("identify", [&]() -> Result<DeviceInfo> {
     auto info = d.identify();
     if (!info) {
       return info;
     }
     return checked_identity(std::move(*info));
-  });
-  if (!dev) {
-    return std::move(dev).error();
-  }
-  rep.device = *dev;
-  log.info("burn: unit " + dev->mac + " (" + dev->model + " " + dev->firmware + ")");
+  }));
+  rep.device = dev;
+  log.info("burn: unit " + dev.mac + " (" + dev.model + " " + dev.firmware + ")");
   if (hooks.identified) {
-    hooks.identified(*dev);
+    hooks.identified(dev);
   }
 
-  auto rb = steps.run("inspect", [&] { return d.readback(); });
-  if (!rb) {
-    return std::move(rb).error();
-  }
+  ALIOT_TRY_ASSIGN(auto rb, steps.run("inspect", [&] { return d.readback(); }));
   if (chosen_later) {
-    auto chosen = hooks.choose_credentials(*dev, *rb);
-    if (!chosen) {
-      return std::move(chosen).error();
-    }
-    if (auto v = validate_credentials(*chosen); !v) {
+    ALIOT_TRY_ASSIGN(auto chosen, hooks.choose_credentials(dev, rb));
+    if (auto v = validate_credentials(chosen); !v) {
       return Error(Errc::usage, "invalid triplet: " + v.error().message());
     }
-    ALIOT_TRY(take(std::move(*chosen)));
+    ALIOT_TRY(take(std::move(chosen)));
   }
-  if (rb->state != StoreState::empty) {
-    if (!holds(*rb, c, fp)) {
+  if (rb.state != StoreState::empty) {
+    if (!holds(rb, c, fp)) {
       return Error(Errc::device,
-                   "the unit " + dev->mac + " already holds other credentials (" + describe(*rb)
+                   "the unit " + dev.mac + " already holds other credentials (" + describe(rb)
                        + ")",
                    "it was provisioned with another triplet: give it that triplet again, or erase "
                    "it for rework first");
     }
     rep.resumed = true;
-    log.info("burn: the unit already holds this triplet (" + std::string(state_name(rb->state))
+    log.info("burn: the unit already holds this triplet (" + std::string(state_name(rb.state))
              + "): resuming");
   }
   if (hooks.write_intent) {
-    ALIOT_TRY(hooks.write_intent(*dev, fp));
+    ALIOT_TRY(hooks.write_intent(dev, fp));
   }
-  StoreState state = rb->state;
+  StoreState state = rb.state;
 
   // Stage and read back (up to three times: a garbled write is simply written again).
   auto stage_and_check = [&]() -> Result<void> {
     for (int attempt = 1;; ++attempt) {
       ALIOT_TRY(steps.run("stage", [&] { return d.stage(c); }));
-      auto b = steps.run("readback", [&] { return d.readback(); });
-      if (!b) {
-        return std::move(b).error();
-      }
+      ALIOT_TRY_ASSIGN(auto b, steps.run("readback", [&] { return d.readback(); }));
       const StoreState want = caps.commit ? StoreState::staged : StoreState::committed;
-      if (b->state == want && holds(*b, c, fp)) {
-        state = b->state;
+      if (b.state == want && holds(b, c, fp)) {
+        state = b.state;
         return ok();
       }
       if (attempt >= 3) {
         return Error(Errc::verify,
-                     "readback after staging differs from the triplet (" + describe(*b) + ")",
+                     "readback after staging differs from the triplet (" + describe(b) + ")",
                      "the unit does not hold what was sent: check the fixture and the cable");
       }
-      log.warn("burn: readback after staging differs (" + describe(*b) + "): staging again");
+      log.warn("burn: readback after staging differs (" + describe(b) + "): staging again");
     }
   };
   rep.verify_level = caps.digest_readback ? 3 : 2;
@@ -207,28 +192,18 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
     if (!caps.challenge) {
       return ok();
     }
-    auto fresh = nonce();
-    if (!fresh) {
-      return std::move(fresh).error();
-    }
-    const std::string& n = *fresh;
-    auto a = steps.run("challenge", [&] { return d.challenge(n); });
-    if (!a) {
-      return std::move(a).error();
-    }
-    auto want_ds = challenge_response(c.device_secret, c.product_key, c.device_name, n);
-    if (!want_ds) {
-      return std::move(want_ds).error();
-    }
+    ALIOT_TRY_ASSIGN(auto fresh, nonce());
+    const std::string& n = fresh;
+    ALIOT_TRY_ASSIGN(auto a, steps.run("challenge", [&] { return d.challenge(n); }));
+    ALIOT_TRY_ASSIGN(auto want_ds,
+                     challenge_response(c.device_secret, c.product_key, c.device_name, n));
     std::string want_ps;
     if (!c.product_secret.empty()) {
-      auto r = challenge_response(c.product_secret, c.product_key, c.device_name, n);
-      if (!r) {
-        return std::move(r).error();
-      }
-      want_ps = std::move(*r);
+      ALIOT_TRY_ASSIGN(auto r,
+                       challenge_response(c.product_secret, c.product_key, c.device_name, n));
+      want_ps = std::move(r);
     }
-    if (!crypto::equal_ct(a->hmac_ds, *want_ds) || !crypto::equal_ct(a->hmac_ps, want_ps)) {
+    if (!crypto::equal_ct(a.hmac_ds, want_ds) || !crypto::equal_ct(a.hmac_ps, want_ps)) {
       return Error(Errc::verify, "challenge failed: the unit " + rep.device.mac
                                      + " does not hold the secret of " + c.device_name);
     }
@@ -257,18 +232,15 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
       if (d.rebooted()) { // power lost mid-commit: the device is back, staging is gone
         ALIOT_TRY(steps.run("sync", [&] { return d.sync(plan.crc); }));
       }
-      auto b = steps.run("readback", [&] { return d.readback(); });
-      if (!b) {
-        return std::move(b).error();
-      }
-      if (b->state == StoreState::committed && holds(*b, c, fp)) {
+      ALIOT_TRY_ASSIGN(auto b, steps.run("readback", [&] { return d.readback(); }));
+      if (b.state == StoreState::committed && holds(b, c, fp)) {
         done = true; // the answer was lost, the write was not
         break;
       }
-      if (b->state == StoreState::empty) {
+      if (b.state == StoreState::empty) {
         ALIOT_TRY(stage_and_check());
-      } else if (b->state != StoreState::staged || !holds(*b, c, fp)) {
-        return Error(Errc::verify, "after a failed commit the unit holds " + describe(*b));
+      } else if (b.state != StoreState::staged || !holds(b, c, fp)) {
+        return Error(Errc::verify, "after a failed commit the unit holds " + describe(b));
       }
     }
     if (!done) {
@@ -278,13 +250,10 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
                                         : std::string()),
                    "the unit's flash may be faulty: set it aside");
     }
-    auto b = steps.run("readback", [&] { return d.readback(); });
-    if (!b) {
-      return std::move(b).error();
-    }
-    if (b->state != StoreState::committed || !holds(*b, c, fp)) {
+    ALIOT_TRY_ASSIGN(auto b, steps.run("readback", [&] { return d.readback(); }));
+    if (b.state != StoreState::committed || !holds(b, c, fp)) {
       return Error(Errc::verify,
-                   "after commit the unit holds " + describe(*b) + ", expected fingerprint " + fp);
+                   "after commit the unit holds " + describe(b) + ", expected fingerprint " + fp);
     }
     state = StoreState::committed;
     progress("committed");
@@ -292,14 +261,10 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
 
   if (plan.reboot && caps.reboot && state != StoreState::locked) {
     ALIOT_TRY(steps.run("reboot", [&] { return d.reboot(); }));
-    auto b = steps.run("verify", [&] { return d.readback(); });
-    if (!b) {
-      return std::move(b).error();
-    }
-    if ((b->state != StoreState::committed && b->state != StoreState::locked)
-        || !holds(*b, c, fp)) {
+    ALIOT_TRY_ASSIGN(auto b, steps.run("verify", [&] { return d.readback(); }));
+    if ((b.state != StoreState::committed && b.state != StoreState::locked) || !holds(b, c, fp)) {
       return Error(Errc::verify,
-                   "after reboot the unit " + rep.device.mac + " holds " + describe(*b) + ", not "
+                   "after reboot the unit " + rep.device.mac + " holds " + describe(b) + ", not "
                        + c.device_name + " (fingerprint " + fp + ")",
                    "the credentials did not reach non-volatile storage intact: set the unit aside");
     }
@@ -312,12 +277,9 @@ burn(Dialect& d, const BurnPlan& plan, const BurnHooks& hooks, const Logger& log
     rep.locked = true;
   } else if (plan.lock) {
     ALIOT_TRY(steps.run("lock", [&] { return d.lock(); }));
-    auto b = steps.run("lock", [&] { return d.readback(); });
-    if (!b) {
-      return std::move(b).error();
-    }
-    if (b->state != StoreState::locked || !holds(*b, c, fp)) {
-      return Error(Errc::verify, "after lock the unit holds " + describe(*b));
+    ALIOT_TRY_ASSIGN(auto b, steps.run("lock", [&] { return d.readback(); }));
+    if (b.state != StoreState::locked || !holds(b, c, fp)) {
+      return Error(Errc::verify, "after lock the unit holds " + describe(b));
     }
     rep.locked = true;
     progress("locked");

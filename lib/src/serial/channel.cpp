@@ -66,15 +66,12 @@ Result<std::optional<std::string>> AtChannel::next_line(Clock::time_point deadli
       }
       return std::optional<std::string>(std::move(line));
     }
-    auto r = m_t.read(deadline);
-    if (!r) {
-      return std::move(r).error();
-    }
-    if (r->empty()) {
+    ALIOT_TRY_ASSIGN(auto r, m_t.read(deadline));
+    if (r.empty()) {
       return std::optional<std::string>();
     }
-    m_bytes_in += r->size();
-    m_buf += *r;
+    m_bytes_in += r.size();
+    m_buf += r;
     if (m_buf.size() > 4096) { // a line this long is noise
       m_buf.erase(0, m_buf.size() - 1024);
     }
@@ -203,15 +200,12 @@ Result<bool> AtChannel::wait_urc(std::string_view text, milliseconds timeout) {
   }
   const auto deadline = Clock::now() + timeout;
   while (true) {
-    auto l = next_line(deadline);
+    ALIOT_TRY_ASSIGN(auto l, next_line(deadline));
     if (!l) {
-      return std::move(l).error();
-    }
-    if (!*l) {
       return false;
     }
-    m_log.trace("serial < " + printable(**l));
-    if (**l == text) {
+    m_log.trace("serial < " + printable(*l));
+    if (*l == text) {
       if (text == "ready") {
         m_boot_seen = true;
         m_crc = false;

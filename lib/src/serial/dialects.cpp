@@ -132,11 +132,8 @@ Result<void> restart(AtChannel& ch, std::string_view body, std::string_view devi
   if (r && !r->ok()) {
     return reply_error(body, *r);
   }
-  auto ready = ch.wait_urc("ready", k_boot_timeout);
+  ALIOT_TRY_ASSIGN(auto ready, ch.wait_urc("ready", k_boot_timeout));
   if (!ready) {
-    return std::move(ready).error();
-  }
-  if (!*ready) {
     return Error(Errc::device, command_label(body) + ": the " + std::string(device)
                                    + " did not come back ('ready') within "
                                    + std::to_string(k_boot_timeout.count() / 1000) + " s");
@@ -160,10 +157,7 @@ public:
   Result<void> sync(CrcMode crc) override {
     m_crc_mode = crc;
     ALIOT_TRY(at_sync(m_ch));
-    auto e = cmd("E0");
-    if (!e) {
-      return std::move(e).error();
-    }
+    ALIOT_TRY(cmd("E0"));
     auto params = query("+PROTO?", "+PROTO:", 1);
     if (!params) {
       if (params.error().code() == Errc::device && answers_like(m_ch, "+WMAC?", "+WMAC:")) {
@@ -197,12 +191,8 @@ public:
   }
 
   Result<DeviceInfo> identify() override {
-    auto p = query("+DEVINFO?", "+DEVINFO:", 6);
-    if (!p) {
-      return std::move(p).error();
-    }
-    DeviceInfo d{(*p)[0].value, (*p)[1].value, (*p)[2].value,
-                 (*p)[3].value, (*p)[4].value, (*p)[5].value};
+    ALIOT_TRY_ASSIGN(auto p, query("+DEVINFO?", "+DEVINFO:", 6));
+    DeviceInfo d{p[0].value, p[1].value, p[2].value, p[3].value, p[4].value, p[5].value};
     return d;
   }
 
@@ -212,27 +202,21 @@ public:
     if (!c.product_secret.empty()) {
       body += "," + quote(c.product_secret.reveal());
     }
-    auto r = send_credentials(m_ch, body);
-    if (!r) {
-      return std::move(r).error();
-    }
-    if (!r->ok()) {
-      m_last_cme = r->cme;
-      if (r->final == Reply::Final::cme && r->cme == 3) {
+    ALIOT_TRY_ASSIGN(auto r, send_credentials(m_ch, body));
+    if (!r.ok()) {
+      m_last_cme = r.cme;
+      if (r.final == Reply::Final::cme && r.cme == 3) {
         return Error(Errc::device, "AT+IDMAU=: the unit already holds other committed credentials",
                      "a unit for rework must be erased first (AT+FACTORY)");
       }
-      return reply_error("+IDMAU=", *r);
+      return reply_error("+IDMAU=", r);
     }
     return ok();
   }
 
   Result<Readback> readback() override {
-    auto p = query("+IDMAU?", "+IDMAU:", 6);
-    if (!p) {
-      return std::move(p).error();
-    }
-    const auto& v = *p;
+    ALIOT_TRY_ASSIGN(auto p, query("+IDMAU?", "+IDMAU:", 6));
+    const auto& v = p;
     if (!all_digits(v[0].value) || !all_digits(v[3].value) || !all_digits(v[4].value)
         || std::stoi(v[0].value) > 3) {
       return Error(Errc::device, "AT+IDMAU?: malformed answer");
@@ -249,11 +233,8 @@ public:
 
   Result<ChallengeAnswer> challenge(std::string_view nonce) override {
     const std::string body = "+IDMCHK=" + quote(nonce);
-    auto p = query(body, "+IDMCHK:", 2);
-    if (!p) {
-      return std::move(p).error();
-    }
-    return ChallengeAnswer{(*p)[0].value, (*p)[1].value};
+    ALIOT_TRY_ASSIGN(auto p, query(body, "+IDMCHK:", 2));
+    return ChallengeAnswer{p[0].value, p[1].value};
   }
 
   Result<std::string> commit() override {
@@ -302,11 +283,8 @@ private:
                                    std::size_t min_count,
                                    milliseconds timeout = k_cmd_timeout,
                                    int tries = 3) {
-    auto r = cmd(body, prefix, timeout, tries);
-    if (!r) {
-      return std::move(r).error();
-    }
-    return info_params(body, *r, prefix, min_count);
+    ALIOT_TRY_ASSIGN(auto r, cmd(body, prefix, timeout, tries));
+    return info_params(body, r, prefix, min_count);
   }
 
   CrcMode m_crc_mode = CrcMode::prefer;
@@ -338,30 +316,23 @@ public:
   Result<DeviceInfo> identify() override {
     DeviceInfo d;
     d.model = "smartliving";
-    auto mac = m_ch.command("+WMAC?", k_cmd_timeout, "+WMAC:");
-    if (!mac) {
-      return std::move(mac).error();
-    }
-    if (mac->ok() && mac->info.size() == 1) {
-      d.mac = enc::to_upper(mac->info[0].substr(6));
+    ALIOT_TRY_ASSIGN(auto mac, m_ch.command("+WMAC?", k_cmd_timeout, "+WMAC:"));
+    if (mac.ok() && mac.info.size() == 1) {
+      d.mac = enc::to_upper(mac.info[0].substr(6));
       d.chip_id = d.mac;
       d.chip_id.erase(std::remove(d.chip_id.begin(), d.chip_id.end(), ':'), d.chip_id.end());
     }
-    auto fw = m_ch.command("+FWVER?", k_cmd_timeout, "+FWVER:");
-    if (!fw) {
-      return std::move(fw).error();
-    }
-    if (fw->ok() && fw->info.size() == 1) {
-      d.firmware = fw->info[0].substr(7);
+    ALIOT_TRY_ASSIGN(auto fw, m_ch.command("+FWVER?", k_cmd_timeout, "+FWVER:"));
+    if (fw.ok() && fw.info.size() == 1) {
+      d.firmware = fw.info[0].substr(7);
     }
     if (d.mac.empty()) {
       Error e(Errc::device,
-              mac->ok()
-                  ? "AT+WMAC?: the module did not tell its MAC address"
-                  : "AT+WMAC?: the module answered "
-                        + std::string(mac->final == Reply::Final::cme ? "+CME ERROR" : "ERROR")
-                        + " instead of its MAC address");
-      if (!mac->ok() && answers_like(m_ch, "+PROTO?", "+PROTO:")) {
+              mac.ok() ? "AT+WMAC?: the module did not tell its MAC address"
+                       : "AT+WMAC?: the module answered "
+                             + std::string(mac.final == Reply::Final::cme ? "+CME ERROR" : "ERROR")
+                             + " instead of its MAC address");
+      if (!mac.ok() && answers_like(m_ch, "+PROTO?", "+PROTO:")) {
         return wrong_dialect(std::move(e), "smartliving", "alsw1", "AT+PROTO?");
       }
       return e;
@@ -380,37 +351,31 @@ public:
     }
     std::string body = "+IDMAU=\"" + c.product_key + "\",\"" + c.device_name + "\",\""
                        + c.device_secret.reveal() + "\",\"" + c.product_secret.reveal() + "\"";
-    auto r = send_credentials(m_ch, body);
-    if (!r) {
-      return std::move(r).error();
-    }
-    if (!r->ok()) {
-      m_last_cme = r->cme;
-      return reply_error("+IDMAU=", *r);
+    ALIOT_TRY_ASSIGN(auto r, send_credentials(m_ch, body));
+    if (!r.ok()) {
+      m_last_cme = r.cme;
+      return reply_error("+IDMAU=", r);
     }
     return ok();
   }
 
   Result<Readback> readback() override {
-    auto r = m_ch.command("+IDMAU?", k_cmd_timeout, "+IDMAU:", Redact{{}, true});
-    if (!r) {
-      return std::move(r).error();
+    ALIOT_TRY_ASSIGN(auto r, m_ch.command("+IDMAU?", k_cmd_timeout, "+IDMAU:", Redact{{}, true}));
+    if (!r.ok()) {
+      return reply_error("+IDMAU?", r);
     }
-    if (!r->ok()) {
-      return reply_error("+IDMAU?", *r);
-    }
-    if (r->info.size() != 1) {
+    if (r.info.size() != 1) {
       return Error(Errc::device, "AT+IDMAU?: expected one +IDMAU: line");
     }
     std::vector<std::string> f(1);
-    for (char ch : std::string_view(r->info[0]).substr(7)) {
+    for (char ch : std::string_view(r.info[0]).substr(7)) {
       if (ch == ',') {
         f.emplace_back();
       } else {
         f.back().push_back(ch);
       }
     }
-    for (auto& x : r->info) {
+    for (auto& x : r.info) {
       std::fill(x.begin(), x.end(), '\0');
     }
     if (f.size() == 1 && f[0].empty()) {

@@ -94,12 +94,9 @@ Result<MqttCredentials> mqtt_credentials(const MqttParams& p, const Secret& devi
   const std::optional<std::string_view> ts =
       p.timestamp ? std::optional<std::string_view>(*p.timestamp) : std::nullopt;
   const std::string content = mqtt_sign_content(p.product_key, p.device_name, id, ts);
-  auto password = mqtt_password(p.method, device_secret, content);
-  if (!password) {
-    return std::move(password).error();
-  }
+  ALIOT_TRY_ASSIGN(auto password, mqtt_password(p.method, device_secret, content));
   return MqttCredentials{id + "|" + join_options(opts) + "|",
-                         username(p.product_key, p.device_name), Secret(std::move(*password))};
+                         username(p.product_key, p.device_name), Secret(std::move(password))};
 }
 
 MqttCredentials token_credentials(std::string_view client_id,
@@ -140,12 +137,10 @@ Result<MqttCredentials> dynreg_mqtt_credentials(const DynregMqttParams& p,
     opts.emplace_back("instanceId", *p.instance_id);
   }
   const std::string id = p.client_id.empty() ? p.device_name + "." + p.product_key : p.client_id;
-  auto sign = dynreg_sign(p.method, product_secret, p.product_key, p.device_name, p.random);
-  if (!sign) {
-    return std::move(sign).error();
-  }
+  ALIOT_TRY_ASSIGN(auto sign,
+                   dynreg_sign(p.method, product_secret, p.product_key, p.device_name, p.random));
   return MqttCredentials{id + "|" + join_options(opts) + "|",
-                         username(p.product_key, p.device_name), Secret(std::move(*sign))};
+                         username(p.product_key, p.device_name), Secret(std::move(sign))};
 }
 
 std::optional<std::string> ClientIdParts::option(std::string_view key) const {

@@ -197,19 +197,13 @@ Result<std::vector<std::pair<std::string, std::string>>> form_decode(std::string
     const std::string_view item = body.substr(pos, amp - pos);
     if (!item.empty()) {
       const std::size_t eq = item.find('=');
-      auto key = percent_decode(item.substr(0, eq), true);
-      if (!key) {
-        return std::move(key).error();
-      }
+      ALIOT_TRY_ASSIGN(auto key, percent_decode(item.substr(0, eq), true));
       std::string value;
       if (eq != std::string_view::npos) {
-        auto v = percent_decode(item.substr(eq + 1), true);
-        if (!v) {
-          return std::move(v).error();
-        }
-        value = std::move(*v);
+        ALIOT_TRY_ASSIGN(auto v, percent_decode(item.substr(eq + 1), true));
+        value = std::move(v);
       }
-      out.emplace_back(std::move(*key), std::move(value));
+      out.emplace_back(std::move(key), std::move(value));
     }
     pos = amp + 1;
   }
