@@ -13,22 +13,6 @@ using namespace aliot::test;
 
 namespace {
 
-// Accepts every connection and holds it open without reading or answering; prints the port, then
-// "accepted" for each connection.
-constexpr const char* k_stalled_server = R"(
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-print(s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)
-    print("accepted", flush=True)
-)";
-
 struct Case {
   const char* name;
   std::vector<std::string> args;
@@ -37,7 +21,7 @@ struct Case {
 } // namespace
 
 TEST(Interrupt, SigintDuringAStalledHttpCallExits130AtOnce) {
-  Background server({"python3", "-c", k_stalled_server});
+  Background server({"python3", "-c", k_stalled_tcp_server});
   const auto port = server.read_line(std::chrono::seconds(10));
   ASSERT_TRUE(port.has_value()) << server.err();
   const std::string url = "http://127.0.0.1:" + *port;
@@ -76,7 +60,7 @@ TEST(Interrupt, SigintDuringAStalledHttpCallExits130AtOnce) {
 }
 
 TEST(Interrupt, CloudPubTimeoutBoundsAStalledCall) {
-  Background server({"python3", "-c", k_stalled_server});
+  Background server({"python3", "-c", k_stalled_tcp_server});
   const auto port = server.read_line(std::chrono::seconds(10));
   ASSERT_TRUE(port.has_value()) << server.err();
   const Env env{{"ALIOT_API_ENDPOINT", "http://127.0.0.1:" + *port},

@@ -107,21 +107,6 @@ status = p.wait()
 print(json.dumps({"out": got.decode(), "status": status if status >= 0 else 128 - status}))
 )";
 
-// Accepts connections and holds them open without answering; prints its port, then "accepted".
-constexpr const char* k_stalled_server = R"(
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-print(s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)
-    print("accepted", flush=True)
-)";
-
 } // namespace
 
 // The reader of standard output goes away after 5 lines, and there is no --out: the batch stops
@@ -315,7 +300,7 @@ TEST(RegisterSignals, OverMqttAtRandomPointsEverySecretIssuedIsInOut) {
 // A request sent to a server that never answers: the first SIGINT says it finishes it, the
 // second abandons it and names the device to check on the console; exit 130.
 TEST(RegisterSignals, TheSecondSignalAbandonsAndNamesTheRequestsInFlight) {
-  Background server({"python3", "-c", k_stalled_server});
+  Background server({"python3", "-c", k_stalled_tcp_server});
   const auto port = server.read_line(std::chrono::seconds(10));
   ASSERT_TRUE(port.has_value()) << server.err();
   const Env env{{"ALIOT_AUTH_ENDPOINT", "http://127.0.0.1:" + *port},
@@ -382,7 +367,7 @@ TEST(RegisterQuarantine, ASecretThatIsNotTextIsRefusedAndItsReplyKept) {
 // After the first signal a request already sent is given its --timeout; one that times out is
 // named like an abandoned one: sent, answer not read.
 TEST(RegisterSignals, AfterTheFirstSignalARequestThatTimesOutIsNamed) {
-  Background server({"python3", "-c", k_stalled_server});
+  Background server({"python3", "-c", k_stalled_tcp_server});
   const auto port = server.read_line(std::chrono::seconds(10));
   ASSERT_TRUE(port.has_value()) << server.err();
   const Env env{{"ALIOT_AUTH_ENDPOINT", "http://127.0.0.1:" + *port},

@@ -348,6 +348,20 @@ std::optional<std::string> Background::read_line(std::chrono::milliseconds timeo
   }
 }
 
+const char* const k_stalled_tcp_server = R"(
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    print("accepted", flush=True)
+)";
+
 std::optional<std::string> Background::wait_for(const std::string& needle,
                                                 std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -95,6 +95,11 @@ int free_port();
 // Whether something accepts a TCP connection on 127.0.0.1:port right now.
 bool port_open(int port);
 // Polls port_open every 20 ms until it answers (true) or `timeout` passes (false).
+// A python3 program that accepts every TCP connection on a free loopback port and holds it open
+// without reading or answering; it prints the port, then "accepted" for each connection (for
+// `Background({"python3", "-c", k_stalled_tcp_server})`: a server that stalls every request).
+extern const char* const k_stalled_tcp_server;
+
 bool wait_port(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // ASCII lower case (hex digests differ in case between tools).
