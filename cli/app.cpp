@@ -137,6 +137,37 @@ private:
   mutable const CLI::App* m_app = nullptr; // the command whose help is being made
 };
 
+// `aliot help [CMD [SUB...]]`, as gh, git and az have it: run() reads it as `aliot CMD [SUB...]
+// --help` before parsing (help_command_words), so the parser meets this command only for
+// `aliot help --help`. It is in the tree for the top-level help, the man pages and completions.
+void add_help_command(CLI::App& parent, Context& ctx) {
+  auto words = std::make_shared<std::vector<std::string>>();
+  std::vector<std::string> names;
+  for (const auto* sub : parent.get_subcommands(
+           [](const CLI::App* a) { return !a->get_name().empty() && !a->get_group().empty(); })) {
+    names.push_back(sub->get_name());
+  }
+  auto* cmd = parent.add_subcommand("help", "Show the help of a command (= aliot CMD --help)");
+  auto* c = cmd->add_option("command", *words, "The command and its subcommands, e.g. rrpc serve")
+                ->type_name("CMD");
+  ctx.docs.completes_to(c, names);
+  ctx.docs.attach(cmd, {"Prints the same help as `aliot CMD [SUB] --help`; `aliot help` alone "
+                        "prints the top-level help. An unknown command is a usage error (exit 2) "
+                        "with the nearest names suggested.\n\n"
+                        "-h and --help print help only when given alone (after command words): "
+                        "among other arguments they are a usage error (exit 2), since `-h` is not "
+                        "the broker's host as in mosquitto_pub; use --host HOST or "
+                        "ALIOT_MQTT_HOST.",
+                        {{"aliot help rrpc serve", "The same as aliot rrpc serve --help"}},
+                        {}});
+  cmd->callback([&ctx] {
+    ctx.action = []() -> Result<void> {
+      return Error(Errc::internal, "the help command was not rewritten before parsing",
+                   "this is a bug in aliot: please report it with the command you ran");
+    };
+  });
+}
+
 // THE list of commands, in the order `aliot --help` shows them. `whole_tree`: the command
 // renders the whole command tree (so every command is built for it).
 struct Command {
@@ -158,6 +189,7 @@ constexpr std::array k_commands{
     Command{"pool", add_pool_command, false},
     Command{"journal", add_journal_command, false},
     Command{"emulate", add_emulate_command, false},
+    Command{"help", add_help_command, false}, // `help CMD` builds CMD (see run())
     Command{"completion", add_completion_command, true},
     Command{"__gen-docs", add_gen_docs_command, true}, // hidden
 };
@@ -228,7 +260,17 @@ std::unique_ptr<CLI::App> build_app_for(int argc, const char* const* argv, Conte
 int run(int argc, const char* const* argv, Context& ctx) {
   std::unique_ptr<CLI::App> app;
   try {
-    app = build_app_for(argc, argv, ctx);
+    // `aliot help pub` builds what `aliot pub --help` builds (run() below reads it so again).
+    std::vector<const char*> args(argv, argv + argc);
+    Context scratch; // the root's options only, to read argv with; ctx stays untouched
+    const auto help_words = help_command_words(*build_root(scratch), argc, argv);
+    if (help_words) {
+      args.clear();
+      for (const auto& w : *help_words) {
+        args.push_back(w.c_str());
+      }
+    }
+    app = build_app_for(static_cast<int>(args.size()), args.data(), ctx);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aliot: error: internal: building the command line failed: %s\n",
                  e.what());
@@ -238,6 +280,17 @@ int run(int argc, const char* const* argv, Context& ctx) {
 }
 
 int run(CLI::App& root, int argc, const char* const* argv, Context& ctx) {
+  // `aliot help pub` is `aliot pub --help` from here on.
+  const auto help_words = help_command_words(root, argc, argv);
+  std::vector<const char*> help_argv;
+  if (help_words) {
+    for (const auto& w : *help_words) {
+      help_argv.push_back(w.c_str());
+    }
+    help_argv.push_back(nullptr);
+    argc = static_cast<int>(help_words->size());
+    argv = help_argv.data();
+  }
   CLI::App* app = &root;
   auto& o = ctx.out;
   o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()
@@ -261,6 +314,9 @@ int run(CLI::App& root, int argc, const char* const* argv, Context& ctx) {
   };
   if (auto unknown = unknown_command(*app, argc, argv)) {
     return usage_error(*unknown);
+  }
+  if (auto help = help_words ? std::nullopt : help_among_arguments(*app, argc, argv)) {
+    return usage_error(*help); // `pub -h 127.0.0.1 ...`: mosquitto's -h is our --host
   }
   // Help and the version are results too: written into a full disk they reached nobody.
   const auto checked = [&](int status) {

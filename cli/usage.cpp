@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +62,18 @@ bool skip_option(const CLI::App* at, int argc, const char* const* argv, int& i) 
     ++i; // -o json
   }
   return true;
+}
+
+// Whether the option word `t` (`-o`, `-ojson`, `--output=json`, `--no-color`) is one of the
+// root's global options.
+bool global_option(const CLI::App& root, const std::string& t) {
+  std::string name = t;
+  if (t.starts_with("--")) {
+    name = t.substr(0, t.find('='));
+  } else if (t.size() > 2) {
+    name = t.substr(0, 2); // -ojson, -vv
+  }
+  return root.get_option_no_throw(name) != nullptr && name != "-h" && name != "--help";
 }
 
 } // namespace
@@ -171,6 +184,91 @@ std::optional<Error> unknown_command(const CLI::App& root, int argc, const char*
     return Error(Errc::usage, "unknown command '" + prefix + t + "'", hint);
   }
   return std::nullopt;
+}
+
+// -h/--help with nothing else but command words is help; with anything else (an option, a
+// positional word, words after --) it is a mistake, most likely mosquitto's `-h HOST`.
+std::optional<Error> help_among_arguments(const CLI::App& root, int argc, const char* const* argv) {
+  const CLI::App* at = &root;
+  std::string path = "aliot";
+  std::optional<std::string> help;
+  bool other = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string t = argv[i];
+    if (t == "--") {
+      other = other || i + 1 < argc;
+      break;
+    }
+    if (t == "-h" || t == "--help") {
+      help = help.value_or(t);
+      continue;
+    }
+    if (t == "--version") {
+      continue; // it wins over help, as it always has
+    }
+    if (skip_option(at, argc, argv, i)) {
+      // Its value, if any, is skipped with it: `-m -h` publishes "-h". The global options (-o,
+      // -v, --no-color...) say how to print, not what to do: `-o json pub --help` is help.
+      other = other || !global_option(root, t);
+      continue;
+    }
+    const CLI::App* next = nullptr;
+    if (!other) {
+      for (const auto* sub :
+           at->get_subcommands([](const CLI::App* a) { return !a->get_name().empty(); })) {
+        if (sub->check_name(t)) {
+          next = sub;
+        }
+      }
+    }
+    if (next == nullptr) {
+      other = true; // a positional argument
+      continue;
+    }
+    at = next;
+    path += " " + next->get_name();
+  }
+  if (!help || !other) {
+    return std::nullopt;
+  }
+  const std::string broker = "the broker is --host HOST (or ALIOT_MQTT_HOST)";
+  if (*help == "-h") {
+    return Error(Errc::usage, "-h is help in aliot, not --host",
+                 broker + "; for help run '" + path + " -h' alone");
+  }
+  return Error(Errc::usage, "--help takes no other arguments",
+               "for help run '" + path + " --help' alone; " + broker);
+}
+
+std::optional<std::vector<std::string>>
+help_command_words(const CLI::App& root, int argc, const char* const* argv) {
+  int at = -1; // where the word `help` is: the first word that is not a global option
+  for (int i = 1; i < argc && at < 0; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      return std::nullopt;
+    }
+    if (!skip_option(&root, argc, argv, i)) {
+      if (std::string_view(argv[i]) != "help") {
+        return std::nullopt;
+      }
+      at = i;
+    }
+  }
+  if (at < 0) {
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view t = argv[i];
+    if (i > at && (t == "-h" || t == "--help")) {
+      return std::nullopt; // `aliot help --help`: the help command's own help
+    }
+    if (i != at) {
+      out.emplace_back(t);
+    }
+  }
+  out.emplace_back("--help");
+  return out;
 }
 
 // A parse error in the one error form: `aliot: error: <command>: <what>` (the command named

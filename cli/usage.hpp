@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -32,6 +33,20 @@ bool json_requested(int argc, const char* const* argv);
 // cloud'?"). Walks the command tree as the parser will (options and their values skipped), so
 // it covers every command, present and future.
 std::optional<Error> unknown_command(const CLI::App& root, int argc, const char* const* argv);
+
+// `-h`/`--help` among other arguments (spec/cli.md "Global conventions"): `-h` alone is help,
+// but mosquitto's users type `-h HOST`, and help printed instead of the publish they asked for
+// would exit 0 having done nothing. Walks argv as the parser will (an option's value is not an
+// argument of its own, so `-m -h` is a payload); command words and the global options (-o,
+// -v, --quiet, --no-color...: how to print, not what to do) do not count as other arguments.
+std::optional<Error> help_among_arguments(const CLI::App& root, int argc, const char* const* argv);
+
+// `aliot help [CMD [SUB...]]` (as gh, git and az have it) rewritten as `aliot [CMD [SUB...]]
+// --help`: the first command word `help` removed and --help put where the command words end.
+// Returns nullopt when the command line does not start with the word `help`. The word asked for
+// help, so other arguments beside it are ignored as CLI11 ignores them beside --help.
+std::optional<std::vector<std::string>>
+help_command_words(const CLI::App& root, int argc, const char* const* argv);
 
 // A parser message as an Error: "<command>: <what>" (the command named below the top level)
 // with a hint to its --help.

@@ -5,7 +5,7 @@
 # The subcommands of a command path ('' is aliot itself).
 _aliot_commands() {
   case "$1" in
-  '') REPLY='sign config connect pub sub register rrpc cloud burn ports pool journal emulate completion' ;;
+  '') REPLY='sign config connect pub sub register rrpc cloud burn ports pool journal emulate help completion' ;;
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'cloud') REPLY='pub sub' ;;
@@ -351,6 +351,7 @@ _aliot_value() {
 _aliot_positional() {
   case "$1" in
   'journal check') REPLY='file' ;;
+  'help') REPLY='choice:sign config connect pub sub register rrpc cloud burn ports pool journal emulate' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac

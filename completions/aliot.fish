@@ -5,7 +5,7 @@
 function __aliot_subcommands --description 'The subcommands of a command path'
     switch "$argv[1]"
         case 'aliot'
-            printf '%s\n' sign config connect pub sub register rrpc cloud burn ports pool journal emulate completion
+            printf '%s\n' sign config connect pub sub register rrpc cloud burn ports pool journal emulate help completion
         case 'aliot config'
             printf '%s\n' show
         case 'aliot rrpc'
@@ -84,6 +84,7 @@ complete -c aliot -n '__aliot_at \'aliot\'' -a 'ports' -d 'List the serial ports
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'pool' -d 'The station\'s credential pool: import, status'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'journal' -d 'The station journal: export, check across stations'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'emulate' -d 'Run a local emulator of the platform or of the switch'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'help' -d 'Show the help of a command (= aliot CMD --help)'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'completion' -d 'Print the shell completion script for bash, zsh or fish'
 complete -c aliot -n '__aliot_in \'aliot sign\'' -s k -l product-key -x -d 'ProductKey of the device'
 complete -c aliot -n '__aliot_in \'aliot sign\'' -s d -l device-name -x -d 'DeviceName of the device'
@@ -386,4 +387,5 @@ complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l cmd-ms -x -d 'Time
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l units -r -F -d 'A fixture fed unit after unit: one {"seed":N[,"mac":MAC][,"faults":PLAN]} a line'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state-dir -x -a '(__fish_complete_directories)' -d 'With --units: keep each unit\'s flash in DIR/<MAC>.json'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l replug-ms -x -d 'Time the link is away when a unit is unplugged or swapped (default 300)'
+complete -c aliot -n '__aliot_at \'aliot help\'' -a 'sign config connect pub sub register rrpc cloud burn ports pool journal emulate'
 complete -c aliot -n '__aliot_at \'aliot completion\'' -a 'bash zsh fish'

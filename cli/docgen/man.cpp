@@ -245,6 +245,11 @@ void render_examples(Page& p, const CommandDoc* doc) {
   }
 }
 
+// -h/--help: what aliot does with it (spec/cli.md "Global conventions").
+constexpr const char* k_help_description =
+    "Print help and exit. Only alone (after the command words): among other arguments it is a "
+    "usage error (exit 2), since -h is not the broker's host as in mosquitto_pub: use --host";
+
 // Options grouped as in --help: groups in order of first appearance, positionals apart.
 void render_option_sections(Page& p, const std::vector<OptionModel>& options) {
   std::vector<const OptionModel*> positionals;
@@ -276,7 +281,7 @@ void render_option_sections(Page& p, const std::vector<OptionModel>& options) {
   OptionModel help;
   help.short_names = {"h"};
   help.long_names = {"help"};
-  help.description = "Print help and exit";
+  help.description = k_help_description;
   if (groups.size() > 1) {
     p.macro(".SS Help");
   }
@@ -338,7 +343,8 @@ std::string render_root(const CommandModel& root,
   }
   p.macro(".PP");
   p.line("Each command has its own page, " + bold(root.name + "-COMMAND") + "(1), and "
-         + bold(root.name + " COMMAND --help") + " prints the same options and examples.");
+         + bold(root.name + " COMMAND --help") + " (or " + bold(root.name + " help COMMAND")
+         + ") prints the same options and examples.");
   p.macro(".SH \"GLOBAL OPTIONS\"");
   p.line("These options are accepted before or after the command.");
   for (const auto& o : root.options) {
@@ -347,7 +353,7 @@ std::string render_root(const CommandModel& root,
   OptionModel help;
   help.short_names = {"h"};
   help.long_names = {"help"};
-  help.description = "Print help and exit";
+  help.description = k_help_description;
   render_option(p, help);
   p.macro(".SH COMMANDS");
   for (const auto* c : all) {

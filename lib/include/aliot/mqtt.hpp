@@ -8,7 +8,9 @@
 // handler by run(). Handlers therefore never run inside a libmosquitto callback and may call
 // publish() themselves (RRPC replies).
 //
-// Errors (Errc): network (5) for DNS/TCP/TLS failures and a lost connection, auth (4) for a
+// Errors (Errc): network (5) for DNS/TCP/TLS failures and a lost connection (connect() names the
+// stage: "DNS: cannot resolve H", "TCP connect to H:P refused", "TLS handshake with H:P
+// failed", at once, never after waiting for the deadline), auth (4) for a
 // refused CONNACK and for a SUBACK refusal (0x80: the platform denied the topic: a permission
 // rejection, which the exit-code table files under auth), timeout (6) when a deadline passes
 // before CONNACK/SUBACK/PUBACK/a message, interrupted (130) when the interrupt flag is set,
@@ -101,7 +103,10 @@ public:
   bool interrupted() const;
 
   // TCP (+TLS), CONNECT, and waits for CONNACK. A refused CONNACK is Errc::auth explained in
-  // Aliyun's terms (spec 2.6); no CONNACK by the deadline is Errc::timeout.
+  // Aliyun's terms (spec 2.6); no CONNACK by the deadline is Errc::timeout (the server accepted
+  // the connection and never answered, or the SYN went unanswered). A name that does not
+  // resolve, a refused or unreachable TCP connect or a failed TLS handshake is Errc::network as
+  // soon as it happens, naming the stage, with a hint to check the broker and the endpoint.
   Result<void> connect(const ConnectParams& params, Deadline deadline);
   bool connected() const;
   // The return code of the last CONNACK (0 accepted), or -1 if none arrived.
@@ -166,12 +171,14 @@ struct DnsResult {
 Result<DnsResult> probe_dns(const std::string& host, int port);
 
 // Connects to the first address that accepts; Errc::network (refused, unreachable) or
-// Errc::timeout. Returns a connected socket descriptor owned by the caller (close it).
+// Errc::timeout. Returns a connected socket descriptor owned by the caller (close it). On
+// failure `last_errno` (when given) gets the errno of the last address tried (0 if it timed out).
 struct TcpResult {
   int fd = -1;
   std::string address;
 };
-Result<TcpResult> probe_tcp(const DnsResult& dns, int port, Deadline deadline);
+Result<TcpResult>
+probe_tcp(const DnsResult& dns, int port, Deadline deadline, int* last_errno = nullptr);
 
 struct CertInfo {
   std::string subject;

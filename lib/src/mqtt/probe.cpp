@@ -1,5 +1,7 @@
 // The stages of `aliot connect` that libmosquitto hides: name resolution, the TCP connect and
 // the TLS handshake with the certificate chain, each on its own with its own error.
+#include "hints.hpp"
+
 #include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
 #include <aliot/time.hpp>
@@ -133,8 +135,7 @@ Result<DnsResult> probe_dns(const std::string& host, int port) {
   const std::string service = std::to_string(port);
   const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
   if (rc != 0) {
-    return Error(Errc::network, "cannot resolve " + host + ": " + gai_strerror(rc),
-                 "check --host, --region or --instance, and the resolver (/etc/resolv.conf)");
+    return Error(Errc::network, "cannot resolve " + host + ": " + gai_strerror(rc), hints::k_dns);
   }
   DnsResult out;
   for (addrinfo* p = res; p != nullptr; p = p->ai_next) {
@@ -149,9 +150,10 @@ Result<DnsResult> probe_dns(const std::string& host, int port) {
   return out;
 }
 
-Result<TcpResult> probe_tcp(const DnsResult& dns, int port, Deadline deadline) {
+Result<TcpResult> probe_tcp(const DnsResult& dns, int port, Deadline deadline, int* last_errno) {
   std::string last = "no address";
   bool timed_out = false;
+  int last_err = 0;
   for (const auto& addr : dns.addresses) {
     addrinfo hints{};
     hints.ai_flags = AI_NUMERICHOST;
@@ -174,6 +176,7 @@ Result<TcpResult> probe_tcp(const DnsResult& dns, int port, Deadline deadline) {
         ::close(fd);
         timed_out = true;
         last = addr + ": no answer";
+        last_err = 0;
         continue;
       }
       int err = 0;
@@ -187,6 +190,7 @@ Result<TcpResult> probe_tcp(const DnsResult& dns, int port, Deadline deadline) {
       }
     }
     if (rc != 0) {
+      last_err = errno;
       last = addr + ": " + std::strerror(errno);
       ::close(fd);
       continue;
@@ -195,12 +199,15 @@ Result<TcpResult> probe_tcp(const DnsResult& dns, int port, Deadline deadline) {
     fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     return TcpResult{fd, addr};
   }
+  if (last_errno != nullptr) {
+    *last_errno = last_err;
+  }
   if (timed_out) {
     return Error(Errc::timeout, fmt::format("TCP connect to port {}: {}", port, last),
                  "a firewall may drop the packets; check --port (1883, 443 or 8883)");
   }
   return Error(Errc::network, fmt::format("TCP connect to port {}: {}", port, last),
-               "check --port (1883, 443 or 8883) and that the server is up");
+               hints::k_broker_down);
 }
 
 Result<TlsResult> probe_tls(int fd,

@@ -2,6 +2,8 @@
 // thread (mosquitto_loop() while connecting, then our own poll() over its socket: step_with).
 // libmosquitto's callbacks reach the owning Impl through the obj pointer; no global state except
 // the once-only mosquitto_lib_init().
+#include "hints.hpp"
+
 #include <aliot/config.hpp>
 #include <aliot/mqtt.hpp>
 
@@ -9,7 +11,10 @@
 #include <mosquitto.h>
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,6 +90,14 @@ std::chrono::milliseconds Backoff::delay(int attempt) const {
   return std::min(d, max);
 }
 
+// Every cause of a refused login (CONNACK 4 or 5: the platform does not say which), for every
+// device command that logs in.
+constexpr const char* k_login_refused_hint =
+    "the platform refuses a login for any of: an unknown ProductKey (or one of another "
+    "region/instance), an unknown DeviceName, a wrong DeviceSecret (or device token), a "
+    "--sign-method other than the one signed with, a disabled device, a malformed client id "
+    "(--client-id); the clock is not the cause, the platform does not check timestamps";
+
 Error connack_error(int code) {
   switch (code) {
   case 1:
@@ -103,13 +116,12 @@ Error connack_error(int code) {
     return Error(Errc::auth,
                  "connection refused (CONNACK 4): user name or password malformed (the user name "
                  "must be ${dn}&${pk} and the password not empty)",
-                 "check the ProductKey, DeviceName and the secret or device token");
+                 k_login_refused_hint);
   case 5:
     return Error(Errc::auth,
                  "connection refused (CONNACK 5): not authorized: the signature does not match "
                  "the DeviceSecret, or the device is unknown, disabled, or its token is wrong",
-                 "check the DeviceSecret (or device token) and --sign-method; the clock is not "
-                 "the cause, the platform does not check timestamps");
+                 k_login_refused_hint);
   default:
     return Error(Errc::auth, fmt::format("connection refused (CONNACK {})", code),
                  "the platform refused the login");
@@ -266,6 +278,88 @@ struct Session::Impl {
     return Error(code, std::string(what) + ": " + why);
   }
 
+  std::string where() const {
+    return fmt::format("{}:{}", params.endpoint.host, params.endpoint.port);
+  }
+
+  // Whether `e` is the errno of a TCP connect that nothing accepted.
+  static bool connect_errno(int e) {
+    return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EADDRNOTAVAIL
+           || e == ETIMEDOUT || e == EHOSTDOWN || e == ENETDOWN;
+  }
+
+  // The TCP connect failed with `e`: the stage named, at once.
+  Error tcp_error(int e) const {
+    return Error(Errc::network,
+                 e == ECONNREFUSED
+                     ? fmt::format("TCP connect to {} refused", where())
+                     : fmt::format("TCP connect to {} failed: {}", where(), errno_text(e)),
+                 hints::k_broker_down);
+  }
+
+  // Why connecting failed (rc from mosquitto_connect_async or mosquitto_loop before CONNACK,
+  // `e` the errno saved right after it), naming the stage: DNS, TCP connect or TLS handshake.
+  Error connect_error(int rc, int e) const {
+    if (rc == MOSQ_ERR_EAI) {
+      return Error(Errc::network,
+                   fmt::format("connecting to {}: DNS: cannot resolve {}: {}", where(),
+                               params.endpoint.host, gai_strerror(e != 0 ? e : errno)),
+                   hints::k_dns);
+    }
+    if (rc == MOSQ_ERR_ERRNO && connect_errno(e)) {
+      return tcp_error(e);
+    }
+    if (rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_TLS_HANDSHAKE) {
+      return Error(Errc::network,
+                   fmt::format("TLS handshake with {} failed", where())
+                       + (last_error_log.empty() ? "" : ": " + last_error_log),
+                   "check --ca-file (or ALIOT_CA_FILE) and that this port speaks TLS (--tcp for "
+                   "plain MQTT); 'aliot connect' shows the certificate chain");
+    }
+    return mosq_error(rc, "connecting to " + where(), e);
+  }
+
+  // libmosquitto's TLS connect does not report a TCP connect that failed (refused, unreachable):
+  // the handshake then waits on a dead socket, mosquitto_loop() succeeds, and only the deadline
+  // would end the wait. The kernel knows: a socket whose connect failed is back in TCP_CLOSE,
+  // while one still connecting is in SYN_SENT and an accepted one ESTABLISHED.
+  bool tcp_closed() const {
+    const int fd = mosq != nullptr ? mosquitto_socket(mosq) : -1;
+    if (fd < 0) {
+      return false;
+    }
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE;
+  }
+
+  // The socket is closed before CONNACK (tcp_closed()): why. The errno libmosquitto left behind
+  // is no contract, so the connect is tried once more on its own, bounded by the deadline.
+  Error closed_before_connack(Deadline deadline) const {
+    auto dns = probe_dns(params.endpoint.host, params.endpoint.port);
+    if (!dns) {
+      return Error(Errc::network, "connecting to " + where() + ": DNS: " + dns.error().message(),
+                   dns.error().hint());
+    }
+    int e = 0;
+    auto tcp = probe_tcp(*dns, params.endpoint.port,
+                         std::min(deadline, after(std::chrono::seconds(3))), &e);
+    if (!tcp) {
+      if (connect_errno(e)) {
+        return tcp_error(e);
+      }
+      return Error(Errc::network,
+                   fmt::format("TCP connect to {} failed: {}", where(), tcp.error().message()),
+                   hints::k_broker_down);
+    }
+    ::close(tcp->fd);
+    return Error(
+        Errc::network,
+        fmt::format("connecting to {}: the server closed the connection before CONNACK", where())
+            + (last_error_log.empty() ? "" : " (" + last_error_log + ")"),
+        params.endpoint.tls ? "" : "is this a TLS port? drop --tcp");
+  }
+
   Result<void> create() {
     destroy();
     mosq = mosquitto_new(params.client_id.c_str(), params.clean_session, this);
@@ -334,8 +428,7 @@ struct Session::Impl {
     }
     if (rc != MOSQ_ERR_SUCCESS) {
       const int e = errno;
-      auto err = mosq_error(
-          rc, fmt::format("connecting to {}:{}", params.endpoint.host, params.endpoint.port), e);
+      auto err = connect_error(rc, e);
       destroy();
       return err;
     }
@@ -358,9 +451,13 @@ struct Session::Impl {
       if (connack >= 0) {
         break;
       }
+      if (rc == MOSQ_ERR_SUCCESS && tcp_closed()) {
+        auto err = closed_before_connack(deadline);
+        destroy();
+        return err;
+      }
       if (rc != MOSQ_ERR_SUCCESS) {
-        auto err = mosq_error(
-            rc, fmt::format("connecting to {}:{}", params.endpoint.host, params.endpoint.port), e);
+        auto err = connect_error(rc, e);
         destroy();
         if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NO_CONN) {
           return Error(Errc::network,
