@@ -114,9 +114,10 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
                     "Keep the unit's identity and flash (A/B slots, lock) in FILE across restarts")
                  ->type_name("FILE");
   ctx.docs.kind(st, ValueKind::file);
-  auto* f =
-      cmd->add_option("--faults", opts->faults, "Inject the faults of a seeded fault plan (JSON)")
-          ->type_name("PLAN");
+  auto* f = cmd->add_option("--faults", opts->faults,
+                            "Inject the faults of a seeded fault plan (JSON; its format: man "
+                            "aliot-emulate-switch)")
+                ->type_name("PLAN");
   ctx.docs.kind(f, ValueKind::file);
   cmd->add_option("--seed", opts->seed,
                   "Identity seed (0: the unit of the spec's reference session)")
@@ -168,7 +169,7 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
        "seed listed twice is the same unit coming back. Each arrival and departure is a line "
        "on stdout, and \"units done\" after the last.\n\n"
        "The fault plan (--faults FILE, or \"faults\" in a --units line) is one JSON object: "
-       "{\"seed\":N,\"rules\":[{\"match\":{...},\"action\":{...}},...]}. \"seed\" (default "
+       "{\"seed\": N, \"rules\": [{\"match\": {...}, \"action\": {...}}, ...]}. \"seed\" (default "
        "0) seeds the plan's random choices (probabilities, garbled bits and bytes, reboot "
        "noise): the same plan and seed misbehave the same way every run. Each command is "
        "matched by its key: what follows AT+, upper-case, with its ? / = / =? suffix and "
@@ -192,10 +193,10 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
        "arrived (the link disappears); \"reboot\":{\"garbage_bytes\":N} a spontaneous reset "
        "with N bytes of boot noise (on RST: the noise of its reboot). An unknown action is "
        "refused (exit 2).\n\n"
-       "Example: {\"seed\":7,\"rules\":[{\"match\":{\"cmd\":\"DEVINFO\\\\?\",\"nth\":1},"
-       "\"action\":{\"drop\":true}},{\"match\":{\"cmd\":\"IDMCOMMIT\",\"p\":0.5},"
-       "\"action\":{\"flash_fail\":true}}]} drops the first identity query and fails half "
-       "the commits, the same half for seed 7.",
+       "Example: {\"seed\": 7, \"rules\": [{\"match\": {\"cmd\": \"DEVINFO\\\\?\", "
+       "\"nth\": 1}, \"action\": {\"drop\": true}}, {\"match\": {\"cmd\": \"IDMCOMMIT\", "
+       "\"p\": 0.5}, \"action\": {\"flash_fail\": true}}]} drops the first identity query "
+       "and fails half the commits, the same half for seed 7.",
        {{"aliot emulate switch --link /tmp/dut0", "A simulated alsw1 switch at /tmp/dut0"},
         {"aliot emulate switch --link /tmp/dut0 --state unit.json --faults plan.json --seed 7",
          "A unit that keeps its flash in unit.json and misbehaves as plan.json says"},
