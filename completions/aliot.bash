@@ -31,7 +31,7 @@ _aliot_options() {
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
-  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --crc --journal --station --operator' ;;
+  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --low-water --crc --journal --station --operator' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
@@ -291,6 +291,7 @@ _aliot_value() {
   'burn|--lock') REPLY='none' ;;
   'burn|--no-reboot') REPLY='none' ;;
   'burn|--loop') REPLY='none' ;;
+  'burn|--low-water') REPLY='text' ;;
   'burn|--crc') REPLY='choice:require prefer off' ;;
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;

@@ -34,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --low-water --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -323,6 +323,7 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l name-template -x -d '--regis
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l lock -d 'Lock the unit\'s credential store after verifying (irreversible)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l no-reboot -d 'Skip the reboot and the verification after it'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l loop -d 'Station mode: burn unit after unit as they arrive on the port, until Ctrl-C'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l low-water -x -d '--loop --pool: warn once when N or fewer free triplets are left (default 20; 0: never)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l crc -x -a 'require prefer off' -d 'Per-line CRC: require, prefer (default) or off'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default $XDG_STATE_HOME/aliot/factory.db)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l station -x -d 'Station id recorded in the journal'
@@ -377,7 +378,7 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-consumer-group\'' -l 
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l link -r -F -d 'Create the pty and a symlink to it at PATH'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l dialect -x -a 'alsw1 smartliving' -d 'Firmware to simulate: alsw1 or smartliving'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state -r -F -d 'Keep the unit\'s identity and flash (A/B slots, lock) in FILE across restarts'
-complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l faults -r -F -d 'Inject the faults of a seeded fault plan (JSON)'
+complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l faults -r -F -d 'Inject the faults of a seeded fault plan (JSON; its format: man aliot-emulate-switch)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l seed -x -d 'Identity seed (0: the unit of the spec\'s reference session)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l wire-time -d 'Take as long as the bytes would take at --baud'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l baud -x -d 'Baud rate for --wire-time (default 115200)'

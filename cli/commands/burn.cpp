@@ -15,6 +15,10 @@ namespace aliot::cli {
 
 namespace {
 
+std::string screen_pool(const BurnOptions& o, const BurnSetup& s) {
+  return o.pool.value_or(s.pool ? s.pool->path() : std::string());
+}
+
 Result<void> run_burn(Context& ctx, const BurnOptions& o) {
   serial::BurnPlan plan;
   plan.lock = o.lock;
@@ -31,7 +35,8 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
     }
   }
   ALIOT_TRY_ASSIGN(auto setup, burn_setup(ctx, o));
-  auto& [journal, pool, source, at_point] = setup;
+  auto& journal = setup.journal;
+  auto& source = setup.source;
   factory::StationOptions so;
   so.port = o.port;
   so.baud = o.baud;
@@ -39,26 +44,46 @@ Result<void> run_burn(Context& ctx, const BurnOptions& o) {
   so.plan = std::move(plan);
   so.job = {o.station, o.operator_id, o.port, o.dialect};
   so.stop = ctx.interrupted;
-  so.at_point = at_point;
-  factory::Station station(std::move(so), *journal, *source, ctx.out.logger());
+  so.at_point = setup.at_point;
+  so.low_water = o.low_water;
   const BurnView view{o.port, o.dialect, std::string(source->kind())};
   if (!o.loop) {
+    factory::Station station(std::move(so), *journal, *source, ctx.out.logger());
     const auto u = station.burn_one();
     render_unit(ctx, view, u);
     return u.error ? Result<void>(*u.error) : ok();
   }
-  const auto summary = station.run(
-      [&](const factory::UnitOutcome& u) {
-        render_loop_unit(ctx, view, u);
-        if (u.error) {
-          ctx.out.warn((u.identified ? u.device.mac + ": " : std::string()) + u.error->message());
-        }
-      },
-      [&](std::string_view what) { ctx.out.info(what); });
-  render_summary(ctx, summary);
+  LoopScreen screen(ctx, view, screen_pool(o, setup), setup.product_key, o.low_water);
+  factory::Station station(std::move(so), *journal, *source, screen.logger());
+  factory::StationEvents ev;
+  ev.unit = [&](const factory::UnitOutcome& u) {
+    screen.unit(u);
+  };
+  ev.wait = [&](std::string_view what) {
+    screen.wait(what);
+  };
+  ev.stage = [&](std::string_view point) {
+    screen.stage(point);
+  };
+  ev.left = [&](long long n) {
+    screen.left(n);
+  };
+  ev.low_water = [&](long long n) {
+    screen.low_water(n);
+  };
+  const auto summary = station.run(ev);
+  screen.end(summary);
   if (summary.interrupted_in_unit) {
     return Error(Errc::interrupted, "burn --loop: stopped in the middle of a unit (its job FAILed)",
                  "the unit keeps its triplet in the journal: put it back on the fixture");
+  }
+  if (summary.pool_empty) {
+    // A unit would only FAIL: the line stops here rather than cycle units through the station.
+    return Error(Errc::config,
+                 "the pool " + screen_pool(o, setup) + " has no free triplet of "
+                     + setup.product_key + " left: the station stopped before taking another unit",
+                 "import more triplets (aliot pool import --pool " + screen_pool(o, setup)
+                     + " --csv FILE) and start the station again");
   }
   return ok();
 }
@@ -110,6 +135,11 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
   cmd->add_flag("--no-reboot", opts->no_reboot, "Skip the reboot and the verification after it");
   cmd->add_flag("--loop", opts->loop,
                 "Station mode: burn unit after unit as they arrive on the port, until Ctrl-C");
+  cmd->add_option("--low-water", opts->low_water,
+                  "--loop --pool: warn once when N or fewer free triplets are left (default 20; "
+                  "0: never)")
+      ->type_name("N")
+      ->check(CLI::Range(0LL, 1000000000LL));
   auto* crc = cmd->add_option("--crc", opts->crc, "Per-line CRC: require, prefer (default) or off")
                   ->type_name("MODE");
   ctx.docs.choices(crc, {"require", "prefer", "off"});
@@ -148,11 +178,29 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
             "answers AT), burns it, prints one line (PASS/FAIL, DeviceName, MAC, time; a JSON "
             "object under -o json), waits for it to leave (the port disappears, or the unit stops "
             "answering or answers with another MAC) and for the next, until Ctrl-C; then a "
-            "summary (units, pass, fail, units per minute). Under -o json a failed unit is a JSON "
-            "object on stdout too (ok false, exit_class, message).\n\n"
+            "summary (units, pass, fail, units per minute, triplets left). Each unit is one line, "
+            "once: PASS, or FAIL with its cause (a hint follows on stderr, once until the cause "
+            "changes). Under -o json a unit is a JSON object on stdout (a failed one: ok false, "
+            "exit_class, message). On a terminal a status line on stderr shows what the station "
+            "does (waiting for a unit, burning and the stage, done), the units done and failed "
+            "and the triplets left, PASS in green and FAIL in red (no colour with NO_COLOR or "
+            "--no-color); piped, only the lines.\n\n"
+            "With --pool the loop watches the pool: when N or fewer free triplets of the product "
+            "are left (--low-water N, default 20) it warns once on stderr (under -o json also "
+            "{\"event\":\"low_water\",\"left\":N,...} on stdout), again only after the pool "
+            "was refilled above N. When none is left it stops before waiting for another unit "
+            "(a unit would only fail): {\"event\":\"pool_empty\",...} under -o json, the "
+            "summary, and \"the pool ... has no free triplet of PK left\", exit 3.\n\n"
+            "--register needs the platform ready for it: the product -k with dynamic "
+            "registration switched on, and every unit's DeviceName (what --name-template makes) "
+            "already added to the product (pre-registration): registration over HTTPS hands out "
+            "the DeviceSecret of a device that exists. A name the product does not hold FAILs "
+            "the unit (exit 7) with a hint saying so. Registration without pre-registration "
+            "yields a ClientId and token, not a secret a unit can hold: import a pool instead.\n\n"
             "Exit status: 0 PASS (with --loop: stopped between units), 8 port, device or "
             "protocol failure, 9 the unit does not hold what was burned, 2 an invalid triplet, 3 "
-            "an unreadable triplet file, 130 interrupted during a unit.",
+            "an unreadable triplet file, or with --loop the pool has no free triplet left, 7 the "
+            "platform refused a registration, 130 interrupted during a unit.",
             {{"aliot burn --port /dev/ttyUSB0 --triplet device.json",
               "Burn and verify one unit (alsw1 firmware)"},
              {"aliot burn --port /dev/ttyUSB0 --triplet device.json --lock -o json",

@@ -131,6 +131,7 @@ Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
   }
   if (s.pool) {
     ALIOT_TRY_ASSIGN(auto pk, pool_product(o, *s.pool));
+    s.product_key = pk;
     s.source = factory::pool_source(*s.journal, *s.pool, pk, reg.value_or(factory::RegisterFn()),
                                     o.name_template, s.at_point);
   } else {

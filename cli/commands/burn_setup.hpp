@@ -33,6 +33,7 @@ struct BurnOptions {
   std::optional<std::string> product_key;
   std::optional<std::string> product_secret_file;
   std::string name_template = "SW-{mac}";
+  long long low_water = 20; // --loop --pool: warn at this many free triplets or fewer
 };
 
 struct BurnSetup {
@@ -40,6 +41,7 @@ struct BurnSetup {
   std::unique_ptr<factory::Pool> pool;
   std::unique_ptr<factory::CredentialSource> source;
   std::function<void(std::string_view)> at_point; // ALIOT_TEST_KILL_AT
+  std::string product_key;                        // --pool/--register: the units' product
 };
 
 // Checks the choice of source, opens the journal and the pool, runs startup recovery (noting what

@@ -114,9 +114,10 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
                     "Keep the unit's identity and flash (A/B slots, lock) in FILE across restarts")
                  ->type_name("FILE");
   ctx.docs.kind(st, ValueKind::file);
-  auto* f =
-      cmd->add_option("--faults", opts->faults, "Inject the faults of a seeded fault plan (JSON)")
-          ->type_name("PLAN");
+  auto* f = cmd->add_option("--faults", opts->faults,
+                            "Inject the faults of a seeded fault plan (JSON; its format: man "
+                            "aliot-emulate-switch)")
+                ->type_name("PLAN");
   ctx.docs.kind(f, ValueKind::file);
   cmd->add_option("--seed", opts->seed,
                   "Identity seed (0: the unit of the spec's reference session)")
@@ -166,7 +167,36 @@ void add_emulate_switch_command(CLI::App& emulate, Context& ctx) {
        "the program on the port closes it after talking to it (or it is unplugged by its "
        "fault plan); then the link disappears for --replug-ms and the next unit arrives. A "
        "seed listed twice is the same unit coming back. Each arrival and departure is a line "
-       "on stdout, and \"units done\" after the last.",
+       "on stdout, and \"units done\" after the last.\n\n"
+       "The fault plan (--faults FILE, or \"faults\" in a --units line) is one JSON object: "
+       "{\"seed\": N, \"rules\": [{\"match\": {...}, \"action\": {...}}, ...]}. \"seed\" (default "
+       "0) seeds the plan's random choices (probabilities, garbled bits and bytes, reboot "
+       "noise): the same plan and seed misbehave the same way every run. Each command is "
+       "matched by its key: what follows AT+, upper-case, with its ? / = / =? suffix and "
+       "without arguments (\"IDMAU=\", \"IDMAU?\", \"IDMCHK=\", \"IDMCOMMIT\", \"IDMLOCK=\", "
+       "\"DEVINFO?\", \"PROTO?\", \"CRC=\", \"RST\"; \"E0\" for ATE0, \"\" for a bare AT). "
+       "\"match\": \"cmd\" a regular expression (ECMAScript) over the whole key (default .*: "
+       "every command; escape ? as \\\\?), \"nth\" fire on the Nth matching command only "
+       "(default 0: every one), \"p\" the probability it fires (default 1). For each command "
+       "the first rule that fires applies; a rule counts every command it matches.\n\n"
+       "Actions (one or more in a rule's \"action\"): \"drop\":true no answer at all; "
+       "\"delay_ms\":N answer N ms late; \"byte_delay_us\":N each answer byte N us apart; "
+       "\"garble\":{\"bits\":N,\"insert\":M} flip N bits and insert M stray bytes in the "
+       "answer; \"truncate_after\":N cut the answer after N bytes; \"bad_crc\":true a wrong "
+       "CRC on the answer's lines; \"echo\":true echo the command first; \"urc\":\"TEXT\" an "
+       "unsolicited line before the answer; \"busy\":N answer +CME ERROR:804 (busy) N times; "
+       "\"error\":N answer +CME ERROR:N; \"flash_fail\":true a commit fails (+CME ERROR:23); "
+       "\"tear_commit\":true power lost half way through the commit (a torn slot, then a "
+       "reboot); \"corrupt_commit\":{\"field\":\"ds\",\"bit\":N} the commit writes bit N of "
+       "pk/dn/ds/ps flipped (with a valid slot CRC) and answers the intended fingerprint; "
+       "\"unplug\":{\"after_bytes\":N} the unit is unplugged after N bytes of the command "
+       "arrived (the link disappears); \"reboot\":{\"garbage_bytes\":N} a spontaneous reset "
+       "with N bytes of boot noise (on RST: the noise of its reboot). An unknown action is "
+       "refused (exit 2).\n\n"
+       "Example: {\"seed\": 7, \"rules\": [{\"match\": {\"cmd\": \"DEVINFO\\\\?\", "
+       "\"nth\": 1}, \"action\": {\"drop\": true}}, {\"match\": {\"cmd\": \"IDMCOMMIT\", "
+       "\"p\": 0.5}, \"action\": {\"flash_fail\": true}}]} drops the first identity query "
+       "and fails half the commits, the same half for seed 7.",
        {{"aliot emulate switch --link /tmp/dut0", "A simulated alsw1 switch at /tmp/dut0"},
         {"aliot emulate switch --link /tmp/dut0 --state unit.json --faults plan.json --seed 7",
          "A unit that keeps its flash in unit.json and misbehaves as plan.json says"},

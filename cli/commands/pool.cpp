@@ -69,6 +69,33 @@ Result<void> run_import(Context& ctx, const PoolOptions& o) {
   opts.product_key = o.product_key;
   opts.journal = journal.get();
   ALIOT_TRY_ASSIGN(auto rep, pool->import_file(o.file, opts));
+  if (rep.already_imported) {
+    // A re-run of an import that went through: nothing to do, and not an error.
+    if (ctx.out.json()) {
+      nlohmann::ordered_json j;
+      j["pool"] = o.pool;
+      j["file"] = o.file;
+      j["format"] = rep.format;
+      j["sha256"] = rep.sha256;
+      j["imported"] = 0;
+      j["already_imported"] = true;
+      j["rows"] = rep.rows;
+      j["imported_at"] = rep.imported_at;
+      j["products"] = nlohmann::ordered_json::array();
+      for (const auto& c : rep.products) {
+        j["products"].push_back(counts_json(c));
+      }
+      ctx.out.line(j.dump());
+      return ok();
+    }
+    ctx.out.fields(
+        {{"imported", fmt::format("already imported ({} rows, at {})", rep.rows, rep.imported_at)},
+         {"file", o.file},
+         {"sha256", rep.sha256},
+         {"pool", o.pool}});
+    print_counts(ctx, rep.products);
+    return ok();
+  }
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
     j["pool"] = o.pool;
@@ -176,8 +203,12 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
        "Every row is checked (ProductKey, DeviceName characters and length, DeviceSecret "
        "length). A DeviceName that repeats in the file, is already in the pool or is bound in "
        "--journal, a row of another product than -k, or a truncated row refuses the whole "
-       "import, naming the line: the pool is left as it was. The file's SHA-256 is recorded.\n\n"
-       "Exit status: 0 imported, 2 a row refused, 3 a malformed or truncated file, 10 the pool "
+       "import, naming the line: the pool is left as it was. The file's SHA-256 is recorded: "
+       "importing the same file again (same SHA-256, its rows all in the pool) changes nothing "
+       "and says \"already imported (N rows, at TIME)\", exit 0, so a script may re-run it; "
+       "another file that shares DeviceNames with the pool is still refused.\n\n"
+       "Exit status: 0 imported or already imported, 2 a row refused, 3 a malformed or truncated "
+       "file, 10 the pool "
        "or the file could not be read or written.",
        {{"aliot pool import --pool station1.db --csv batch.csv", "Import the console's batch CSV"},
         {"aliot pool import --pool station1.db --csv secrets.jsonl -k a1FakePK001",

@@ -13,6 +13,8 @@
 
 #include <sys/stat.h>
 
+#include <regex>
+
 using namespace aliot;
 using namespace aliot::test;
 
@@ -73,12 +75,30 @@ TEST(PoolCli, ImportThenStatusAndAPrivateFile) {
                  "d['reserved'],d['bound'])\n"},
                 {.input = r.out});
   EXPECT_EQ(py.out, k_pk + " 3 0 0\n") << py.err;
-  // the same file again: every row is a duplicate, refused, nothing changes
+  // the same file again (a re-run): nothing to do, not an error, nothing changes
+  const auto before = journal_sql(db, "select * from pool order by device_name");
+  const auto imports = journal_sql(db, "select count(*) from import");
   r = run_aliot({"pool", "import", "--pool", db, "--csv", csv});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex("imported +already imported \\(3 rows, at 20[0-9-]+T[0-9:.]+Z\\)")))
+      << r.out;
+  r = run_aliot({"pool", "import", "--pool", db, "--csv", csv, "-o", "json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\"imported\":0,\"already_imported\":true,\"rows\":3,"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(journal_sql(db, "select * from pool order by device_name").out, before.out);
+  EXPECT_EQ(journal_sql(db, "select count(*) from import").out, imports.out);
+  // another file that shares a DeviceName with the pool is still refused, naming the row
+  const auto overlap =
+      dir.write("more.csv", "ProductKey,DeviceName,DeviceSecret\n" + k_pk + ",SW-0004," + k_ds1
+                                + "\n" + k_pk + ",SW-0001," + k_ds1 + "\n");
+  r = run_aliot({"pool", "import", "--pool", db, "--csv", overlap});
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_NE(r.err.find("line 2: DeviceName SW-0001 of " + k_pk + " is already in the pool"),
+  EXPECT_NE(r.err.find("line 3: DeviceName SW-0001 of " + k_pk + " is already in the pool"),
             std::string::npos)
       << r.err;
+  EXPECT_EQ(journal_sql(db, "select * from pool order by device_name").out, before.out);
   // a wrong product with -k
   r = run_aliot({"pool", "import", "--pool", db, "--csv", csv, "-k", "a1OtherPK01"});
   EXPECT_EQ(r.status, 2) << r.err;

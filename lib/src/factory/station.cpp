@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <thread>
 #include <utility>
@@ -60,6 +61,18 @@ public:
       , m_at(std::move(at_point)) {}
   std::string_view kind() const override { return m_reg ? "register" : "pool"; }
   void set_logger(Logger log) override { m_log = std::move(log); }
+  Result<std::optional<long long>> free_left() override {
+    if (m_reg) {
+      return std::optional<long long>(); // every unit gets a name of its own
+    }
+    ALIOT_TRY_ASSIGN(const auto all, m_p.status());
+    for (const auto& c : all) {
+      if (c.product_key == m_pk) {
+        return std::optional<long long>(c.available);
+      }
+    }
+    return std::optional<long long>(0);
+  }
 
   Result<serial::Credentials>
   choose(const std::string& job, const UnitInfo& unit, const serial::Readback& held) override {
@@ -84,7 +97,11 @@ public:
       e = m_p.reserve(m_pk, unit.mac, job); // the tied one first, else the next free one
     } else {
       ALIOT_TRY_ASSIGN(auto dn, device_name_for(m_template, unit));
-      ALIOT_TRY_ASSIGN(auto ds, m_reg(dn));
+      auto reg = m_reg(dn);
+      if (!reg) {
+        return registration_refused(std::move(reg).error(), dn);
+      }
+      const Secret ds = std::move(*reg);
       if (m_at) {
         m_at("registered");
       }
@@ -127,6 +144,35 @@ public:
   }
 
 private:
+  // A registration the platform refused because the product does not hold the DeviceName: at
+  // the station that is the product's setup, not the unit (every unit would fail the same way),
+  // so the hint says what the product needs.
+  Error registration_refused(Error e, const std::string& dn) const {
+    const auto has = [&](std::string_view w) {
+      const std::string& m = e.message();
+      return std::search(m.begin(), m.end(), w.begin(), w.end(),
+                         [](char a, char b) {
+                           return std::tolower(static_cast<unsigned char>(a))
+                                  == std::tolower(static_cast<unsigned char>(b));
+                         })
+             != m.end();
+    };
+    const bool no_device = e.code() == Errc::remote && has("device")
+                           && (has("not found") || has("not exist") || has("pre-register")
+                               || has("register it first"));
+    if (!no_device) {
+      return e;
+    }
+    return Error(Errc::remote,
+                 e.message() + ": the product " + m_pk + " has no device " + dn
+                     + " to register (--register needs every unit's DeviceName pre-registered)",
+                 "add the DeviceNames --name-template " + m_template + " makes to the product "
+                     + m_pk
+                     + " before the units arrive (console: Devices, batch add from a list of "
+                       "names), with the product's dynamic registration switched on; or burn a "
+                       "pool of issued triplets (aliot pool import, burn --pool)");
+  }
+
   Journal& m_j;
   Pool& m_p;
   std::string m_pk;
@@ -218,6 +264,9 @@ bool Station::stopped() const {
 void Station::point(std::string_view p) const {
   if (m_o.at_point) {
     m_o.at_point(p);
+  }
+  if (m_stage) {
+    m_stage(p);
   }
 }
 
@@ -376,9 +425,48 @@ void Station::wait_departure(std::uint64_t node, const std::string& mac) {
 
 StationSummary Station::run(const std::function<void(const UnitOutcome&)>& on_unit,
                             const std::function<void(std::string_view)>& on_wait) {
+  StationEvents ev;
+  ev.unit = on_unit;
+  ev.wait = on_wait;
+  return run(ev);
+}
+
+bool Station::check_left(const StationEvents& ev, StationSummary& s) {
+  auto left = m_source.free_left();
+  if (!left) {
+    // Not a reason to stop: the next reserve says what is wrong with the pool, per unit.
+    m_log.warn(left.error().message());
+    return true;
+  }
+  if (!*left) {
+    return true; // a source that does not run out
+  }
+  const long long n = **left;
+  s.left = n;
+  if (ev.left) {
+    ev.left(n);
+  }
+  if (n <= 0) {
+    s.pool_empty = true;
+    return false;
+  }
+  const bool low = n <= m_o.low_water;
+  if (low && !m_low && ev.low_water) {
+    ev.low_water(n);
+  }
+  m_low = low;
+  return true;
+}
+
+StationSummary Station::run(const StationEvents& ev) {
   StationSummary s;
   const auto t0 = serial::Clock::now();
+  const auto& on_unit = ev.unit;
+  const auto& on_wait = ev.wait;
   while (!stopped()) {
+    if (!check_left(ev, s)) {
+      break; // nothing to burn: stop before taking another unit
+    }
     if (on_wait) {
       on_wait("waiting for a unit");
     }
@@ -387,9 +475,11 @@ StationSummary Station::run(const std::function<void(const UnitOutcome&)>& on_un
       break;
     }
     const std::uint64_t node = node_of(m_o.port);
+    m_stage = ev.stage;
     auto out = run_job([&](const serial::BurnHooks& h) {
       return serial::burn(*port->dialect, m_o.plan, h, m_log);
     });
+    m_stage = nullptr;
     port.reset(); // the port is closed: the unit may go
     ++s.units;
     ++(out.pass ? s.pass : s.fail);
@@ -401,6 +491,9 @@ StationSummary Station::run(const std::function<void(const UnitOutcome&)>& on_un
     }
     if (stopped()) {
       break;
+    }
+    if (!check_left(ev, s)) {
+      break; // the unit just burned may stay on the fixture: nothing is sent to it again
     }
     if (on_wait) {
       on_wait("waiting for the unit to leave");

@@ -88,6 +88,10 @@ struct ImportReport {
   std::string sha256;               // of the file's bytes, recorded with each row
   std::size_t rows = 0;             // triplets imported
   std::vector<PoolCounts> products; // the pool's counts after the import
+  // The same file (SHA-256) was imported before and all its rows are in the pool: nothing was
+  // done; `rows` is that import's count and `imported_at` its time (UTC, ISO 8601).
+  bool already_imported = false;
+  std::string imported_at;
 };
 
 class Pool {
@@ -113,7 +117,8 @@ public:
   // DeviceName within the file, against the pool or bound in `opts.journal`, a row of another
   // product than -k, a truncated or malformed row: the whole import is refused (Errc::usage, or
   // Errc::io/config for an unreadable/undecodable file) naming the line, and the pool is left
-  // unchanged. One transaction; records the file's SHA-256.
+  // unchanged. One transaction; records the file's SHA-256. The same bytes again, once every row
+  // is in the pool as imported, is not an error: nothing changes (ImportReport::already_imported).
   virtual Result<ImportReport> import_file(const std::string& file, const ImportOptions& opts) = 0;
   // The same over bytes already read (`origin` names them in messages).
   virtual Result<ImportReport>

@@ -49,6 +49,9 @@ public:
                               const std::string& detail) = 0;
   // Where the source's warnings go (a damaged pool row set aside); the Station gives its own.
   virtual void set_logger(Logger /*log*/) {}
+  // How many triplets it still has for units it has not served yet (a pool's AVAILABLE rows of
+  // its product); nullopt for a source that does not run out (a fixed triplet, registration).
+  virtual Result<std::optional<long long>> free_left() { return std::optional<long long>(); }
 };
 
 // The source of `aliot burn --triplet`: one given triplet, checked against the journal's
@@ -89,6 +92,9 @@ struct StationOptions {
   // SIGINT/SIGTERM: a wait ends at once, a burn stops at its next read (Errc::interrupted).
   const std::atomic<bool>* stop = nullptr;
   std::chrono::milliseconds poll{20}; // how often the loop looks at the port
+  // run(): the source's free triplets at or under this many is "low" (StationEvents::low_water,
+  // once per crossing); 0 never warns. None left stops the loop before it takes another unit.
+  long long low_water = 20;
   // Test hook: called at each point of the flow ("job", "identified", "chosen", "intent",
   // "staged", "committed", "verified", "finished"); a test kills the process there.
   std::function<void(std::string_view point)> at_point;
@@ -115,6 +121,25 @@ struct StationSummary {
   int units = 0, pass = 0, fail = 0;
   double seconds = 0;               // from the start of the loop to its end
   bool interrupted_in_unit = false; // stopped in the middle of a unit (that unit FAILed)
+  // Stopped because the source has no free triplet left (checked before waiting for each unit).
+  bool pool_empty = false;
+  std::optional<long long> left; // the source's free triplets at the end, when it counts them
+};
+
+// What the loop reports as it goes (each optional), for a status line and the log. Called on the
+// loop's thread.
+struct StationEvents {
+  std::function<void(const UnitOutcome&)> unit; // every unit's outcome
+  // "waiting for a unit" / "waiting for the unit to leave"
+  std::function<void(std::string_view)> wait;
+  // A unit is being burned; the point of the flow it passed: "job", "identified", "chosen",
+  // "intent", "staged", "committed", "verified", "finished".
+  std::function<void(std::string_view)> stage;
+  // The source's free triplets, at the start and after each unit (sources that count them).
+  std::function<void(long long left)> left;
+  // The free triplets went from over StationOptions::low_water to at or under it (or start
+  // there): once per crossing.
+  std::function<void(long long left)> low_water;
 };
 
 class Station {
@@ -130,6 +155,10 @@ public:
   // `on_wait` is told "waiting for a unit" / "waiting for the unit to leave" (for a status line).
   StationSummary run(const std::function<void(const UnitOutcome&)>& on_unit,
                      const std::function<void(std::string_view)>& on_wait = {});
+  // The same with every event. With a source that counts its triplets, the loop stops before
+  // waiting for another unit once none is left (StationSummary::pool_empty): a unit would only
+  // FAIL, and the line must not keep cycling units through a station that cannot burn.
+  StationSummary run(const StationEvents& ev);
 
   struct Port; // an open port, its AT channel and dialect
 
@@ -142,7 +171,12 @@ private:
   bool stopped() const;
   void point(std::string_view p) const;
 
+  // false: no triplet left (stop); warns of a low pool once per crossing.
+  bool check_left(const StationEvents& ev, StationSummary& s);
+
   StationOptions m_o;
+  bool m_low = false; // the last count was at or under low_water
+  std::function<void(std::string_view)> m_stage;
   Journal& m_journal;
   CredentialSource& m_source;
   Logger m_log;
