@@ -16,8 +16,10 @@ constexpr std::array k_exit_codes{
                 "--help among other arguments (-h is not --host), a triplet "
                 "the journal already gave to another unit, an emulator --dir or --link another "
                 "running emulator holds)"},
-    ExitCodeDoc{Errc::config, "Credentials, profile, config or CA file missing, unreadable or "
-                              "invalid, or a secret file readable by others under --strict"},
+    ExitCodeDoc{Errc::config,
+                "Credentials, profile, config or CA file missing, unreadable or "
+                "invalid, a secret file readable by others under --strict, or burn --loop "
+                "stopped because its pool has no free triplet left"},
     ExitCodeDoc{Errc::auth,
                 "The platform rejected the identity: CONNACK refused (bad username or "
                 "password, not authorized), dynamic registration refused, API signature "
