@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <sstream>
 
 using namespace aliot::test;
@@ -145,6 +146,29 @@ TEST(Ready, RrpcServeWithNoRequestWithinWaitIsExit6) {
   r = e.run(cat({"rrpc", "serve", "--reply", "x", "-C", "2", "-W", "1"}, e.dev()));
   EXPECT_EQ(r.status, 6) << r.err;
   EXPECT_NE(r.err.find("served 0 of 2 request(s) within 1s"), std::string::npos) << r.err;
+}
+
+TEST(Ready, ConnectHoldSaysReadyOnceOnlineAfterItsStageReport) {
+  Emu e;
+  auto r =
+      e.run(cat({"connect", "--check-sub", "user/get", "--hold", "1500ms", "-o", "json"}, e.dev()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 2U) << r.out;
+  EXPECT_EQ(lines[0]["ok"], true) << r.out; // the stage report
+  EXPECT_EQ(lines[1]["event"], "ready");
+  EXPECT_EQ(lines[1]["product_key"], k_pk);
+  EXPECT_EQ(lines[1]["device_name"], k_dn);
+  EXPECT_EQ(lines[1]["topics"], json::array({k_get}));
+  EXPECT_EQ(lines[1]["hold"], "1.5s");
+  // --hold without a value holds until SIGINT; text mode says it on stderr.
+  auto hold = e.bg(cat({"connect", "--hold"}, e.dev()));
+  ASSERT_TRUE(hold.wait_for_err(std::string("aliot: ready: ") + k_pk + "/" + k_dn
+                                    + " online; holding until interrupted",
+                                30s))
+      << hold.err();
+  hold.signal(SIGINT);
+  EXPECT_EQ(hold.wait(10s), 0) << hold.err();
 }
 
 // ---- durations ----
