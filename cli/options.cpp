@@ -2,15 +2,20 @@
 
 #include <aliot/config.hpp>
 #include <aliot/encoding.hpp>
+#include <aliot/time.hpp>
 #include <aliot/topic.hpp>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -225,6 +230,178 @@ Result<std::string> read_payload(const PayloadFlags& f) {
 std::string now_ms() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+}
+
+Result<Duration> parse_duration(std::string_view text, std::string_view flag) {
+  const std::string f(flag);
+  const std::string shown(text);
+  const std::string form = "write a number with a unit: 500ms, 8s, 2m, 1h (a bare number is "
+                           "seconds)";
+  if (text.empty()) {
+    return Error(Errc::usage, f + ": an empty duration", form);
+  }
+  if (text.size() > 32) {
+    return Error(Errc::usage, f + ": '" + shown.substr(0, 32) + "...' is not a duration", form);
+  }
+  std::size_t digits = 0;
+  while (digits < text.size()
+         && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) {
+    ++digits;
+  }
+  const std::string_view number = text.substr(0, digits);
+  const std::string_view unit = text.substr(digits);
+  const auto dots = std::count(number.begin(), number.end(), '.');
+  if (number.empty() || dots > 1 || number.front() == '.' || number.back() == '.') {
+    return Error(Errc::usage,
+                 f + ": '" + enc::printable(shown) + "' is not a duration"
+                     + (text.front() == '-' ? " (it must not be negative)" : ""),
+                 form);
+  }
+  double scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1000;
+  } else if (unit == "ms") {
+    scale = 1;
+  } else if (unit == "m" || unit == "min") {
+    scale = 60000;
+  } else if (unit == "h") {
+    scale = 3600000;
+  } else {
+    return Error(Errc::usage,
+                 f + ": '" + enc::printable(shown) + "' has an unknown unit '"
+                     + enc::printable(std::string(unit)) + "'",
+                 form);
+  }
+  double n = 0;
+  const auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), n);
+  if (ec != std::errc() || p != number.data() + number.size()) {
+    return Error(Errc::usage, f + ": '" + enc::printable(shown) + "' is not a duration", form);
+  }
+  const double ms = std::round(n * scale);
+  if (ms > 1000.0 * 3600000.0) {
+    return Error(Errc::usage, f + ": " + shown + " is longer than 1000 hours");
+  }
+  Duration d;
+  d.value = std::chrono::milliseconds(static_cast<long long>(ms));
+  d.bare = unit.empty();
+  d.text = shown;
+  return d;
+}
+
+std::string fmt_duration(std::chrono::milliseconds d) {
+  const long long ms = d.count();
+  if (ms % 1000 != 0) {
+    if (ms < 1000) {
+      return std::to_string(ms) + "ms";
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", static_cast<double>(ms) / 1000.0);
+    return std::string(buf) + "s";
+  }
+  const long long s = ms / 1000;
+  if (s >= 3600 && s % 3600 == 0) {
+    return std::to_string(s / 3600) + "h";
+  }
+  if (s >= 60 && s % 60 == 0) {
+    return std::to_string(s / 60) + "m";
+  }
+  return std::to_string(s) + "s";
+}
+
+Duration duration_of(std::chrono::milliseconds ms) {
+  Duration d;
+  d.value = ms;
+  d.text = fmt_duration(ms);
+  return d;
+}
+
+namespace {
+
+template <class Store>
+CLI::Option* duration_option(CLI::App& cmd,
+                             const std::string& names,
+                             Store store,
+                             const std::string& description) {
+  auto* opt = cmd.add_option_function<std::string>(
+      names,
+      [store](const std::string& text) {
+        // Checked by the validator first: only a valid duration gets here.
+        auto d = parse_duration(text, "");
+        if (d) {
+          store(std::move(*d));
+        }
+      },
+      description);
+  std::string flag = opt->get_name();
+  opt->type_name("DURATION");
+  opt->check(CLI::Validator(
+      [flag](std::string& text) -> std::string {
+        auto d = parse_duration(text, flag);
+        if (d) {
+          return {};
+        }
+        // CLI11 puts the option's name in front: say the rest, with the fix.
+        std::string msg = d.error().message().substr(flag.size() + 2);
+        return d.error().hint().empty() ? msg : msg + "; " + d.error().hint();
+      },
+      "", "DURATION"));
+  return opt;
+}
+
+} // namespace
+
+CLI::Option* add_duration_option(CLI::App& cmd,
+                                 const std::string& names,
+                                 Duration& out,
+                                 const std::string& description) {
+  return duration_option(
+      cmd, names, [&out](Duration d) { out = std::move(d); }, description);
+}
+
+CLI::Option* add_duration_option(CLI::App& cmd,
+                                 const std::string& names,
+                                 std::optional<Duration>& out,
+                                 const std::string& description) {
+  return duration_option(
+      cmd, names, [&out](Duration d) { out = std::move(d); }, description);
+}
+
+Result<void> check_duration(const Duration& d,
+                            std::string_view flag,
+                            std::chrono::milliseconds min,
+                            std::chrono::milliseconds max,
+                            std::string_view why_max) {
+  const std::string f(flag);
+  const std::string range = fmt_duration(min) + " to " + fmt_duration(max);
+  if (d.value >= min && d.value <= max) {
+    return ok();
+  }
+  std::string why = why_max.empty() ? "" : " (" + std::string(why_max) + ")";
+  if (d.bare && d.value > max) {
+    const auto as_ms = std::chrono::milliseconds(d.value.count() / 1000);
+    if (as_ms >= min && as_ms <= max) {
+      return Error(Errc::usage,
+                   f + " " + d.text + " means " + d.text + " seconds (a bare number is seconds), "
+                       + "more than " + fmt_duration(max) + why,
+                   "for milliseconds write " + f + " " + d.text + "ms");
+    }
+  }
+  return Error(Errc::usage, f + " " + d.text + " is outside " + range + why,
+               "write a duration from " + range + ": 500ms, 8s, 2m (a bare number is seconds)");
+}
+
+bool print_ready(Context& ctx, const nlohmann::ordered_json& fields, std::string_view text) {
+  if (ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["event"] = "ready";
+    j["ts"] = utc_iso8601(std::chrono::system_clock::now(), true);
+    for (const auto& [k, v] : fields.items()) {
+      j[k] = v;
+    }
+    return ctx.out.line(j.dump());
+  }
+  ctx.out.note("ready: " + std::string(text));
+  return true;
 }
 
 Result<config::Sources> read_device_sources(const DeviceFlags& f, Context& ctx) {

@@ -8,8 +8,12 @@
 #include <aliot/identity.hpp>
 #include <aliot/sign.hpp>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace CLI {
 class App;
@@ -103,5 +107,44 @@ Result<void> check_payload_size(std::string_view payload);
 
 // Milliseconds since the epoch, as text.
 std::string now_ms();
+
+// ---- durations (spec/cli.md "Durations") ----
+// Every flag that takes a time takes one syntax: a number with a unit, `500ms`, `8s`, `2m`,
+// `1h` (a decimal fraction is allowed: `1.5s`); a bare number is seconds.
+struct Duration {
+  std::chrono::milliseconds value{0};
+  bool bare = false; // written without a unit, so read as seconds
+  std::string text;  // as written (for messages)
+  double seconds() const { return static_cast<double>(value.count()) / 1000.0; }
+};
+// Errc::usage naming `flag` for empty text, a sign, an unknown unit or a value past 1000 hours.
+Result<Duration> parse_duration(std::string_view text, std::string_view flag);
+// A duration for messages: `500ms`, `8s`, `1.5s`, `2m`, `90s`.
+std::string fmt_duration(std::chrono::milliseconds d);
+// Declares a DURATION option: bad syntax is a usage error (exit 2) naming the flag at parse time.
+CLI::Option* add_duration_option(CLI::App& cmd,
+                                 const std::string& names,
+                                 Duration& out,
+                                 const std::string& description);
+CLI::Option* add_duration_option(CLI::App& cmd,
+                                 const std::string& names,
+                                 std::optional<Duration>& out,
+                                 const std::string& description);
+// A duration from a literal (defaults): `Duration{}` of `ms` milliseconds, written with a unit.
+Duration duration_of(std::chrono::milliseconds ms);
+// Errc::usage unless min <= d <= max. A bare number past `max` that would fit as milliseconds
+// (`rrpc call --timeout 5000`) is refused with the hint to write `5000ms`, so no script waits
+// 5000 seconds for what it meant as 5 s.
+Result<void> check_duration(const Duration& d,
+                            std::string_view flag,
+                            std::chrono::milliseconds min,
+                            std::chrono::milliseconds max,
+                            std::string_view why_max = "");
+
+// ---- readiness (spec/cli.md "Readiness") ----
+// Says once that a waiting command is ready (subscribed, link attached): under -o json a line
+// {"event":"ready","ts",...fields} on stdout, in text `aliot: ready: TEXT` on stderr (not under
+// --quiet). False when stdout refused the line.
+bool print_ready(Context& ctx, const nlohmann::ordered_json& fields, std::string_view text);
 
 } // namespace aliot::cli

@@ -5,7 +5,7 @@
 # The subcommands of a command path ('' is aliot itself).
 _aliot_commands() {
   case "$1" in
-  '') REPLY='sign config connect pub sub register rrpc cloud burn ports pool journal emulate help completion' ;;
+  '') REPLY='sign config connect pub sub register rrpc cloud burn ports pool journal emulate completion' ;;
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'cloud') REPLY='pub sub' ;;
@@ -28,10 +28,10 @@ _aliot_options() {
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
   'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
+  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --wait -W --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
-  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --low-water --crc --journal --station --operator' ;;
+  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --verbose-topic --no-reconnect --dry-run --timestamp' ;;
+  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --crc --journal --station --operator' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
@@ -241,6 +241,7 @@ _aliot_value() {
   'rrpc serve|--exec') REPLY='text' ;;
   'rrpc serve|--custom') REPLY='text' ;;
   'rrpc serve|--count'|'rrpc serve|-C') REPLY='text' ;;
+  'rrpc serve|--wait'|'rrpc serve|-W') REPLY='text' ;;
   'rrpc serve|--timeout') REPLY='text' ;;
   'cloud pub|--topic'|'cloud pub|-t') REPLY='text' ;;
   'cloud pub|--qos'|'cloud pub|-q') REPLY='text' ;;
@@ -275,6 +276,7 @@ _aliot_value() {
   'cloud sub|--count'|'cloud sub|-C') REPLY='text' ;;
   'cloud sub|--wait'|'cloud sub|-W') REPLY='text' ;;
   'cloud sub|--until') REPLY='text' ;;
+  'cloud sub|--from-now') REPLY='none' ;;
   'cloud sub|--verbose-topic') REPLY='none' ;;
   'cloud sub|--no-reconnect') REPLY='none' ;;
   'cloud sub|--dry-run') REPLY='none' ;;
@@ -291,7 +293,6 @@ _aliot_value() {
   'burn|--lock') REPLY='none' ;;
   'burn|--no-reboot') REPLY='none' ;;
   'burn|--loop') REPLY='none' ;;
-  'burn|--low-water') REPLY='text' ;;
   'burn|--crc') REPLY='choice:require prefer off' ;;
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;
@@ -352,7 +353,6 @@ _aliot_value() {
 _aliot_positional() {
   case "$1" in
   'journal check') REPLY='file' ;;
-  'help') REPLY='choice:sign config connect pub sub register rrpc cloud burn ports pool journal emulate' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac

@@ -67,7 +67,8 @@ run "$aliot" burn --port "$work/dut0" --triplet "$work/device.json" --lock --jou
 
 step "4. the device online: publishing, then answering RRPC"
 run "$aliot" connect --triplet "$work/device.json" --check-sub user/get
-run "$aliot" pub --triplet "$work/device.json" -t user/update -m '{"temperature":21.5}' -q 1
+run_id="demo-$$"
+run "$aliot" pub --triplet "$work/device.json" -t user/update -m "{\"temperature\":21.5,\"run\":\"$run_id\"}" -q 1
 # One connection per device: the platform kicks an older login when the same device logs in
 # again, so the long-running RRPC server starts after the one-shot commands above.
 "$aliot" -v rrpc serve --triplet "$work/device.json" --exec 'tr a-z A-Z' -o json >"$work/rrpc.log" 2>&1 &
@@ -89,7 +90,8 @@ grep '"event"' "$work/rrpc.log" || true
 
 step "6. the data flow, both directions"
 echo "the backend (AMQP server-side subscription) receives what the device published:"
-run "$aliot" cloud sub --consumer-group DEMO_GROUP -t "/$PK/$DN/user/update" -C 1 -W 10 -o json
+# The group kept the update published in step 4; --until picks this run's among any older ones.
+run "$aliot" cloud sub --consumer-group DEMO_GROUP -t "/$PK/$DN/user/update" --until "$run_id" -W 10s -o json
 # The device listens on user/get (its RRPC server gives the connection up first).
 kill "$rrpc_pid"; wait "$rrpc_pid" 2>/dev/null || true
 "$aliot" -v sub --triplet "$work/device.json" -t user/get -C 1 -W 15 >"$work/device-sub.out" 2>"$work/device-sub.log" &

@@ -24,7 +24,7 @@ struct CloudPubOptions {
   std::optional<std::string> device_name;
   std::string topic;
   int qos = 0;
-  long timeout_ms = 30000;
+  Duration timeout = duration_of(std::chrono::seconds(30));
 };
 
 // The ProductKey of /pk/dn/... or /broadcast/pk/... topics.
@@ -79,13 +79,12 @@ Result<void> run_cloud_pub(Context& ctx, const CloudPubOptions& o) {
   ALIOT_TRY_ASSIGN(auto payload, read_payload(o.payload));
   r.payload = std::move(payload);
 
-  if (o.timeout_ms < 100 || o.timeout_ms > 600000) {
-    return Error(Errc::usage, "--timeout " + std::to_string(o.timeout_ms) + " is out of range",
-                 "give 100 to 600000 milliseconds");
-  }
+  ALIOT_TRY(check_duration(o.timeout, "--timeout", std::chrono::milliseconds(100),
+                           std::chrono::minutes(10)));
+  const long timeout_ms = static_cast<long>(o.timeout.value.count());
   ALIOT_TRY_ASSIGN(auto setup, resolve_api(o.api, ctx));
-  setup.http.timeout_ms = o.timeout_ms;
-  setup.http.connect_timeout_ms = std::min(o.timeout_ms, setup.http.connect_timeout_ms);
+  setup.http.timeout_ms = timeout_ms;
+  setup.http.connect_timeout_ms = std::min(timeout_ms, setup.http.connect_timeout_ms);
   ALIOT_TRY_ASSIGN(auto body, call_or_print(ctx, o.api, setup, "Pub", openapi::pub_params(r)));
   if (!body.has_value()) {
     return ok();
@@ -121,9 +120,9 @@ void add_cloud_pub_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("-d,--device-name", opts->device_name, "DeviceName for relative topics")
       ->type_name("DN")
       ->group("Device");
-  cmd->add_option("--timeout", opts->timeout_ms,
-                  "Milliseconds to wait for the platform's answer (100-600000, default 30000)")
-      ->type_name("MS");
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "How long to wait for the platform's answer, 100ms to 10m (default 30s; a "
+                      "bare number is seconds)");
   add_payload_options(*cmd, opts->payload, ctx);
   add_api_options(*cmd, opts->api, ctx);
   ctx.docs.attach(

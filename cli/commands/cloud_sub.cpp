@@ -5,6 +5,7 @@
 #include "commands/commands.hpp"
 #include "commands/device_session.hpp"
 #include "context.hpp"
+#include "options.hpp"
 #include "stream_limits.hpp"
 
 #include <aliot/amqp.hpp>
@@ -35,8 +36,9 @@ struct CloudSubOptions {
   int idle_timeout_s = 60;
   std::vector<std::string> filters;
   std::optional<long> count;
-  std::optional<double> wait_s;
+  std::optional<Duration> wait;
   std::optional<std::string> until;
+  bool from_now = false;
   bool verbose_topic = false;
   bool no_reconnect = false;
   bool dry_run = false;
@@ -59,10 +61,15 @@ std::string default_client_id() {
 
 Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   const auto start = amqp::Clock::now();
+  const auto start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
   if (o.idle_timeout_s < 30 || o.idle_timeout_s > 300) {
     return Error(Errc::usage, "--idle-timeout must be 30-300 seconds (the platform's range)");
   }
-  ALIOT_TRY_ASSIGN(auto limits, check_stream_limits(o.count, o.wait_s, o.until));
+  const std::optional<double> wait_s =
+      o.wait ? std::optional<double>(o.wait->seconds()) : std::nullopt;
+  ALIOT_TRY_ASSIGN(auto limits, check_stream_limits(o.count, wait_s, o.until));
   const std::optional<std::regex> until = std::move(limits);
   for (const auto& f : o.filters) {
     ALIOT_TRY(topic::validate_shape(f, topic::Use::subscribe));
@@ -117,11 +124,27 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   co.ca_file = settings.text("ca_file").value_or("");
   co.idle_timeout_s = o.idle_timeout_s;
   co.count = o.count;
-  if (o.wait_s) {
-    co.deadline = start + std::chrono::milliseconds(static_cast<long>(*o.wait_s * 1000));
+  if (o.wait) {
+    co.deadline = start + o.wait->value;
   }
   const bool bounded = o.count || o.until;
-  co.reconnect = !o.no_reconnect && (!bounded || o.wait_s);
+  co.reconnect = !o.no_reconnect && (!bounded || o.wait);
+  bool ready = false;
+  co.on_attached = [&] {
+    if (ready) {
+      return; // said once; a reconnect is logged under -v
+    }
+    ready = true;
+    nlohmann::ordered_json j;
+    j["consumer_group"] = o.consumer_group;
+    j["client_id"] = p.client_id;
+    j["endpoint"] = ep.host + ":" + std::to_string(ep.port);
+    j["topics"] = o.filters;
+    j["from_now"] = o.from_now;
+    print_ready(ctx, j,
+                "consuming group '" + o.consumer_group + "' as " + p.client_id + " on " + ep.host
+                    + ":" + std::to_string(ep.port) + (o.from_now ? " (from now)" : ""));
+  };
   co.stop = ctx.interrupted;
   co.log = [&ctx](const std::string& line) {
     ctx.out.info(line);
@@ -137,6 +160,14 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
 
   long printed = 0;
   auto handler = [&](const amqp::Message& m) -> Result<amqp::Step> {
+    if (o.from_now && m.generate_time && *m.generate_time < start_unix_ms) {
+      // The group's backlog: generated before this command started. Consumed (accepted), so it
+      // is not offered again, but neither printed nor counted.
+      ctx.out.info("skipped a message on " + m.topic + " generated "
+                   + std::to_string(start_unix_ms - *m.generate_time)
+                   + " ms before the start (--from-now)");
+      return amqp::Step::skip;
+    }
     bool wanted = o.filters.empty();
     for (const auto& f : o.filters) {
       wanted = wanted || topic::matches(f, m.topic);
@@ -172,11 +203,11 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
     if (r.error().code() == Errc::interrupted) {
       return ok(); // a subscriber stopped by SIGINT/SIGTERM has done its job
     }
-    if (r.error().code() == Errc::timeout && o.wait_s) {
+    if (r.error().code() == Errc::timeout && o.wait) {
       std::string what = o.count ? "received " + std::to_string(printed) + " of "
                                        + std::to_string(*o.count) + " message(s)"
                                  : (until ? "no message matched --until" : "nothing arrived");
-      return Error(Errc::timeout, what + " within " + fmt_seconds(*o.wait_s) + " s");
+      return Error(Errc::timeout, what + " within " + fmt_duration(o.wait->value));
     }
     return std::move(r).error();
   }
@@ -220,11 +251,14 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
                   "the others are released back to the group, not consumed")
       ->type_name("FILTER");
   cmd->add_option("-C,--count", opts->count, "Stop after N messages")->type_name("N");
-  cmd->add_option("-W,--wait", opts->wait_s,
-                  "Stop with exit 6 if not all expected messages arrived within SECONDS")
-      ->type_name("SECONDS");
+  add_duration_option(*cmd, "-W,--wait", opts->wait,
+                      "Stop with exit 6 if not all expected messages arrived within DURATION "
+                      "(30s, 2m; a bare number is seconds)");
   cmd->add_option("--until", opts->until, "Stop (exit 0) at the first payload matching REGEX")
       ->type_name("REGEX");
+  cmd->add_flag("--from-now", opts->from_now,
+                "Skip the group's backlog: consume without printing or counting every message "
+                "the platform generated before this command started");
   cmd->add_flag("--verbose-topic", opts->verbose_topic, "Print the topic before each payload");
   cmd->add_flag("--no-reconnect", opts->no_reconnect, "Exit 5 when the connection is lost");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the SASL user name and password and exit");
@@ -254,12 +288,26 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
        "makes a round trip through this consumer before the backend gets it; with no other "
        "consumer attached, the platform may offer the released messages to this one again and "
        "again. Give -t (and CI smoke tests) a consumer group of their own; cloud sub warns once "
-       "when -t is used.",
+       "when -t is used.\n\n"
+       "Once the server has attached the link it says so: under -o json the first line is "
+       "{\"event\":\"ready\",\"ts\",\"consumer_group\",\"client_id\",\"endpoint\","
+       "\"topics\",\"from_now\"}, in text one line `aliot: ready: ...` on stderr (not under "
+       "--quiet). A consumer group keeps what its devices published while no consumer was "
+       "attached, and hands that backlog over first: `-C 1` alone may print an old message. "
+       "In a test, publish a payload with a value of the run (--until RUN_ID) and add "
+       "--from-now: messages whose platform generateTime is before this command started are "
+       "consumed (taken from the group) without being printed or counted. The cut compares the "
+       "platform's clock with this host's, so keep the host's clock synchronized (NTP); a "
+       "message without a generateTime is treated as new. (Draining until the queue is empty "
+       "is not used: AMQP has no reliable empty-queue signal from the platform, and a drain "
+       "would race with messages published while it runs.)",
        {{"aliot cloud sub --access-key-id LTAI... --consumer-group DEFAULT_GROUP "
          "--amqp-endpoint amqps://1234.iot-amqp.cn-shanghai.aliyuncs.com",
          "Print every device message of the group"},
-        {"aliot cloud sub --consumer-group G -t '/+/+/user/update' -C 1 -W 30 -o json",
-         "Wait at most 30 s for one device update, as JSON (exit 6 if none)"},
+        {"aliot cloud sub --consumer-group G -t '/+/+/user/update' --until \"$RUN_ID\" "
+         "--from-now -W 30s -o json",
+         "In CI: wait at most 30 s for this run's device update, ignoring the group's backlog "
+         "(exit 6 if none)"},
         {"aliot cloud sub --consumer-group G --dry-run --timestamp 1700000000000",
          "Show the signed SASL credentials"}},
        {"aliot-cloud-pub", "aliot-sub"}});

@@ -22,8 +22,8 @@ namespace {
 struct ConnectOptions {
   DeviceFlags device;
   std::optional<std::string> check_sub;
-  std::optional<double> hold; // seconds; 0 = until SIGINT
-  double timeout_s = 10;
+  std::optional<Duration> hold; // 0 = until SIGINT
+  Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
 class StageReport {
@@ -98,7 +98,7 @@ Result<void> stages(Context& ctx,
                     StageReport& rep,
                     mqtt::Session& s) {
   const auto& ep = dc.endpoint;
-  const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
+  const auto timeout = o.timeout.value;
   if (ep.tls) { // a configuration error, before any stage touches the network
     ALIOT_TRY(config::check_ca_file(ep.ca_file));
   }
@@ -202,9 +202,8 @@ Result<void> stages(Context& ctx,
 }
 
 Result<void> run_connect(Context& ctx, const ConnectOptions& o) {
-  if (o.hold && *o.hold < 0) {
-    return Error(Errc::usage, "--hold must not be negative");
-  }
+  ALIOT_TRY(
+      check_duration(o.timeout, "--timeout", std::chrono::milliseconds(1), std::chrono::hours(1)));
   ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
   if (o.check_sub) {
     const std::string t =
@@ -231,12 +230,22 @@ Result<void> run_connect(Context& ctx, const ConnectOptions& o) {
     return r;
   }
   if (o.hold) {
-    ctx.out.info(*o.hold > 0 ? "online; holding for " + fmt_seconds(*o.hold) + " s"
-                             : "online; holding until interrupted");
+    const bool bounded = o.hold->value.count() > 0;
+    nlohmann::ordered_json j;
+    j["product_key"] = dc.identity.product_key;
+    j["device_name"] = dc.identity.device_name;
+    if (o.check_sub) {
+      j["topics"] = nlohmann::ordered_json::array(
+          {topic::expand(*o.check_sub, dc.identity.product_key, dc.identity.device_name)});
+    }
+    j["hold"] = bounded ? nlohmann::ordered_json(fmt_duration(o.hold->value)) : nullptr;
+    print_ready(ctx, j,
+                dc.identity.product_key + "/" + dc.identity.device_name + " online; holding "
+                    + (bounded ? "for " + fmt_duration(o.hold->value) : "until interrupted"));
     mqtt::RunOptions ro;
     ro.reconnect = true;
-    if (*o.hold > 0) {
-      ro.deadline = mqtt::after(std::chrono::milliseconds(static_cast<long>(*o.hold * 1000)));
+    if (bounded) {
+      ro.deadline = mqtt::after(o.hold->value);
     }
     auto h = s.run(ro);
     if (!h && h.error().code() != Errc::interrupted && h.error().code() != Errc::timeout) {
@@ -257,15 +266,14 @@ void add_connect_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("--check-sub", opts->check_sub,
                   "After CONNACK, subscribe to TOPIC and check the SUBACK")
       ->type_name("TOPIC");
-  cmd->add_option(
-         "--hold", opts->hold,
-         "Stay online for SECONDS (0 or no value: until SIGINT), reconnecting with backoff; "
-         "reconnects are reported on stderr")
-      ->type_name("SECONDS")
+  add_duration_option(*cmd, "--hold", opts->hold,
+                      "Stay online for DURATION (0 or no value: until SIGINT; 30s, 2m, a bare "
+                      "number is seconds), reconnecting with backoff; says `ready` once online, "
+                      "reconnects are reported on stderr")
       ->expected(0, 1)
       ->default_str("0");
-  cmd->add_option("--timeout", opts->timeout_s, "Seconds each stage may take (default 10)")
-      ->type_name("SECONDS");
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "How long each stage may take (default 10s)");
   ctx.docs.attach(
       cmd,
       {"Runs each stage of getting online and reports it with its duration: dns (resolving the "

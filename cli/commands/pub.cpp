@@ -27,7 +27,7 @@ struct PubOptions {
   int repeat = 1;
   int interval_ms = 0;
   double rate = 0; // messages per second; 0: as fast as the session takes them
-  double timeout_s = 10;
+  Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
 // The pause between two messages that --rate / --interval ask for.
@@ -86,7 +86,9 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
     payload = std::move(p);
   }
 
-  const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
+  ALIOT_TRY(
+      check_duration(o.timeout, "--timeout", std::chrono::milliseconds(1), std::chrono::hours(1)));
+  const auto timeout = o.timeout.value;
   auto s = device_session(ctx);
   ALIOT_TRY_ASSIGN(const auto params, connect_params(dc));
   ALIOT_TRY(s.connect(params, mqtt::after(timeout)));
@@ -168,9 +170,8 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
                   "30/s at QoS 0, 10/s at QoS 1")
       ->type_name("N")
       ->excludes(interval);
-  cmd->add_option("--timeout", opts->timeout_s,
-                  "Seconds to wait for CONNACK and for the PUBACKs (default 10)")
-      ->type_name("SECONDS");
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "How long to wait for CONNACK and for the PUBACKs (default 10s)");
   ctx.docs.attach(
       cmd,
       {"Logs in as the device and publishes to a topic. QoS 1 waits for every PUBACK and the exit "

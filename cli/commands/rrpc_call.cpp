@@ -2,6 +2,7 @@
 #include "commands/cloud_common.hpp"
 #include "commands/commands.hpp"
 #include "context.hpp"
+#include "options.hpp"
 
 #include <aliot/encoding.hpp>
 #include <aliot/identity.hpp>
@@ -19,17 +20,13 @@ struct RrpcCallOptions {
   PayloadFlags payload;
   std::optional<std::string> product_key;
   std::optional<std::string> device_name;
-  int timeout_ms = 5000;
+  Duration timeout = duration_of(std::chrono::seconds(5));
   std::optional<std::string> topic;
 };
 
 Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
-  if (o.timeout_ms < 1000 || o.timeout_ms > 8000) {
-    return Error(Errc::usage,
-                 "--timeout " + std::to_string(o.timeout_ms)
-                     + " ms is outside the platform's 1000-8000 ms",
-                 "the RRpc API accepts timeouts from 1000 to 8000 milliseconds");
-  }
+  ALIOT_TRY(check_duration(o.timeout, "--timeout", std::chrono::seconds(1), std::chrono::seconds(8),
+                           "the platform's RRpc API waits 1s to 8s for the device"));
   ALIOT_TRY_ASSIGN(auto target, resolve_target(ctx, o.product_key, o.device_name));
   openapi::RrpcRequest r;
   r.product_key = target.product_key;
@@ -42,7 +39,7 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
   }
   ALIOT_TRY(validate_product_key(r.product_key));
   ALIOT_TRY(validate_device_name(r.device_name));
-  r.timeout_ms = o.timeout_ms;
+  r.timeout_ms = static_cast<int>(o.timeout.value.count());
   if (o.topic) {
     const std::string full = topic::expand(*o.topic, r.product_key, r.device_name);
     ALIOT_TRY(topic::validate_shape(full, topic::Use::publish));
@@ -76,14 +73,14 @@ Result<void> run_rrpc_call(Context& ctx, const RrpcCallOptions& o) {
   const std::string device = r.product_key + "/" + r.device_name;
   if (res.rrpc_code == "SUCCESS") {
     if (!ctx.out.json()) {
-      ctx.out.raw(res.payload);
+      ctx.out.raw(res.payload + "\n"); // a line, as `sub` prints a payload
     }
     return ok();
   }
   if (res.rrpc_code == "TIMEOUT") {
     return Error(Errc::timeout,
                  "rrpc call to " + device + ": the device did not answer within "
-                     + std::to_string(r.timeout_ms) + " ms (RrpcCode TIMEOUT)",
+                     + fmt_duration(o.timeout.value) + " (RrpcCode TIMEOUT)",
                  "the device must reply on "
                      + (r.topic ? "the same /ext/rrpc/<id>" + *r.topic + " topic"
                                 : "/sys/" + device + "/rrpc/response/<messageId>")
@@ -116,9 +113,9 @@ void add_rrpc_call_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("-d,--device-name", opts->device_name, "DeviceName of the device")
       ->type_name("DN")
       ->group("Device");
-  cmd->add_option("--timeout", opts->timeout_ms,
-                  "How long the platform waits for the device, 1000-8000 ms (default 5000)")
-      ->type_name("MS");
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "How long the platform waits for the device, 1s to 8s (default 5s; "
+                      "500ms, 8s; a bare number is seconds)");
   cmd->add_option("--topic", opts->topic,
                   "Custom-topic RRPC: the device's custom topic (relative topics are under "
                   "/${pk}/${dn}/); the request arrives on /ext/rrpc/<id><topic>")
@@ -130,18 +127,21 @@ void add_rrpc_call_command(CLI::App& parent, Context& ctx) {
       {"Calls the cloud OpenAPI action RRpc: the platform publishes the request on "
        "/sys/${pk}/${dn}/rrpc/request/${messageId} (or /ext/rrpc/${messageId}${topic} with "
        "--topic) and waits up to --timeout for the device's answer.\n\n"
-       "The answer is printed raw on standard output (binary-safe). With -o json one line "
+       "The answer is printed on standard output as it came, followed by a newline. With -o json "
+       "one line "
        "{rrpc_code, message_id, payload or payload_base64, request_id} is printed instead.\n\n"
        "Exit status: 0 when the device answered (SUCCESS), 6 when it did not answer in time "
        "(TIMEOUT), 7 when it is offline (OFFLINE, HALFCONN, UNKNOWN) or the API refused the "
        "call, 4 when the AccessKey or its signature was rejected, 2 for a timeout outside "
-       "1000-8000 ms.\n\n"
+       "1s-8s. --timeout takes a duration (2500ms, 8s); a bare number is seconds, so the "
+       "milliseconds of older versions (--timeout 5000) are refused with the hint to write "
+       "5000ms.\n\n"
        "The AccessKey secret comes from ALIOT_ACCESS_KEY_SECRET, --access-key-secret-file or "
        "the profile. --dry-run prints the signed request; --nonce and --timestamp fix its inputs "
        "so the signature is reproducible.",
        {{"aliot rrpc call -k a1FakePK001 -d FakeDevice01 -m ping",
          "Ask the device and print its answer"},
-        {"aliot rrpc call -k a1FakePK001 -d FakeDevice01 --base64 AAEC --timeout 8000 -o json",
+        {"aliot rrpc call -k a1FakePK001 -d FakeDevice01 --base64 AAEC --timeout 8s -o json",
          "Send binary bytes, wait up to 8 s, print the reply as JSON"},
         {"aliot rrpc call -k a1FakePK001 -d FakeDevice01 --topic user/rrpc -m ping",
          "Custom-topic RRPC on /a1FakePK001/FakeDevice01/user/rrpc"},

@@ -21,7 +21,8 @@ struct ServeOptions {
   std::optional<std::string> exec;
   std::vector<std::string> custom;
   std::optional<long> count;
-  double timeout_s = 10;
+  std::optional<Duration> wait;
+  Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
 void log_event(Context& ctx,
@@ -54,6 +55,7 @@ void log_event(Context& ctx,
 }
 
 Result<void> run_serve(Context& ctx, const ServeOptions& o) {
+  const auto start = mqtt::Clock::now();
   const int modes = (o.reply ? 1 : 0) + (o.echo ? 1 : 0) + (o.exec ? 1 : 0);
   if (modes != 1) {
     return Error(Errc::usage, "give exactly one of --reply TEXT, --echo or --exec CMD");
@@ -64,6 +66,11 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
   if (o.reply && o.reply->size() > rrpc::k_max_reply) {
     return Error(Errc::usage, "--reply is over the platform's limit of 256 KB");
   }
+  if (o.wait && o.wait->value.count() <= 0) {
+    return Error(Errc::usage, "-W must be a positive duration");
+  }
+  ALIOT_TRY(
+      check_duration(o.timeout, "--timeout", std::chrono::milliseconds(1), std::chrono::hours(1)));
   ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
   const std::string& pk = dc.identity.product_key;
   const std::string& dn = dc.identity.device_name;
@@ -71,11 +78,44 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
   if (!o.custom.empty()) {
     dc.params.extra_options.emplace_back(rrpc::k_ext_option, rrpc::k_ext_custom_rrpc);
   }
-  const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
-  auto s = device_session(ctx);
   long served = 0;
+  const auto timeout = o.timeout.value;
+  std::optional<mqtt::Deadline> deadline;
+  if (o.wait) {
+    deadline = start + o.wait->value;
+  }
+  auto step_deadline = [&] {
+    auto d = mqtt::after(timeout);
+    return deadline ? std::min(d, *deadline) : d;
+  };
+  const auto nothing_in_time = [&] {
+    std::string what = o.count ? "served " + std::to_string(served) + " of "
+                                     + std::to_string(*o.count) + " request(s)"
+                               : "no request arrived";
+    return Error(Errc::timeout, what + " within " + fmt_duration(o.wait->value),
+                 "check that the caller (aliot rrpc call, the backend) calls this device: " + pk
+                     + "/" + dn);
+  };
+  auto s = device_session(ctx);
   std::optional<Error> fatal;
+  bool ready = false;
+  // Once, after the SUBACK: a caller started after this line finds the device serving.
+  auto say_ready = [&] {
+    if (ready) {
+      return;
+    }
+    ready = true;
+    nlohmann::ordered_json j;
+    j["product_key"] = pk;
+    j["device_name"] = dn;
+    j["topics"] = filters;
+    j["qos"] = 0;
+    print_ready(ctx, j,
+                pk + "/" + dn + " serving RRPC on " + filters.front()
+                    + (filters.size() > 1 ? " and custom topics" : ""));
+  };
   s.on_message([&](const mqtt::Message& m) {
+    say_ready(); // a request that came with the SUBACK is logged after the ready line
     const auto req = rrpc::parse_request(m.topic, pk, dn);
     if (!req) {
       ctx.out.debug("ignoring a message on " + m.topic);
@@ -111,17 +151,41 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
     log_event(ctx, "reply", id, reply_topic, &answer, nullptr);
   });
   ALIOT_TRY_ASSIGN(const auto params, connect_params(dc));
-  ALIOT_TRY(s.connect(params, mqtt::after(timeout)));
-  ALIOT_TRY(s.subscribe(filters, 0, mqtt::after(timeout)));
-  ctx.out.info("serving RRPC on " + filters.front()
-               + (filters.size() > 1 ? " and custom topics" : ""));
+  // A step that fails at -W's deadline is "nothing arrived within -W" (as `sub -W`).
+  auto failed = [&](const Error& e) -> Result<void> {
+    if (e.code() == Errc::interrupted) {
+      return ok();
+    }
+    if (deadline && mqtt::Clock::now() >= *deadline) {
+      return nothing_in_time();
+    }
+    return e;
+  };
+  if (auto c = s.connect(params, step_deadline()); !c) {
+    return failed(c.error());
+  }
+  if (auto g = s.subscribe(filters, 0, step_deadline()); !g) {
+    return failed(g.error());
+  }
+  say_ready();
+  if (ctx.out.json()) {
+    // The ready line went to stdout; -v's stderr says it as well (text: the ready line did).
+    ctx.out.info("serving RRPC on " + filters.front()
+                 + (filters.size() > 1 ? " and custom topics" : ""));
+  }
   mqtt::RunOptions ro;
-  ro.reconnect = !o.count;
+  ro.reconnect = !o.count && !o.wait;
+  ro.deadline = deadline;
   auto r = s.run(ro, [&] { return fatal.has_value() || (o.count && served >= *o.count); });
   if (fatal) {
     return *fatal;
   }
-  if (!r && r.error().code() != Errc::interrupted) {
+  if (!r && r.error().code() == Errc::timeout && deadline) {
+    // -W alone bounds the serving: what was served within it is the result (as `sub -W`).
+    if (served == 0 || (o.count && served < *o.count)) {
+      return nothing_in_time();
+    }
+  } else if (!r && r.error().code() != Errc::interrupted) {
     return r;
   }
   s.disconnect(mqtt::after(std::chrono::seconds(1)));
@@ -151,9 +215,11 @@ void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx) {
                   "ext=1; repeatable)")
       ->type_name("TOPIC");
   cmd->add_option("-C,--count", opts->count, "Stop after N requests")->type_name("N");
-  cmd->add_option("--timeout", opts->timeout_s,
-                  "Seconds to wait for CONNACK and SUBACK (default 10)")
-      ->type_name("SECONDS");
+  add_duration_option(*cmd, "-W,--wait", opts->wait,
+                      "Stop after DURATION (30s, 2m; a bare number is seconds); exit 6 if no "
+                      "request arrived (or fewer than -C)");
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "How long to wait for CONNACK, SUBACK and each reply's send (default 10s)");
   ctx.docs.attach(
       cmd,
       {"Logs in as the device, subscribes to /sys/${pk}/${dn}/rrpc/request/+ and answers each "
@@ -166,7 +232,14 @@ void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx) {
        "`reply ID TOPIC PAYLOAD`, or under -o json one line per event {\"ts\",\"event\":"
        "\"request\"|\"reply\"|\"error\",\"id\",\"topic\",\"payload\"|\"payload_base64\"|\"error\"}."
        " "
-       "Without -C it runs until SIGINT (exit 0), reconnecting with backoff.",
+       "Once subscribed (after the SUBACK) it says so: under -o json the first line is "
+       "{\"event\":\"ready\",\"ts\",\"product_key\",\"device_name\",\"topics\",\"qos\"}, in text "
+       "one line `aliot: ready: ...` on stderr (not under --quiet); start the caller after it. "
+       "Without -C or -W it runs until SIGINT (exit 0), reconnecting with backoff; -W bounds "
+       "the run (exit 6 if no request, or fewer than -C, arrived within it).\n\n"
+       "The platform allows one login per triplet: another process logging in with this "
+       "device's triplet (an `aliot pub` in the same script) kicks the server off. Use one "
+       "process per identity.",
        {{"aliot rrpc serve --triplet device.json --reply ok", "Answer every request with 'ok'"},
         {"aliot rrpc serve --triplet device.json --echo -C 1 -o json",
          "Echo one request, then exit"},

@@ -22,10 +22,10 @@ struct SubOptions {
   std::vector<std::string> topics;
   int qos = 0;
   std::optional<long> count;
-  std::optional<double> wait_s;
+  std::optional<Duration> wait;
   std::optional<std::string> until;
   bool verbose_topic = false;
-  double timeout_s = 10;
+  Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
 Result<void> run_sub(Context& ctx, const SubOptions& o) {
@@ -38,7 +38,11 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
   if (o.qos < 0 || o.qos > 2) {
     return Error(Errc::usage, "QoS " + std::to_string(o.qos) + " is not valid: use 0 or 1");
   }
-  ALIOT_TRY_ASSIGN(auto limits, check_stream_limits(o.count, o.wait_s, o.until));
+  const std::optional<double> wait_s =
+      o.wait ? std::optional<double>(o.wait->seconds()) : std::nullopt;
+  ALIOT_TRY_ASSIGN(auto limits, check_stream_limits(o.count, wait_s, o.until));
+  ALIOT_TRY(
+      check_duration(o.timeout, "--timeout", std::chrono::milliseconds(1), std::chrono::hours(1)));
   const std::optional<std::regex> until = std::move(limits);
   ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
   std::vector<std::string> filters;
@@ -53,19 +57,19 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
                  "more than 100 topics: the platform allows 100 subscriptions per device");
   }
 
-  const bool bounded = o.count || o.wait_s || o.until;
+  const bool bounded = o.count || o.wait || o.until;
   std::optional<mqtt::Deadline> deadline;
-  if (o.wait_s) {
-    deadline = start + std::chrono::milliseconds(static_cast<long>(*o.wait_s * 1000));
+  if (o.wait) {
+    deadline = start + o.wait->value;
   }
-  const auto op_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
+  const auto op_timeout = o.timeout.value;
   auto step_deadline = [&] {
     auto d = mqtt::after(op_timeout);
     return deadline ? std::min(d, *deadline) : d;
   };
   auto timeout_error = [&](const Error& e) -> Error {
     if (deadline && mqtt::Clock::now() >= *deadline) {
-      return Error(Errc::timeout, "no message arrived within " + fmt_seconds(*o.wait_s) + " s",
+      return Error(Errc::timeout, "no message arrived within " + fmt_duration(o.wait->value),
                    "check the topic, and that someone publishes to it");
     }
     return e;
@@ -75,7 +79,29 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
   long received = 0;
   bool matched = false;
   bool reader_gone = false; // stdout refused a write (EPIPE: `| head -1` has what it wanted)
+  bool ready = false;
+  // Once, after the first SUBACK: a script waits for this line before it publishes.
+  auto say_ready = [&] {
+    if (ready) {
+      return;
+    }
+    ready = true;
+    nlohmann::ordered_json j;
+    j["product_key"] = dc.identity.product_key;
+    j["device_name"] = dc.identity.device_name;
+    j["topics"] = filters;
+    j["qos"] = o.qos;
+    std::string text = dc.identity.product_key + "/" + dc.identity.device_name + " subscribed to";
+    for (const auto& f : filters) {
+      text += " " + f;
+    }
+    text += " (QoS " + std::to_string(o.qos) + ")";
+    if (!print_ready(ctx, j, text)) {
+      reader_gone = true;
+    }
+  };
   s.on_message([&](const mqtt::Message& m) {
+    say_ready(); // a message that came with the SUBACK is printed after the ready line
     if (reader_gone) {
       return;
     }
@@ -115,7 +141,11 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
     }
     return timeout_error(r.error());
   }
-  ctx.out.info("subscribed to " + std::to_string(filters.size()) + " topic(s)");
+  say_ready();
+  if (ctx.out.json()) {
+    // The ready line went to stdout; -v's stderr says it as well (text: the ready line did).
+    ctx.out.info("subscribed to " + std::to_string(filters.size()) + " topic(s)");
+  }
 
   mqtt::RunOptions ro;
   ro.deadline = deadline;
@@ -141,7 +171,7 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
       std::string what = o.count ? "received " + std::to_string(received) + " of "
                                        + std::to_string(*o.count) + " message(s)"
                                  : (until ? "no message matched --until" : "nothing arrived");
-      return Error(Errc::timeout, what + " within " + fmt_seconds(*o.wait_s) + " s");
+      return Error(Errc::timeout, what + " within " + fmt_duration(o.wait->value));
     }
     return std::move(r).error();
   }
@@ -165,22 +195,27 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
                   ->check(qos_validator());
   ctx.docs.completes_to(qos, {"0", "1"});
   cmd->add_option("-C,--count", opts->count, "Stop after N messages")->type_name("N");
-  cmd->add_option("-W,--wait", opts->wait_s,
-                  "Stop after SECONDS; exit 6 if nothing arrived (or fewer than -C, or no "
-                  "payload matched --until)")
-      ->type_name("SECONDS");
+  add_duration_option(*cmd, "-W,--wait", opts->wait,
+                      "Stop after DURATION (30s, 2m; a bare number is seconds); exit 6 if "
+                      "nothing arrived (or fewer than -C, or no payload matched --until)");
   cmd->add_option("--until", opts->until, "Stop (exit 0) at the first payload matching REGEX")
       ->type_name("REGEX");
   cmd->add_flag("--verbose-topic", opts->verbose_topic, "Print the topic before each payload");
-  cmd->add_option("--timeout", opts->timeout_s,
-                  "Seconds to wait for CONNACK and SUBACK (default 10)")
-      ->type_name("SECONDS");
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "How long to wait for CONNACK and SUBACK (default 10s)");
   ctx.docs.attach(
       cmd,
       {"Logs in as the device, subscribes, and prints each message as it arrives: the payload on "
        "a line (with --verbose-topic the topic first), or under -o json one line per message "
        "{\"ts\",\"topic\",\"qos\",\"payload\"} (\"payload_base64\" for payloads that are not "
        "UTF-8). Output is flushed after every message.\n\n"
+       "Once subscribed (after the SUBACK) it says so: under -o json the first line is "
+       "{\"event\":\"ready\",\"ts\",\"product_key\",\"device_name\",\"topics\",\"qos\"}, in text "
+       "one line `aliot: ready: ...` on stderr (not under --quiet). A script starts `aliot sub "
+       "... &`, waits for that line, then publishes: nothing published after it is lost. "
+       "The platform allows one login per triplet: a second process with the same triplet "
+       "(`aliot pub` with the sub's triplet) kicks this one off, so use one process per "
+       "identity.\n\n"
        "Without -C, -W or --until it runs until SIGINT (exit 0), reconnecting with backoff when "
        "the connection drops; with any of them it never reconnects and ends within its deadline. "
        "A subscription the platform refuses (SUBACK 0x80) is exit 4.\n\n"

@@ -61,6 +61,19 @@ std::vector<json> json_lines(const std::string& text) {
   return out;
 }
 
+// The JSON lines of a waiting command (sub, rrpc serve, cloud sub): the first must be its ready
+// event; the rest (what arrived) are returned.
+std::vector<json> after_ready(const std::string& text) {
+  auto lines = json_lines(text);
+  EXPECT_FALSE(lines.empty()) << "no ready line: " << text;
+  if (lines.empty()) {
+    return lines;
+  }
+  EXPECT_EQ(lines.front().value("event", ""), "ready") << text;
+  lines.erase(lines.begin());
+  return lines;
+}
+
 // An emulator with a product, a device, an AccessKey and consumer group G1 (and G2).
 class AmqpEmu : public ::testing::Test {
 protected:
@@ -242,7 +255,7 @@ TEST_F(AmqpEmu, DevicePubReachesCloudSub) {
       run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "6", "-W", "20", "-o", "json"},
                 {.env = env(), .timeout_s = 30});
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto lines = json_lines(r.out);
+  const auto lines = after_ready(r.out);
   ASSERT_EQ(lines.size(), 6u) << r.out;
   std::set<std::string> ids;
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -297,7 +310,7 @@ TEST_F(AmqpEmu, TopicFilterReleasesWhatItDoesNotMatchToTheGroup) {
   ASSERT_TRUE(stderr_has(filtered, "released a message on /" + pk + "/" + k_dn + "/user/update", 10,
                          std::chrono::seconds(30)))
       << filtered.err();
-  EXPECT_EQ(filtered.out(), "");
+  EXPECT_TRUE(after_ready(filtered.out()).empty()) << filtered.out(); // the ready line only
   EXPECT_EQ(occurrences(filtered.err(), "-t filters on this side"), 1) << filtered.err();
 
   // A second consumer of the group receives every one of device A's messages.
@@ -306,7 +319,7 @@ TEST_F(AmqpEmu, TopicFilterReleasesWhatItDoesNotMatchToTheGroup) {
                           {.env = env(), .timeout_s = 40});
   ASSERT_EQ(second.status, 0) << second.out << second.err;
   std::multiset<std::string> got;
-  for (const auto& j : json_lines(second.out)) {
+  for (const auto& j : after_ready(second.out)) {
     EXPECT_EQ(j["topic"], "/" + pk + "/" + k_dn + "/user/update");
     EXPECT_FALSE(j.contains("delivery_count")) << "a release is not a failed delivery: " << j;
     got.insert(j["payload"].get<std::string>());
@@ -322,7 +335,7 @@ TEST_F(AmqpEmu, TopicFilterReleasesWhatItDoesNotMatchToTheGroup) {
       run_aliot({"pub", "-k", k_pk, "-d", dev_b, "-t", "user/update", "-m", "b0"}, {.env = env()});
   ASSERT_EQ(b.status, 0) << b.err;
   ASSERT_EQ(filtered.wait(std::chrono::seconds(30)), 0) << filtered.err();
-  const auto lines = json_lines(filtered.out());
+  const auto lines = after_ready(filtered.out());
   ASSERT_EQ(lines.size(), 1U) << filtered.out();
   EXPECT_EQ(lines[0]["payload"], "b0");
   EXPECT_EQ(lines[0]["topic"], "/" + pk + "/" + dev_b + "/user/update");
@@ -363,7 +376,7 @@ TEST_F(AmqpEmu, PythonProtonPeerGetsTheSameMessages) {
   ASSERT_EQ(a.status, 0) << a.err;
   auto p = run(py({"--group", "G2", "--count", "4", "--wait", "20"}), {.timeout_s = 30});
   ASSERT_EQ(p.status, 0) << p.err;
-  const auto al = json_lines(a.out), pl = json_lines(p.out);
+  const auto al = after_ready(a.out), pl = json_lines(p.out);
   ASSERT_EQ(al.size(), 4u);
   ASSERT_EQ(pl.size(), 4u);
   std::set<std::string> ai, pi;
@@ -402,7 +415,7 @@ TEST_F(AmqpEmu, KilledConsumerMessagesAreRedelivered) {
       run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "3", "-W", "20", "-o", "json"},
                 {.env = env(), .timeout_s = 30});
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto lines = json_lines(r.out);
+  const auto lines = after_ready(r.out);
   ASSERT_EQ(lines.size(), 3u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(lines[i]["payload"], "r" + std::to_string(i));
@@ -427,7 +440,7 @@ TEST_F(AmqpEmu, TwoConsumersInOneGroupSplitMessages) {
   ASSERT_EQ(c2.wait(std::chrono::seconds(35)), 0) << c2.err();
   std::multiset<std::string> all;
   for (const auto* c : {&c1, &c2}) {
-    const auto lines = json_lines(c->out());
+    const auto lines = after_ready(c->out());
     EXPECT_EQ(lines.size(), 10u);
     for (const auto& j : lines) {
       all.insert(j["payload"].get<std::string>());
@@ -460,6 +473,49 @@ TEST_F(AmqpEmu, ReadmeSmokeTestRecipe) {
   ss << script.rdbuf();
   EXPECT_NE(rs.str().find("```sh\n" + ss.str() + "```"), std::string::npos)
       << "README.md must quote tests/amqp/smoke.sh verbatim in a ```sh block";
+}
+
+// The ready line comes first, once the server attached the link; --from-now consumes the group's
+// backlog without printing or counting it, so `-C 1` waits for a message published after the start.
+TEST_F(AmqpEmu, CloudSubSaysReadyFirstAndFromNowSkipsTheBacklog) {
+  publish("backlog-1"); // published while nobody consumed group G1: the group keeps it
+  publish("backlog-2");
+  Background c({aliot_bin(), "-v", "cloud", "sub", "--consumer-group", "G1", "--client-id", "fresh",
+                "--from-now", "-C", "1", "-W", "30s", "-o", "json"},
+               {.env = env()});
+  const auto first = c.read_line(std::chrono::seconds(20));
+  ASSERT_TRUE(first.has_value()) << c.err();
+  const auto ready = json::parse(*first);
+  EXPECT_EQ(ready["event"], "ready") << *first;
+  EXPECT_EQ(ready["consumer_group"], "G1");
+  EXPECT_EQ(ready["client_id"], "fresh");
+  EXPECT_EQ(ready["from_now"], true);
+  // Both backlog messages are taken (and skipped) before the new one is published.
+  ASSERT_TRUE(stderr_has(c, "before the start (--from-now)", 2, std::chrono::seconds(20)))
+      << c.err();
+  publish("after-start");
+  ASSERT_EQ(c.wait(std::chrono::seconds(30)), 0) << c.err();
+  const auto lines = after_ready(c.out());
+  ASSERT_EQ(lines.size(), 1U) << c.out();
+  EXPECT_EQ(lines[0]["payload"], "after-start");
+  // The backlog was consumed, not left for the next consumer of the group.
+  auto r = run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "2s"},
+                     {.env = env(), .timeout_s = 20});
+  EXPECT_EQ(r.status, 6) << r.out << r.err;
+
+  // Without --from-now the group's backlog is what `-C 1` prints (why the flag exists).
+  publish("old");
+  r = run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20s"},
+                {.env = env(), .timeout_s = 30});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "old\n");
+  // In text mode the ready line is one stderr line, without -v; --quiet leaves it out.
+  EXPECT_NE(r.err.find("aliot: ready: consuming group 'G1'"), std::string::npos) << r.err;
+  r = run_aliot(
+      {"--quiet", "cloud", "sub", "--consumer-group", "G2", "--from-now", "-C", "1", "-W", "1"},
+      {.env = env(), .timeout_s = 20});
+  EXPECT_EQ(r.status, 6) << r.err;
+  EXPECT_EQ(r.err.find("ready"), std::string::npos) << r.err;
 }
 
 TEST_F(AmqpEmu, SigintStopsAnUnboundedConsumerCleanly) {

@@ -134,9 +134,11 @@ std::vector<std::string> api_args(const json& v) {
   const auto& p = v["params"];
   std::vector<std::string> a;
   if (v["action"] == "RRpc") {
-    a = {"rrpc",      "call",          "-k",       p["ProductKey"],
-         "-d",        p["DeviceName"], "--base64", p["RequestBase64Byte"],
-         "--timeout", p["Timeout"]};
+    a = {"rrpc",      "call",
+         "-k",        p["ProductKey"],
+         "-d",        p["DeviceName"],
+         "--base64",  p["RequestBase64Byte"],
+         "--timeout", p["Timeout"].get<std::string>() + "ms"};
     if (p.contains("Topic")) {
       a.emplace_back("--topic");
       a.push_back(p["Topic"]);
@@ -242,12 +244,12 @@ TEST(OpenApiDryRun, FreshNonceAndTimestampByDefault) {
 
 TEST(OpenApiDryRun, BadInputsAreUsageErrors) {
   const Env env{{"ALIOT_ACCESS_KEY_SECRET", k_aksecret}, {"ALIOT_ACCESS_KEY_ID", k_akid}};
-  for (const char* t : {"999", "8001", "0"}) {
+  for (const char* t : {"999ms", "8001ms", "0", "9s"}) {
     const auto r =
         run_aliot({"rrpc", "call", "-k", k_pk, "-d", "FakeDevice01", "-m", "x", "--timeout", t},
                   {.env = env});
     EXPECT_EQ(r.status, 2) << t;
-    EXPECT_NE(r.err.find("1000-8000"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("outside 1s to 8s"), std::string::npos) << r.err;
   }
   // The Timestamp is signed as given: exactly YYYY-MM-DDTHH:MM:SSZ, and a date that exists.
   for (const char* t : {"yesterday", "2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z",

@@ -260,10 +260,10 @@ TEST_F(OnEmulator, RrpcCallAnsweredByMosquittoClients) {
   Background device({"bash", sf});
   ASSERT_TRUE(device.wait_for("READY", std::chrono::seconds(15))) << device.err();
   const auto r =
-      run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-1", "-m", "ping", "--timeout", "8000"},
+      run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-1", "-m", "ping", "--timeout", "8s"},
                 {.env = env()});
   EXPECT_EQ(r.status, 0) << r.err << device.err();
-  EXPECT_EQ(r.out, "pong:ping");
+  EXPECT_EQ(r.out, "pong:ping\n");
 }
 
 TEST_F(OnEmulator, RrpcTimeoutAndOffline) {
@@ -282,7 +282,7 @@ TEST_F(OnEmulator, RrpcTimeoutAndOffline) {
   argv.insert(argv.end(), {"-t", "/sys/a1FakePK001/emu-rrpc-2/rrpc/request/+", "-d"});
   Background sub(argv);
   ASSERT_TRUE(sub.wait_for("SUBACK", std::chrono::seconds(15))) << sub.err();
-  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-2", "-m", "x", "--timeout", "1000"},
+  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-rrpc-2", "-m", "x", "--timeout", "1s"},
                 {.env = env()});
   EXPECT_EQ(r.status, 6) << r.err;
   EXPECT_NE(r.err.find("TIMEOUT"), std::string::npos) << r.err;
@@ -292,7 +292,7 @@ TEST_F(OnEmulator, BadAccessKeySecretIsExit4AndCurlReplaysADryRun) {
   auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-any", "-m", "x"},
                      {.env = merge(env(), {{"ALIOT_ACCESS_KEY_SECRET", "wrong-secret"}})});
   EXPECT_EQ(r.status, 4) << r.err;
-  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-any", "-m", "x", "--timeout", "9000"},
+  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "emu-any", "-m", "x", "--timeout", "9s"},
                 {.env = env()});
   EXPECT_EQ(r.status, 2) << r.err;
 

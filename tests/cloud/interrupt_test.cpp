@@ -68,14 +68,14 @@ TEST(Interrupt, CloudPubTimeoutBoundsAStalledCall) {
                 {"ALIOT_ACCESS_KEY_SECRET", "akSecret0123456789"}};
   const auto start = std::chrono::steady_clock::now();
   const auto r = run_aliot({"cloud", "pub", "-k", "a1FakePK001", "-d", "dev1", "-t", "user/get",
-                            "-m", "x", "--timeout", "500"},
+                            "-m", "x", "--timeout", "500ms"},
                            {.env = env, .timeout_s = 20});
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(r.status, 6) << r.err;
   EXPECT_GE(took, std::chrono::milliseconds(450));
   EXPECT_LT(took, std::chrono::seconds(3));
   const auto bad = run_aliot({"cloud", "pub", "-k", "a1FakePK001", "-d", "dev1", "-t", "user/get",
-                              "-m", "x", "--timeout", "50"},
+                              "-m", "x", "--timeout", "50ms"},
                              {.env = env});
   EXPECT_EQ(bad.status, 2) << bad.err;
 }

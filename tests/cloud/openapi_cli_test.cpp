@@ -17,7 +17,7 @@ TEST_F(OpenApiCli, RrpcSuccessPrintsTheRawReply) {
   const auto r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-m", "ping"},
                            {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "re:ping"); // raw: no newline added
+  EXPECT_EQ(r.out, "re:ping\n"); // the bytes as they came, then a newline
   const auto q = platform().state()["requests"].back()["params"];
   EXPECT_EQ(q["Action"], "RRpc");
   EXPECT_EQ(q["Timeout"], "5000");
@@ -32,8 +32,8 @@ TEST_F(OpenApiCli, RrpcBinaryPayloadsBothWays) {
   auto r =
       run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-f", f}, {.env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "re:" + bin);
-  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-s", "-o", "json", "--timeout", "8000",
+  EXPECT_EQ(r.out, "re:" + bin + "\n");
+  r = run_aliot({"rrpc", "call", "-k", k_pk, "-d", "dev1", "-s", "-o", "json", "--timeout", "8s",
                  "--instance", "iot-06zfakeA001"},
                 {.input = bin, .env = platform().env()});
   ASSERT_EQ(r.status, 0) << r.err;

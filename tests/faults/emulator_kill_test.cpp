@@ -55,7 +55,7 @@ struct Platform {
   }
   ProcResult cloud_pub(const std::string& dn, const std::string& payload) const {
     return run_aliot({"cloud", "pub", "-k", k_pk, "-d", dn, "-q", "1", "-t", "user/get", "-m",
-                      payload, "--timeout", "5000"},
+                      payload, "--timeout", "5s"},
                      {.env = env, .timeout_s = 30});
   }
 };
@@ -175,7 +175,7 @@ TEST(KillNine, ConnectHoldComesBackOnline) {
   auto hold = device({"connect", "--tcp", "-k", k_pk, "-d", "hold-1", "--hold"}, p.env);
   // Online: an RRPC to it reaches a device that does not answer (TIMEOUT, exit 6), not OFFLINE.
   const std::vector<std::string> probe{"rrpc",   "call", "-k",   k_pk,        "-d",
-                                       "hold-1", "-m",   "ping", "--timeout", "1000"};
+                                       "hold-1", "-m",   "ping", "--timeout", "1s"};
   for (int i = 0; i < 100; ++i) {
     if (run_aliot(probe, {.env = p.env}).status == 6) {
       break;
@@ -199,20 +199,20 @@ TEST(KillNine, RrpcServeComesBackAndAnswersEachCallOnce) {
       {"rrpc", "serve", "-v", "--tcp", "-k", k_pk, "-d", "serve-1", "--echo", "-o", "json"}, p.env);
   ASSERT_TRUE(wait_err(serve, "serving RRPC", std::chrono::seconds(30))) << serve.err();
   auto call = [&](const std::string& m) {
-    return run_aliot({"rrpc", "call", "-k", k_pk, "-d", "serve-1", "-m", m, "--timeout", "5000"},
+    return run_aliot({"rrpc", "call", "-k", k_pk, "-d", "serve-1", "-m", m, "--timeout", "5s"},
                      {.env = p.env, .timeout_s = 30});
   };
   for (int i = 0; i < 3; ++i) {
     const auto r = call("before-" + std::to_string(i));
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "before-" + std::to_string(i));
+    EXPECT_EQ(r.out, "before-" + std::to_string(i) + "\n");
   }
   p.kill_and_restart(serve);
   ASSERT_TRUE(wait_err(serve, "reconnected to", std::chrono::seconds(60))) << serve.err();
   for (int i = 0; i < 3; ++i) {
     const auto r = call("after-" + std::to_string(i));
     ASSERT_EQ(r.status, 0) << r.err << serve.err();
-    EXPECT_EQ(r.out, "after-" + std::to_string(i));
+    EXPECT_EQ(r.out, "after-" + std::to_string(i) + "\n");
   }
   serve.signal(SIGINT);
   ASSERT_TRUE(serve.wait(std::chrono::seconds(10)).has_value());

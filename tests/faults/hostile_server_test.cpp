@@ -55,11 +55,11 @@ TEST_P(HostileServer, EveryHttpCommandEndsWithItsExitCodeInTime) {
        std::chrono::milliseconds(2000)},
       {"cloud pub",
        {"cloud", "pub", "-k", "a1FakePK001", "-d", "hostile-0", "-t", "user/get", "-m", "x",
-        "--timeout", "2000"},
+        "--timeout", "2s"},
        std::chrono::milliseconds(2000)},
       // The platform waits --timeout for the device; the HTTP exchange is allowed 15 s more.
       {"rrpc call",
-       {"rrpc", "call", "-k", "a1FakePK001", "-d", "hostile-0", "-m", "x", "--timeout", "1000"},
+       {"rrpc", "call", "-k", "a1FakePK001", "-d", "hostile-0", "-m", "x", "--timeout", "1s"},
        std::chrono::milliseconds(16000)},
   };
   for (const auto& c : commands) {

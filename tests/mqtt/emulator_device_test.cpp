@@ -77,6 +77,19 @@ std::vector<json> json_lines(const std::string& text) {
   return out;
 }
 
+// The JSON lines of a waiting command (sub, rrpc serve, cloud sub): the first must be its ready
+// event; the rest (what arrived) are returned.
+std::vector<json> after_ready(const std::string& text) {
+  auto lines = json_lines(text);
+  EXPECT_FALSE(lines.empty()) << "no ready line: " << text;
+  if (lines.empty()) {
+    return lines;
+  }
+  EXPECT_EQ(lines.front().value("event", ""), "ready") << text;
+  lines.erase(lines.begin());
+  return lines;
+}
+
 std::string big_payload() {
   std::string big(256 * 1024, 'x');
   for (std::size_t i = 0; i < big.size(); i += 997) {
@@ -140,7 +153,7 @@ TEST(EmulatorSub, SeesWhatTheCloudSendsOnUserGetAndStopsAfterExactlyThree) {
   auto st = sub.wait(std::chrono::seconds(30));
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(*st, 0) << sub.err();
-  const auto lines = json_lines(sub.out());
+  const auto lines = after_ready(sub.out());
   ASSERT_EQ(lines.size(), 3U) << sub.out().substr(0, 300);
   const std::string topic = std::string("/") + k_pk + "/" + k_dn + "/user/get";
   EXPECT_EQ(lines[0]["topic"], topic);
@@ -185,15 +198,15 @@ TEST(EmulatorSub, WaitWithoutCountIsNotAnErrorOnceAMessageArrived) {
 }
 
 TEST(EmulatorSub, StopsWithExit0WhenTheReaderOfItsPipeGoesAway) {
-  // `aliot sub ... -o json | head -1`: a real pipe whose reader exits after the first line. The
-  // next write fails with EPIPE and sub ends (exit 0), as mosquitto_sub does, instead of running
-  // on forever.
+  // `aliot sub ... -o json | head -2`: a real pipe whose reader exits after the ready line and
+  // the first message. The next write fails with EPIPE and sub ends (exit 0), as mosquitto_sub
+  // does, instead of running on forever.
   Emu e;
   std::string cmd = "'" + aliot_bin() + "' sub -v -t user/get -o json";
   for (const auto& a : e.dev()) {
     cmd += " '" + a + "'";
   }
-  Background pipeline({"bash", "-c", cmd + " | head -1; echo \"status=${PIPESTATUS[0]}\""},
+  Background pipeline({"bash", "-c", cmd + " | head -2; echo \"status=${PIPESTATUS[0]}\""},
                       {.env = e.env});
   wait_err(pipeline, "subscribed to");
   std::optional<int> st;
@@ -208,7 +221,10 @@ TEST(EmulatorSub, StopsWithExit0WhenTheReaderOfItsPipeGoesAway) {
   EXPECT_EQ(*st, 0);
   const auto nl = pipeline.out().find('\n');
   ASSERT_NE(nl, std::string::npos) << pipeline.out();
-  EXPECT_EQ(json::parse(pipeline.out().substr(0, nl))["payload"], "m0");
+  EXPECT_EQ(json::parse(pipeline.out().substr(0, nl))["event"], "ready");
+  const auto nl2 = pipeline.out().find('\n', nl + 1);
+  ASSERT_NE(nl2, std::string::npos) << pipeline.out();
+  EXPECT_EQ(json::parse(pipeline.out().substr(nl + 1, nl2 - nl - 1))["payload"], "m0");
   EXPECT_NE(pipeline.out().find("status=0\n"), std::string::npos) << pipeline.out();
 }
 
@@ -350,7 +366,7 @@ TEST(EmulatorRrpcServe, AnswersRrpcCallWithReplyEchoAndExec) {
     wait_err(serve, "serving RRPC");
     auto c = run_aliot(cat({"rrpc", "call", "-m", "ping"}, e.dev()), {.env = e.env});
     EXPECT_EQ(c.status, 0) << c.err;
-    EXPECT_EQ(c.out, "pong");
+    EXPECT_EQ(c.out, "pong\n");
     auto st = serve.wait(std::chrono::seconds(10));
     ASSERT_TRUE(st.has_value());
     EXPECT_EQ(*st, 0) << serve.err();
@@ -361,13 +377,13 @@ TEST(EmulatorRrpcServe, AnswersRrpcCallWithReplyEchoAndExec) {
     wait_err(serve, "serving RRPC");
     auto c = run_aliot(cat({"rrpc", "call", "-m", "hello echo"}, e.dev()), {.env = e.env});
     EXPECT_EQ(c.status, 0) << c.err;
-    EXPECT_EQ(c.out, "hello echo");
+    EXPECT_EQ(c.out, "hello echo\n");
     auto bin =
         run_aliot(cat({"rrpc", "call", "--hex", "00ff01", "-o", "json"}, e.dev()), {.env = e.env});
     EXPECT_EQ(bin.status, 0) << bin.err;
     EXPECT_EQ(json::parse(bin.out)["payload_base64"], "AP8B");
     ASSERT_TRUE(serve.wait(std::chrono::seconds(10)).has_value());
-    const auto log = json_lines(serve.out());
+    const auto log = after_ready(serve.out());
     ASSERT_EQ(log.size(), 4U) << serve.out();
     EXPECT_EQ(log[0]["event"], "request");
     EXPECT_EQ(log[1]["event"], "reply");
@@ -387,8 +403,8 @@ TEST(EmulatorRrpcServe, AnswersRrpcCallWithReplyEchoAndExec) {
             e.dev()),
         e.env);
     wait_err(serve, "serving RRPC");
-    auto bad = run_aliot(cat({"rrpc", "call", "--timeout", "1000", "-m", "fail"}, e.dev()),
-                         {.env = e.env});
+    auto bad =
+        run_aliot(cat({"rrpc", "call", "--timeout", "1s", "-m", "fail"}, e.dev()), {.env = e.env});
     EXPECT_EQ(bad.status, 6) << bad.err; // no reply: the platform says TIMEOUT
     auto good = run_aliot(cat({"rrpc", "call", "-m", "ok", "-o", "json"}, e.dev()), {.env = e.env});
     ASSERT_EQ(good.status, 0) << good.err;
@@ -410,9 +426,9 @@ TEST(EmulatorRrpcServe, AnswersCustomTopicRrpc) {
   auto c = run_aliot(cat({"rrpc", "call", "--topic", "user/get", "-m", "custom"}, e.dev()),
                      {.env = e.env});
   EXPECT_EQ(c.status, 0) << c.err;
-  EXPECT_EQ(c.out, "custom");
+  EXPECT_EQ(c.out, "custom\n");
   ASSERT_TRUE(serve.wait(std::chrono::seconds(10)).has_value());
-  const auto log = json_lines(serve.out());
+  const auto log = after_ready(serve.out());
   ASSERT_EQ(log.size(), 2U) << serve.out();
   EXPECT_EQ(log[1]["topic"].get<std::string>().find("/ext/rrpc/"), 0U);
   EXPECT_EQ(log[0]["topic"], log[1]["topic"]);

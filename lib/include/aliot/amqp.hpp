@@ -104,20 +104,27 @@ struct ConsumerOptions {
   const std::atomic<bool>* stop = nullptr; // set from a signal handler: Errc::interrupted
   // Progress lines (connected, reconnecting); never carries a secret.
   std::function<void(const std::string&)> log;
+  // Called on the consumer's thread each time the server has attached the receiver link (the
+  // consumer is ready: messages published from now on come to the group), before any message of
+  // that link is handed over.
+  std::function<void()> on_attached;
 };
 
 // What the handler did with a message: `next` (counted, accepted, go on), `release` (not wanted,
 // e.g. a client-side topic filter: settled as AMQP `released`, never accepted, so the platform
-// hands it to another consumer of the group; not counted), `stop` (counted, accepted, then stop).
+// hands it to another consumer of the group; not counted), `skip` (accepted, so consumed from the
+// group, but not counted: backlog a consumer drains without wanting it), `stop` (counted,
+// accepted, then stop).
 // An error stops without accepting the message (it is redelivered). Called once per messageId
 // not handled yet (a released message that comes back is offered to the handler again), on the
 // consumer's thread.
-enum class Step { next, release, stop };
+enum class Step { next, release, skip, stop };
 using Handler = std::function<Result<Step>(const Message&)>;
 
 struct ConsumeStats {
   long handled = 0;    // messages the handler counted (next or stop) and accepted
   long released = 0;   // messages the handler did not want (released to the group, not counted)
+  long skipped = 0;    // messages the handler drained (accepted, not counted)
   long duplicates = 0; // messages dropped (and accepted) because their messageId was seen
   int connects = 0;    // successful connections
 };

@@ -242,6 +242,11 @@ public:
     }
     m_sh.seen.insert(msg.message_id);
     d.accept();
+    if (*r == Step::skip) {
+      ++m_sh.stats.skipped;
+      top_up(); // not counted: the credit it took is given back
+      return;
+    }
     ++m_sh.stats.handled;
     if (*r == Step::stop || (m_sh.o.count && m_sh.stats.handled >= *m_sh.o.count)) {
       finish(Outcome::done, "");
@@ -253,6 +258,12 @@ public:
   void on_transport_error(proton::transport& t) override { failed(t.error()); }
   void on_connection_error(proton::connection& c) override { failed(c.error()); }
   void on_receiver_error(proton::receiver& r) override { failed(r.error()); }
+
+  void on_receiver_open(proton::receiver& /*r*/) override {
+    if (!m_outcome && m_sh.o.on_attached) {
+      m_sh.o.on_attached();
+    }
+  }
 
   void on_receiver_close(proton::receiver& /*r*/) override {
     if (!m_outcome) {
@@ -423,6 +434,6 @@ Result<ConsumeStats> module::consume_proton(const ConsumerOptions& o, const Hand
 
 } // namespace aliot::amqp
 
-extern "C" aliot::amqp::module::ConsumeFn aliot_amqp_module_v1() {
+extern "C" aliot::amqp::module::ConsumeFn aliot_amqp_module_v2() {
   return &aliot::amqp::module::consume_proton;
 }

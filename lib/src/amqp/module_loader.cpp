@@ -77,13 +77,13 @@ const Loaded& load() {
         l.error = "cannot load " + path + ": " + (why != nullptr ? why : "unknown error");
         return;
       }
-      void* sym = dlsym(lib, "aliot_amqp_module_v1");
+      void* sym = dlsym(lib, "aliot_amqp_module_v2");
       if (sym == nullptr) {
-        l.error = path + " has no aliot_amqp_module_v1 (another aliot version?)";
+        l.error = path + " has no aliot_amqp_module_v2 (another aliot version?)";
         return;
       }
       // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
-      l.consume = reinterpret_cast<decltype(&aliot_amqp_module_v1)>(sym)();
+      l.consume = reinterpret_cast<decltype(&aliot_amqp_module_v2)>(sym)();
       return;
     }
     l.error = "the AMQP module libaliot-amqp.so was not found (looked in " + tried + ")";
