@@ -1,5 +1,6 @@
 // `aliot burn`: from the options to the journal, the pool and the credential source.
 #include "commands/burn_setup.hpp"
+
 #include "commands/pool_uri.hpp"
 
 #include <aliot/config.hpp>

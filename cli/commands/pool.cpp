@@ -210,8 +210,8 @@ Result<void> run_status(Context& ctx, const PoolOptions& o) {
     return Error(Errc::io,
                  fmt::format("credential pool {}: {} triplet{} whose stored secret no longer "
                              "matches its fingerprint (edited or damaged): {}",
-                             pool->path(), found.damaged.size(), found.damaged.size() == 1 ? "" : "s",
-                             names),
+                             pool->path(), found.damaged.size(),
+                             found.damaged.size() == 1 ? "" : "s", names),
                  "a burn sets each one aside (QUARANTINED) when it comes to it; restore the pool "
                  "from its backup to get them back");
   }
@@ -237,7 +237,8 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
       cmd, {"A pool holds the triplets a station burns (`aliot burn --pool DB`), one SQLite file "
             "per station, created mode 0600 because it holds the secrets (a pool others can read "
             "is refused), or one PostgreSQL database shared by several stations (`--pool "
-            "postgresql://...`, made by `aliot pool init`). Each triplet is AVAILABLE, RESERVED for a unit, TRANSMITTED (its write "
+            "postgresql://...`, made by `aliot pool init`). Each triplet is AVAILABLE, RESERVED "
+            "for a unit, TRANSMITTED (its write "
             "intent is in the journal: it may be in the unit and is never given to another), "
             "BOUND (the unit passed), FAILED (transmitted, the unit failed: it stays that unit's) "
             "or QUARANTINED (set aside: its secret no longer matched its fingerprint, or the "

@@ -111,8 +111,9 @@ public:
   // A file that holds an SQLite database without a pool (a journal given as --pool) is refused
   // (Errc::io, "not an aliot pool") and left untouched.
   static Result<std::unique_ptr<Pool>> open(const std::string& path, WallClock clock = {});
-  // An existing pool only (`pool status`; a URI as open()): a missing file, an empty (0-byte) one, or one that is
-  // not an SQLite database holding a pool is refused (Errc::io) without creating anything.
+  // An existing pool only (`pool status`; a URI as open()): a missing file, an empty (0-byte) one,
+  // or one that is not an SQLite database holding a pool is refused (Errc::io) without creating
+  // anything.
   static Result<std::unique_ptr<Pool>> open_existing(const std::string& path);
   virtual ~Pool() = default;
 

@@ -3,9 +3,8 @@
 // text, and none reaches the server's log with a logged statement.
 #include "factory/pg/module.hpp"
 
-#include <libpq-fe.h>
-
 #include <cstring>
+#include <libpq-fe.h>
 #include <utility>
 
 namespace aliot::factory::pg {
@@ -66,8 +65,8 @@ private:
           if (PQgetisnull(r, i, j) != 0) {
             row.emplace_back();
           } else {
-            row.emplace_back(std::string(PQgetvalue(r, i, j),
-                                         static_cast<std::size_t>(PQgetlength(r, i, j))));
+            row.emplace_back(
+                std::string(PQgetvalue(r, i, j), static_cast<std::size_t>(PQgetlength(r, i, j))));
           }
         }
         out.rows.push_back(std::move(row));

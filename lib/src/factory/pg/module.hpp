@@ -50,8 +50,8 @@ struct Api {
   Result<std::unique_ptr<Conn>> (*connect)(const std::string& conninfo) = nullptr;
   // The URI's parts (PQconninfoParse): "host", "port", "sslmode", ... (empty when absent);
   // Errc::usage for a malformed URI.
-  Result<std::vector<std::pair<std::string, std::string>>> (*parse)(const std::string& uri)
-      = nullptr;
+  Result<std::vector<std::pair<std::string, std::string>>> (*parse)(const std::string& uri) =
+      nullptr;
   int (*library_version)() = nullptr;
 };
 

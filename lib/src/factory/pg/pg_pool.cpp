@@ -79,8 +79,9 @@ Result<std::unique_ptr<PgPool>> PgPool::open(const std::string& uri, WallClock /
                                    "NOT NULL",
                                    {}));
   if (r.rows.empty() || col(r.rows.front(), 0) != "t") {
-    return Error(Errc::config, "credential pool " + p->m_shown + ": the database holds no aliot "
-                                   + "pool (or this role may not use it)",
+    return Error(Errc::config,
+                 "credential pool " + p->m_shown + ": the database holds no aliot "
+                     + "pool (or this role may not use it)",
                  k_hint_init);
   }
   return p;
@@ -120,14 +121,14 @@ Result<void> PgPool::connect() {
 }
 
 Error PgPool::lost(const std::string& why) const {
-  return Error(Errc::network, "credential pool " + m_shown + ": the server cannot be reached: " + why,
+  return Error(Errc::network,
+               "credential pool " + m_shown + ": the server cannot be reached: " + why,
                "nothing was sent to a unit without its triplet; the station goes on when the "
                "server is back");
 }
 
-Result<pg::Reply> PgPool::call(const std::string& sql,
-                               const std::vector<pg::Param>& params,
-                               bool retry) {
+Result<pg::Reply>
+PgPool::call(const std::string& sql, const std::vector<pg::Param>& params, bool retry) {
   for (int attempt = 0;; ++attempt) {
     if (!m_conn || !m_conn->alive()) {
       m_conn.reset();
@@ -138,8 +139,8 @@ Result<pg::Reply> PgPool::call(const std::string& sql,
     if (r.ok) {
       return r;
     }
-    const bool gone = r.connection_lost || r.sqlstate.rfind("08", 0) == 0
-                      || r.sqlstate == "57P01" || r.sqlstate == "57P02" || r.sqlstate == "57P03";
+    const bool gone = r.connection_lost || r.sqlstate.rfind("08", 0) == 0 || r.sqlstate == "57P01"
+                      || r.sqlstate == "57P02" || r.sqlstate == "57P03";
     if (!gone) {
       return error_of(r);
     }
@@ -292,7 +293,8 @@ PgPool::mark_transmitted(const std::string& pk, const std::string& dn, const std
   return ok();
 }
 
-Result<void> PgPool::mark_bound(const std::string& pk, const std::string& dn, const std::string& job) {
+Result<void>
+PgPool::mark_bound(const std::string& pk, const std::string& dn, const std::string& job) {
   ALIOT_TRY(move("bind", pk, dn, job, std::nullopt));
   return ok();
 }
@@ -506,23 +508,22 @@ PgPool::import_text(std::string_view text, const std::string& origin, const Impo
         const auto i = static_cast<std::size_t>(std::stoul(col(d, 0)) - 1);
         return Error(Errc::usage,
                      origin + " line " + std::to_string(parsed.rows.at(i).line) + ": DeviceName "
-                         + col(d, 1) + " of " + col(d, 2) + " is already in the pool ("
-                         + col(d, 3) + ")",
+                         + col(d, 1) + " of " + col(d, 2) + " is already in the pool (" + col(d, 3)
+                         + ")",
                      "nothing was imported: remove the row");
       }
     }
-    ALIOT_TRY_ASSIGN(auto b, call("INSERT INTO aliot.batch(sha256, origin, format, rows) VALUES "
-                                  "($1, $2, $3, $4) RETURNING batch_id",
-                                  {rep.sha256, origin, rep.format,
-                                   std::to_string(parsed.rows.size())},
-                                  false));
-    ALIOT_TRY(call("INSERT INTO aliot.triplet(product_key, device_name, device_secret, "
-                   "product_secret, fp, batch_id) SELECT pk, dn, ds, ps, fp, $6 FROM "
-                   "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS "
-                   "u(pk, dn, ds, ps, fp)",
-                   {array_of(pks), array_of(dns), ds_array, ps_array, array_of(fps),
-                    col(b.rows.front(), 0)},
-                   false));
+    ALIOT_TRY_ASSIGN(
+        auto b, call("INSERT INTO aliot.batch(sha256, origin, format, rows) VALUES "
+                     "($1, $2, $3, $4) RETURNING batch_id",
+                     {rep.sha256, origin, rep.format, std::to_string(parsed.rows.size())}, false));
+    ALIOT_TRY(call(
+        "INSERT INTO aliot.triplet(product_key, device_name, device_secret, "
+        "product_secret, fp, batch_id) SELECT pk, dn, ds, ps, fp, $6 FROM "
+        "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS "
+        "u(pk, dn, ds, ps, fp)",
+        {array_of(pks), array_of(dns), ds_array, ps_array, array_of(fps), col(b.rows.front(), 0)},
+        false));
     ALIOT_TRY(call("COMMIT", {}, false));
     return ok();
   };

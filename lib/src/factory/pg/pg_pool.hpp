@@ -64,14 +64,17 @@ private:
 
   // One statement; connects first when there is no connection. `retry`: sent once more on a
   // new connection when the first lost its answer.
-  Result<pg::Reply> call(const std::string& sql, const std::vector<pg::Param>& params,
-                         bool retry = true);
+  Result<pg::Reply>
+  call(const std::string& sql, const std::vector<pg::Param>& params, bool retry = true);
   Result<void> connect();
   Error error_of(const pg::Reply& r) const;
   Error lost(const std::string& why) const;
   Result<PoolEntry> one_entry(const pg::Reply& r) const;
-  Result<std::string> move(const char* fn, const std::string& pk, const std::string& dn,
-                           const std::string& job, const std::optional<std::string>& jmac);
+  Result<std::string> move(const char* fn,
+                           const std::string& pk,
+                           const std::string& dn,
+                           const std::string& job,
+                           const std::optional<std::string>& jmac);
 
   const pg::Api* m_api;
   std::string m_uri, m_shown;

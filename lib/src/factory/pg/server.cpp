@@ -85,7 +85,8 @@ Result<std::optional<std::string>> server_uri_warning(const std::string& uri) {
   std::size_t from = 0;
   do {
     const auto comma = hosts.find(',', from);
-    const auto h = hosts.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    const auto h =
+        hosts.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
     if (!local_host(h)) {
       remote = h;
       break;
@@ -103,22 +104,23 @@ Result<std::optional<std::string>> server_uri_warning(const std::string& uri) {
 
 Result<ServerPoolInit> init_server_pool(const std::string& uri, const std::string& station_role) {
   if (!plain_identifier(station_role)) {
-    return Error(Errc::usage,
-                 "--station-role " + station_role + ": not a plain role name",
+    return Error(Errc::usage, "--station-role " + station_role + ": not a plain role name",
                  "lower-case letters, digits and '_', at most 63, not starting with a digit");
   }
   ALIOT_TRY_ASSIGN(auto api, pg::api());
   const std::string shown = redact_uri(uri);
   auto connected = api->connect(uri);
   if (!connected) {
-    return Error(connected.error().code(), "credential pool " + shown + ": "
-                                               + connected.error().message());
+    return Error(connected.error().code(),
+                 "credential pool " + shown + ": " + connected.error().message());
   }
   auto conn = std::move(*connected);
   auto fail = [&](const pg::Reply& r, const std::string& what) {
     conn->script("ROLLBACK");
     const bool denied = r.sqlstate == "42501";
-    return Error(r.connection_lost ? Errc::network : denied ? Errc::config : Errc::io,
+    return Error(r.connection_lost ? Errc::network
+                 : denied          ? Errc::config
+                                   : Errc::io,
                  "credential pool " + shown + ": cannot " + what + ": " + r.message,
                  denied ? "run it as the role that owns the pool's database (with CREATEROLE)"
                         : std::string());
