@@ -33,7 +33,8 @@ fi
 
 # The installed aliot finds its emulator plugin next to itself or under /usr, never in this tree.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-  -DALIOT_BUILD_TESTS=OFF -DALIOT_EMU_PLUGIN_FROM_BUILD_TREE=OFF -DALIOT_AMQP_MODULE_FROM_BUILD_TREE=OFF "${launcher[@]}" >/dev/null
+  -DALIOT_BUILD_TESTS=OFF -DALIOT_EMU_PLUGIN_FROM_BUILD_TREE=OFF -DALIOT_AMQP_MODULE_FROM_BUILD_TREE=OFF \
+  -DALIOT_PG_MODULE_FROM_BUILD_TREE=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$jobs"
 
 dist="$build/dist"

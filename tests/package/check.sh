@@ -91,6 +91,7 @@ fi
 
 libdir=usr/lib/$multiarch
 for f in usr/bin/aliot "$libdir/libaliot.so" "$libdir/aliot/libaliot_emu.so" "$libdir/aliot/libaliot-amqp.so" \
+  "$libdir/aliot/libaliot-pg.so" \
   usr/include/aliot/sign.hpp usr/include/aliot/version.hpp "$libdir/cmake/aliot/aliotConfig.cmake" \
   "$libdir/cmake/aliot/aliotConfigVersion.cmake" "$libdir/cmake/aliot/aliotTargets.cmake" \
   usr/share/man/man1/aliot.1.gz usr/share/man/man1/aliot-pub.1.gz \
@@ -226,6 +227,13 @@ ALIOT_ACCESS_KEY_ID=AK ALIOT_ACCESS_KEY_SECRET=s "$aliot" cloud sub --consumer-g
 status=$?
 ((status == 5)) && ok "aliot cloud sub loaded the installed AMQP module (exit 5: nothing listens)" ||
   fail "aliot cloud sub exited $status, not 5: $(cat "$work/amqp.err")"
+
+# The PostgreSQL pool module: the installed aliot loads the installed libaliot-pg.so on a
+# postgresql:// pool (a missing module is a config error, 3); nothing listens, so network (5).
+"$aliot" pool status --pool postgresql://station@127.0.0.1:1/aliot >"$work/pg.out" 2>"$work/pg.err"
+status=$?
+((status == 5)) && ok "aliot pool status loaded the installed PostgreSQL module (exit 5: nothing listens)" ||
+  fail "aliot pool status --pool postgresql://... exited $status, not 5: $(cat "$work/pg.err")"
 
 # --- find_package(aliot) from the root: a station's program signs a Set A vector ----------------
 consumer="$work/consumer"
