@@ -34,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --topic-classes --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -68,7 +68,7 @@ complete -c aliot -s o -l output -x -a 'text json' -d 'Output format: text, or j
 complete -c aliot -s v -l verbose -d 'More output on stderr (repeat: info, debug, trace)'
 complete -c aliot -l quiet -d 'Only errors on stderr'
 complete -c aliot -l no-color -d 'No colour (also NO_COLOR)'
-complete -c aliot -l strict -d 'Refuse secret files that other users can read'
+complete -c aliot -l strict -d 'Refuse what would warn: secret files that other users can read, a pub topic of no topic class (--topic-classes)'
 complete -c aliot -l profile -x -d 'Profile in the config file (also ALIOT_PROFILE)'
 complete -c aliot -l config -r -F -d 'Config file (default $XDG_CONFIG_HOME/aliot/config.json)'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'sign' -d 'Print the signed MQTT connection parameters of a device'
@@ -173,11 +173,12 @@ complete -c aliot -n '__aliot_in \'aliot pub\'' -s s -l stdin -d 'Send all of st
 complete -c aliot -n '__aliot_in \'aliot pub\'' -s l -l lines -d 'Send each line of standard input as a message (streams until end of input)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l hex -x -d 'The payload as hex bytes'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l base64 -x -d 'The payload as Base64'
-complete -c aliot -n '__aliot_in \'aliot pub\'' -s q -l qos -x -a '0 1' -d 'QoS 0 or 1 (the platform has no QoS 2)'
+complete -c aliot -n '__aliot_in \'aliot pub\'' -s q -l qos -x -a '0 1' -d 'QoS 0 or 1 (the platform has no QoS 2); a PUBACK does not prove delivery (see --topic-classes)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l repeat -x -d 'Publish the message N times (default 1)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l interval -x -d 'Milliseconds between messages (--repeat: after each one is sent; -l: between lines)'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l rate -x -d 'Send at most N messages per second (--repeat and -l); the platform takes 30/s at QoS 0, 10/s at QoS 1'
 complete -c aliot -n '__aliot_in \'aliot pub\'' -l timeout -x -d 'Seconds to wait for CONNACK and for the PUBACKs (default 10)'
+complete -c aliot -n '__aliot_in \'aliot pub\'' -l topic-classes -r -F -d 'The product\'s topic classes (QueryProductTopic\'s JSON, or one topic template a line): warn when -t matches none (--strict: refuse, exit 2)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s k -l product-key -x -d 'ProductKey of the device'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s d -l device-name -x -d 'DeviceName of the device'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l device-secret -x -d 'DeviceSecret given inline (visible to other users; prefer a file or the environment)'
@@ -211,6 +212,7 @@ complete -c aliot -n '__aliot_in \'aliot register\'' -l product-secret-file -r -
 complete -c aliot -n '__aliot_in \'aliot register\'' -l via -x -a 'https mqtt' -d 'Transport: https (POST /auth/register/device, the default) or mqtt'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l no-preregister -d 'With --via mqtt: register a device that is not pre-created (authType=regnwl); yields ClientId and DeviceToken'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l out -r -F -d 'Append each result as a JSON line to FILE (created 0600, synced before it is printed); devices already in it are skipped'
+complete -c aliot -n '__aliot_in \'aliot register\'' -l show-secrets -d 'With --out: print each result with its secret on standard output too (by default --out keeps secrets off standard output)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -s j -l jobs -x -d 'Register N devices at a time (default 1)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l dry-run -d 'Print the exact request (URL and form body, or MQTT clientId, username, password) without sending it'
 complete -c aliot -n '__aliot_in \'aliot register\'' -l random -x -d 'The random value to sign (default: 15 fresh alphanumerics per device)'
