@@ -211,7 +211,9 @@ std::unique_ptr<CLI::App> build_root(Context& ctx) {
   app->add_flag("-v,--verbose", g.verbose, "More output on stderr (repeat: info, debug, trace)");
   app->add_flag("--quiet", g.quiet, "Only errors on stderr");
   app->add_flag("--no-color", g.no_color, "No colour (also NO_COLOR)");
-  app->add_flag("--strict", g.strict, "Refuse secret files that other users can read");
+  app->add_flag("--strict", g.strict,
+                "Refuse what would warn: secret files that other users can read, a pub topic "
+                "of no topic class (--topic-classes)");
   app->add_option("--profile", g.profile, "Profile in the config file (also ALIOT_PROFILE)")
       ->type_name("NAME");
   auto* cfg = app->add_option("--config", g.config,

@@ -24,9 +24,9 @@ _aliot_options() {
   'sign') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --for' ;;
   'config show') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
-  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout' ;;
+  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout --topic-classes' ;;
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
-  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
+  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --show-secrets --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --wait -W --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
@@ -152,6 +152,7 @@ _aliot_value() {
   'pub|--interval') REPLY='text' ;;
   'pub|--rate') REPLY='text' ;;
   'pub|--timeout') REPLY='text' ;;
+  'pub|--topic-classes') REPLY='file' ;;
   'sub|--product-key'|'sub|-k') REPLY='text' ;;
   'sub|--device-name'|'sub|-d') REPLY='text' ;;
   'sub|--device-secret') REPLY='text' ;;
@@ -185,6 +186,7 @@ _aliot_value() {
   'register|--via') REPLY='choice:https mqtt' ;;
   'register|--no-preregister') REPLY='none' ;;
   'register|--out') REPLY='file' ;;
+  'register|--show-secrets') REPLY='none' ;;
   'register|--jobs'|'register|-j') REPLY='text' ;;
   'register|--dry-run') REPLY='none' ;;
   'register|--random') REPLY='text' ;;

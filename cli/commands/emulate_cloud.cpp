@@ -31,6 +31,9 @@ Result<void> run_cloud(Context& ctx, const CloudOptions& o) {
   lo.mosquitto = env_of(ctx, "ALIOT_MOSQUITTO");
   lo.plugin = env_of(ctx, "ALIOT_EMU_PLUGIN");
   lo.search_path = env_of(ctx, "PATH").value_or("/usr/bin:/bin");
+  lo.report = [&ctx](const std::string& line) {
+    ctx.out.note("emulator: " + line);
+  };
   return emu::run(
       lo, [&ctx] { return ctx.is_interrupted(); },
       [&ctx](const emu::Endpoints& ep) {
@@ -90,7 +93,11 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
        "on the TLS port only (register, regnwl; refused on the plain port) and token logins "
        "(connwl), RRPC, and the OpenAPI actions RRpc, Pub, RegisterDevice, "
        "QueryDeviceDetail and GetDeviceStatus with signature version 1.0. Every refused login "
-       "gets CONNACK 5 (not authorized); the broker log says why.\n\n"
+       "gets CONNACK 5 (not authorized); the emulator says why on standard error, one line a "
+       "refusal (`aliot: emulator: login refused: client 'ID' user 'DN&PK': REASON`: unknown "
+       "product, unknown device, wrong signature, unsupported sign method, disabled device, "
+       "malformed client id or user name, keepalive out of range...; never the password), and "
+       "so does a device kicked by a newer login of its own; the broker log has them too.\n\n"
        "State lives in --dir: registry.db (SQLite: products, devices, AccessKeys, topic "
        "categories; 0600), a CA and a server "
        "certificate for localhost and 127.0.0.1 "

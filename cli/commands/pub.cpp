@@ -7,6 +7,7 @@
 #include <aliot/mqtt.hpp>
 #include <aliot/mqtt/publisher.hpp>
 #include <aliot/topic.hpp>
+#include <aliot/topic_classes.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -28,7 +29,43 @@ struct PubOptions {
   int interval_ms = 0;
   double rate = 0; // messages per second; 0: as fast as the session takes them
   Duration timeout = duration_of(std::chrono::seconds(10));
+  std::optional<std::string> topic_classes; // --topic-classes FILE
 };
+
+// --topic-classes: a publish topic of no class the product has is dropped by the platform after
+// its PUBACK. One warning line, or under the global --strict a usage error before connecting.
+Result<void>
+check_topic_classes(Context& ctx, const PubOptions& o, const std::string& t, const Triplet& id) {
+  if (!o.topic_classes) {
+    return ok();
+  }
+  ALIOT_TRY_ASSIGN(auto classes, topic::read_classes(*o.topic_classes));
+  const auto c = topic::check_publish(classes, t, id.product_key, id.device_name);
+  using V = topic::PublishCheck::Verdict;
+  if (c.verdict == V::allowed || c.verdict == V::not_a_class_topic) {
+    return ok();
+  }
+  if (c.verdict == V::subscribe_only && !ctx.globals.strict
+      && !topic::subscribe_only_class(t, id.product_key, id.device_name).empty()) {
+    return ok(); // run_pub's own warning for the platform's subscribe-only classes says it
+  }
+  const std::string what = c.verdict == V::no_class
+                               ? "matches none of the " + std::to_string(classes.size())
+                                     + " topic classes in " + *o.topic_classes
+                               : "is in topic class " + c.matched
+                                     + ", which devices may only subscribe to (" + *o.topic_classes
+                                     + ")";
+  const std::string hint =
+      (c.nearest.empty() ? std::string() : "did you mean " + c.nearest + "? ")
+      + "fix -t, or add the topic class to the product (console: Topic Categories)";
+  const std::string msg = "topic " + t + " " + what
+                          + ": the platform acknowledges a publish there (PUBACK) and drops it";
+  if (ctx.globals.strict) {
+    return Error(Errc::usage, msg + " (refused under --strict)", hint);
+  }
+  ctx.out.warn(msg + "; " + hint);
+  return ok();
+}
 
 // The pause between two messages that --rate / --interval ask for.
 std::chrono::microseconds pace_of(const PubOptions& o) {
@@ -61,6 +98,7 @@ Result<void> run_pub(Context& ctx, const PubOptions& o) {
   const std::string t = topic::expand(o.topic, dc.identity.product_key, dc.identity.device_name);
   ALIOT_TRY(
       topic::validate(t, topic::Use::publish, dc.identity.product_key, dc.identity.device_name));
+  ALIOT_TRY(check_topic_classes(ctx, o, t, dc.identity));
   // Warnings only: what the platform does with these is to drop messages silently, which a
   // PUBACK does not tell.
   if (const auto cls =
@@ -153,7 +191,9 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
       }
     }
   }
-  auto* qos = cmd->add_option("-q,--qos", opts->qos, "QoS 0 or 1 (the platform has no QoS 2)")
+  auto* qos = cmd->add_option("-q,--qos", opts->qos,
+                              "QoS 0 or 1 (the platform has no QoS 2); a PUBACK does not prove "
+                              "delivery (see --topic-classes)")
                   ->type_name("QOS")
                   ->check(qos_validator());
   ctx.docs.completes_to(qos, {"0", "1"});
@@ -172,6 +212,12 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
       ->excludes(interval);
   add_duration_option(*cmd, "--timeout", opts->timeout,
                       "How long to wait for CONNACK and for the PUBACKs (default 10s)");
+  auto* tc = cmd->add_option("--topic-classes", opts->topic_classes,
+                             "The product's topic classes (QueryProductTopic's JSON, or one "
+                             "topic template a line): warn when -t matches none (--strict: "
+                             "refuse, exit 2)")
+                 ->type_name("FILE");
+  ctx.docs.kind(tc, ValueKind::file);
   ctx.docs.attach(
       cmd,
       {"Logs in as the device and publishes to a topic. QoS 1 waits for every PUBACK and the exit "
@@ -184,7 +230,17 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
        "the excess without telling: --repeat beyond that without a pace warns, and --rate N "
        "paces --repeat and -l. A publish on a topic devices may only subscribe to "
        "(/${pk}/${dn}/user/get, RRPC requests, broadcasts) warns too: it is acknowledged and "
-       "dropped. Warnings never change the exit code.",
+       "dropped. Warnings never change the exit code.\n\n"
+       "A PUBACK does not prove delivery: the platform acknowledges a QoS 1 publish on a topic "
+       "the product has no topic class for (a mistyped -t user/updat) and drops it, as it drops "
+       "the excess over its rate limit. --topic-classes FILE gives the product's topic classes: "
+       "QueryProductTopic's JSON reply (or its Data list of {\"TopicShortName\",\"Operation\"}, "
+       "Operation 0 publish, 1 subscribe, 2 both), or plain text, one template a line "
+       "(/${productKey}/${deviceName}/user/update, or relative: user/update) optionally followed "
+       "by pub, sub or all. A topic under /${pk}/${dn}/ that no class lets devices publish on "
+       "then warns, naming the nearest class; with the global --strict it is refused before "
+       "connecting (exit 2). System topics (/sys/..., /ext/...) are not topic classes and are "
+       "not checked.",
        {{"aliot pub --triplet device.json -t user/update -m '{\"temp\":21.5}'",
          "Publish one JSON message on /${pk}/${dn}/user/update"},
         {"aliot pub --triplet device.json -t user/update -q 1 --repeat 10 --interval 1000 -m ping",
@@ -193,7 +249,9 @@ void add_pub_command(CLI::App& parent, Context& ctx) {
          "A thousand messages paced under the platform's 30 messages/s"},
         {"tail -F /var/log/app.log | aliot pub --triplet device.json -t user/update -l",
          "Stream a log, one message per line"},
-        {"aliot pub --triplet device.json -t user/update --hex 01020304", "Publish binary bytes"}},
+        {"aliot pub --triplet device.json -t user/update --hex 01020304", "Publish binary bytes"},
+        {"aliot --strict pub --triplet device.json --topic-classes topics.json -t user/update -m x",
+         "Refuse a topic the product has no topic class for"}},
        {"aliot-sub", "aliot-connect"}});
   cmd->callback([&ctx, opts, m, f, s, l, h, b] {
     if (m->count() + f->count() + s->count() + l->count() + h->count() + b->count() == 0) {

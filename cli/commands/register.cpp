@@ -34,6 +34,7 @@ struct RegisterOptions {
   std::string via = "https";
   bool no_preregister = false;
   std::optional<std::string> out;
+  bool show_secrets = false;
   bool dry_run = false;
   std::optional<std::string> sign_method;
   std::optional<std::string> region;
@@ -81,7 +82,7 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
     ALIOT_TRY(ctx.check_secret_file(*o.out, "--out file " + *o.out));
   }
   ALIOT_TRY_ASSIGN(auto batch, dynreg::Batch::open(settings.product_key, std::move(names), o.out));
-  BatchView view(ctx, batch, settings.product_key, o.out);
+  BatchView view(ctx, batch, settings.product_key, o.out, o.show_secrets);
   const auto summary = batch.run([&] { return dynreg::make_registrar(settings, ctx.out.logger()); },
                                  {.jobs = o.run.jobs,
                                   .stop = ctx.interrupted,
@@ -132,6 +133,10 @@ void add_register_command(CLI::App& parent, Context& ctx) {
                                "before it is printed); devices already in it are skipped")
                    ->type_name("FILE");
   ctx.docs.kind(outf, ValueKind::file);
+  cmd->add_flag("--show-secrets", opts->show_secrets,
+                "With --out: print each result with its secret on standard output too (by "
+                "default --out keeps secrets off standard output)")
+      ->needs(outf);
   cmd->add_option("-j,--jobs", opts->run.jobs, "Register N devices at a time (default 1)")
       ->type_name("N");
   cmd->add_flag("--dry-run", opts->dry_run,
@@ -188,12 +193,16 @@ void add_register_command(CLI::App& parent, Context& ctx) {
        "--no-preregister) and takes the reply the platform pushes on /ext/register (or "
        "/ext/regnwl).\n\n"
        "The platform issues a secret once. With --out FILE each result is appended as one JSON "
-       "line and synced to disk before it is printed; the file is created 0600. Running the same "
+       "line and synced to disk before it is printed; the file is created 0600, and standard "
+       "output gets the outcome without the secret, {\"ProductKey\",\"DeviceName\",\"ok\":"
+       "true,\"saved_in\":FILE}, so a CI log does not hold secrets (--show-secrets prints the "
+       "whole result as without --out). Running the same "
        "command again with the same --out skips the devices already in it, and a line torn by a "
        "crash is repaired, so an interrupted batch is finished by re-running it. If a line cannot "
        "be "
        "saved (a full disk), it is cut back out of the file, the batch starts no new device, the "
-       "secrets already issued are printed, and the exit status is 10. Without --out, the first "
+       "secrets not saved are printed whole (they are nowhere else), and the exit status is 10. "
+       "Without --out, the first "
        "secret that cannot be written to standard output (a closed pipe, a full disk) stops the "
        "batch the same way. Either way the summary says where the issued secrets are, and names "
        "every device whose secret reached neither --out nor standard output.\n\n"
@@ -217,7 +226,7 @@ void add_register_command(CLI::App& parent, Context& ctx) {
          "Register one device and print its triplet"},
         {"aliot register -k a1FakePK001 --names devices.csv -j 8 --out secrets.jsonl "
          "--product-secret-file ps.txt",
-         "Register a batch, keeping every secret in secrets.jsonl (re-run to resume)"},
+         "Register a batch, keeping every secret in secrets.jsonl only (re-run to resume)"},
         {"aliot register -k a1FakePK001 -d FakeDevice01 --via mqtt --no-preregister",
          "Register without pre-creating the device: get a ClientId and DeviceToken"},
         {"aliot register -k a1FakePK001 -d FakeDevice01 --random RandA1234567890 "

@@ -59,10 +59,13 @@ bool report_opened(Context& ctx,
 BatchView::BatchView(Context& ctx,
                      const dynreg::Batch& batch,
                      std::string product_key,
-                     const std::optional<std::string>& out)
+                     const std::optional<std::string>& out,
+                     bool show_secrets)
     : m_ctx(ctx)
     , m_product_key(std::move(product_key))
     , m_saving(out.has_value())
+    , m_out_path(out.value_or(""))
+    , m_redact(out.has_value() && !show_secrets)
     , m_many(report_opened(ctx, batch, out))
     , m_progress(ctx.out, m_many, batch.names().size() - batch.skipped()) {}
 
@@ -70,7 +73,14 @@ bool BatchView::result(const dynreg::DeviceResult& r, const dynreg::BatchProgres
   auto& out = m_ctx.out;
   m_progress.clear();
   bool shown = false;
-  if (r.triplet) {
+  if (r.triplet && r.saved && !r.error && m_redact) {
+    // The outcome only: the credentials are in --out, and a CI log must not hold them.
+    const nlohmann::ordered_json j = {{"ProductKey", r.triplet->product_key},
+                                      {"DeviceName", r.triplet->device_name},
+                                      {"ok", true},
+                                      {"saved_in", m_out_path}};
+    out.line(j.dump(!m_many && !out.json() ? 2 : -1));
+  } else if (r.triplet) {
     shown = out.line(!m_many && !out.json() ? triplet_json(*r.triplet, true) : r.line);
   } else if (m_many && out.json() && r.error && r.error->code() != Errc::interrupted) {
     out.line(dynreg::failed_device_line(m_product_key, r.device_name, *r.error));
@@ -102,7 +112,9 @@ void BatchView::abandoning(std::size_t in_flight) {
 
 void BatchView::finish(const dynreg::BatchSummary& s) {
   m_progress.clear();
-  const bool all_fine = s.issued == s.saved_and_shown + s.shown_only;
+  // Saved and not printed is the rule with --out (unless --show-secrets), a fault otherwise.
+  const bool all_fine =
+      s.issued == s.saved_and_shown + s.shown_only + (m_redact ? s.saved_only : 0);
   if (m_many) {
     const auto& c = s.counts;
     const double secs = s.elapsed.count();

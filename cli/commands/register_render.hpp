@@ -22,10 +22,14 @@ Result<void> print_dry_run(Context& ctx, const dynreg::Settings& s, const std::s
 class BatchView {
 public:
   // Says what opening the results file `out` found: a repaired last line, devices skipped.
+  // With `out` and without `show_secrets`, a device whose credentials are durable in `out` is
+  // shown without them: {"ProductKey","DeviceName","ok":true,"saved_in":FILE}; a secret that
+  // could not be saved there is printed whole all the same (it is nowhere else).
   BatchView(Context& ctx,
             const dynreg::Batch& batch,
             std::string product_key,
-            const std::optional<std::string>& out);
+            const std::optional<std::string>& out,
+            bool show_secrets);
 
   // One device's result (the batch serializes the calls); whether its credentials reached
   // standard output.
@@ -41,6 +45,8 @@ private:
   Context& m_ctx;
   std::string m_product_key;
   bool m_saving; // --out given
+  std::string m_out_path;
+  bool m_redact; // --out without --show-secrets: saved credentials stay off stdout
   bool m_many;
   Progress m_progress;
 };

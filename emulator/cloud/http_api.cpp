@@ -442,6 +442,33 @@ void action_device_status(Call& c, bool detail) {
   send_json(c.res, 200, {{"RequestId", c.rid}, {"Success", true}, {"Data", data}});
 }
 
+// QueryProductTopic: the product's topic classes from the registry (add-topic and the defaults),
+// as ProductTopicInfo with Operation 0 publish, 1 subscribe, 2 both.
+void action_query_product_topic(Call& c) {
+  if (!require(c, {"ProductKey"})) {
+    return;
+  }
+  const std::string pk = *param(c.ps, "ProductKey");
+  const Product* p = c.view->product(pk);
+  if (p == nullptr) {
+    biz_error(c.res, c.rid, "iot.prod.NotExistedProduct", "The product does not exist.");
+    return;
+  }
+  json list = json::array();
+  int id = 0;
+  for (const auto& cat : p->cats) {
+    list.push_back({{"TopicShortName", "/" + pk + "/${deviceName}/" + cat.topic},
+                    {"Operation", cat.pub && cat.sub ? "2"
+                                  : cat.pub          ? "0"
+                                                     : "1"},
+                    {"ProductKey", pk},
+                    {"Id", std::to_string(++id)},
+                    {"Desc", ""}});
+  }
+  send_json(c.res, 200,
+            {{"RequestId", c.rid}, {"Success", true}, {"Data", {{"ProductTopicInfo", list}}}});
+}
+
 // What the gateway answers when it fails on its side (here: OpenSSL refused a digest or random
 // bytes).
 void internal_error(httplib::Response& res, const std::string& rid, const Error& e) {
@@ -545,6 +572,8 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
     action_device_status(c, true);
   } else if (action == "GetDeviceStatus") {
     action_device_status(c, false);
+  } else if (action == "QueryProductTopic") {
+    action_query_product_topic(c);
   } else {
     pop_error(res, 404, rid, "InvalidAction.NotFound",
               "Specified api is not found, please check your url and method.");

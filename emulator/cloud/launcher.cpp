@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -197,13 +198,16 @@ std::vector<std::string> broker_environment() {
   return env;
 }
 
-// The broker, its stderr (its log) in `log`. It never outlives the launcher: the plugin asks for
-// SIGTERM when its parent goes (plugin_opt_launcher_pid).
+// The broker, its stderr (its log) in `log`, its stdout a pipe to us: the plugin writes its
+// report lines there (plugin_opt_report_fd 1; mosquitto itself writes nothing on stdout with
+// `log_dest stderr`). It never outlives the launcher: the plugin asks for SIGTERM when its
+// parent goes (plugin_opt_launcher_pid).
 Result<proc::Child>
 start_mosquitto(const std::string& bin, const std::string& conf, const std::string& log) {
   proc::Options o;
   o.argv = {bin, "-c", conf};
   o.env = broker_environment();
+  o.out = proc::Stdio::pipe();
   o.err = proc::Stdio::file(log);
   auto child = proc::Child::spawn(o);
   if (!child) {
@@ -212,6 +216,59 @@ start_mosquitto(const std::string& bin, const std::string& conf, const std::stri
   }
   return child;
 }
+
+// The plugin's report lines from the broker's stdout: waits up to `wait` for some, hands each
+// complete line to `report` (a line longer than k_max is cut there). A closed pipe stops it.
+class ReportReader {
+public:
+  ReportReader(int fd, const std::function<void(const std::string&)>& report)
+      : m_fd(fd)
+      , m_report(report) {}
+
+  void pump(std::chrono::milliseconds wait) {
+    if (m_fd < 0) {
+      std::this_thread::sleep_for(wait);
+      return;
+    }
+    pollfd p{m_fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) {
+      if (wait.count() == 0) {
+        m_fd = -1; // draining, and nothing more: done
+      }
+      return;
+    }
+    char buf[4096];
+    const ssize_t n = ::read(m_fd, buf, sizeof buf);
+    if (n <= 0) {
+      if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        m_fd = -1; // closed: the broker is gone (its exit is seen by poll())
+      }
+      return;
+    }
+    m_buf.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = m_buf.find('\n')) != std::string::npos || m_buf.size() > k_max) {
+      const std::size_t len = nl != std::string::npos ? nl : k_max;
+      if (m_report) {
+        m_report(m_buf.substr(0, len));
+      }
+      m_buf.erase(0, nl != std::string::npos ? len + 1 : len);
+    }
+  }
+
+  // After the broker stopped: every line still in the pipe (up to its end, or a bound).
+  void drain() {
+    for (int i = 0; i < 1024 && m_fd >= 0; ++i) {
+      pump(std::chrono::milliseconds(0));
+    }
+  }
+
+private:
+  static constexpr std::size_t k_max = 4096;
+  int m_fd;
+  const std::function<void(const std::string&)>& m_report;
+  std::string m_buf;
+};
 
 } // namespace
 
@@ -341,11 +398,12 @@ Result<void> run(const LaunchOptions& o,
        << https << "\nplugin_opt_amqp_port " << amqp << "\nplugin_opt_cert_file " << dir
        << "/server.pem\nplugin_opt_key_file " << dir << "/server.key\n"
        << "plugin_opt_mqtt_tls_port " << mqtts << "\nplugin_opt_launcher_pid " << ::getpid()
-       << "\n";
+       << "\nplugin_opt_report_fd 1\n";
   ALIOT_TRY(config::write_file_atomic(dir + "/mosquitto.conf", conf.str(), 0600));
 
   const std::string log = dir + "/mosquitto.log";
   ALIOT_TRY_ASSIGN(auto child, start_mosquitto(*bin, dir + "/mosquitto.conf", log));
+  ReportReader reports(child.out_fd(), o.report);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (true) {
     if (child.poll()) {
@@ -355,6 +413,7 @@ Result<void> run(const LaunchOptions& o,
     }
     if (stop()) {
       child.stop(std::chrono::seconds(5));
+      reports.drain();
       return ok();
     }
     if (port_answers(mqtt) && port_answers(mqtts) && port_answers(https) && port_answers(api)
@@ -368,7 +427,7 @@ Result<void> run(const LaunchOptions& o,
                    "within 20 s",
                    "see " + log);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    reports.pump(std::chrono::milliseconds(20));
   }
   Endpoints ep;
   ep.dir = dir;
@@ -382,13 +441,15 @@ Result<void> run(const LaunchOptions& o,
   ready(ep);
   while (!stop()) {
     if (child.poll()) {
+      reports.drain();
       return Error(Errc::network,
                    "the emulator's mosquitto broker exited unexpectedly: " + start_failure(log),
                    "see " + log);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reports.pump(std::chrono::milliseconds(50));
   }
   child.stop(std::chrono::seconds(5));
+  reports.drain();
   return ok();
 }
 

@@ -23,7 +23,13 @@
 //
 // CONNACK codes: mosquitto 2.0.11 lets a plugin refuse a login only with "not authorized", so
 // every refused login (bad sign, unknown/disabled device, bad keepalive, bad clientId, malformed
-// user name) is CONNACK 0x05 here (MQTT 5: 0x87). The broker log names the precise reason.
+// user name) is CONNACK 0x05 here (MQTT 5: 0x87). The broker log names the precise reason, and
+// so does the emulator's terminal: with plugin_opt_report_fd N each refusal (and each takeover
+// kick) is also one line written to descriptor N (the launcher makes it a pipe to itself and
+// prints the lines on its stderr): `login refused: client 'ID' user 'USER': REASON`, the client
+// id and user name escaped (enc::printable), never the password. The descriptor is made
+// non-blocking and each line is one write() of at most PIPE_BUF bytes, so a line arrives whole
+// or not at all, and a launcher that stops reading never stalls the broker (lines are dropped).
 //
 // Operator view (what devices sent, for tests and CI scripts):
 //  (a) HTTP: GET <ALIOT_API_ENDPOINT>/emu/messages?topic=FILTER&since=SEQ&limit=N, with HTTP
@@ -54,6 +60,8 @@
 #include <mosquitto_plugin.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -116,6 +124,33 @@ void log(int level, const std::string& text) {
   mosquitto_log_printf(level, "aliot-emu: %s", text.c_str());
 }
 
+// plugin_opt_report_fd: where refusal lines go besides the log (-1: nowhere).
+int g_report_fd = -1;
+
+// One line on the report descriptor: bounded, a single write (atomic on a pipe up to PIPE_BUF),
+// dropped when the pipe is full or gone.
+void report(std::string line) {
+  if (g_report_fd < 0) {
+    return;
+  }
+  constexpr std::size_t k_max = PIPE_BUF - 1;
+  if (line.size() > k_max) {
+    line.resize(k_max - 3);
+    line += "...";
+  }
+  line += '\n';
+  const ssize_t n = ::write(g_report_fd, line.data(), line.size());
+  (void)n; // best effort: the broker log has the line too
+}
+
+// A refused device login, on the log and the report descriptor. `user` is the MQTT user name
+// (deviceName&productKey, or operator/<AccessKeyId>): no secret in it.
+void refused(const std::string& cid, const std::string& user, const std::string& why) {
+  log(MOSQ_LOG_NOTICE, "login of '" + cid + "' refused: " + why);
+  report("login refused: client '" + enc::printable(cid) + "' user '" + enc::printable(user)
+         + "': " + enc::printable(why));
+}
+
 std::string key_of(const std::string& pk, const std::string& dn) {
   return pk + "/" + dn;
 }
@@ -159,6 +194,9 @@ void device_logged_in(mosquitto* client,
       b.kicks.push_back({it->second.client_id, it->second.client, 0, 0});
       log(MOSQ_LOG_NOTICE,
           "device " + key + " logged in again as " + cid + ": kicking " + it->second.client_id);
+      report("device " + enc::printable(key) + " already online as client '"
+             + enc::printable(it->second.client_id) + "': kicked by a new login as client '"
+             + enc::printable(cid) + "' (one connection per device)");
     }
   }
   b.online[key] = {client, cid};
@@ -217,33 +255,41 @@ int dynreg_login(mosquitto* client,
                  const std::string& dn,
                  const std::string& password,
                  bool nwl) {
+  // A refused registration, on the log and the report descriptor.
+  auto note = [&](int level, const std::string& text) {
+    log(level, text);
+    if (const auto at = text.find(" refused: "); at != std::string::npos) {
+      report("registration refused: client '" + enc::printable(cid) + "' user '"
+             + enc::printable(dn + "&" + pk) + "': " + enc::printable(text.substr(at + 10)));
+    }
+  };
   auto view = emu().registry().current();
   const Product* p = view->product(pk);
   if (p == nullptr) {
-    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown product");
+    note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown product");
     return MOSQ_ERR_AUTH;
   }
   if (!p->dynreg) {
-    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: dynamic registration is off");
+    note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: dynamic registration is off");
     return MOSQ_ERR_AUTH;
   }
   const auto random = parts.option("random");
   if (!random || random->empty()) {
-    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: no random option");
+    note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: no random option");
     return MOSQ_ERR_AUTH;
   }
   auto method = sign::parse_method(parts.option("signmethod").value_or("hmacmd5"));
   if (!method) {
-    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown signmethod");
+    note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: unknown signmethod");
     return MOSQ_ERR_AUTH;
   }
   const auto expected = sign::dynreg_sign(*method, Secret(p->secret), pk, dn, *random);
   if (!expected) {
-    log(MOSQ_LOG_WARNING, "register " + pk + "/" + dn + ": " + expected.error().message());
+    note(MOSQ_LOG_WARNING, "register " + pk + "/" + dn + ": " + expected.error().message());
     return MOSQ_ERR_AUTH;
   }
   if (!sign::digest_equal(*expected, password)) {
-    log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: sign mismatch");
+    note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: sign mismatch");
     return MOSQ_ERR_AUTH;
   }
   const Device* d = view->device(pk, dn);
@@ -251,40 +297,40 @@ int dynreg_login(mosquitto* client,
   std::string payload;
   if (!nwl) {
     if (d == nullptr) {
-      log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: device not pre-registered");
+      note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: device not pre-registered");
       return MOSQ_ERR_AUTH;
     }
     if (!d->enabled || d->activated) {
-      log(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: device "
-                               + (d->enabled ? "already activated" : "disabled"));
+      note(MOSQ_LOG_NOTICE, "register " + pk + "/" + dn + " refused: device "
+                                + (d->enabled ? "already activated" : "disabled"));
       return MOSQ_ERR_AUTH;
     }
     const auto ds = crypto::random_alnum(32);
     if (!ds) {
-      log(MOSQ_LOG_WARNING, "register: " + ds.error().message());
+      note(MOSQ_LOG_WARNING, "register: " + ds.error().message());
       return MOSQ_ERR_AUTH;
     }
     auto r = emu().registry().set_device_secret(pk, dn, *ds);
     if (!r) {
-      log(MOSQ_LOG_WARNING, "register: " + r.error().message());
+      note(MOSQ_LOG_WARNING, "register: " + r.error().message());
       return MOSQ_ERR_AUTH;
     }
     topic = "/ext/register";
     payload = compact({{"productKey", pk}, {"deviceName", dn}, {"deviceSecret", *ds}});
   } else {
     if (d != nullptr && !d->enabled) {
-      log(MOSQ_LOG_NOTICE, "regnwl " + pk + "/" + dn + " refused: device disabled");
+      note(MOSQ_LOG_NOTICE, "regnwl " + pk + "/" + dn + " refused: device disabled");
       return MOSQ_ERR_AUTH;
     }
     const auto assigned = crypto::random_alnum(24);
     const auto token = assigned ? crypto::random_hex(16) : Result<std::string>(assigned.error());
     if (!token) {
-      log(MOSQ_LOG_WARNING, "regnwl: " + token.error().message());
+      note(MOSQ_LOG_WARNING, "regnwl: " + token.error().message());
       return MOSQ_ERR_AUTH;
     }
     auto r = emu().registry().add_token(pk, dn, *assigned, *token);
     if (!r) {
-      log(MOSQ_LOG_WARNING, "regnwl: " + r.error().message());
+      note(MOSQ_LOG_WARNING, "regnwl: " + r.error().message());
       return MOSQ_ERR_AUTH;
     }
     topic = "/ext/regnwl";
@@ -298,7 +344,7 @@ int dynreg_login(mosquitto* client,
   b.sessions[client] = {Kind::reg, pk, dn, cid, false};
   // One-shot connection: closed a while after the reply (spec 4.4: "close after ~5 s").
   b.kicks.push_back({cid, client, 0, now_ms() + 5000});
-  log(MOSQ_LOG_NOTICE, std::string(nwl ? "regnwl" : "register") + " " + pk + "/" + dn + " ok");
+  note(MOSQ_LOG_NOTICE, std::string(nwl ? "regnwl" : "register") + " " + pk + "/" + dn + " ok");
   return MOSQ_ERR_SUCCESS;
 }
 
@@ -353,7 +399,7 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   const std::string password = ed->password != nullptr ? ed->password : "";
   auto view = emu().registry().current();
   auto refuse = [&](const std::string& why) {
-    log(MOSQ_LOG_NOTICE, "login of '" + cid + "' refused: " + why);
+    refused(cid, user, why);
     return MOSQ_ERR_AUTH;
   };
 
@@ -406,8 +452,11 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   }
   const Product* p = view->product(pk);
   const Device* d = view->device(pk, dn);
-  if (p == nullptr || d == nullptr) {
-    return refuse("unknown device " + pk + "/" + dn);
+  if (p == nullptr) {
+    return refuse("unknown product " + pk + " (no such ProductKey)");
+  }
+  if (d == nullptr) {
+    return refuse("unknown device " + dn + " in product " + pk);
   }
   if (!d->enabled) {
     return refuse("device " + pk + "/" + dn + " is disabled");
@@ -428,7 +477,8 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   }
   auto method = sign::parse_method(parts->option("signmethod").value_or("hmacmd5"));
   if (!method) {
-    return refuse("unknown signmethod");
+    return refuse("unsupported sign method '" + parts->option("signmethod").value_or("")
+                  + "' (hmacmd5, hmacsha1, hmacsha256)");
   }
   if (d->secret.empty()) {
     return refuse("device " + pk + "/" + dn + " has no DeviceSecret (token device)");
@@ -455,7 +505,8 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
       return MOSQ_ERR_SUCCESS;
     }
   }
-  return refuse("signature mismatch for " + pk + "/" + dn);
+  return refuse("wrong signature for " + pk + "/" + dn
+                + ": the password is not signed with this device's DeviceSecret");
 }
 
 int on_acl_check(int /*event*/, void* event_data, void* /*userdata*/) {
@@ -720,6 +771,12 @@ EMU_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* id,
       amqp.port = std::atoi(v.c_str());
     } else if (k == "launcher_pid") {
       launcher = std::atol(v.c_str());
+    } else if (k == "report_fd") {
+      const int fd = std::atoi(v.c_str());
+      const int fl = fd > 0 ? ::fcntl(fd, F_GETFL) : -1;
+      if (fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0) {
+        g_report_fd = fd;
+      }
     }
   }
   // The broker never outlives `aliot emulate cloud` (a kill -9 of it included): SIGTERM when the

@@ -92,8 +92,19 @@ TEST_F(Register, OutFileIsPrivateAndHoldsEachResultOnce) {
   auto got = secrets_in(dir.read("secrets.jsonl"));
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got["out-a"], platform().state()["secrets"]["out-a"]);
-  // Everything printed is in the file, line for line.
-  EXPECT_EQ(secrets_in(r.out), got);
+  // With --out the secrets are in the file only: stdout names each device and where its secret
+  // went, and holds none of them.
+  const auto printed = lines_of(r.out);
+  ASSERT_EQ(printed.size(), 2u) << r.out;
+  for (const auto& l : printed) {
+    const auto j = json::parse(l);
+    EXPECT_FALSE(j.contains("DeviceSecret")) << l;
+    EXPECT_TRUE(got.contains(j["DeviceName"].get<std::string>())) << l;
+    EXPECT_EQ(j["ok"], true) << l;
+    EXPECT_EQ(j["saved_in"], out) << l;
+  }
+  EXPECT_TRUE(
+      no_secret_in({got["out-a"], got["out-b"]}, {text("stdout", r.out), text("stderr", r.err)}));
   EXPECT_NE(r.err.find("registered 2, failed 0"), std::string::npos) << r.err;
 
   // A re-run sends nothing for devices already there.
@@ -104,6 +115,55 @@ TEST_F(Register, OutFileIsPrivateAndHoldsEachResultOnce) {
   EXPECT_EQ(platform().register_requests(), before + 1);
   got = secrets_in(dir.read("secrets.jsonl"));
   EXPECT_EQ(got.size(), 3u);
+}
+
+// register --out in a CI job: the log (stdout) says what became of each device and where its
+// secret is, never the secret; --show-secrets prints them as without --out.
+TEST_F(Register, OutKeepsSecretsOffStdoutUnlessShowSecrets) {
+  const auto out = dir.file("ci.jsonl");
+  auto r =
+      run_aliot({"register", "-k", k_pk, "-d", "ci-one", "--out", out}, {.env = platform().env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string ds = platform().state()["secrets"]["ci-one"];
+  EXPECT_EQ(secrets_in(dir.read("ci.jsonl")).at("ci-one"), ds);
+  const auto shown = json::parse(r.out); // one device in text mode: one pretty object
+  EXPECT_EQ(shown["ProductKey"], k_pk);
+  EXPECT_EQ(shown["DeviceName"], "ci-one");
+  EXPECT_EQ(shown["ok"], true);
+  EXPECT_EQ(shown["saved_in"], out);
+  EXPECT_FALSE(shown.contains("DeviceSecret")) << r.out;
+  EXPECT_TRUE(no_secret_in({ds}, {text("stdout", r.out), text("stderr", r.err)}));
+
+  // -o json, many devices: one line each, no secret.
+  r = run_aliot(
+      {"-o", "json", "register", "-k", k_pk, "-d", "ci-two", "-d", "ci-three", "--out", out},
+      {.env = platform().env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto saved = secrets_in(dir.read("ci.jsonl"));
+  ASSERT_EQ(saved.size(), 3u);
+  EXPECT_EQ(lines_of(r.out).size(), 2u) << r.out;
+  EXPECT_TRUE(no_secret_in({saved.at("ci-two"), saved.at("ci-three")},
+                           {text("stdout", r.out), text("stderr", r.err)}));
+
+  // --show-secrets: stdout holds every secret, the same as the file.
+  r = run_aliot(
+      {"register", "-k", k_pk, "-d", "ci-four", "-d", "ci-five", "--out", out, "--show-secrets"},
+      {.env = platform().env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto all = secrets_in(dir.read("ci.jsonl"));
+  const auto printed = secrets_in(r.out);
+  ASSERT_EQ(printed.size(), 2u) << r.out;
+  EXPECT_EQ(printed.at("ci-four"), all.at("ci-four"));
+  EXPECT_EQ(printed.at("ci-five"), all.at("ci-five"));
+  EXPECT_EQ(printed.at("ci-four"), platform().state()["secrets"]["ci-four"]);
+
+  // Without --out stdout is the only place: the secret is printed, and --show-secrets needs --out.
+  r = run_aliot({"register", "-k", k_pk, "-d", "ci-six"}, {.env = platform().env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["DeviceSecret"], platform().state()["secrets"]["ci-six"]);
+  r = run_aliot({"register", "-k", k_pk, "-d", "ci-seven", "--show-secrets"},
+                {.env = platform().env()});
+  EXPECT_EQ(r.status, 2) << r.err;
 }
 
 TEST_F(Register, TornLastLineIsRepairedAndEveryCompleteLineKept) {
@@ -418,18 +478,27 @@ TEST_F(Register, OutOnAFullDiskIsRolledBackAndTheBatchStops) {
     ASSERT_TRUE(json::accept(l)) << "not a whole record: " << l;
   }
   const auto saved = secrets_in(saved_text);
-  const auto printed = secrets_in(r.out);
+  // stdout: a saved device as its outcome without the secret (it is in --out), a device whose
+  // secret could not be saved with the secret itself (it is nowhere else).
+  std::map<std::string, std::string> printed; // DeviceName -> DeviceSecret, "" when not shown
+  for (const auto& l : lines_of(r.out)) {
+    const auto j = json::parse(l);
+    printed[j["DeviceName"].get<std::string>()] = j.value("DeviceSecret", std::string());
+  }
   const auto st = platform().state()["secrets"];
   for (const auto& [dn, ds] : saved) {
-    EXPECT_EQ(printed.count(dn), 1u) << dn << " saved but not printed";
+    ASSERT_EQ(printed.count(dn), 1u) << dn << " saved but not reported";
+    EXPECT_EQ(printed[dn], "") << dn << ": saved, yet its secret is on stdout";
     EXPECT_EQ(st[dn], ds) << dn;
   }
   std::size_t only_stdout = 0;
   for (const auto& [dn, ds] : printed) {
-    EXPECT_EQ(st[dn], ds) << dn;
-    only_stdout += saved.count(dn) == 0 ? 1 : 0;
+    if (saved.count(dn) == 0) {
+      EXPECT_EQ(st[dn], ds) << dn << ": not saved, so its secret must be on stdout";
+      ++only_stdout;
+    }
   }
-  // The batch stopped: nothing registered but what was printed, and only the devices in flight
+  // The batch stopped: nothing registered but what was reported, and only the devices in flight
   // (-j 2) when the first append failed reached stdout alone.
   EXPECT_EQ(platform().register_requests() - before, printed.size());
   EXPECT_LT(printed.size(), 100u);

@@ -149,7 +149,9 @@ TEST(LeakScan, NoSecretInAnyOutputLogJournalOrCoreFileAtVvv) {
                               work.file("out.jsonl"), "-o", "json"},
                              {.env = reg_env, .timeout_s = 60, .cwd = work.path()});
   ASSERT_EQ(reg.status, 0) << reg.err;
-  const auto new_ds = json::parse(reg.out)["DeviceSecret"].get<std::string>();
+  // With --out the new secret is in the file only; stdout says where it went.
+  const auto new_ds = json::parse(work.read("out.jsonl"))["DeviceSecret"].get<std::string>();
+  places.push_back(text("register stdout", reg.out));
   places.push_back(text("register stderr", reg.err));
   flows.emplace_back("register");
 

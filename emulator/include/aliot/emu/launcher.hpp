@@ -23,6 +23,10 @@ struct LaunchOptions {
   std::optional<std::string> mosquitto;      // the broker binary (else searched in `search_path`)
   std::optional<std::string> plugin;         // the plugin (else next to the build or install tree)
   std::string search_path = "/usr/bin:/bin"; // PATH to search for mosquitto (and /usr/sbin...)
+  // Called on the launcher's thread with each line the plugin reports (a refused login and why,
+  // a device kicked by a newer login of its own; no secrets, untrusted parts escaped), without
+  // its newline. The lines come over a pipe that is the broker's stdout.
+  std::function<void(const std::string&)> report;
 };
 
 struct Endpoints {
