@@ -42,7 +42,7 @@ struct RegisterOptions {
   std::optional<std::string> host;
   std::optional<int> port;
   std::optional<std::string> ca_file;
-  int timeout_ms = 10000;
+  Duration timeout = duration_of(std::chrono::seconds(10));
   dynreg::Choices run; // -j --random --client-id --securemode --insecure
 };
 
@@ -65,7 +65,9 @@ Result<void> run_register(Context& ctx, const RegisterOptions& o) {
   dynreg::Choices choices = o.run;
   choices.via = o.via == "mqtt" ? dynreg::Via::mqtt : dynreg::Via::https;
   choices.preregistered = !o.no_preregister;
-  choices.timeout = std::chrono::milliseconds(o.timeout_ms);
+  ALIOT_TRY(check_duration(o.timeout, "--timeout", std::chrono::milliseconds(100),
+                           std::chrono::minutes(10)));
+  choices.timeout = o.timeout.value;
   choices.abandon = ctx.abandon;
   choices.quarantine_dir = quarantine_dir(ctx);
   ALIOT_TRY_ASSIGN(auto settings, dynreg::settings_from(cfg, choices, ctx.out.logger()));
@@ -176,9 +178,8 @@ void add_register_command(CLI::App& parent, Context& ctx) {
                 "Allow a plain http:// registration endpoint: the ProductSecret-signed request "
                 "and the new DeviceSecret cross the network in clear text (testing only)")
       ->group("Endpoint");
-  cmd->add_option("--timeout", opts->timeout_ms,
-                  "Give up on one device after this many milliseconds (default 10000)")
-      ->type_name("MS")
+  add_duration_option(*cmd, "--timeout", opts->timeout,
+                      "Give up on one device after this long (default 10s)")
       ->group("Endpoint");
   ctx.docs.attach(
       cmd,

@@ -158,7 +158,7 @@ TEST_F(OnEmulator, BatchOf200WithEightJobs) {
   const auto file = dir.write("names.txt", names);
   const auto out = dir.file("batch.jsonl");
   const auto r = run_aliot(
-      {"register", "-k", k_pk, "--names", file, "-j", "8", "--out", out, "--timeout", "60000"},
+      {"register", "-k", k_pk, "--names", file, "-j", "8", "--out", out, "--timeout", "60s"},
       {.env = env()});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto got = secrets_in(dir.read("batch.jsonl"));
@@ -182,8 +182,8 @@ TEST_F(OnEmulator, KillNineMidBatchThenRerunEveryDeviceHasItsLatestSecret) {
   add_devices(names);
   const auto file = dir.write("names.txt", names);
   const auto out = dir.file("crash.jsonl");
-  const std::vector<std::string> args{"register", "-k",    k_pk, "--names",   file,   "-j",
-                                      "2",        "--out", out,  "--timeout", "60000"};
+  const std::vector<std::string> args{"register", "-k",    k_pk, "--names",   file, "-j",
+                                      "2",        "--out", out,  "--timeout", "60s"};
   std::vector<std::string> argv{aliot_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   {

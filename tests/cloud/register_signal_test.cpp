@@ -305,7 +305,7 @@ TEST(RegisterSignals, TheSecondSignalAbandonsAndNamesTheRequestsInFlight) {
   ASSERT_TRUE(port.has_value()) << server.err();
   const Env env{{"ALIOT_AUTH_ENDPOINT", "http://127.0.0.1:" + *port},
                 {"ALIOT_PRODUCT_SECRET", "ps0123456789abcd"}};
-  Background p({client_bin(), "register", "-k", k_pk, "-d", "dev-stalled", "--timeout", "60000",
+  Background p({client_bin(), "register", "-k", k_pk, "-d", "dev-stalled", "--timeout", "60s",
                 "--allow-insecure-http"},
                {.env = env});
   ASSERT_EQ(server.read_line(std::chrono::seconds(10)), std::optional<std::string>("accepted"))
@@ -372,7 +372,7 @@ TEST(RegisterSignals, AfterTheFirstSignalARequestThatTimesOutIsNamed) {
   ASSERT_TRUE(port.has_value()) << server.err();
   const Env env{{"ALIOT_AUTH_ENDPOINT", "http://127.0.0.1:" + *port},
                 {"ALIOT_PRODUCT_SECRET", "ps0123456789abcd"}};
-  Background p({client_bin(), "register", "-k", k_pk, "-d", "dev-slow", "--timeout", "1500",
+  Background p({client_bin(), "register", "-k", k_pk, "-d", "dev-slow", "--timeout", "1500ms",
                 "--allow-insecure-http"},
                {.env = env});
   ASSERT_EQ(server.read_line(std::chrono::seconds(10)), std::optional<std::string>("accepted"))

@@ -305,7 +305,7 @@ TEST_F(Register, NetworkErrorsAndTimeouts) {
   env["ALIOT_AUTH_ENDPOINT"] = "https://127.0.0.1:" + std::to_string(free_port());
   auto r = run_aliot({"register", "-k", k_pk, "-d", "net-x"}, {.env = env});
   EXPECT_EQ(r.status, 5) << r.err;
-  r = run_aliot({"register", "-k", k_pk, "-d", "slow-x", "--timeout", "500"},
+  r = run_aliot({"register", "-k", k_pk, "-d", "slow-x", "--timeout", "500ms"},
                 {.env = platform().env()});
   EXPECT_EQ(r.status, 6) << r.err;
 }
@@ -338,7 +338,7 @@ TEST_F(Register, AReplyThatIsNotUtf8IsARemoteErrorNotACrash) {
 // the limit, long before the timeout and without growing aliot's memory.
 TEST_F(Register, AnEndlessReplyIsCutOffAtTheLimit) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto r = run_aliot({"register", "-k", k_pk, "-d", "endless-1", "--timeout", "20000"},
+  const auto r = run_aliot({"register", "-k", k_pk, "-d", "endless-1", "--timeout", "20s"},
                            {.env = platform().env()});
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(r.status, 7) << r.err;

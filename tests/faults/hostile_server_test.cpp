@@ -47,11 +47,11 @@ TEST_P(HostileServer, EveryHttpCommandEndsWithItsExitCodeInTime) {
   const auto names = dir.write("names.txt", "hostile-1\nhostile-2\n");
   const std::vector<Command> commands{
       {"register",
-       {"register", "-k", "a1FakePK001", "-d", "hostile-0", "--timeout", "2000"},
+       {"register", "-k", "a1FakePK001", "-d", "hostile-0", "--timeout", "2s"},
        std::chrono::milliseconds(2000)},
       {"register batch",
        {"register", "-k", "a1FakePK001", "--names", names, "-j", "2", "-o", "json", "--timeout",
-        "2000"},
+        "2s"},
        std::chrono::milliseconds(2000)},
       {"cloud pub",
        {"cloud", "pub", "-k", "a1FakePK001", "-d", "hostile-0", "-t", "user/get", "-m", "x",
