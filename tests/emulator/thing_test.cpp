@@ -440,6 +440,10 @@ TEST_F(ThingTest, SyncServiceGoesOverRrpcAndReturnsTheDevicesData) {
   ASSERT_EQ(r.body["Success"], true) << call.out();
   EXPECT_EQ(json::parse(r.body["Data"]["Result"].get<std::string>()), json({{"Echo", "pong"}}));
   EXPECT_EQ(r.body["Data"]["MessageId"], mid);
+  // A device that is not connected is said to be offline at once.
+  const auto off = api({"Action=InvokeThingService", "ProductKey=" + k_pk, "DeviceName=idle",
+                        "Identifier=Ping", "Args={}"});
+  EXPECT_EQ(off.body["Code"], "iot.device.OfflineDevice") << off.body.dump();
 }
 
 TEST_F(ThingTest, AutoSubscribedDeviceGetsItsDownlinksWithoutSubscribing) {
@@ -451,6 +455,22 @@ TEST_F(ThingTest, AutoSubscribedDeviceGetsItsDownlinksWithoutSubscribing) {
   auto m = next_message(*dev, "/sys/" + k_plain + "/dev6/thing/service/property/set");
   ASSERT_TRUE(m) << dev->out();
   EXPECT_EQ(json::parse(m->second)["params"], json({{"Anything", "goes"}}));
+}
+
+TEST_F(ThingTest, AutoSubscribedDeviceThatSubscribedGetsEachDownlinkOnce) {
+  const std::string set = "/sys/" + k_plain + "/dev5/thing/service/property/set";
+  auto dev = sub(device_login(k_plain, "dev5", ",_ss=1"), set);
+  for (const std::string v : {"first", "second"}) {
+    auto r = api({"Action=SetDeviceProperty", "ProductKey=" + k_plain, "DeviceName=dev5",
+                  "Items={\"V\":\"" + v + "\"}"});
+    ASSERT_EQ(r.body["Success"], true) << r.body.dump();
+  }
+  // Had the first come twice (by its subscription and straight), the second line would repeat it.
+  for (const std::string v : {"first", "second"}) {
+    auto m = next_message(*dev, set);
+    ASSERT_TRUE(m) << dev->out();
+    EXPECT_EQ(json::parse(m->second)["params"]["V"], v) << dev->out();
+  }
 }
 
 TEST_F(ThingTest, PubBroadcastReachesOnlineDevicesWithoutSubscriptionOnceAMinute) {
