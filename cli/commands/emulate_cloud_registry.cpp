@@ -39,6 +39,7 @@ struct TopicOptions {
 
 struct GroupOptions {
   std::string dir, pk, group;
+  bool device_status = false;
 };
 
 struct ThingModelOptions {
@@ -122,8 +123,9 @@ Result<void> run_add_topic(Context& ctx, const TopicOptions& o) {
 }
 
 Result<void> run_add_group(Context& ctx, const GroupOptions& o) {
-  ALIOT_TRY(emu::admin::add_consumer_group(o.dir, o.pk, o.group));
-  ctx.out.info("consumer group " + o.group + " added to product " + o.pk);
+  ALIOT_TRY(emu::admin::add_consumer_group(o.dir, o.pk, o.group, o.device_status));
+  ctx.out.info("consumer group " + o.group + " added to product " + o.pk
+               + (o.device_status ? " (with device status messages)" : ""));
   return ok();
 }
 
@@ -241,8 +243,14 @@ void add_emulate_cloud_registry_verbs(CLI::App& cmd_ref, Context& ctx) {
     emulate_cloud_dir_option(sub, o->dir, ctx);
     pk_option(sub, o->pk);
     sub->add_option("--consumer-group", o->group, "Consumer group id")->required()->type_name("ID");
+    sub->add_flag("--device-status", o->device_status,
+                  "The group also receives the devices' online/offline status messages");
     ctx.docs.attach(sub, {"Records that the consumer group receives the product's device "
-                          "messages (for the AMQP server-side subscription).",
+                          "messages (for the AMQP server-side subscription). With "
+                          "--device-status it also receives each device's online and offline "
+                          "status messages on /as/mqtt/status/${productKey}/${deviceName}, as a "
+                          "subscription with device status notifications does; adding an "
+                          "existing group with it turns them on.",
                           {{"aliot emulate cloud add-consumer-group --dir ./emu-state -k "
                             "a1FakePK001 --consumer-group DEFAULT_GROUP",
                             "Add a consumer group"}},

@@ -95,12 +95,14 @@ Result<std::string> add_topic(const std::string& dir,
   return reg->add_topic(pk, topic, access);
 }
 
-Result<void>
-add_consumer_group(const std::string& dir, const std::string& pk, const std::string& group) {
+Result<void> add_consumer_group(const std::string& dir,
+                                const std::string& pk,
+                                const std::string& group,
+                                bool device_status) {
   ALIOT_TRY(validate_product_key(pk));
   ALIOT_TRY(validate_consumer_group(group));
   ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
-  ALIOT_TRY(reg->add_consumer_group(pk, group));
+  ALIOT_TRY(reg->add_consumer_group(pk, group, device_status));
   return ok();
 }
 

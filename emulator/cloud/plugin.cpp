@@ -135,6 +135,7 @@ void set_status(const std::string& key, bool online, const std::string& address)
   auto& st = broker().status[key];
   st.online = online;
   st.changed_ms = now_ms();
+  st.last_ms = st.changed_ms;
   if (!address.empty()) {
     st.address = address;
   }
@@ -157,6 +158,17 @@ std::string iot_id_of(const std::string& pk, const std::string& dn) {
   auto view = emu().registry().cached();
   const Device* d = view->device(pk, dn);
   return d != nullptr ? d->iot_id : "";
+}
+
+// The status message the platform forwards to the consumer groups that asked for them.
+// `last_ms`: the device's last communication (its login, or its last PUBLISH).
+void forward_status(const std::string& pk,
+                    const std::string& dn,
+                    bool online,
+                    long long last_ms,
+                    const std::string& ip) {
+  const auto m = status_message(pk, dn, iot_id_of(pk, dn), online, now_ms(), last_ms, ip);
+  amqp_publish_status(pk, m.topic, m.payload);
 }
 
 // LinkSDK 4 and the Python SDK put `_ss=1` in the client id: the platform then subscribes the
@@ -188,6 +200,7 @@ void device_logged_in(mosquitto* client,
   const char* addr = mosquitto_client_address(client);
   set_status(key, true, addr != nullptr ? addr : "");
   activate(pk, dn);
+  forward_status(pk, dn, true, now_ms(), addr != nullptr ? addr : "");
 }
 
 // The local port of the listener `client` connected to, or 0 when it cannot be told.
@@ -570,6 +583,7 @@ int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
       const auto rest = topic.substr(10);
       complete_rrpc(rest.substr(0, rest.find('/')), s, payload);
     }
+    broker().status[key_of(s.pk, s.dn)].last_ms = now_ms(); // lastTime of its status messages
     bool forwarded = false;
     if (topic.starts_with("/sys/" + s.pk + "/" + s.dn + "/thing/")
         || topic == "/ext/ntp/" + s.pk + "/" + s.dn + "/request") {
@@ -635,7 +649,10 @@ int on_disconnect(int /*event*/, void* event_data, void* /*userdata*/) {
     auto o = b.online.find(key);
     if (o != b.online.end() && o->second.client == ed->client) {
       b.online.erase(o);
+      const std::string ip = b.status[key].address;
+      const long long last = b.status[key].last_ms;
       set_status(key, false, "");
+      forward_status(it->second.pk, it->second.dn, false, last, ip);
     }
   }
   b.sessions.erase(it);

@@ -75,6 +75,7 @@ struct Pending {
 struct DeviceStatus {
   bool online = false;
   long long changed_ms = 0;
+  long long last_ms = 0; // the last communication (login or PUBLISH)
   std::string address;
 };
 

@@ -6,8 +6,11 @@
 #include "thing.hpp"
 
 #include <aliot/config.hpp>
+#include <aliot/time.hpp>
 
 #include <sys/stat.h>
+
+#include <cstdio>
 
 namespace aliot::emu {
 
@@ -187,6 +190,40 @@ std::shared_ptr<const tsl::Model> thing_model(const std::string& dir, const std:
 
 std::string alink_request(const std::string& id, const std::string& method, const json& params) {
   return dump(json{{"id", id}, {"version", "1.0"}, {"params", params}, {"method", method}});
+}
+
+namespace {
+
+std::string gmt_ms(long long ms) {
+  const std::chrono::system_clock::time_point t{std::chrono::milliseconds(ms)};
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lld", ms % 1000);
+  return utc_datetime(t + std::chrono::hours(8)) + frac; // the platform's "Gmt" times: UTC+8
+}
+
+std::string utc_ms(long long ms) {
+  return utc_iso8601(std::chrono::system_clock::time_point{std::chrono::milliseconds(ms)}, true);
+}
+
+} // namespace
+
+Outgoing status_message(const std::string& pk,
+                        const std::string& dn,
+                        const std::string& iot_id,
+                        bool online,
+                        long long now_ms,
+                        long long last_ms,
+                        const std::string& client_ip) {
+  json j{{"status", online ? "online" : "offline"},
+         {"iotId", iot_id},
+         {"productKey", pk},
+         {"deviceName", dn},
+         {"time", gmt_ms(now_ms)},
+         {"utcTime", utc_ms(now_ms)},
+         {"lastTime", gmt_ms(last_ms)},
+         {"utcLastTime", utc_ms(last_ms)},
+         {"clientIp", client_ip}};
+  return {"/as/mqtt/status/" + pk + "/" + dn, dump(j)};
 }
 
 ThingOutcome thing_device_message(const std::string& dir,

@@ -90,6 +90,17 @@ ThingOutcome thing_device_message(const std::string& dir,
                                   const std::string& payload,
                                   long long now_ms);
 
+// The device status message the platform forwards on /as/mqtt/status/PK/DN: status
+// online/offline, productKey, deviceName, iotId, time / lastTime (UTC+8 "yyyy-MM-dd
+// HH:mm:ss.SSS"), utcTime / utcLastTime (ISO 8601), clientIp.
+Outgoing status_message(const std::string& pk,
+                        const std::string& dn,
+                        const std::string& iot_id,
+                        bool online,
+                        long long now_ms,
+                        long long last_ms,
+                        const std::string& client_ip);
+
 // An Alink downlink request: {"id","version":"1.0","params","method"}.
 std::string
 alink_request(const std::string& id, const std::string& method, const nlohmann::json& params);

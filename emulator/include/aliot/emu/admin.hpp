@@ -75,8 +75,10 @@ Result<std::string> add_topic(const std::string& dir,
                               const std::string& access);
 
 // Records that consumer group `group` receives the product's device messages.
-Result<void>
-add_consumer_group(const std::string& dir, const std::string& pk, const std::string& group);
+Result<void> add_consumer_group(const std::string& dir,
+                                const std::string& pk,
+                                const std::string& group,
+                                bool device_status = false);
 
 // The numbers of a thing model add_thing_model stored.
 struct ThingModelSummary {
