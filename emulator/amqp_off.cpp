@@ -18,6 +18,10 @@ void amqp_publish(const std::string& /*pk*/,
                   const std::string& /*topic*/,
                   const std::string& /*payload*/) {}
 
+void amqp_publish_status(const std::string& /*pk*/,
+                         const std::string& /*topic*/,
+                         const std::string& /*payload*/) {}
+
 void stop_amqp() {}
 
 } // namespace aliot::emu

@@ -39,6 +39,11 @@ struct TopicOptions {
 
 struct GroupOptions {
   std::string dir, pk, group;
+  bool device_status = false;
+};
+
+struct ThingModelOptions {
+  std::string dir, pk, file;
 };
 
 // A secret from a file, else from the environment variable; nullopt when neither gives one.
@@ -118,8 +123,17 @@ Result<void> run_add_topic(Context& ctx, const TopicOptions& o) {
 }
 
 Result<void> run_add_group(Context& ctx, const GroupOptions& o) {
-  ALIOT_TRY(emu::admin::add_consumer_group(o.dir, o.pk, o.group));
-  ctx.out.info("consumer group " + o.group + " added to product " + o.pk);
+  ALIOT_TRY(emu::admin::add_consumer_group(o.dir, o.pk, o.group, o.device_status));
+  ctx.out.info("consumer group " + o.group + " added to product " + o.pk
+               + (o.device_status ? " (with device status messages)" : ""));
+  return ok();
+}
+
+Result<void> run_add_thing_model(Context& ctx, const ThingModelOptions& o) {
+  ALIOT_TRY_ASSIGN(auto n, emu::admin::add_thing_model(o.dir, o.pk, o.file));
+  ctx.out.note("thing model of " + o.pk + " stored: " + std::to_string(n.properties)
+               + " properties, " + std::to_string(n.events) + " events, "
+               + std::to_string(n.services) + " services");
   return ok();
 }
 
@@ -229,13 +243,43 @@ void add_emulate_cloud_registry_verbs(CLI::App& cmd_ref, Context& ctx) {
     emulate_cloud_dir_option(sub, o->dir, ctx);
     pk_option(sub, o->pk);
     sub->add_option("--consumer-group", o->group, "Consumer group id")->required()->type_name("ID");
+    sub->add_flag("--device-status", o->device_status,
+                  "The group also receives the devices' online/offline status messages");
     ctx.docs.attach(sub, {"Records that the consumer group receives the product's device "
-                          "messages (for the AMQP server-side subscription).",
+                          "messages (for the AMQP server-side subscription). With "
+                          "--device-status it also receives each device's online and offline "
+                          "status messages on /as/mqtt/status/${productKey}/${deviceName}, as a "
+                          "subscription with device status notifications does; adding an "
+                          "existing group with it turns them on.",
                           {{"aliot emulate cloud add-consumer-group --dir ./emu-state -k "
                             "a1FakePK001 --consumer-group DEFAULT_GROUP",
                             "Add a consumer group"}},
                           {}});
     sub->callback([&ctx, o] { set_action(ctx, o, run_add_group); });
+  }
+  {
+    auto o = std::make_shared<ThingModelOptions>();
+    auto* sub = cmd->add_subcommand("add-thing-model",
+                                    "Give a product its thing model (TSL JSON) to check against");
+    emulate_cloud_dir_option(sub, o->dir, ctx);
+    pk_option(sub, o->pk);
+    auto* f = sub->add_option("tsl", o->file, "The TSL JSON the console exports ('-' = stdin)")
+                  ->required()
+                  ->type_name("FILE");
+    ctx.docs.kind(f, ValueKind::file);
+    ctx.docs.attach(sub, {"Stores the product's thing model (properties, events and services with "
+                          "their data types and specs, as the console exports it). From then on "
+                          "the emulator checks the product's property and event posts, "
+                          "SetDeviceProperty and InvokeThingService against it and answers "
+                          "with the platform's error codes; a service with callType sync is "
+                          "called over RRPC. Without a thing model, properties are accepted as "
+                          "they come. Adding it again replaces it; a running emulator sees it at "
+                          "once.",
+                          {{"aliot emulate cloud add-thing-model --dir ./emu-state -k "
+                            "a1FakePK001 tsl.json",
+                            "Check a1FakePK001's devices against tsl.json"}},
+                          {}});
+    sub->callback([&ctx, o] { set_action(ctx, o, run_add_thing_model); });
   }
 }
 

@@ -1,9 +1,16 @@
 // The add-* operations on a state directory's registry (see aliot/emu/admin.hpp).
+#include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
 #include <aliot/emu/admin.hpp>
 #include <aliot/emu/launcher.hpp>
+#include <aliot/emu/tsl.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/secret.hpp>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace aliot::emu::admin {
 
@@ -88,13 +95,37 @@ Result<std::string> add_topic(const std::string& dir,
   return reg->add_topic(pk, topic, access);
 }
 
-Result<void>
-add_consumer_group(const std::string& dir, const std::string& pk, const std::string& group) {
+Result<void> add_consumer_group(const std::string& dir,
+                                const std::string& pk,
+                                const std::string& group,
+                                bool device_status) {
   ALIOT_TRY(validate_product_key(pk));
   ALIOT_TRY(validate_consumer_group(group));
   ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
-  ALIOT_TRY(reg->add_consumer_group(pk, group));
+  ALIOT_TRY(reg->add_consumer_group(pk, group, device_status));
   return ok();
+}
+
+Result<ThingModelSummary>
+add_thing_model(const std::string& dir, const std::string& pk, const std::string& path) {
+  ALIOT_TRY(validate_product_key(pk));
+  ALIOT_TRY_ASSIGN(auto text,
+                   config::read_bounded(path, tsl::k_max_tsl_bytes,
+                                        config::file_name(path, "thing model"), Errc::usage));
+  ALIOT_TRY_ASSIGN(auto model, tsl::parse(text));
+  ALIOT_TRY_ASSIGN(auto reg, open_registry(dir));
+  ALIOT_TRY(reg->ensure());
+  ALIOT_TRY_ASSIGN(auto view, reg->load());
+  if (view->product(pk) == nullptr) {
+    return Error(Errc::usage, "no product " + pk + " in " + dir,
+                 "add it first: aliot emulate cloud add-product --dir " + dir + " -k " + pk);
+  }
+  const std::string tsl_dir = dir + "/tsl";
+  if (::mkdir(tsl_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Errc::io, "cannot create " + tsl_dir + ": " + std::strerror(errno));
+  }
+  ALIOT_TRY(config::write_file_atomic(tsl_dir + "/" + pk + ".json", text, 0600));
+  return ThingModelSummary{model.properties.size(), model.events.size(), model.services.size()};
 }
 
 } // namespace aliot::emu::admin

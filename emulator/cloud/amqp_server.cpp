@@ -480,6 +480,25 @@ void amqp_publish(const std::string& pk, const std::string& topic, const std::st
   g_server->publish(p->consumer_groups, std::move(item));
 }
 
+void amqp_publish_status(const std::string& pk,
+                         const std::string& topic,
+                         const std::string& payload) {
+  if (g_server == nullptr) {
+    return;
+  }
+  auto view = emu().registry().cached();
+  const Product* p = view->product(pk);
+  if (p == nullptr || p->status_groups.empty()) {
+    return;
+  }
+  Item item;
+  item.topic = topic;
+  item.message_id = std::to_string(emu().next_message_id());
+  item.payload = payload;
+  item.generate_time = now_ms();
+  g_server->publish(p->status_groups, std::move(item));
+}
+
 void stop_amqp() {
   if (g_server != nullptr) {
     g_server->stop();

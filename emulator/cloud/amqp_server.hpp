@@ -30,6 +30,10 @@ bool start_amqp(const AmqpOptions& o, std::string& why);
 
 // Broker thread: a device of product `pk` published `payload` on `topic`.
 void amqp_publish(const std::string& pk, const std::string& topic, const std::string& payload);
+// A device status message: to the product's groups that asked for them (--device-status).
+void amqp_publish_status(const std::string& pk,
+                         const std::string& topic,
+                         const std::string& payload);
 
 // Stops the AMQP thread and releases everything (unsent messages are lost).
 void stop_amqp();

@@ -19,6 +19,7 @@
 // parameter error" (missing field, unknown signMethod); 401 "request auth error" (sign mismatch).
 // Emulator-specific: 404 unknown product or device, 403 dynamic registration off or device
 // disabled, 409 device already activated (logged in with its secret; spec 4.1).
+#include "http_call.hpp"
 #include "state.hpp"
 
 #include <aliot/crypto.hpp>
@@ -43,9 +44,6 @@ namespace aliot::emu {
 
 namespace {
 
-using json = nlohmann::ordered_json;
-using Params = std::vector<std::pair<std::string, std::string>>;
-
 constexpr long long k_timestamp_window_s = 15 * 60;
 constexpr const char* k_host_id = "iot.cn-shanghai.aliyuncs.com";
 
@@ -67,6 +65,8 @@ Result<std::string> request_id() {
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-"
          + h.substr(20);
 }
+
+} // namespace
 
 void send_json(httplib::Response& res, int status, const json& j) {
   res.status = status;
@@ -148,26 +148,6 @@ std::string format_time(long long ms, bool utc) {
   return utc ? utc_iso8601(t, true) : utc_datetime(t + std::chrono::hours(8));
 }
 
-// Runs `fn` on the broker thread and waits for its result (bounded).
-template <class T>
-std::optional<T> on_broker(std::function<T()> fn) {
-  auto p = std::make_shared<std::promise<T>>();
-  auto f = p->get_future();
-  emu().post_job([p, fn] { p->set_value(fn()); });
-  if (f.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
-    return std::nullopt;
-  }
-  return f.get();
-}
-
-struct Call {
-  const httplib::Request& req;
-  httplib::Response& res;
-  const Params& ps;
-  std::string rid;
-  std::shared_ptr<const Snapshot> view;
-};
-
 bool require(Call& c, std::initializer_list<const char*> names) {
   for (const char* n : names) {
     auto v = param(c.ps, n);
@@ -205,6 +185,8 @@ bool find_device(Call& c, std::string& pk, std::string& dn, const Device*& d) {
   }
   return true;
 }
+
+namespace {
 
 std::string status_name(const Device& d, const DeviceStatus& st) {
   if (!d.enabled) {
@@ -545,6 +527,9 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
     action_device_status(c, true);
   } else if (action == "GetDeviceStatus") {
     action_device_status(c, false);
+  } else if (thing_action(action, c)) {
+    // SetDeviceProperty, InvokeThingService, QueryDeviceProperty*, QueryDeviceEventData,
+    // PubBroadcast (http_thing.cpp)
   } else {
     pop_error(res, 404, rid, "InvalidAction.NotFound",
               "Specified api is not found, please check your url and method.");

@@ -19,7 +19,12 @@
 //    oversized (> 256 KB) PUBLISH dropped;
 //  - RRPC (system and custom topic), Pub, RegisterDevice, QueryDeviceDetail, GetDeviceStatus over
 //    the OpenAPI (RPC signature v1) on plain HTTP, and HTTPS dynamic registration
-//    (http_api.cpp).
+//    (http_api.cpp);
+//  - the thing model (thing.cpp, tsl.cpp, http_thing.cpp): `_reply` to every Alink request of a
+//    device, checked against the product's TSL when it has one; property values and events for
+//    the QueryDevice* actions; NTP; SetDeviceProperty, InvokeThingService, PubBroadcast; the
+//    automatic subscription of `_ss=1` client ids (system downlinks sent straight to a device
+//    that holds no matching filter).
 //
 // CONNACK codes: mosquitto 2.0.11 lets a plugin refuse a login only with "not authorized", so
 // every refused login (bad sign, unknown/disabled device, bad keepalive, bad clientId, malformed
@@ -41,6 +46,7 @@
 // within microseconds instead of at the next 100 ms tick.
 #include "amqp_server.hpp"
 #include "state.hpp"
+#include "thing.hpp"
 
 // mosquitto_broker.h must come before mosquitto_plugin.h in 2.0.11.
 
@@ -62,6 +68,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -82,6 +89,8 @@ struct Session {
   std::string pk, dn;
   std::string client_id;
   bool ext_rrpc = false;
+  bool ss = false;                  // `_ss=1`: subscribed to its own system topics on login
+  std::vector<std::string> filters; // the filters it was granted (SUBSCRIBE), at most 1000
 };
 
 struct Online {
@@ -126,6 +135,7 @@ void set_status(const std::string& key, bool online, const std::string& address)
   auto& st = broker().status[key];
   st.online = online;
   st.changed_ms = now_ms();
+  st.last_ms = st.changed_ms;
   if (!address.empty()) {
     st.address = address;
   }
@@ -142,6 +152,30 @@ void activate(const std::string& pk, const std::string& dn) {
   if (!r) {
     log(MOSQ_LOG_WARNING, "cannot record activation: " + r.error().message());
   }
+}
+
+std::string iot_id_of(const std::string& pk, const std::string& dn) {
+  auto view = emu().registry().cached();
+  const Device* d = view->device(pk, dn);
+  return d != nullptr ? d->iot_id : "";
+}
+
+// The status message the platform forwards to the consumer groups that asked for them.
+// `last_ms`: the device's last communication (its login, or its last PUBLISH).
+void forward_status(const std::string& pk,
+                    const std::string& dn,
+                    bool online,
+                    long long last_ms,
+                    const std::string& ip) {
+  const auto m = status_message(pk, dn, iot_id_of(pk, dn), online, now_ms(), last_ms, ip);
+  amqp_publish_status(pk, m.topic, m.payload);
+}
+
+// LinkSDK 4 and the Python SDK put `_ss=1` in the client id: the platform then subscribes the
+// device to its own system topics itself (docs/protocol.md, "Automatic subscription").
+bool wants_auto_subscription(const std::string& cid) {
+  auto parts = sign::parse_client_id(cid);
+  return parts && parts->option("_ss").value_or("") == "1";
 }
 
 // A successful device login: session, status, and the takeover of an older connection.
@@ -162,10 +196,11 @@ void device_logged_in(mosquitto* client,
     }
   }
   b.online[key] = {client, cid};
-  b.sessions[client] = {Kind::device, pk, dn, cid, ext_rrpc};
+  b.sessions[client] = {Kind::device, pk, dn, cid, ext_rrpc, wants_auto_subscription(cid), {}};
   const char* addr = mosquitto_client_address(client);
   set_status(key, true, addr != nullptr ? addr : "");
   activate(pk, dn);
+  forward_status(pk, dn, true, now_ms(), addr != nullptr ? addr : "");
 }
 
 // The local port of the listener `client` connected to, or 0 when it cannot be told.
@@ -458,6 +493,16 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
   return refuse("signature mismatch for " + pk + "/" + dn);
 }
 
+// The filters a device holds, so a system downlink reaches it once: routed when it subscribed,
+// sent to it directly when it did not (automatic subscription, broadcasts).
+void remember_filter(Session& s, const std::string& filter) {
+  constexpr std::size_t k_max_filters = 1000;
+  if (std::find(s.filters.begin(), s.filters.end(), filter) == s.filters.end()
+      && s.filters.size() < k_max_filters) {
+    s.filters.push_back(filter);
+  }
+}
+
 int on_acl_check(int /*event*/, void* event_data, void* /*userdata*/) {
   auto* ed = static_cast<mosquitto_evt_acl_check*>(event_data);
   auto& b = broker();
@@ -467,6 +512,9 @@ int on_acl_check(int /*event*/, void* event_data, void* /*userdata*/) {
   }
   const Session& s = it->second;
   if (ed->access == MOSQ_ACL_UNSUBSCRIBE) {
+    auto& f = it->second.filters;
+    f.erase(std::remove(f.begin(), f.end(), std::string(ed->topic != nullptr ? ed->topic : "")),
+            f.end());
     return MOSQ_ERR_SUCCESS;
   }
   const std::string topic = ed->topic != nullptr ? ed->topic : "";
@@ -490,6 +538,9 @@ int on_acl_check(int /*event*/, void* event_data, void* /*userdata*/) {
   const bool allowed = device_allowed(
       cats, s.pk, s.dn, topic, ed->access == MOSQ_ACL_WRITE ? Need::publish : Need::subscribe,
       ed->access == MOSQ_ACL_SUBSCRIBE);
+  if (allowed && ed->access == MOSQ_ACL_SUBSCRIBE) {
+    remember_filter(it->second, topic);
+  }
   if (!allowed && ed->access != MOSQ_ACL_READ) {
     log(MOSQ_LOG_NOTICE,
         std::string(ed->access == MOSQ_ACL_WRITE ? "dropped publish" : "refused subscribe") + " of "
@@ -532,7 +583,25 @@ int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
       const auto rest = topic.substr(10);
       complete_rrpc(rest.substr(0, rest.find('/')), s, payload);
     }
-    amqp_publish(s.pk, topic, payload); // server-side subscription (consumer groups)
+    broker().status[key_of(s.pk, s.dn)].last_ms = now_ms(); // lastTime of its status messages
+    bool forwarded = false;
+    if (topic.starts_with("/sys/" + s.pk + "/" + s.dn + "/thing/")
+        || topic == "/ext/ntp/" + s.pk + "/" + s.dn + "/request") {
+      const std::string pk = s.pk, dn = s.dn; // `s` may not outlive a publish
+      auto outcome =
+          thing_device_message(emu().dir, pk, dn, iot_id_of(pk, dn), topic, payload, now_ms());
+      for (const auto& o : outcome.replies) {
+        broker_deliver(pk, dn, o.topic, o.payload, false);
+      }
+      // The backend gets thing-model data in the platform's forwarding format, not raw.
+      for (const auto& f : outcome.forwards) {
+        amqp_publish(pk, f.topic, f.payload);
+      }
+      forwarded = outcome.handled;
+    }
+    if (!forwarded) {
+      amqp_publish(s.pk, topic, payload); // server-side subscription (consumer groups)
+    }
   }
   emu().messages.add({0, now_ms(), topic, ed->qos, std::move(payload), client});
   return MOSQ_ERR_SUCCESS;
@@ -580,7 +649,10 @@ int on_disconnect(int /*event*/, void* event_data, void* /*userdata*/) {
     auto o = b.online.find(key);
     if (o != b.online.end() && o->second.client == ed->client) {
       b.online.erase(o);
+      const std::string ip = b.status[key].address;
+      const long long last = b.status[key].last_ms;
       set_status(key, false, "");
+      forward_status(it->second.pk, it->second.dn, false, last, ip);
     }
   }
   b.sessions.erase(it);
@@ -608,6 +680,39 @@ std::optional<std::pair<std::string, bool>> broker_device_session(const std::str
   }
   auto s = b.sessions.find(it->second.client);
   return std::make_pair(it->second.client_id, s != b.sessions.end() && s->second.ext_rrpc);
+}
+
+void broker_deliver(const std::string& pk,
+                    const std::string& dn,
+                    const std::string& topic,
+                    const std::string& payload,
+                    bool always) {
+  broker_publish("", topic, payload, 0); // to whoever subscribed (the device, an operator)
+  auto& b = broker();
+  auto o = b.online.find(key_of(pk, dn));
+  if (o == b.online.end()) {
+    return;
+  }
+  auto s = b.sessions.find(o->second.client);
+  if (s == b.sessions.end() || !(always || s->second.ss)) {
+    return;
+  }
+  for (const auto& f : s->second.filters) {
+    if (filter_matches(f, topic)) {
+      return; // the routed copy reaches it
+    }
+  }
+  broker_publish(o->second.client_id, topic, payload, 0);
+}
+
+std::vector<std::string> broker_online_devices(const std::string& pk) {
+  std::vector<std::string> out;
+  const std::string prefix = pk + "/";
+  for (auto it = broker().online.lower_bound(prefix);
+       it != broker().online.end() && it->first.starts_with(prefix); ++it) {
+    out.push_back(it->first.substr(prefix.size()));
+  }
+  return out;
 }
 
 void broker_publish(const std::string& client_id,

@@ -320,7 +320,8 @@ Registry::add_topic(const std::string& pk, const std::string& topic, const std::
   return rel;
 }
 
-Result<bool> Registry::add_consumer_group(const std::string& pk, const std::string& group) {
+Result<bool>
+Registry::add_consumer_group(const std::string& pk, const std::string& group, bool device_status) {
   ALIOT_TRY(validate_product_key(pk));
   ALIOT_TRY(validate_consumer_group(group));
   bool added = false;
@@ -333,13 +334,29 @@ Result<bool> Registry::add_consumer_group(const std::string& pk, const std::stri
       return no_product(pk);
     }
     auto& groups = p->consumer_groups;
-    if (std::find(groups.begin(), groups.end(), group) != groups.end()) {
+    auto& status = p->status_groups;
+    const bool had = std::find(groups.begin(), groups.end(), group) != groups.end();
+    const bool had_status = std::find(status.begin(), status.end(), group) != status.end();
+    if (had && (had_status || !device_status)) {
       return false;
     }
-    groups.push_back(group);
+    if (!had) {
+      groups.push_back(group);
+    }
+    if (device_status && !had_status) {
+      status.push_back(group);
+    }
+    json list = json::array();
+    for (const auto& g : groups) {
+      if (std::find(status.begin(), status.end(), g) != status.end()) {
+        list.push_back({{"id", g}, {"deviceStatus", true}});
+      } else {
+        list.push_back(g);
+      }
+    }
     ALIOT_TRY(detail::Store::Query(st, q_update_groups)
                   .bind(1, pk)
-                  .bind(2, json(groups).dump())
+                  .bind(2, list.dump())
                   .run("cannot add the consumer group"));
     added = true;
     return true;

@@ -249,7 +249,15 @@ Result<Product> Store::product_from(const Query& q, int col, const std::string& 
       p.cats.push_back(std::move(c));
     }
   }
+  // A group is "G1", or {"id": "G1", "deviceStatus": true} when it takes status messages too.
   for (const auto& g : groups) {
+    if (g.is_object() && g.value("id", json()).is_string()) {
+      p.consumer_groups.push_back(g["id"].get<std::string>());
+      if (g.value("deviceStatus", false)) {
+        p.status_groups.push_back(g["id"].get<std::string>());
+      }
+      continue;
+    }
     if (!g.is_string()) {
       return bad;
     }

@@ -149,6 +149,11 @@ bool device_allowed(const std::vector<Category>& cats,
     if (!(is_digits(id) || (is_filter && id == "+"))) {
       return false;
     }
+    // A synchronous service call of the thing model (LinkSDK 4: /ext/rrpc/ID/sys/PK/DN/thing/
+    // service/NAME, the answer on the same topic) and its raw form (thing/model/down_raw).
+    if (embedded.starts_with(sys + "thing/service/") || embedded == sys + "thing/model/down_raw") {
+      return true;
+    }
     if (!embedded.starts_with(own)) {
       return false;
     }

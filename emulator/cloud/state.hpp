@@ -75,6 +75,7 @@ struct Pending {
 struct DeviceStatus {
   bool online = false;
   long long changed_ms = 0;
+  long long last_ms = 0; // the last communication (login or PUBLISH)
   std::string address;
 };
 
@@ -120,6 +121,16 @@ void broker_publish(const std::string& client_id,
                     const std::string& topic,
                     const std::string& payload,
                     int qos);
+// A system downlink to a device: routed to its subscribers, and also straight to the device when
+// it holds no matching filter and either asked for automatic subscription (`_ss=1`) or `always`
+// (broadcast requests, which need no SUBSCRIBE).
+void broker_deliver(const std::string& pk,
+                    const std::string& dn,
+                    const std::string& topic,
+                    const std::string& payload,
+                    bool always);
+// The DeviceNames of the product's devices online now.
+std::vector<std::string> broker_online_devices(const std::string& pk);
 // The connected clientId of a device and whether it announced custom-topic RRPC (ext bit 0).
 std::optional<std::pair<std::string, bool>> broker_device_session(const std::string& pk,
                                                                   const std::string& dn);

@@ -328,6 +328,65 @@ TEST_F(AmqpEmu, TopicFilterReleasesWhatItDoesNotMatchToTheGroup) {
   EXPECT_EQ(lines[0]["topic"], "/" + pk + "/" + dev_b + "/user/update");
 }
 
+// A property post reaches the backend as the platform forwards thing-model data: on
+// /PK/DN/thing/event/property/post with the items, the request id and the device's identity.
+TEST_F(AmqpEmu, ThingModelPostIsForwardedInThePlatformsFormat) {
+  publish(
+      R"({"id":"7","version":"1.0","params":{"Temp":21.5},"method":"thing.event.property.post"})",
+      std::string("/sys/") + k_pk + "/" + k_dn + "/thing/event/property/post");
+  auto r =
+      run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20", "-o", "json"},
+                {.env = env(), .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1U) << r.out;
+  EXPECT_EQ(lines[0]["topic"], std::string("/") + k_pk + "/" + k_dn + "/thing/event/property/post");
+  const json p = json::parse(lines[0]["payload"].get<std::string>());
+  EXPECT_EQ(p["items"]["Temp"]["value"], 21.5) << p.dump();
+  EXPECT_TRUE(p["items"]["Temp"]["time"].is_number_integer()) << p.dump();
+  EXPECT_EQ(p["requestId"], "7");
+  EXPECT_EQ(p["productKey"], k_pk);
+  EXPECT_EQ(p["deviceName"], k_dn);
+  EXPECT_FALSE(p["iotId"].get<std::string>().empty());
+  EXPECT_EQ(p["checkFailedData"], json::object());
+  EXPECT_TRUE(p["gmtCreate"].is_number_integer());
+}
+
+// A group added with --device-status also gets each device's online and offline status
+// messages, in the platform's format, around what the device sent.
+TEST_F(AmqpEmu, DeviceStatusMessagesGoToGroupsThatAskForThem) {
+  auto r = run_aliot({"emulate", "cloud", "add-consumer-group", "--dir", emu->dir(), "-k", k_pk,
+                      "--consumer-group", "G3", "--device-status"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  publish("hello");
+  r = run_aliot({"cloud", "sub", "--consumer-group", "G3", "-C", "3", "-W", "20", "-o", "json"},
+                {.env = env(), .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 3U) << r.out;
+  const std::string status_topic = std::string("/as/mqtt/status/") + k_pk + "/" + k_dn;
+  EXPECT_EQ(lines[0]["topic"], status_topic);
+  EXPECT_EQ(lines[1]["payload"], "hello");
+  EXPECT_EQ(lines[2]["topic"], status_topic);
+  const json on = json::parse(lines[0]["payload"].get<std::string>());
+  const json off = json::parse(lines[2]["payload"].get<std::string>());
+  EXPECT_EQ(on["status"], "online") << on.dump();
+  EXPECT_EQ(off["status"], "offline") << off.dump();
+  for (const json* j : {&on, &off}) {
+    EXPECT_EQ((*j)["productKey"], k_pk);
+    EXPECT_EQ((*j)["deviceName"], k_dn);
+    EXPECT_EQ((*j)["clientIp"], "127.0.0.1") << j->dump();
+    for (const char* k : {"iotId", "time", "utcTime", "lastTime", "utcLastTime"}) {
+      EXPECT_FALSE((*j)[k].get<std::string>().empty()) << k << " in " << j->dump();
+    }
+  }
+  // G1 (without --device-status) got the message alone.
+  r = run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20", "-o", "json"},
+                {.env = env(), .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_lines(r.out).at(0)["payload"], "hello") << r.out;
+}
+
 TEST_F(AmqpEmu, RefusedLogins) {
   auto r = run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "10"},
                      {.env = env("wrong-secret")});

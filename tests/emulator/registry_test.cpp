@@ -33,6 +33,14 @@ TEST(EmuRegistry, OperationsRecordTypedEntitiesInTheFile) {
   added = reg.add_consumer_group(k_pk, "G1");
   ASSERT_TRUE(added);
   EXPECT_FALSE(*added) << "a group is recorded once";
+  // Device status messages: turned on for an existing group, and for a new one.
+  added = reg.add_consumer_group(k_pk, "G1", true);
+  ASSERT_TRUE(added);
+  EXPECT_TRUE(*added);
+  added = reg.add_consumer_group(k_pk, "G1", true);
+  ASSERT_TRUE(added);
+  EXPECT_FALSE(*added);
+  ASSERT_TRUE(reg.add_consumer_group(k_pk, "G2"));
   ASSERT_TRUE(reg.add_token(k_pk, "nwl", "cid", "tok"));
   ASSERT_TRUE(reg.activate(k_pk, "dev1"));
   ASSERT_TRUE(reg.set_device_secret(k_pk, "dev1", "n3w"));
@@ -47,7 +55,8 @@ TEST(EmuRegistry, OperationsRecordTypedEntitiesInTheFile) {
   EXPECT_EQ(prod->cats.size(), 4U);
   EXPECT_EQ(prod->cats.back().topic, "user/cmd");
   EXPECT_TRUE(prod->cats.back().pub && prod->cats.back().sub);
-  EXPECT_EQ(prod->consumer_groups, std::vector<std::string>{"G1"});
+  EXPECT_EQ(prod->consumer_groups, (std::vector<std::string>{"G1", "G2"}));
+  EXPECT_EQ(prod->status_groups, std::vector<std::string>{"G1"});
   const auto* d = (*view)->device(k_pk, "dev1");
   ASSERT_NE(d, nullptr);
   EXPECT_TRUE(d->activated);

@@ -69,6 +69,12 @@ TEST(EmuRules, SystemExtAndBroadcastTopics) {
   EXPECT_FALSE(pub("/ext/rrpc/+/pk1/dn1/user/get"));
   EXPECT_FALSE(sub("/ext/rrpc/+/pk1/dn2/user/get"));
   EXPECT_FALSE(pub("/ext/rrpc/12x/pk1/dn1/user/get"));
+  // A synchronous thing-model service over RRPC (LinkSDK 4's form), of the own device only.
+  EXPECT_TRUE(sub("/ext/rrpc/+/sys/pk1/dn1/thing/service/+"));
+  EXPECT_TRUE(pub("/ext/rrpc/889455942124347392/sys/pk1/dn1/thing/service/Ping"));
+  EXPECT_FALSE(pub("/ext/rrpc/+/sys/pk1/dn1/thing/service/Ping"));
+  EXPECT_FALSE(sub("/ext/rrpc/+/sys/pk1/dn2/thing/service/+"));
+  EXPECT_FALSE(pub("/ext/rrpc/889455942124347392/sys/pk1/dn1/thing/event/property/post"));
   EXPECT_TRUE(sub("/broadcast/pk1/news"));
   EXPECT_FALSE(pub("/broadcast/pk1/news"));
   EXPECT_FALSE(sub("/broadcast/pk2/news"));

@@ -75,7 +75,20 @@ Result<std::string> add_topic(const std::string& dir,
                               const std::string& access);
 
 // Records that consumer group `group` receives the product's device messages.
-Result<void>
-add_consumer_group(const std::string& dir, const std::string& pk, const std::string& group);
+Result<void> add_consumer_group(const std::string& dir,
+                                const std::string& pk,
+                                const std::string& group,
+                                bool device_status = false);
+
+// The numbers of a thing model add_thing_model stored.
+struct ThingModelSummary {
+  std::size_t properties = 0, events = 0, services = 0;
+};
+
+// Stores the product's thing model (TSL JSON, the console's export; `path` "-" = stdin) as
+// DIR/tsl/PK.json, after parsing it: a running emulator checks devices' Alink requests against
+// it from then on. Errc::usage for an unknown product or a file that is not a TSL.
+Result<ThingModelSummary>
+add_thing_model(const std::string& dir, const std::string& pk, const std::string& path);
 
 } // namespace aliot::emu::admin

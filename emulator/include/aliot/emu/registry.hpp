@@ -47,6 +47,8 @@ struct Product {
   bool dynreg = true;
   std::vector<Category> cats;
   std::vector<std::string> consumer_groups;
+  // Those of consumer_groups that also take the devices' online/offline status messages.
+  std::vector<std::string> status_groups;
 };
 
 namespace detail {
@@ -135,8 +137,9 @@ public:
   // Adds (or replaces the rights of) a topic category; returns the relative category.
   Result<std::string>
   add_topic(const std::string& pk, const std::string& topic, const std::string& access);
-  // False when the product already had the group.
-  Result<bool> add_consumer_group(const std::string& pk, const std::string& group);
+  // False when the product already had the group (with device status when asked).
+  Result<bool>
+  add_consumer_group(const std::string& pk, const std::string& group, bool device_status = false);
 
   // Dynamic registration: the device's new secret.
   Result<void>
