@@ -138,8 +138,9 @@ void add_cloud_invoke_command(CLI::App& cloud, Context& ctx) {
   e->add_option("--end", ev->end, "Up to this time (default now)")->type_name("TIME");
   e->add_option("--limit", ev->limit, "At most N events (1-50, default 10)")->type_name("N");
   e->add_flag("--asc", ev->asc, "Oldest first (default newest first)");
-  e->add_option("--type", ev->type, "Only events of this type: info, alert or error")
-      ->type_name("TYPE");
+  auto* type = e->add_option("--type", ev->type, "Only events of this type: info, alert or error")
+                   ->type_name("TYPE");
+  ctx.docs.completes_to(type, {"info", "alert", "error"});
   add_cloud_thing_options(*e, *ev, ctx);
   ctx.docs.attach(
       e,

@@ -112,11 +112,13 @@ Result<void> run_prop_get(Context& ctx, const PropGetFlags& f) {
         && std::find(f.names.begin(), f.names.end(), p.identifier) == f.names.end()) {
       continue;
     }
-    ++shown;
+    if (p.reported) {
+      ++shown;
+    }
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
       j["identifier"] = p.identifier;
-      j["value"] = p.value;
+      j["value"] = p.reported ? nlohmann::ordered_json(p.value) : nlohmann::ordered_json();
       j["time"] =
           p.time.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(time_text(p.time));
       j["data_type"] = p.data_type;
@@ -124,7 +126,8 @@ Result<void> run_prop_get(Context& ctx, const PropGetFlags& f) {
       j["unit"] = p.unit;
       ctx.out.line(j.dump());
     } else {
-      ctx.out.line(enc::printable(p.identifier) + "  " + enc::printable(p.value) + "  "
+      ctx.out.line(enc::printable(p.identifier) + "  "
+                   + (p.reported ? enc::printable(p.value) : std::string("-")) + "  "
                    + (p.time.empty() ? "-" : time_text(p.time)));
     }
   }
@@ -186,8 +189,9 @@ void add_cloud_prop_command(CLI::App& cloud, Context& ctx) {
   add_cloud_thing_options(*g, *get, ctx);
   ctx.docs.attach(
       g, {"Calls QueryDevicePropertyStatus and prints one line per property: `IDENTIFIER  VALUE "
-          "TIME` (TIME in ISO 8601 UTC, '-' when never reported), or under -o json one object "
-          "per line {identifier, value, time, data_type, name, unit}. Names given: only those, "
+          "TIME` (TIME in ISO 8601 UTC; VALUE and TIME '-' for a property of the thing model never "
+          "reported), or under -o json one object per line {identifier, value, time, data_type, "
+          "name, unit} (value and time null when never reported). Names given: only those, "
           "exit 7 when one has no value. --history NAME calls QueryDevicePropertyData: `TIME  "
           "VALUE` lines ({identifier, time, value} under -o json), a note on stderr when more "
           "pages remain.",

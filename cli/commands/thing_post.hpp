@@ -36,9 +36,10 @@ inline void add_thing_post_options(CLI::App& cmd, ThingPostFlags& f, Context& ct
       ->type_name("FILE");
   cmd.add_flag("--no-ack", f.no_ack,
                "Fire and forget: sys.ack 0, exit once the message is written, no reply awaited");
-  cmd.add_option("-q,--qos", f.qos, "QoS 0 or 1 of the post (default 0)")
-      ->type_name("QOS")
-      ->check(qos_validator());
+  auto* qos = cmd.add_option("-q,--qos", f.qos, "QoS 0 or 1 of the post (default 0)")
+                  ->type_name("QOS")
+                  ->check(qos_validator());
+  ctx.docs.completes_to(qos, {"0", "1"});
   cmd.add_option("--timeout", f.timeout_s,
                  "Seconds to wait for CONNACK, SUBACK and the reply (default 10)")
       ->type_name("SECONDS");

@@ -285,6 +285,11 @@ TEST(Thing, CloudRequestsAndBodies) {
   EXPECT_EQ((*st)[0].value, "21.5");
   EXPECT_EQ((*st)[0].time, "1517553572362");
   EXPECT_EQ((*st)[1].time, "");
+  EXPECT_TRUE((*st)[1].reported);
+  auto listed = thing::cloud::parse_property_status(
+      R"({"Data":{"List":{"PropertyStatusInfo":[{"Identifier":"Label","DataType":"text"}]}}})");
+  ASSERT_TRUE(listed);
+  EXPECT_FALSE(listed->at(0).reported);
 
   auto inv = thing::cloud::parse_invoke(
       R"({"Success":true,"Data":{"Result":"{\"z\":3}","MessageId":"abc"}})");

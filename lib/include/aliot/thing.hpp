@@ -255,6 +255,7 @@ struct PropertyStatus {
   std::string time;  // ms since the epoch (text)
   std::string data_type;
   std::string unit;
+  bool reported = false; // a Value is there (the platform lists the TSL's unreported ones too)
 };
 Result<std::vector<PropertyStatus>> parse_property_status(std::string_view body);
 

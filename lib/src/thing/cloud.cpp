@@ -153,6 +153,8 @@ Result<std::vector<PropertyStatus>> parse_property_status(std::string_view body)
     s.time = json_util::text(e, "Time");
     s.data_type = json_util::text(e, "DataType");
     s.unit = json_util::text(e, "Unit");
+    auto v = e.find("Value");
+    s.reported = v != e.end() && !v->is_null();
     out.push_back(std::move(s));
   }
   return out;
