@@ -82,8 +82,9 @@ void add_ntp_command(CLI::App& parent, Context& ctx) {
        "serverRecvTime and serverSendTime and the time it arrived it prints the offset of the "
        "platform's clock from this machine's ((serverRecv - deviceSend) + (serverSend - "
        "deviceRecv)) / 2, the round trip (deviceRecv - deviceSend) - (serverSend - serverRecv) and "
-       "the server's time. Under -o json one line {\"offset_ms\",\"round_trip_ms\",\"server_time\","
-       "\"deviceSendTime\",\"serverRecvTime\",\"serverSendTime\",\"deviceRecvTime\"}. No response "
+       "the server's time. Under -o json one line {\"offset_ms\", \"round_trip_ms\", "
+       "\"server_time\", \"deviceSendTime\", \"serverRecvTime\", \"serverSendTime\", "
+       "\"deviceRecvTime\"}. No response "
        "within --timeout is exit 6.",
        {{"aliot ntp --triplet device.json", "Check the clock path of a unit"},
         {"aliot ntp -o json | jq .offset_ms", "The offset alone"}},
