@@ -12,7 +12,7 @@ _aliot_commands() {
   'pool') REPLY='import status' ;;
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
-  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group' ;;
+  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model' ;;
   *) REPLY='' ;;
   esac
 }
@@ -41,7 +41,8 @@ _aliot_options() {
   'emulate cloud add-device') REPLY='--dir --product-key -k --device-name -d --names --disabled --device-secret-file' ;;
   'emulate cloud add-access-key') REPLY='--dir --access-key-id' ;;
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
-  'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group' ;;
+  'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group --device-status' ;;
+  'emulate cloud add-thing-model') REPLY='--dir --product-key -k' ;;
   'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
   *) REPLY='' ;;
   esac
@@ -330,6 +331,9 @@ _aliot_value() {
   'emulate cloud add-consumer-group|--dir') REPLY='directory' ;;
   'emulate cloud add-consumer-group|--product-key'|'emulate cloud add-consumer-group|-k') REPLY='text' ;;
   'emulate cloud add-consumer-group|--consumer-group') REPLY='text' ;;
+  'emulate cloud add-consumer-group|--device-status') REPLY='none' ;;
+  'emulate cloud add-thing-model|--dir') REPLY='directory' ;;
+  'emulate cloud add-thing-model|--product-key'|'emulate cloud add-thing-model|-k') REPLY='text' ;;
   'emulate switch|--link') REPLY='file' ;;
   'emulate switch|--dialect') REPLY='choice:alsw1 smartliving' ;;
   'emulate switch|--state') REPLY='file' ;;
@@ -351,6 +355,7 @@ _aliot_value() {
 _aliot_positional() {
   case "$1" in
   'journal check') REPLY='file' ;;
+  'emulate cloud add-thing-model') REPLY='file' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac

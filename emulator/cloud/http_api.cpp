@@ -103,6 +103,8 @@ std::optional<std::string> param(const Params& ps, const std::string& name) {
   return std::nullopt;
 }
 
+namespace {
+
 bool is_form(const httplib::Request& req) {
   const auto ct = req.get_header_value("Content-Type");
   return ct.starts_with("application/x-www-form-urlencoded");
@@ -137,6 +139,8 @@ std::optional<long long> parse_timestamp(const std::string& s) {
   }
   return std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
 }
+
+} // namespace
 
 // UtcCreate-style 2026-11-28T10:09:51.123Z, or GmtCreate-style 2026-11-28 18:09:51 (the
 // platform's "Gmt" fields are China Standard Time, UTC+8).

@@ -446,6 +446,29 @@ TEST_F(ThingTest, SyncServiceGoesOverRrpcAndReturnsTheDevicesData) {
   EXPECT_EQ(off.body["Code"], "iot.device.OfflineDevice") << off.body.dump();
 }
 
+// LinkSDK 4's form: a device that announced ext=1 gets the call on
+// /ext/rrpc/ID/sys/PK/DN/thing/service/NAME and answers on the same topic.
+TEST_F(ThingTest, SyncServiceReachesAnExtDeviceOnTheExtRrpcTopic) {
+  const std::string svc = "/sys/" + k_pk + "/dev6/thing/service/";
+  auto dev = sub(device_login(k_pk, "dev6", ",ext=1"), "/ext/rrpc/+" + svc + "+");
+  Background call(api_argv({"Action=InvokeThingService", "ProductKey=" + k_pk, "DeviceName=dev6",
+                            "Identifier=Ping", "Args={}"}));
+  auto m = next_message(*dev, "/ext/rrpc/");
+  ASSERT_TRUE(m) << dev->out();
+  ASSERT_TRUE(m->first.ends_with(svc + "Ping")) << m->first;
+  const json req = json::parse(m->second);
+  EXPECT_EQ(req["method"], "thing.service.Ping");
+  dev.reset();
+  ASSERT_EQ(pub(device_login(k_pk, "dev6", ",ext=1"), m->first,
+                json({{"id", req["id"]}, {"code", 200}, {"data", {{"Echo", "ext"}}}}).dump())
+                .status,
+            0);
+  ASSERT_TRUE(call.wait(std::chrono::seconds(20)));
+  const auto r = parse_curl(call.out());
+  ASSERT_EQ(r.body["Success"], true) << call.out();
+  EXPECT_EQ(json::parse(r.body["Data"]["Result"].get<std::string>()), json({{"Echo", "ext"}}));
+}
+
 TEST_F(ThingTest, AutoSubscribedDeviceGetsItsDownlinksWithoutSubscribing) {
   // The device subscribes only to a custom topic; `_ss=1` subscribes it to the rest.
   auto dev = sub(device_login(k_plain, "dev6", ",_ss=1"), "/" + k_plain + "/dev6/user/get");
