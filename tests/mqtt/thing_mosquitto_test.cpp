@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -237,4 +238,36 @@ TEST(ThingMosquitto, ThingServeReportsAServiceWithoutAnswerAndMalformedRequests)
   EXPECT_EQ(serve.err().find('\x1b'), std::string::npos);
   EXPECT_NE(serve.err().find("no --reply or --exec for service add"), std::string::npos);
   EXPECT_NE(serve.out().find("request add 1 async {}"), std::string::npos) << serve.out();
+}
+
+TEST(ThingMosquitto, ThingServeExecAppliesAPropertySetAndWaitEndsWithExit6WhenNothingCame) {
+  Mosquitto b;
+  TempDir dir;
+  const std::string base = "/sys/a1FakePK001/devSub/";
+  const std::string applied = dir.file("applied.json");
+  // The command applies the set (keeps the request) and refuses it: no echo then.
+  Background serve(cat({aliot_bin(), "thing", "serve", "-C", "1", "-o", "json", "--exec",
+                        "property/set=cat > '" + applied
+                            + "'; echo '{\"code\":9201,\"message\":\"read-only now\"}'"},
+                       b.device_args("devSub")),
+                   {.env = b.env()});
+  ASSERT_TRUE(serve.read_line(std::chrono::seconds(15))) << serve.err();
+  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.tcp_port()), "-u",
+                "operator", "-P", "operator-pass", "-t", base + "thing/service/property/set", "-m",
+                R"({"method":"thing.service.property.set","id":"5","params":{"Temp":30}})"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(serve.wait(std::chrono::seconds(15)), 0) << serve.err();
+  std::ifstream f(applied);
+  std::stringstream got;
+  got << f.rdbuf();
+  EXPECT_EQ(json::parse(got.str())["params"]["Temp"], 30); // the request on its stdin
+  const auto out = serve.out();
+  EXPECT_NE(out.find(R"("code":9201,"data":{},"message":"read-only now")"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("\"event\":\"echo\""), std::string::npos) << "a refused set is not echoed";
+
+  // -W: nothing arrives, exit 6 naming the wait
+  auto w = run_aliot(cat({"thing", "serve", "-W", "1"}, b.device_args("devSub")), {.env = b.env()});
+  EXPECT_EQ(w.status, 6) << w.err;
+  EXPECT_NE(w.err.find("no request arrived within 1 s"), std::string::npos) << w.err;
 }
