@@ -316,3 +316,40 @@ TEST_F(ThingCli, ReadmeThingModelRecipe) {
   EXPECT_NE(rs.str().find("```sh\n" + ss.str() + "```"), std::string::npos)
       << "README.md must quote tests/cloud/thing_smoke.sh verbatim in a ```sh block";
 }
+
+TEST_F(ThingCli, DryRunShowsEachActionsParameters) {
+  const std::vector<std::string> dev{"-k", k_tpk, "-d", "tc-dry-1"};
+  const std::vector<std::string> dry{
+      "--dry-run", "-o", "json", "--nonce", "n1", "--timestamp", "2026-12-07T00:00:00Z"};
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> in_body;
+  };
+  const std::vector<Case> cases{
+      {{"cloud", "prop", "set", "Temp=25", "Label=hall"},
+       {"Action=SetDeviceProperty", "Items=%7B%22Temp%22%3A25%2C%22Label%22%3A%22hall%22%7D"}},
+      {{"cloud", "prop", "get"}, {"Action=QueryDevicePropertyStatus", "DeviceName=tc-dry-1"}},
+      {{"cloud", "prop", "get", "Temp", "--history", "--start", "1000", "--end",
+        "1970-01-01T00:00:02Z", "--limit", "50", "--asc"},
+       {"Action=QueryDevicePropertyData", "Identifier=Temp", "StartTime=1000", "EndTime=2000",
+        "PageSize=50", "Asc=1"}},
+      {{"cloud", "invoke", "Ping", "--args", "{\"x\": 1}"},
+       {"Action=InvokeThingService", "Identifier=Ping", "Args=%7B%22x%22%3A1%7D"}},
+      {{"cloud", "events", "Alarm", "--type", "alert"},
+       {"Action=QueryDeviceEventData", "Identifier=Alarm", "EventType=alert"}},
+  };
+  for (const auto& c : cases) {
+    auto r = run_aliot(cat(cat(c.args, dev), dry), {.env = env()});
+    ASSERT_EQ(r.status, 0) << c.args[1] << ": " << r.err;
+    const std::string body = json::parse(r.out)["body"];
+    for (const auto& want : c.in_body) {
+      EXPECT_NE(body.find(want), std::string::npos) << want << " in " << body;
+    }
+  }
+  auto r = run_aliot(cat({"cloud", "broadcast", "-k", k_tpk, "-t", "notice", "-m", "hi"}, dry),
+                     {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string body = json::parse(r.out)["body"];
+  EXPECT_NE(body.find("MessageContent=aGk%3D"), std::string::npos) << body;
+  EXPECT_NE(body.find("TopicFullName=%2Fbroadcast%2Fa1ThingCli01%2Fnotice"), std::string::npos);
+}
