@@ -32,8 +32,17 @@ Result<void> run_invoke(Context& ctx, const InvokeFlags& f) {
   ALIOT_TRY(thing::check_identifier(f.name, "service"));
   ALIOT_TRY_ASSIGN(auto args, thing::params_from_json(f.args, "--args"));
   ALIOT_TRY_ASSIGN(auto device, cloud_device(ctx, f));
-  ALIOT_TRY_ASSIGN(auto body, cloud_thing_call(ctx, f, "InvokeThingService",
-                                               thing::cloud::invoke_params(device, f.name, args)));
+  auto called = cloud_thing_call(ctx, f, "InvokeThingService",
+                                 thing::cloud::invoke_params(device, f.name, args));
+  if (!called && called.error().code() == Errc::remote
+      && called.error().message().find("Timeout: ") != std::string::npos) {
+    // The platform's code for a sync service the device did not answer in time (as rrpc call's
+    // RrpcCode TIMEOUT): nothing came back, exit 6.
+    return Error(Errc::timeout, called.error().message(),
+                 "the device must answer thing.service." + f.name
+                     + " over RRPC within the platform's 8 s");
+  }
+  ALIOT_TRY_ASSIGN(auto body, std::move(called));
   if (!body) {
     return ok();
   }
@@ -120,7 +129,8 @@ void add_cloud_invoke_command(CLI::App& cloud, Context& ctx) {
             "prints the MessageId), a sync one over RRPC (the platform waits up to 8 s for the "
             "device's answer and this prints the answer's data). Under -o json one line "
             "{message_id, sync, result, request_id}. A device that does not answer a sync call "
-            "in time is exit 7 with the platform's message.",
+            "in time is exit 6, an offline device or another refusal exit 7 with the platform's "
+            "message.",
             {{"aliot cloud invoke -k a1FakePK001 -d dev1 add --args '{\"x\":1,\"y\":2}'",
               "Call a service"}},
             {"aliot-thing"}});

@@ -353,3 +353,18 @@ TEST_F(ThingCli, DryRunShowsEachActionsParameters) {
   EXPECT_NE(body.find("MessageContent=aGk%3D"), std::string::npos) << body;
   EXPECT_NE(body.find("TopicFullName=%2Fbroadcast%2Fa1ThingCli01%2Fnotice"), std::string::npos);
 }
+
+TEST_F(ThingCli, SyncInvokeUnansweredIsExit6AndOfflineIsExit7) {
+  const auto dev = device("tc-inv-2");
+  auto r = run_aliot({"cloud", "invoke", "Ping", "-k", k_tpk, "-d", "tc-inv-2"}, {.env = env()});
+  EXPECT_EQ(r.status, 7) << r.err; // offline
+  // Online, but no answer for Ping: the server reports it and the platform times out.
+  Background serve(cat({aliot_bin(), "thing", "serve", "-C", "1"}, dev), {.env = env()});
+  ASSERT_TRUE(serve.wait_for_err("serving the thing model", std::chrono::seconds(20)))
+      << serve.err();
+  r = run_aliot({"cloud", "invoke", "Ping", "-k", k_tpk, "-d", "tc-inv-2"}, {.env = env()});
+  EXPECT_EQ(r.status, 6) << r.err;
+  EXPECT_NE(r.err.find("over RRPC within the platform's 8 s"), std::string::npos) << r.err;
+  ASSERT_EQ(serve.wait(std::chrono::seconds(15)), 0) << serve.err();
+  EXPECT_NE(serve.err().find("no --reply or --exec for service Ping"), std::string::npos);
+}
