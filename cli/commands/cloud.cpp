@@ -153,6 +153,9 @@ void add_cloud_command(CLI::App& parent, Context& ctx) {
             {"aliot-rrpc-call"}});
   add_cloud_pub_command(*cmd, ctx);
   add_cloud_sub_command(*cmd, ctx);
+  add_cloud_prop_command(*cmd, ctx);
+  add_cloud_invoke_command(*cmd, ctx);
+  add_cloud_broadcast_command(*cmd, ctx);
 }
 
 } // namespace aliot::cli

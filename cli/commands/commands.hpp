@@ -26,11 +26,18 @@ void add_cloud_sub_command(CLI::App& cloud, Context& ctx);
 void add_connect_command(CLI::App& parent, Context& ctx);
 void add_pub_command(CLI::App& parent, Context& ctx);
 void add_sub_command(CLI::App& parent, Context& ctx);
+void add_prop_command(CLI::App& parent, Context& ctx);
+void add_event_command(CLI::App& parent, Context& ctx);
+void add_thing_command(CLI::App& parent, Context& ctx);
+void add_ntp_command(CLI::App& parent, Context& ctx);
 
 // Nested verbs implemented in their own files (called by their parent command).
 void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);
 void add_emulate_switch_command(CLI::App& emulate, Context& ctx);
 void add_rrpc_call_command(CLI::App& rrpc, Context& ctx);
 void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx);
+void add_cloud_prop_command(CLI::App& cloud, Context& ctx);
+void add_cloud_invoke_command(CLI::App& cloud, Context& ctx); // invoke and events
+void add_cloud_broadcast_command(CLI::App& cloud, Context& ctx);
 
 } // namespace aliot::cli
