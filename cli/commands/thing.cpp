@@ -77,27 +77,29 @@ void report(Context& ctx, const thing::ServeEvent& e) {
   using K = thing::ServeEvent::Kind;
   const char* names[] = {"ready", "request", "reply", "echo", "error"};
   const auto* req = e.request;
+  if (e.kind == K::ready) {
+    // The one readiness line every waiting command prints (cli/options print_ready).
+    auto topics = nlohmann::ordered_json::array();
+    for (std::size_t pos = 0; pos <= e.topic.size();) {
+      const auto comma = e.topic.find(',', pos);
+      topics.push_back(e.topic.substr(pos, comma - pos));
+      pos = comma == std::string::npos ? e.topic.size() + 1 : comma + 1;
+    }
+    nlohmann::ordered_json fields;
+    fields["topics"] = topics;
+    print_ready(ctx, fields, "serving the thing model on " + e.topic);
+    return;
+  }
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
     j["ts"] = rfc3339_now();
     j["event"] = names[static_cast<int>(e.kind)];
-    if (e.kind == K::ready) {
-      auto topics = nlohmann::ordered_json::array();
-      for (std::size_t pos = 0; pos <= e.topic.size();) {
-        const auto comma = e.topic.find(',', pos);
-        topics.push_back(e.topic.substr(pos, comma - pos));
-        pos = comma == std::string::npos ? e.topic.size() + 1 : comma + 1;
-      }
-      j["topics"] = topics;
-    }
     if (req != nullptr) {
       j["name"] = req->name;
       j["sync"] = req->sync;
       j["id"] = req->id;
     }
-    if (e.kind != K::ready) {
-      j["topic"] = e.topic;
-    }
+    j["topic"] = e.topic;
     if (e.kind == K::request) {
       j["params"] = json_or_text(req->params);
     } else if (e.kind == K::reply || e.kind == K::echo) {
@@ -109,7 +111,7 @@ void report(Context& ctx, const thing::ServeEvent& e) {
     return;
   }
   switch (e.kind) {
-  case K::ready: ctx.out.note("serving the thing model on " + e.topic); break;
+  case K::ready: break; // printed above
   case K::request:
     ctx.out.line("request " + req->name + " " + enc::printable(req->id) + " "
                  + (req->sync ? "sync " : "async ") + req->params);
@@ -234,7 +236,7 @@ void add_thing_command(CLI::App& parent, Context& ctx) {
        "or a command that fails or runs past the platform's 8 s deadline, is reported and not "
        "answered (the cloud sees a timeout).\n\n"
        "Once subscribed it says so: under -o json the first line is "
-       "{\"ts\",\"event\":\"ready\",\"topics\"}, in text one line on stderr. Each request, reply "
+       "{\"event\":\"ready\",\"ts\",\"topics\"}, in text one line on stderr. Each request, reply "
        "and echo is a line on stdout: text `request NAME ID sync|async PARAMS`, `reply TOPIC "
        "PAYLOAD`, `echo TOPIC PAYLOAD`; under -o json {\"ts\",\"event\",\"name\",\"sync\",\"id\","
        "\"topic\",\"params\"|\"payload\"|\"error\"}. Without -C or -W it runs until SIGINT "

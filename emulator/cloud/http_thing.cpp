@@ -377,7 +377,7 @@ void action_event_data(Call& c) {
     list.push_back(
         {{"Identifier", e->id},
          {"Name", e->id},
-         {"EventType", "info"},
+         {"EventType", e->type},
          {"Time", std::to_string(e->time)},
          {"OutputData", e->output.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}});
   }

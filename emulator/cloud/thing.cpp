@@ -83,10 +83,11 @@ void ThingStore::record_event(const std::string& pk,
                               const std::string& dn,
                               const std::string& id,
                               json output,
-                              long long time) {
+                              long long time,
+                              std::string type) {
   std::lock_guard lk(m_mu);
-  push_bounded(m_devices[key_of(pk, dn)].events, EventPoint{id, std::move(output), time},
-               k_history);
+  push_bounded(m_devices[key_of(pk, dn)].events,
+               EventPoint{id, std::move(output), time, std::move(type)}, k_history);
 }
 
 std::map<std::string, PropPoint> ThingStore::latest(const std::string& pk,
@@ -288,7 +289,7 @@ ThingOutcome thing_device_message(const std::string& dir,
     if (!p.is_object()) {
       v = {460, "request parameter error: params is not an object"};
     }
-    std::vector<std::tuple<std::string, json, long long>> evs;
+    std::vector<std::tuple<std::string, json, long long, std::string>> evs;
     if (v.ok() && p.contains("properties")) {
       const json& props = p["properties"];
       if (!props.is_object()) {
@@ -318,6 +319,7 @@ ThingOutcome thing_device_message(const std::string& dir,
       }
       for (auto it = es.begin(); v.ok() && it != es.end(); ++it) {
         const std::vector<tsl::Field>* fields = nullptr;
+        std::string type = "info";
         if (model) {
           auto e = model->events.find(it.key());
           if (e == model->events.end()) {
@@ -325,6 +327,7 @@ ThingOutcome thing_device_message(const std::string& dir,
             break;
           }
           fields = &e->second.output;
+          type = e->second.type;
         }
         if (!it->is_array()) {
           v = {460, "request parameter error: events." + it.key() + " is not a list"};
@@ -340,13 +343,13 @@ ThingOutcome thing_device_message(const std::string& dir,
           if (point.contains("time") && point["time"].is_number_integer()) {
             t = point["time"].get<long long>();
           }
-          evs.emplace_back(it.key(), value, t);
+          evs.emplace_back(it.key(), value, t, type);
         }
       }
     }
-    for (auto& [id, value, t] : evs) {
+    for (auto& [id, value, t, type] : evs) {
       if (v.ok()) {
-        things().record_event(pk, dn, id, value, t);
+        things().record_event(pk, dn, id, value, t, type);
       }
     }
     if (v.ok()) {
@@ -357,12 +360,14 @@ ThingOutcome thing_device_message(const std::string& dir,
   } else if (rest.starts_with("event/") && rest.ends_with("/post")) {
     const std::string id = rest.substr(6, rest.size() - 6 - 5);
     const std::vector<tsl::Field>* fields = nullptr;
+    std::string type = "info"; // without a thing model the platform cannot know better
     if (model) {
       auto e = model->events.find(id);
       if (e == model->events.end()) {
         v = {6321, "tsl parse: event " + id + " is not defined in the thing model"};
       } else {
         fields = &e->second.output;
+        type = e->second.type;
       }
     }
     if (v.ok()) {
@@ -374,11 +379,11 @@ ThingOutcome thing_device_message(const std::string& dir,
           && req->params["time"].is_number_integer()) {
         t = req->params["time"].get<long long>();
       }
-      things().record_event(pk, dn, id, req->params, t);
+      things().record_event(pk, dn, id, req->params, t, type);
       json f = base;
       f["identifier"] = id;
       f["name"] = id;
-      f["type"] = "info";
+      f["type"] = type;
       f["value"] = req->params;
       f["time"] = t;
       result.forwards.push_back({fwd + "event/" + id + "/post", dump(f)});

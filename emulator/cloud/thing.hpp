@@ -27,6 +27,7 @@ struct EventPoint {
   std::string id;
   nlohmann::json output;
   long long time = 0;
+  std::string type = "info"; // the thing model's event type (info without one)
 };
 
 // Every device's reported properties (latest + the last k_history of each) and events (the last
@@ -41,7 +42,8 @@ public:
                     const std::string& dn,
                     const std::string& id,
                     nlohmann::json output,
-                    long long time);
+                    long long time,
+                    std::string type = "info");
   std::map<std::string, PropPoint> latest(const std::string& pk, const std::string& dn) const;
   std::vector<PropPoint>
   history(const std::string& pk, const std::string& dn, const std::string& id) const;

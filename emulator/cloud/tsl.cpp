@@ -327,6 +327,9 @@ Result<Model> parse(std::string_view text) {
         return bad("an event has no identifier");
       }
       Event out{str_of(ev, "identifier"), {}};
+      if (const auto t = str_of(ev, "type"); t == "alert" || t == "error") {
+        out.type = t;
+      }
       auto od = ev.find("outputData");
       ALIOT_TRY_ASSIGN(auto fields,
                        parse_fields(od != ev.end() ? *od : json(), "events." + out.id, 0));
@@ -515,7 +518,11 @@ std::optional<Request> parse_request(std::string_view payload) {
   auto id = j->find("id");
   if (id != j->end()) {
     if (id->is_string()) {
-      r.id = id->get<std::string>().substr(0, 64);
+      // Echoed whole in the _reply: the official Node SDK's ids are "N|exp-topic|<reply topic>"
+      // (well past 64 characters) and its callbacks match the whole id. The documented id is a
+      // number as text, but the platform answers the SDK, so the emulator bounds the id only
+      // loosely (the payload itself is bounded above).
+      r.id = id->get<std::string>().substr(0, 4096);
     } else if (id->is_number_integer()) {
       r.id = std::to_string(id->get<long long>());
     }

@@ -171,6 +171,7 @@ TEST_F(ThingCli, EventPostThenCloudEvents) {
   ASSERT_EQ(l.size(), 1u) << r.out;
   const auto j = json::parse(l[0]);
   EXPECT_EQ(j["identifier"], "Alarm");
+  EXPECT_EQ(j["type"], "alert"); // the thing model's event type, as the platform keeps it
   EXPECT_EQ(j["output"]["Level"], 2);
 }
 

@@ -65,12 +65,11 @@ pids+=($!)
 wait_for device.out READY
 
 echo "== postProps gets reply code 200; the backend reads the value"
-# The SDK's ids are "N|exp-topic|<reply topic>" and its callback needs the whole id echoed. The
-# emulator cuts ids at 64 characters for now, so the reply is checked as the SDK received it
-# (its 'message' event); POSTPROPS (the callback) is printed when it fires.
-wait_for device.out "REPLY /sys/$PK/$DN/thing/event/property/post_reply "
-grep -m1 "REPLY /sys/$PK/$DN/thing/event/property/post_reply " device.out | grep -q '"code":200' ||
-  fail "postProps reply: $(grep REPLY device.out)"
+# The SDK's ids are "N|exp-topic|<reply topic>" and its postProps callback fires only when the
+# reply echoes the whole id: POSTPROPS is that callback.
+wait_for device.out "POSTPROPS "
+grep -m1 "POSTPROPS " device.out | grep -q '"code":200' ||
+  fail "postProps callback: $(grep -E 'POSTPROPS|REPLY' device.out)"
 "$aliot" cloud prop get -k "$PK" -d "$DN" Temp >get.out || fail "cloud prop get"
 grep -q '^Temp  21.5  ' get.out || fail "cloud prop get: $(cat get.out)"
 

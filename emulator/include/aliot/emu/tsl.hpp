@@ -47,6 +47,7 @@ struct Type {
 struct Event {
   std::string id;
   std::vector<Field> output;
+  std::string type = "info"; // the TSL's "type": info, alert or error
 };
 
 struct Service {
