@@ -11,6 +11,7 @@ packages=(
   libcpp-httplib-dev libqpid-proton-cpp12-dev python3-qpid-proton
   socat groff-base man-db bash-completion zsh fish python3 clang-format
   clang libclang-rt-14-dev
+  libpq-dev
   hyperfine
   postgresql
 )

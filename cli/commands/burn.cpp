@@ -84,11 +84,12 @@ void add_burn_command(CLI::App& parent, Context& ctx) {
                             "The triplet to burn: the console's device JSON ('-' = stdin)")
                 ->type_name("FILE");
   ctx.docs.kind(t, ValueKind::file);
-  auto* pl = cmd->add_option("--pool", opts->pool,
-                             "Take each unit's triplet from this credential pool (SQLite, see "
-                             "'aliot pool import')")
-                 ->type_name("DB")
-                 ->excludes(t);
+  auto* pl =
+      cmd->add_option("--pool", opts->pool,
+                      "Take each unit's triplet from this credential pool (an SQLite file, or "
+                      "a postgresql:// URI shared by stations; see 'aliot pool')")
+          ->type_name("DB|URI")
+          ->excludes(t);
   ctx.docs.kind(pl, ValueKind::file);
   cmd->add_flag("--register", opts->register_at_station,
                 "Register each unit at the station (one-type-one-secret, HTTPS); the issued "

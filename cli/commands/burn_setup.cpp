@@ -1,6 +1,8 @@
 // `aliot burn`: from the options to the journal, the pool and the credential source.
 #include "commands/burn_setup.hpp"
 
+#include "commands/pool_uri.hpp"
+
 #include <aliot/config.hpp>
 #include <aliot/dynreg_batch.hpp>
 #include <aliot/identity.hpp>
@@ -116,6 +118,9 @@ Result<BurnSetup> burn_setup(Context& ctx, const BurnOptions& o) {
   }
   ALIOT_TRY_ASSIGN(auto journal, factory::Journal::open(journal_path));
   s.journal = std::move(journal);
+  if (o.pool) {
+    ALIOT_TRY(check_pool_uri(ctx, *o.pool));
+  }
   if (o.pool || o.register_at_station) {
     const auto dir = std::filesystem::path(journal_path).parent_path();
     ALIOT_TRY_ASSIGN(auto p, factory::Pool::open(o.pool.value_or(

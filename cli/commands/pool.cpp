@@ -1,10 +1,13 @@
-// `aliot pool`: the station's credential pool (import, status). The flows are in lib
-// (aliot/factory/pool.hpp); this file reads options and renders.
+// `aliot pool`: the station's credential pool (init, import, status), an SQLite file or a
+// PostgreSQL server shared by stations. The flows are in lib (aliot/factory/pool.hpp,
+// aliot/factory/pool_server.hpp); this file reads options and renders.
 #include "commands/commands.hpp"
+#include "commands/pool_uri.hpp"
 #include "context.hpp"
 
 #include <aliot/factory.hpp>
 #include <aliot/factory/pool.hpp>
+#include <aliot/factory/pool_server.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -19,9 +22,28 @@ namespace {
 struct PoolOptions {
   std::string pool;
   std::string file;
+  std::string file_arg; // the same file given as an argument
   std::optional<std::string> product_key;
   std::optional<std::string> journal;
+  std::string station_role = "aliot_station";
 };
+
+nlohmann::ordered_json stations_json(const factory::PoolCounts& c) {
+  auto a = nlohmann::ordered_json::array();
+  for (const auto& s : c.stations) {
+    nlohmann::ordered_json j;
+    j["station"] = s.station;
+    j["reserved"] = s.reserved;
+    j["transmitted"] = s.transmitted;
+    j["bound"] = s.bound;
+    j["failed"] = s.failed;
+    j["quarantined"] = s.quarantined;
+    j["oldest_reserved"] = s.oldest_reserved.empty() ? nlohmann::ordered_json()
+                                                     : nlohmann::ordered_json(s.oldest_reserved);
+    a.push_back(std::move(j));
+  }
+  return a;
+}
 
 nlohmann::ordered_json counts_json(const factory::PoolCounts& c) {
   nlohmann::ordered_json j;
@@ -35,10 +57,40 @@ nlohmann::ordered_json counts_json(const factory::PoolCounts& c) {
   return j;
 }
 
-void print_counts(Context& ctx, const std::vector<factory::PoolCounts>& all) {
+// A server pool's counts: the file's keys, the stations and the oldest reservation.
+nlohmann::ordered_json server_counts_json(const factory::PoolCounts& c) {
+  auto j = counts_json(c);
+  j["stations"] = stations_json(c);
+  j["oldest_reserved"] = c.oldest_reserved.empty() ? nlohmann::ordered_json()
+                                                   : nlohmann::ordered_json(c.oldest_reserved);
+  return j;
+}
+
+void print_stations(Context& ctx, const std::vector<factory::PoolCounts>& all) {
+  bool any = false;
+  for (const auto& c : all) {
+    any = any || !c.stations.empty() || !c.oldest_reserved.empty();
+  }
+  if (!any) {
+    return;
+  }
+  ctx.out.line("");
+  ctx.out.line(fmt::format("{:<20} {:<16} {:>8} {:>11} {:>7} {:>6} {:>11}  {}", "PRODUCT",
+                           "STATION", "RESERVED", "TRANSMITTED", "BOUND", "FAILED", "QUARANTINED",
+                           "OLDEST RESERVATION"));
+  for (const auto& c : all) {
+    for (const auto& s : c.stations) {
+      ctx.out.line(fmt::format("{:<20} {:<16} {:>8} {:>11} {:>7} {:>6} {:>11}  {}", c.product_key,
+                               s.station, s.reserved, s.transmitted, s.bound, s.failed,
+                               s.quarantined, s.oldest_reserved.empty() ? "-" : s.oldest_reserved));
+    }
+  }
+}
+
+void print_counts(Context& ctx, const std::vector<factory::PoolCounts>& all, bool server = false) {
   if (ctx.out.json()) {
     for (const auto& c : all) {
-      ctx.out.line(counts_json(c).dump());
+      ctx.out.line((server ? server_counts_json(c) : counts_json(c)).dump());
     }
     return;
   }
@@ -49,9 +101,46 @@ void print_counts(Context& ctx, const std::vector<factory::PoolCounts>& all) {
                              c.available, c.reserved, c.transmitted, c.bound, c.failed,
                              c.quarantined));
   }
+  if (server) {
+    print_stations(ctx, all);
+  }
 }
 
-Result<void> run_import(Context& ctx, const PoolOptions& o) {
+Result<void> run_init(Context& ctx, const PoolOptions& o) {
+  if (!factory::is_server_uri(o.pool)) {
+    return Error(Errc::usage, "pool init --pool " + o.pool + ": not a postgresql:// URI",
+                 "a pool file is created by its first import: aliot pool import --pool FILE --csv "
+                 "BATCH");
+  }
+  ALIOT_TRY(check_pool_uri(ctx, o.pool));
+  ALIOT_TRY_ASSIGN(auto r, factory::init_server_pool(o.pool, o.station_role));
+  const auto shown = factory::redact_uri(o.pool);
+  if (ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["pool"] = shown;
+    j["owner"] = r.owner;
+    j["station_role"] = r.station_role;
+    j["role_created"] = r.role_created;
+    ctx.out.line(j.dump());
+    return ok();
+  }
+  ctx.out.fields({{"pool", shown},
+                  {"owner", r.owner},
+                  {"station role", r.station_role + (r.role_created ? " (created)" : "")}});
+  ctx.out.note("a station logs in with a role of its own: CREATE ROLE st1 LOGIN PASSWORD '...' IN "
+               "ROLE "
+               + r.station_role);
+  return ok();
+}
+
+Result<void> run_import(Context& ctx, PoolOptions o) {
+  if (o.file.empty() == o.file_arg.empty()) {
+    return Error(Errc::usage, "pool import: give the file once: --csv FILE or FILE");
+  }
+  if (o.file.empty()) {
+    o.file = o.file_arg;
+  }
+  ALIOT_TRY(check_pool_uri(ctx, o.pool));
   std::unique_ptr<factory::Journal> journal;
   if (o.journal) {
     std::error_code ec;
@@ -69,16 +158,18 @@ Result<void> run_import(Context& ctx, const PoolOptions& o) {
   opts.product_key = o.product_key;
   opts.journal = journal.get();
   ALIOT_TRY_ASSIGN(auto rep, pool->import_file(o.file, opts));
+  const bool server = factory::is_server_uri(o.pool);
+  const auto shown = server ? factory::redact_uri(o.pool) : o.pool;
   if (ctx.out.json()) {
     nlohmann::ordered_json j;
-    j["pool"] = o.pool;
+    j["pool"] = shown;
     j["file"] = o.file;
     j["format"] = rep.format;
     j["sha256"] = rep.sha256;
     j["imported"] = rep.rows;
     j["products"] = nlohmann::ordered_json::array();
     for (const auto& c : rep.products) {
-      j["products"].push_back(counts_json(c));
+      j["products"].push_back(server ? server_counts_json(c) : counts_json(c));
     }
     ctx.out.line(j.dump());
     return ok();
@@ -86,12 +177,14 @@ Result<void> run_import(Context& ctx, const PoolOptions& o) {
   ctx.out.fields({{"imported", std::to_string(rep.rows) + " triplets (" + rep.format + ")"},
                   {"file", o.file},
                   {"sha256", rep.sha256},
-                  {"pool", o.pool}});
-  print_counts(ctx, rep.products);
+                  {"pool", shown}});
+  print_counts(ctx, rep.products, server);
   return ok();
 }
 
 Result<void> run_status(Context& ctx, const PoolOptions& o) {
+  ALIOT_TRY(check_pool_uri(ctx, o.pool));
+  const bool server = factory::is_server_uri(o.pool);
   ALIOT_TRY_ASSIGN(auto pool, factory::Pool::open_existing(o.pool));
   ALIOT_TRY_ASSIGN(auto found, pool->check());
   if (!found.integrity.empty()) {
@@ -104,7 +197,7 @@ Result<void> run_status(Context& ctx, const PoolOptions& o) {
                  "do not burn from it: restore the pool from its backup");
   }
   ALIOT_TRY_ASSIGN(auto counts, pool->status());
-  print_counts(ctx, counts);
+  print_counts(ctx, counts, server);
   if (!found.damaged.empty()) {
     std::string names;
     for (std::size_t i = 0; i < found.damaged.size() && i < 5; ++i) {
@@ -117,8 +210,8 @@ Result<void> run_status(Context& ctx, const PoolOptions& o) {
     return Error(Errc::io,
                  fmt::format("credential pool {}: {} triplet{} whose stored secret no longer "
                              "matches its fingerprint (edited or damaged): {}",
-                             o.pool, found.damaged.size(), found.damaged.size() == 1 ? "" : "s",
-                             names),
+                             pool->path(), found.damaged.size(),
+                             found.damaged.size() == 1 ? "" : "s", names),
                  "a burn sets each one aside (QUARANTINED) when it comes to it; restore the pool "
                  "from its backup to get them back");
   }
@@ -126,9 +219,11 @@ Result<void> run_status(Context& ctx, const PoolOptions& o) {
 }
 
 CLI::Option* add_pool_option(CLI::App* cmd, Context& ctx, PoolOptions& o) {
-  auto* p = cmd->add_option("--pool", o.pool, "The station's credential pool (SQLite, mode 0600)")
+  auto* p = cmd->add_option("--pool", o.pool,
+                            "The credential pool: the station's SQLite file (mode 0600), or a "
+                            "postgresql:// URI of the server shared by several stations")
                 ->required()
-                ->type_name("DB");
+                ->type_name("DB|URI");
   ctx.docs.kind(p, ValueKind::file);
   return p;
 }
@@ -136,12 +231,14 @@ CLI::Option* add_pool_option(CLI::App* cmd, Context& ctx, PoolOptions& o) {
 } // namespace
 
 void add_pool_command(CLI::App& parent, Context& ctx) {
-  auto* cmd = parent.add_subcommand("pool", "The station's credential pool: import, status");
+  auto* cmd = parent.add_subcommand("pool", "The station's credential pool: init, import, status");
   cmd->require_subcommand(1);
   ctx.docs.attach(
       cmd, {"A pool holds the triplets a station burns (`aliot burn --pool DB`), one SQLite file "
             "per station, created mode 0600 because it holds the secrets (a pool others can read "
-            "is refused). Each triplet is AVAILABLE, RESERVED for a unit, TRANSMITTED (its write "
+            "is refused), or one PostgreSQL database shared by several stations (`--pool "
+            "postgresql://...`, made by `aliot pool init`). Each triplet is AVAILABLE, RESERVED "
+            "for a unit, TRANSMITTED (its write "
             "intent is in the journal: it may be in the unit and is never given to another), "
             "BOUND (the unit passed), FAILED (transmitted, the unit failed: it stays that unit's) "
             "or QUARANTINED (set aside: its secret no longer matched its fingerprint, or the "
@@ -151,14 +248,42 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
              {"aliot pool status --pool station1.db", "Count the triplets per state"}},
             {"aliot-burn", "aliot-journal", "aliot-register"}});
 
+  auto ini = std::make_shared<PoolOptions>();
+  auto* in = cmd->add_subcommand("init", "Create the pool on a PostgreSQL server (its owner)");
+  add_pool_option(in, ctx, *ini);
+  in->add_option("--station-role", ini->station_role,
+                 "The group role the stations' login roles are members of (default "
+                 "aliot_station)")
+      ->type_name("ROLE");
+  ctx.docs.attach(
+      in, {"Run once by the role that owns the pool's database (it needs CREATEROLE): creates the "
+           "schema aliot (the triplets, the batches imported, the bindings), the functions a "
+           "station calls (SECURITY DEFINER, search path pinned) and the NOLOGIN group role "
+           "aliot_station (--station-role), which may execute those functions and nothing else: "
+           "no station can SELECT a table, so none can read a secret it was not handed for a "
+           "unit. Run again, it brings the functions up to date and changes no row.\n\n"
+           "Then give each station a login role in that group: CREATE ROLE st3 LOGIN PASSWORD "
+           "'...' IN ROLE aliot_station; and import the batches as the owner (aliot pool import "
+           "--pool URI FILE). See docs/station.md, \"Several stations\".\n\n"
+           "A URI without sslmode=require or verify-full to another host warns (refused under "
+           "--strict): the secrets would cross the network in clear.\n\n"
+           "Exit status: 0 created or up to date, 2 not a postgresql:// URI or a bad role name, 3 "
+           "the role may not create the schema or the role, 4 the server refused the login, 5 "
+           "the server cannot be reached.",
+           {{"aliot pool init --pool 'postgresql://aliot@db.factory/aliot?sslmode=verify-full'",
+             "Create the pool and the role aliot_station"}},
+           {"aliot-burn"}});
+  in->callback([&ctx, ini] { set_action(ctx, ini, run_init); });
+
   auto imp = std::make_shared<PoolOptions>();
   auto* i = cmd->add_subcommand("import", "Import triplets into the pool (all or none)");
   add_pool_option(i, ctx, *imp);
   auto* f = i->add_option("--csv", imp->file,
                           "The file: the console's CSV or `aliot register --out` JSON lines")
-                ->required()
                 ->type_name("FILE");
   ctx.docs.kind(f, ValueKind::file);
+  auto* fa = i->add_option("file", imp->file_arg, "The file, as --csv")->type_name("FILE");
+  ctx.docs.kind(fa, ValueKind::file);
   i->add_option("-k,--product-key", imp->product_key,
                 "Every row must be of this product (and the product of a file without a "
                 "ProductKey column)")
@@ -177,13 +302,20 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
        "length). A DeviceName that repeats in the file, is already in the pool or is bound in "
        "--journal, a row of another product than -k, or a truncated row refuses the whole "
        "import, naming the line: the pool is left as it was. The file's SHA-256 is recorded.\n\n"
+       "On a PostgreSQL pool (--pool postgresql://..., as the owner) the server refuses a batch "
+       "whose SHA-256 was already imported, or any DeviceName already in the pool, whichever "
+       "station imports it.\n\n"
        "Exit status: 0 imported, 2 a row refused, 3 a malformed or truncated file, 10 the pool "
        "or the file could not be read or written.",
        {{"aliot pool import --pool station1.db --csv batch.csv", "Import the console's batch CSV"},
         {"aliot pool import --pool station1.db --csv secrets.jsonl -k a1FakePK001",
          "Import what `aliot register --out secrets.jsonl` wrote"}},
        {"aliot-burn", "aliot-register"}});
-  i->callback([&ctx, imp] { set_action(ctx, imp, run_import); });
+  i->callback([&ctx, imp] {
+    ctx.action = [&ctx, imp] {
+      return run_import(ctx, *imp);
+    };
+  });
 
   auto st = std::make_shared<PoolOptions>();
   auto* s = cmd->add_subcommand("status", "Count the pool's triplets per product and state");
@@ -191,6 +323,9 @@ void add_pool_command(CLI::App& parent, Context& ctx) {
   ctx.docs.attach(s,
                   {"One row per product: AVAILABLE, RESERVED, TRANSMITTED, BOUND, FAILED and "
                    "QUARANTINED triplets; under -o json one JSON object per product.\n\n"
+                   "On a PostgreSQL pool, also per station (the role it logs in with: a station "
+                   "sees its own) with its oldest reservation, and each JSON object has "
+                   "\"stations\" and \"oldest_reserved\".\n\n"
                    "The file is checked first: a missing or empty (0-byte) file, or one that is "
                    "not an aliot pool, is refused, and so is one that SQLite's PRAGMA quick_check "
                    "finds damaged. Then every triplet's secret is checked against the fingerprint "

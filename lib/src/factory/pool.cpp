@@ -1,9 +1,11 @@
 // The credential pool's file (see sqlite_pool.hpp for the split): the process lock, the mode and
 // schema, opening, the counts, the rows, and the integrity check of `pool status`.
+#include "factory/pg/pg_pool.hpp"
 #include "factory/sqlite_pool.hpp"
 
 #include <aliot/encoding.hpp>
 #include <aliot/factory/pool.hpp>
+#include <aliot/factory/pool_server.hpp>
 #include <aliot/serial/codec.hpp>
 #include <aliot/time.hpp>
 
@@ -254,15 +256,23 @@ Result<void> SqlitePool::exec(const char* sql) {
   return ok();
 }
 
+// A server pool has no process lock: each station reconciles only its own rows (its role's, and
+// among them its journal's jobs), and its journal's lock keeps a second process of the station out.
 bool pool_try_exclusive(Pool& pool) {
-  return dynamic_cast<SqlitePool&>(pool).try_exclusive();
+  auto* file = dynamic_cast<SqlitePool*>(&pool);
+  return file == nullptr || file->try_exclusive();
 }
 
 void pool_shared(Pool& pool) {
-  dynamic_cast<SqlitePool&>(pool).shared();
+  if (auto* file = dynamic_cast<SqlitePool*>(&pool)) {
+    file->shared();
+  }
 }
 
 Result<Reconciled> pool_reconcile(Pool& pool, Journal& journal) {
+  if (auto* server = dynamic_cast<PgPool*>(&pool)) {
+    return server->reconcile(journal);
+  }
   return dynamic_cast<SqlitePool&>(pool).reconcile(journal);
 }
 
@@ -316,6 +326,9 @@ Result<std::unique_ptr<Pool>> Pool::open(const std::string& path, WallClock cloc
       return std::chrono::system_clock::now();
     };
   }
+  if (is_server_uri(path)) {
+    return detail::open_server_pool(path, std::move(clock));
+  }
   ALIOT_TRY(private_file(path));
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr)
@@ -330,6 +343,9 @@ Result<std::unique_ptr<Pool>> Pool::open(const std::string& path, WallClock cloc
 }
 
 Result<std::unique_ptr<Pool>> Pool::open_existing(const std::string& path) {
+  if (is_server_uri(path)) {
+    return open(path); // the server says whether it holds a pool
+  }
   const std::string hint = "a pool is made by: aliot pool import --pool " + path + " --csv FILE";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -69,10 +69,21 @@ struct PoolCheck {
   std::vector<Row> damaged; // rows (not QUARANTINED) whose secret does not give their fingerprint
 };
 
+// A server pool's station (the role it logs in with): the triplets of a product it holds.
+struct StationCounts {
+  std::string station;
+  long long reserved = 0, transmitted = 0, bound = 0, failed = 0, quarantined = 0;
+  std::string oldest_reserved; // UTC ISO 8601 of its oldest RESERVED row ("" when none)
+};
+
 // Per product, how many triplets are in each state.
 struct PoolCounts {
   std::string product_key;
   long long available = 0, reserved = 0, transmitted = 0, bound = 0, failed = 0, quarantined = 0;
+  // A server pool only (aliot/factory/pool_server.hpp): per station (a station's role sees its
+  // own), and the oldest RESERVED row's time ("" when none).
+  std::vector<StationCounts> stations;
+  std::string oldest_reserved;
 };
 
 struct ImportOptions {
@@ -92,14 +103,17 @@ struct ImportReport {
 
 class Pool {
 public:
-  // Opens or creates the pool (created 0600; its -wal and -shm files take the same mode). A pool
+  // A postgresql:// or postgres:// URI opens the pool on that server instead (see
+  // aliot/factory/pool_server.hpp; Errc::network when it cannot be reached). A file path:
+  // opens or creates the pool (created 0600; its -wal and -shm files take the same mode). A pool
   // that group or others may read is refused (Errc::config, hint chmod 600); other failures are
   // Errc::io. `clock` defaults to the system clock.
   // A file that holds an SQLite database without a pool (a journal given as --pool) is refused
   // (Errc::io, "not an aliot pool") and left untouched.
   static Result<std::unique_ptr<Pool>> open(const std::string& path, WallClock clock = {});
-  // An existing pool only (`pool status`): a missing file, an empty (0-byte) one, or one that is
-  // not an SQLite database holding a pool is refused (Errc::io) without creating anything.
+  // An existing pool only (`pool status`; a URI as open()): a missing file, an empty (0-byte) one,
+  // or one that is not an SQLite database holding a pool is refused (Errc::io) without creating
+  // anything.
   static Result<std::unique_ptr<Pool>> open_existing(const std::string& path);
   virtual ~Pool() = default;
 
