@@ -9,7 +9,7 @@ _aliot_commands() {
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'cloud') REPLY='pub sub' ;;
-  'pool') REPLY='import status' ;;
+  'pool') REPLY='init import status' ;;
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
   'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group' ;;
@@ -32,6 +32,7 @@ _aliot_options() {
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
   'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --crc --journal --station --operator' ;;
+  'pool init') REPLY='--pool --station-role' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
@@ -295,6 +296,8 @@ _aliot_value() {
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;
   'burn|--operator') REPLY='text' ;;
+  'pool init|--pool') REPLY='file' ;;
+  'pool init|--station-role') REPLY='text' ;;
   'pool import|--pool') REPLY='file' ;;
   'pool import|--csv') REPLY='file' ;;
   'pool import|--product-key'|'pool import|-k') REPLY='text' ;;
@@ -350,6 +353,7 @@ _aliot_value() {
 # How the positional arguments of a command path complete.
 _aliot_positional() {
   case "$1" in
+  'pool import') REPLY='file' ;;
   'journal check') REPLY='file' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;

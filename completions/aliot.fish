@@ -13,7 +13,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot cloud'
             printf '%s\n' pub sub
         case 'aliot pool'
-            printf '%s\n' import status
+            printf '%s\n' init import status
         case 'aliot journal'
             printf '%s\n' export check
         case 'aliot emulate'
@@ -34,7 +34,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --link --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --state --state-dir --station --station-role --timeout --timestamp --topic --triplet --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -81,7 +81,7 @@ complete -c aliot -n '__aliot_at \'aliot\'' -a 'rrpc' -d 'Call a device synchron
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'cloud' -d 'Act as the backend: send messages to devices'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'burn' -d 'Burn a triplet into the switch on a serial port and verify it'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'ports' -d 'List the serial ports of this machine'
-complete -c aliot -n '__aliot_at \'aliot\'' -a 'pool' -d 'The station\'s credential pool: import, status'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'pool' -d 'The station\'s credential pool: init, import, status'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'journal' -d 'The station journal: export, check across stations'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'emulate' -d 'Run a local emulator of the platform or of the switch'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'completion' -d 'Print the shell completion script for bash, zsh or fish'
@@ -314,7 +314,7 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l port -x -a '(__aliot_serial_
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l baud -x -d 'Baud rate (default 115200)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l dialect -x -a 'alsw1 smartliving' -d 'The unit\'s firmware: alsw1 (default) or smartliving'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l triplet -r -F -d 'The triplet to burn: the console\'s device JSON (\'-\' = stdin)'
-complete -c aliot -n '__aliot_in \'aliot burn\'' -l pool -r -F -d 'Take each unit\'s triplet from this credential pool (SQLite, see \'aliot pool import\')'
+complete -c aliot -n '__aliot_in \'aliot burn\'' -l pool -r -F -d 'Take each unit\'s triplet from this credential pool (an SQLite file, or a postgresql:// URI shared by stations; see \'aliot pool\')'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l register -d 'Register each unit at the station (one-type-one-secret, HTTPS); the issued secret is kept in --pool'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -s k -l product-key -x -d 'ProductKey of the units (--register; --pool with several products)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l product-secret-file -r -F -d '--register: read the ProductSecret from FILE (\'-\' = stdin)'
@@ -326,13 +326,17 @@ complete -c aliot -n '__aliot_in \'aliot burn\'' -l crc -x -a 'require prefer of
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l journal -r -F -d 'The station\'s factory journal (SQLite; default $XDG_STATE_HOME/aliot/factory.db)'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l station -x -d 'Station id recorded in the journal'
 complete -c aliot -n '__aliot_in \'aliot burn\'' -l operator -x -d 'Operator id recorded in the journal'
+complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'init' -d 'Create the pool on a PostgreSQL server (its owner)'
 complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'import' -d 'Import triplets into the pool (all or none)'
 complete -c aliot -n '__aliot_at \'aliot pool\'' -a 'status' -d 'Count the pool\'s triplets per product and state'
-complete -c aliot -n '__aliot_in \'aliot pool import\'' -l pool -r -F -d 'The station\'s credential pool (SQLite, mode 0600)'
+complete -c aliot -n '__aliot_in \'aliot pool init\'' -l pool -r -F -d 'The credential pool: the station\'s SQLite file (mode 0600), or a postgresql:// URI of the server shared by several stations'
+complete -c aliot -n '__aliot_in \'aliot pool init\'' -l station-role -x -d 'The group role the stations\' login roles are members of (default aliot_station)'
+complete -c aliot -n '__aliot_in \'aliot pool import\'' -l pool -r -F -d 'The credential pool: the station\'s SQLite file (mode 0600), or a postgresql:// URI of the server shared by several stations'
 complete -c aliot -n '__aliot_in \'aliot pool import\'' -l csv -r -F -d 'The file: the console\'s CSV or `aliot register --out` JSON lines'
 complete -c aliot -n '__aliot_in \'aliot pool import\'' -s k -l product-key -x -d 'Every row must be of this product (and the product of a file without a ProductKey column)'
 complete -c aliot -n '__aliot_in \'aliot pool import\'' -l journal -r -F -d 'Also refuse DeviceNames this station journal already binds'
-complete -c aliot -n '__aliot_in \'aliot pool status\'' -l pool -r -F -d 'The station\'s credential pool (SQLite, mode 0600)'
+complete -c aliot -n '__aliot_at \'aliot pool import\'' -F
+complete -c aliot -n '__aliot_in \'aliot pool status\'' -l pool -r -F -d 'The credential pool: the station\'s SQLite file (mode 0600), or a postgresql:// URI of the server shared by several stations'
 complete -c aliot -n '__aliot_at \'aliot journal\'' -a 'export' -d 'Export the journal\'s jobs or events (no secrets)'
 complete -c aliot -n '__aliot_at \'aliot journal\'' -a 'check' -d 'Check the never-twice rules across stations\' journals'
 complete -c aliot -n '__aliot_in \'aliot journal export\'' -l journal -r -F -d 'The journal (default $XDG_STATE_HOME/aliot/factory.db)'

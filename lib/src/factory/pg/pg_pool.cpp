@@ -139,8 +139,9 @@ PgPool::call(const std::string& sql, const std::vector<pg::Param>& params, bool 
     if (r.ok) {
       return r;
     }
-    const bool gone = r.connection_lost || r.sqlstate.rfind("08", 0) == 0 || r.sqlstate == "57P01"
-                      || r.sqlstate == "57P02" || r.sqlstate == "57P03";
+    // No SQLSTATE: libpq's own error (the server closed the connection, a broken socket).
+    const bool gone = r.connection_lost || r.sqlstate.empty() || r.sqlstate.rfind("08", 0) == 0
+                      || r.sqlstate == "57P01" || r.sqlstate == "57P02" || r.sqlstate == "57P03";
     if (!gone) {
       return error_of(r);
     }
