@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev
   libpq-dev
   hyperfine
+  postgresql
 )
 
 missing=()
@@ -26,8 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  # The mosquitto package tries to start a system broker; aliot never uses it, so forbid
-  # service starts during the install (restored afterwards).
+  # The mosquitto and postgresql packages try to start a system broker and a system cluster;
+  # aliot never uses them (its tests start servers of their own), so forbid service starts
+  # during the install (restored afterwards).
   policy=/usr/sbin/policy-rc.d
   created_policy=0
   if [ ! -e "$policy" ]; then
