@@ -5,7 +5,7 @@
 # The subcommands of a command path ('' is aliot itself).
 _aliot_commands() {
   case "$1" in
-  '') REPLY='sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate completion' ;;
+  '') REPLY='sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate help completion' ;;
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'prop') REPLY='post' ;;
@@ -13,7 +13,7 @@ _aliot_commands() {
   'thing') REPLY='serve' ;;
   'cloud') REPLY='pub sub prop invoke events broadcast' ;;
   'cloud prop') REPLY='set get' ;;
-  'pool') REPLY='import status' ;;
+  'pool') REPLY='init import status' ;;
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
   'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model' ;;
@@ -28,23 +28,24 @@ _aliot_options() {
   'sign') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --for' ;;
   'config show') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
-  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout' ;;
+  'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout --topic-classes' ;;
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
-  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
+  'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --show-secrets --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --timeout' ;;
+  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --wait -W --timeout' ;;
   'prop post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'event post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --wait -W --timeout' ;;
   'ntp') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --verbose-topic --no-reconnect --dry-run --timestamp' ;;
+  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --verbose-topic --no-reconnect --dry-run --timestamp' ;;
   'cloud prop set') REPLY='--params --file -f --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud prop get') REPLY='--history --start --end --limit --asc --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud invoke') REPLY='--args --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud events') REPLY='--start --end --limit --asc --type --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud broadcast') REPLY='--product-key -k --topic -t --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --crc --journal --station --operator' ;;
+  'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --low-water --crc --journal --station --operator' ;;
+  'pool init') REPLY='--pool --station-role' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
   'pool status') REPLY='--pool' ;;
   'journal export') REPLY='--journal --format --events --since' ;;
@@ -165,6 +166,7 @@ _aliot_value() {
   'pub|--interval') REPLY='text' ;;
   'pub|--rate') REPLY='text' ;;
   'pub|--timeout') REPLY='text' ;;
+  'pub|--topic-classes') REPLY='file' ;;
   'sub|--product-key'|'sub|-k') REPLY='text' ;;
   'sub|--device-name'|'sub|-d') REPLY='text' ;;
   'sub|--device-secret') REPLY='text' ;;
@@ -198,6 +200,7 @@ _aliot_value() {
   'register|--via') REPLY='choice:https mqtt' ;;
   'register|--no-preregister') REPLY='none' ;;
   'register|--out') REPLY='file' ;;
+  'register|--show-secrets') REPLY='none' ;;
   'register|--jobs'|'register|-j') REPLY='text' ;;
   'register|--dry-run') REPLY='none' ;;
   'register|--random') REPLY='text' ;;
@@ -255,6 +258,7 @@ _aliot_value() {
   'rrpc serve|--exec') REPLY='text' ;;
   'rrpc serve|--custom') REPLY='text' ;;
   'rrpc serve|--count'|'rrpc serve|-C') REPLY='text' ;;
+  'rrpc serve|--wait'|'rrpc serve|-W') REPLY='text' ;;
   'rrpc serve|--timeout') REPLY='text' ;;
   'prop post|--params') REPLY='text' ;;
   'prop post|--file'|'prop post|-f') REPLY='text' ;;
@@ -382,6 +386,7 @@ _aliot_value() {
   'cloud sub|--count'|'cloud sub|-C') REPLY='text' ;;
   'cloud sub|--wait'|'cloud sub|-W') REPLY='text' ;;
   'cloud sub|--until') REPLY='text' ;;
+  'cloud sub|--from-now') REPLY='none' ;;
   'cloud sub|--verbose-topic') REPLY='none' ;;
   'cloud sub|--no-reconnect') REPLY='none' ;;
   'cloud sub|--dry-run') REPLY='none' ;;
@@ -481,10 +486,13 @@ _aliot_value() {
   'burn|--lock') REPLY='none' ;;
   'burn|--no-reboot') REPLY='none' ;;
   'burn|--loop') REPLY='none' ;;
+  'burn|--low-water') REPLY='text' ;;
   'burn|--crc') REPLY='choice:require prefer off' ;;
   'burn|--journal') REPLY='file' ;;
   'burn|--station') REPLY='text' ;;
   'burn|--operator') REPLY='text' ;;
+  'pool init|--pool') REPLY='file' ;;
+  'pool init|--station-role') REPLY='text' ;;
   'pool import|--pool') REPLY='file' ;;
   'pool import|--csv') REPLY='file' ;;
   'pool import|--product-key'|'pool import|-k') REPLY='text' ;;
@@ -549,8 +557,10 @@ _aliot_positional() {
   'cloud prop get') REPLY='text' ;;
   'cloud invoke') REPLY='text' ;;
   'cloud events') REPLY='text' ;;
+  'pool import') REPLY='file' ;;
   'journal check') REPLY='file' ;;
   'emulate cloud add-thing-model') REPLY='file' ;;
+  'help') REPLY='choice:sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac
