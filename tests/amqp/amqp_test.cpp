@@ -351,7 +351,7 @@ TEST_F(AmqpEmu, ThingModelPostIsForwardedInThePlatformsFormat) {
       run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20", "-o", "json"},
                 {.env = env(), .timeout_s = 30});
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto lines = json_lines(r.out);
+  const auto lines = after_ready(r.out);
   ASSERT_EQ(lines.size(), 1U) << r.out;
   EXPECT_EQ(lines[0]["topic"], std::string("/") + k_pk + "/" + k_dn + "/thing/event/property/post");
   const json p = json::parse(lines[0]["payload"].get<std::string>());
@@ -375,7 +375,7 @@ TEST_F(AmqpEmu, DeviceStatusMessagesGoToGroupsThatAskForThem) {
   r = run_aliot({"cloud", "sub", "--consumer-group", "G3", "-C", "3", "-W", "20", "-o", "json"},
                 {.env = env(), .timeout_s = 30});
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto lines = json_lines(r.out);
+  const auto lines = after_ready(r.out);
   ASSERT_EQ(lines.size(), 3U) << r.out;
   const std::string status_topic = std::string("/as/mqtt/status/") + k_pk + "/" + k_dn;
   EXPECT_EQ(lines[0]["topic"], status_topic);
@@ -397,7 +397,7 @@ TEST_F(AmqpEmu, DeviceStatusMessagesGoToGroupsThatAskForThem) {
   r = run_aliot({"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20", "-o", "json"},
                 {.env = env(), .timeout_s = 30});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(json_lines(r.out).at(0)["payload"], "hello") << r.out;
+  EXPECT_EQ(after_ready(r.out).at(0)["payload"], "hello") << r.out;
 }
 
 TEST_F(AmqpEmu, RefusedLogins) {
