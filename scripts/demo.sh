@@ -94,8 +94,9 @@ show_bg "$aliot" -v rrpc serve --triplet "$work/device.json" --exec 'tr a-z A-Z'
 "$aliot" -v rrpc serve --triplet "$work/device.json" --exec 'tr a-z A-Z' -o json >"$work/rrpc.log" 2>&1 &
 rrpc_pid=$!
 pids+=($rrpc_pid)
-for _ in $(seq 1 100); do grep -q 'serving RRPC' "$work/rrpc.log" && break; sleep 0.05; done
-grep 'serving RRPC' "$work/rrpc.log"
+# Started in the background, it says when it is ready (its first JSON line); act only then.
+for _ in $(seq 1 200); do grep -q '"event":"ready"' "$work/rrpc.log" && break; sleep 0.05; done
+grep '"event":"ready"' "$work/rrpc.log"
 
 step "5. the cloud side"
 echo "what the platform received from the device (operator view):"
@@ -121,7 +122,7 @@ show_bg "$aliot" -v sub --triplet "$work/device.json" -t user/get -C 1 -W 15
 "$aliot" -v sub --triplet "$work/device.json" -t user/get -C 1 -W 15 >"$work/device-sub.out" 2>"$work/device-sub.log" &
 sub_pid=$!
 pids+=($sub_pid)
-for _ in $(seq 1 200); do grep -q 'subscribed' "$work/device-sub.log" && break; sleep 0.05; done
+for _ in $(seq 1 200); do grep -q 'aliot: ready:' "$work/device-sub.log" && break; sleep 0.05; done
 run "$aliot" cloud pub -k "$PK" -d "$DN" -t user/get -m '{"cmd":"switch_on"}'
 wait "$sub_pid"
 echo "the device received on /$PK/$DN/user/get: $(cat "$work/device-sub.out")"
