@@ -1,13 +1,9 @@
 // aliot::amqp::consume: loads the AMQP module (module.hpp) on first use and calls its consumer.
 #include "module.hpp"
+#include "util/module.hpp"
 
-#include <dlfcn.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <mutex>
 #include <string>
-#include <vector>
 
 namespace aliot::amqp {
 
@@ -25,68 +21,34 @@ Result<ConsumeStats> consume(const ConsumerOptions& /*o*/, const Handler& /*hand
 
 namespace {
 
-namespace fs = std::filesystem;
-
 struct Loaded {
   module::ConsumeFn consume = nullptr;
   std::string error;
 };
 
-// The directory of the running program, for an installed tree moved as a whole.
-std::string self_dir() {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf);
-  if (n <= 0) {
-    return {};
-  }
-  return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
-}
-
-std::vector<std::string> candidates() {
-  std::vector<std::string> c;
-#ifdef ALIOT_AMQP_MODULE_BUILD
-  c.emplace_back(ALIOT_AMQP_MODULE_BUILD);
-#endif
-  const std::string here = self_dir();
-  if (!here.empty()) {
-    c.push_back(here + "/../lib/aliot/libaliot-amqp.so");
-    c.push_back(here + "/../lib64/aliot/libaliot-amqp.so");
-    c.push_back(here + "/../lib/x86_64-linux-gnu/aliot/libaliot-amqp.so");
-  }
-#ifdef ALIOT_AMQP_MODULE_INSTALL
-  c.emplace_back(ALIOT_AMQP_MODULE_INSTALL);
-#endif
-  return c;
-}
-
 const Loaded& load() {
   static Loaded l;
   static std::once_flag once;
   std::call_once(once, [] {
-    std::string tried;
-    for (const auto& path : candidates()) {
-      std::error_code ec;
-      if (!fs::exists(path, ec)) {
-        tried += (tried.empty() ? "" : ", ") + path;
-        continue;
-      }
-      // Never unloaded: proton keeps process-wide state.
-      void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (lib == nullptr) {
-        const char* why = dlerror();
-        l.error = "cannot load " + path + ": " + (why != nullptr ? why : "unknown error");
-        return;
-      }
-      void* sym = dlsym(lib, "aliot_amqp_module_v2");
-      if (sym == nullptr) {
-        l.error = path + " has no aliot_amqp_module_v2 (another aliot version?)";
-        return;
-      }
-      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
-      l.consume = reinterpret_cast<decltype(&aliot_amqp_module_v2)>(sym)();
+#ifdef ALIOT_AMQP_MODULE_BUILD
+    const char* build = ALIOT_AMQP_MODULE_BUILD;
+#else
+    const char* build = nullptr;
+#endif
+#ifdef ALIOT_AMQP_MODULE_INSTALL
+    const char* install = ALIOT_AMQP_MODULE_INSTALL;
+#else
+    const char* install = nullptr;
+#endif
+    // Never unloaded: proton keeps process-wide state.
+    auto m = util::open_module("the AMQP module", "libaliot-amqp.so", "aliot_amqp_module_v2", build,
+                               install);
+    if (m.symbol == nullptr) {
+      l.error = m.error;
       return;
     }
-    l.error = "the AMQP module libaliot-amqp.so was not found (looked in " + tried + ")";
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    l.consume = reinterpret_cast<decltype(&aliot_amqp_module_v2)>(m.symbol)();
   });
   return l;
 }
