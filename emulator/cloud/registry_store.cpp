@@ -20,23 +20,24 @@ namespace {
 
 using json = nlohmann::json;
 
-// The SQL of every statement; each is prepared once per connection and kept.
+// The SQL of every statement; each is prepared once per connection and kept. A statement split
+// over lines is parenthesized (one element, not a missing comma: clang's -Wstring-concatenation).
 
 constexpr const char* k_schema[] = {
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     // topics: [{"topic": "user/get", "access": "sub"}, ...] in the order they were added;
     // consumer_groups: ["G1", ...]. A product holds a handful of each.
-    "CREATE TABLE IF NOT EXISTS products(pk TEXT PRIMARY KEY, secret TEXT NOT NULL,"
-    " dynreg INTEGER NOT NULL, topics TEXT NOT NULL, consumer_groups TEXT NOT NULL)"
-    " WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS products(pk TEXT PRIMARY KEY, secret TEXT NOT NULL,"
+     " dynreg INTEGER NOT NULL, topics TEXT NOT NULL, consumer_groups TEXT NOT NULL)"
+     " WITHOUT ROWID"),
     // tokens: [["clientId", "token"], ...], newest last.
-    "CREATE TABLE IF NOT EXISTS devices(pk TEXT NOT NULL, dn TEXT NOT NULL,"
-    " secret TEXT NOT NULL, enabled INTEGER NOT NULL, activated INTEGER NOT NULL,"
-    " activated_ms INTEGER, iot_id TEXT NOT NULL, nickname TEXT NOT NULL,"
-    " created_ms INTEGER NOT NULL, tokens TEXT NOT NULL, PRIMARY KEY(pk, dn)) WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS devices(pk TEXT NOT NULL, dn TEXT NOT NULL,"
+     " secret TEXT NOT NULL, enabled INTEGER NOT NULL, activated INTEGER NOT NULL,"
+     " activated_ms INTEGER, iot_id TEXT NOT NULL, nickname TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL, tokens TEXT NOT NULL, PRIMARY KEY(pk, dn)) WITHOUT ROWID"),
     "CREATE INDEX IF NOT EXISTS devices_by_iot_id ON devices(iot_id)",
-    "CREATE TABLE IF NOT EXISTS access_keys(id TEXT PRIMARY KEY, secret TEXT NOT NULL)"
-    " WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS access_keys(id TEXT PRIMARY KEY, secret TEXT NOT NULL)"
+     " WITHOUT ROWID"),
 };
 constexpr int k_schema_version = 1;
 

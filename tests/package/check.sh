@@ -118,9 +118,9 @@ while IFS= read -r elf; do
   fi
   elfs=$((elfs + 1))
 done < <(find "$root/usr" -type f -exec sh -c 'head -c4 "$1" | grep -q "ELF"' _ {} \; -print)
-((failures == failures_before && elfs == 4)) &&
-  ok "the $elfs ELF files (aliot, libaliot, the plugin, the AMQP module) stripped, their debug info in aliot-dbgsym" ||
-  fail "$elfs ELF files, want 4 (aliot, libaliot, the plugin, the AMQP module)"
+((failures == failures_before && elfs == 5)) &&
+  ok "the $elfs ELF files (aliot, libaliot, the plugin, the AMQP and PostgreSQL modules) stripped, their debug info in aliot-dbgsym" ||
+  fail "$elfs ELF files, want 5 (aliot, libaliot, the plugin, the AMQP and PostgreSQL modules)"
 
 # --- the installed aliot, run from its installed place -----------------------------------------
 # loads FILE: the real path of the libaliot that FILE loads.
