@@ -28,14 +28,8 @@ struct ThingPostFlags {
   double timeout_s = 10;
 };
 
-// --params JSON, -f FILE (also '-' for standard input), --no-ack, -q, --timeout, device options.
-inline void add_thing_post_options(CLI::App& cmd, ThingPostFlags& f, Context& ctx) {
-  cmd.add_option("--params", f.params, "The params as one JSON object (with K=V pairs: merged)")
-      ->type_name("JSON");
-  cmd.add_option("-f,--file", f.file, "Read the params object from FILE ('-': standard input)")
-      ->type_name("FILE");
-  cmd.add_flag("--no-ack", f.no_ack,
-               "Fire and forget: sys.ack 0, exit once the message is written, no reply awaited");
+// -q, --timeout and the device options: what every request that waits for its reply takes.
+inline void add_thing_request_options(CLI::App& cmd, ThingPostFlags& f, Context& ctx) {
   auto* qos = cmd.add_option("-q,--qos", f.qos, "QoS 0 or 1 of the post (default 0)")
                   ->type_name("QOS")
                   ->check(qos_validator());
@@ -44,6 +38,17 @@ inline void add_thing_post_options(CLI::App& cmd, ThingPostFlags& f, Context& ct
                  "Seconds to wait for CONNACK, SUBACK and the reply (default 10)")
       ->type_name("SECONDS");
   add_device_options(cmd, f.device, ctx);
+}
+
+// --params JSON, -f FILE (also '-' for standard input), --no-ack, -q, --timeout, device options.
+inline void add_thing_post_options(CLI::App& cmd, ThingPostFlags& f, Context& ctx) {
+  cmd.add_option("--params", f.params, "The params as one JSON object (with K=V pairs: merged)")
+      ->type_name("JSON");
+  cmd.add_option("-f,--file", f.file, "Read the params object from FILE ('-': standard input)")
+      ->type_name("FILE");
+  cmd.add_flag("--no-ack", f.no_ack,
+               "Fire and forget: sys.ack 0, exit once the message is written, no reply awaited");
+  add_thing_request_options(cmd, f, ctx);
 }
 
 // The params object of the flags: the K=V pairs merged with --params or -f (at most one of
@@ -80,14 +85,16 @@ inline Result<std::string> read_thing_params(const ThingPostFlags& f, bool empty
 }
 
 // Logs in, posts `method` on `topic`, waits for the reply (unless --no-ack) and exits by its code.
-// Prints nothing in text on success (the reply's message with -v); under -o json one line
-// {"id","topic","ack","code","message","data"}.
+// Prints nothing in text on success (the reply's message with -v), or with `print_data` the
+// reply's data as one line of JSON; under -o json one line {"id","topic","ack","code","message",
+// "data"}.
 inline Result<void> run_thing_post(Context& ctx,
                                    const ThingPostFlags& f,
                                    const std::function<std::string(const Triplet&)>& topic_of,
                                    const std::string& method,
                                    const std::string& params,
-                                   const std::string& what) {
+                                   const std::string& what,
+                                   bool print_data = false) {
   if (f.timeout_s <= 0) {
     return Error(Errc::usage, "--timeout must be positive");
   }
@@ -129,7 +136,12 @@ inline Result<void> run_thing_post(Context& ctx,
   if (r->reply) {
     ctx.out.info("reply to id " + r->request.id + ": code " + std::to_string(r->reply->code) + " "
                  + enc::printable(r->reply->message));
-    return thing::check_reply(*r->reply, what);
+    ALIOT_TRY(thing::check_reply(*r->reply, what));
+    if (print_data && !ctx.out.json()) {
+      // Untrusted: printed as JSON (control characters escaped), never as the bytes came.
+      auto data = nlohmann::ordered_json::parse(r->reply->data, nullptr, false);
+      ctx.out.line(data.is_discarded() ? std::string("{}") : data.dump());
+    }
   }
   return ok();
 }

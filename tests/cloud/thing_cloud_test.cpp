@@ -369,3 +369,76 @@ TEST_F(ThingCli, SyncInvokeUnansweredIsExit6AndOfflineIsExit7) {
   ASSERT_EQ(serve.wait(std::chrono::seconds(15)), 0) << serve.err();
   EXPECT_NE(serve.err().find("no --reply or --exec for service Ping"), std::string::npos);
 }
+
+TEST_F(ThingCli, BatchPostStoresTimedValuesAndEvents) {
+  const auto dev = device("tc-batch-1");
+  const std::string batch = R"({"properties":{"Temp":[{"value":22.5,"time":1700000000000}],)"
+                            R"("Power":[{"value":1,"time":1700000001000}]},)"
+                            R"("events":{"Alarm":[{"value":{"Level":3},"time":1700000002000}]}})";
+  auto r = run_aliot(cat({"prop", "batch-post", "--params", batch}, dev), {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  auto p = props("tc-batch-1");
+  ASSERT_EQ(p.count("Temp"), 1u);
+  EXPECT_EQ(p["Temp"]["value"], "22.5");
+  EXPECT_EQ(p["Temp"]["time"].get<std::string>().rfind("2023-11-14T22:13:20", 0), 0u)
+      << p["Temp"].dump(); // the point's own time, not the time of the post
+  EXPECT_EQ(p["Power"]["value"], "1");
+  r = run_aliot({"cloud", "events", "Alarm", "-k", k_tpk, "-d", "tc-batch-1", "--start",
+                 "1700000000000", "--end", "1700000003000", "-o", "json"},
+                {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(lines_of(r.out).size(), 1u) << r.out; // kept at the point's own time
+  EXPECT_EQ(json::parse(lines_of(r.out)[0])["output"]["Level"], 3);
+
+  // from a file, and a value the thing model refuses: exit 7, nothing stored
+  TempDir d;
+  const auto f = d.write("batch.json", R"({"properties":{"Temp":[{"value":500}]}})");
+  r = run_aliot(cat({"prop", "batch-post", "-f", f}, dev), {.env = env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("batch post refused: code "), std::string::npos) << r.err;
+  EXPECT_EQ(props("tc-batch-1")["Temp"]["value"], "22.5");
+}
+
+TEST_F(ThingCli, MalformedBatchOrDesiredArgumentsAreExit2) {
+  const auto dev = device("tc-batch-bad");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"prop", "batch-post"},
+           {"prop", "batch-post", "--params", "{"},
+           {"prop", "batch-post", "--params", "[1]"},
+           {"prop", "batch-post", "--params", "{}"},
+           {"prop", "batch-post", "--params", R"({"props":{"Temp":[{"value":1}]}})"},
+           {"prop", "batch-post", "--params", R"({"properties":{"Temp":5}})"},
+           {"prop", "batch-post", "--params", R"({"properties":{"Temp":[{"time":1}]}})"},
+           {"prop", "batch-post", "--params",
+            R"({"properties":{"Temp":[{"value":1,"time":"x"}]}})"},
+           {"prop", "batch-post", "--params", R"({"events":{"Alarm":[{"value":2}]}})"},
+           {"prop", "batch-post", "--params", R"({"properties":{"bad id":[{"value":1}]}})"},
+           {"prop", "get-desired", "bad id"},
+           {"prop", "get-desired", "Temp", "Temp"},
+           {"prop", "delete-desired"},
+           {"prop", "delete-desired", "Temp=x"},
+           {"prop", "delete-desired", "Temp=-1"},
+           {"prop", "delete-desired", "Temp", "Temp=2"}}) {
+    auto r = run_aliot(cat(args, dev), {.env = env()});
+    EXPECT_EQ(r.status, 2) << args.back() << ": " << r.err;
+    EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(ThingCli, DesiredGetPrintsTheDataAndDeleteIsCode200) {
+  const auto dev = device("tc-desired-1");
+  // the emulator holds no desired value: the reply's data is {}
+  auto r = run_aliot(cat({"prop", "get-desired", "Temp", "Power"}, dev), {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{}\n");
+  r = run_aliot(cat({"prop", "get-desired", "-o", "json"}, dev), {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = json::parse(lines_of(r.out).at(0));
+  EXPECT_EQ(j["code"], 200);
+  EXPECT_EQ(j["data"], json::object());
+  EXPECT_EQ(j["topic"], std::string("/sys/") + k_tpk + "/tc-desired-1/thing/property/desired/get");
+  r = run_aliot(cat({"prop", "delete-desired", "Temp", "Power=3"}, dev), {.env = env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+}

@@ -28,11 +28,16 @@ std::string op_flags(const Mosquitto& b) {
 const std::string k_post = "/sys/a1FakePK001/devPub/thing/event/property/post";
 
 // A platform of shell: answers the first message on `topic` on `topic`_reply with `code` and
-// `message` and the request's id; says READY once subscribed.
+// `message` and the request's id (and `data`, JSON without a single quote); says READY once
+// subscribed.
 std::string platform_script(const Mosquitto& b,
                             const std::string& topic,
                             int code,
-                            const std::string& message) {
+                            const std::string& message,
+                            std::string data = "{}") {
+  for (std::size_t at = 0; (at = data.find('"', at)) != std::string::npos; at += 2) {
+    data.replace(at, 1, "\\\"");
+  }
   return "stdbuf -oL mosquitto_sub " + op_flags(b) + " -t '" + topic
          + "' -C 1 -W 30 -d | while IFS= read -r line; do\n"
            "  case \"$line\" in\n"
@@ -41,7 +46,7 @@ std::string platform_script(const Mosquitto& b,
            "      echo \"GOT $line\"\n"
            "      mosquitto_pub "
          + op_flags(b) + " -t '" + topic + "_reply' -m \"{\\\"code\\\":" + std::to_string(code)
-         + ",\\\"data\\\":{},\\\"id\\\":\\\"$id\\\",\\\"message\\\":\\\"" + message
+         + ",\\\"data\\\":" + data + ",\\\"id\\\":\\\"$id\\\",\\\"message\\\":\\\"" + message
          + "\\\",\\\"version\\\":\\\"1.0\\\"}\"\n"
            "      echo ANSWERED ;;\n"
            "  esac\n"
@@ -270,4 +275,66 @@ TEST(ThingMosquitto, ThingServeExecAppliesAPropertySetAndWaitEndsWithExit6WhenNo
   auto w = run_aliot(cat({"thing", "serve", "-W", "1"}, b.device_args("devSub")), {.env = b.env()});
   EXPECT_EQ(w.status, 6) << w.err;
   EXPECT_NE(w.err.find("no request arrived within 1 s"), std::string::npos) << w.err;
+}
+
+TEST(ThingMosquitto, BatchPostSendsExactlyTheAlinkBatchRequest) {
+  Mosquitto b;
+  TempDir dir;
+  const std::string topic = "/sys/a1FakePK001/devPub/thing/event/property/batch/post";
+  Background platform({"bash", dir.write("p.sh", platform_script(b, topic, 200, "success"))});
+  ASSERT_TRUE(platform.wait_for("READY", std::chrono::seconds(15))) << platform.err();
+  const std::string params = R"({"properties":{"Temp":[{"value":21.5,"time":1700000000000},)"
+                             R"({"value":22,"time":1700000001000}]},)"
+                             R"("events":{"Alarm":[{"value":{"Level":2},"time":1700000002000}]}})";
+  // spaces and newlines in the input: what is sent is the compact object, members in order
+  std::string spaced = params;
+  spaced.insert(1, "\n  ");
+  auto r = run_aliot(
+      cat({"prop", "batch-post", "--params", spaced, "-o", "json"}, b.device_args("devPub")),
+      {.env = b.env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(platform.wait_for("ANSWERED", std::chrono::seconds(10)));
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["topic"], topic);
+  EXPECT_EQ(j["code"], 200);
+  const std::string want = "GOT {\"id\":\"" + j["id"].get<std::string>()
+                           + "\",\"version\":\"1.0\",\"params\":" + params
+                           + ",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.batch.post\"}";
+  EXPECT_NE(platform.out().find(want + "\n"), std::string::npos) << platform.out();
+}
+
+TEST(ThingMosquitto, DesiredGetSendsTheIdsAndPrintsTheReplysData) {
+  Mosquitto b;
+  TempDir dir;
+  const std::string topic = "/sys/a1FakePK001/devPub/thing/property/desired/get";
+  const std::string data = R"({"Temp":{"value":25,"version":3}})";
+  Background platform({"bash", dir.write("p.sh", platform_script(b, topic, 200, "success", data))});
+  ASSERT_TRUE(platform.wait_for("READY", std::chrono::seconds(15))) << platform.err();
+  auto r = run_aliot(cat({"prop", "get-desired", "Temp", "Power"}, b.device_args("devPub")),
+                     {.env = b.env()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, data + "\n");
+  ASSERT_TRUE(platform.wait_for("ANSWERED", std::chrono::seconds(10)));
+  EXPECT_NE(
+      platform.out().find("\"params\":[\"Temp\",\"Power\"],\"sys\":{\"ack\":1},\"method\":\"thing."
+                          "property.desired.get\"}"),
+      std::string::npos)
+      << platform.out();
+}
+
+TEST(ThingMosquitto, DesiredDeleteRefusedIsExit7) {
+  Mosquitto b;
+  TempDir dir;
+  const std::string topic = "/sys/a1FakePK001/devPub/thing/property/desired/delete";
+  Background platform(
+      {"bash", dir.write("p.sh", platform_script(b, topic, 460, "request parameter error"))});
+  ASSERT_TRUE(platform.wait_for("READY", std::chrono::seconds(15))) << platform.err();
+  auto r = run_aliot(cat({"prop", "delete-desired", "Temp=3", "Power"}, b.device_args("devPub")),
+                     {.env = b.env()});
+  EXPECT_EQ(r.status, 7) << r.err;
+  EXPECT_NE(r.err.find("desired delete refused: code 460"), std::string::npos) << r.err;
+  ASSERT_TRUE(platform.wait_for("ANSWERED", std::chrono::seconds(10)));
+  EXPECT_NE(platform.out().find("\"params\":{\"Temp\":{\"version\":3},\"Power\":{}}"),
+            std::string::npos)
+      << platform.out();
 }

@@ -72,6 +72,41 @@ TEST(Thing, ParamsJsonMustBeAnObject) {
   EXPECT_FALSE(thing::merge_params("{\"a\":1}", "{\"a\":2}"));
 }
 
+TEST(Thing, DesiredAndBatchTopicsMethodsAndParams) {
+  EXPECT_EQ(thing::property_batch_post_topic("pk", "dn"),
+            "/sys/pk/dn/thing/event/property/batch/post");
+  EXPECT_EQ(thing::desired_get_topic("pk", "dn"), "/sys/pk/dn/thing/property/desired/get");
+  EXPECT_EQ(thing::desired_delete_topic("pk", "dn"), "/sys/pk/dn/thing/property/desired/delete");
+  EXPECT_EQ(thing::property_batch_post_method(), "thing.event.property.batch.post");
+  EXPECT_EQ(thing::desired_get_method(), "thing.property.desired.get");
+  EXPECT_EQ(thing::desired_delete_method(), "thing.property.desired.delete");
+  EXPECT_EQ(thing::desired_get_params({}).value(), "[]");
+  EXPECT_EQ(thing::desired_get_params({"Temp", "Power"}).value(), R"(["Temp","Power"])");
+  EXPECT_EQ(thing::desired_delete_params({"Temp", "Power=0", "Label=42"}).value(),
+            R"({"Temp":{},"Power":{"version":0},"Label":{"version":42}})");
+  for (const auto& bad : std::vector<std::vector<std::string>>{{},
+                                                               {"Temp="},
+                                                               {"Temp=1x"},
+                                                               {"Temp=-2"},
+                                                               {"=1"},
+                                                               {"Temp", "Temp=1"},
+                                                               {"Temp=99999999999999999999999"}}) {
+    auto r = thing::desired_delete_params(bad);
+    ASSERT_FALSE(r) << (bad.empty() ? "" : bad.back());
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+  EXPECT_EQ(thing::batch_params(R"({ "events": {"A": [{"value": {"x": 1}}]}})").value(),
+            R"({"events":{"A":[{"value":{"x":1}}]}})");
+  for (const char* bad : {"{}", "[]", R"({"properties":[]})", R"({"properties":{"T":[]}})",
+                          R"({"properties":{"T":[1]}})", R"({"properties":{"T":[{"time":1}]}})",
+                          R"({"properties":{"T":[{"value":1,"time":1.5}]}})",
+                          R"({"properties":{},"extra":{}})", R"({"events":{"A":[{"value":1}]}})"}) {
+    auto r = thing::batch_params(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+}
+
 TEST(Thing, RequestPayloadIsTheAlinkEnvelope) {
   thing::Request r;
   r.id = "123";

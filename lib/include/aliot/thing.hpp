@@ -48,11 +48,20 @@ std::string service_topic(std::string_view pk, std::string_view dn, std::string_
 // `topic` + "_reply".
 std::string reply_topic_of(std::string_view topic);
 std::string ntp_request_topic(std::string_view pk, std::string_view dn);
+// thing/event/property/batch/post, thing/property/desired/get, thing/property/desired/delete.
+std::string property_batch_post_topic(std::string_view pk, std::string_view dn);
+std::string desired_get_topic(std::string_view pk, std::string_view dn);
+std::string desired_delete_topic(std::string_view pk, std::string_view dn);
 std::string ntp_response_topic(std::string_view pk, std::string_view dn);
 
 // "thing.event.property.post", "thing.event.${event}.post".
 std::string property_post_method();
 std::string event_post_method(std::string_view event);
+// "thing.event.property.batch.post", "thing.property.desired.get",
+// "thing.property.desired.delete".
+std::string property_batch_post_method();
+std::string desired_get_method();
+std::string desired_delete_method();
 
 // Errc::usage naming `what` ("event", "service", "property") for an identifier that is empty,
 // longer than 50 characters or holds anything but letters, digits and '_'.
@@ -68,6 +77,18 @@ Result<std::string> params_from_pairs(const std::vector<std::string>& pairs);
 Result<std::string> params_from_json(std::string_view text, std::string_view origin);
 // Merges `extra` (object text) into `base` (object text); a key in both is Errc::usage.
 Result<std::string> merge_params(std::string_view base, std::string_view extra);
+// The params of a desired get: the identifiers as a JSON list (["Temp","Power"]; [] asks for all
+// of them). A bad identifier or one given twice is Errc::usage.
+Result<std::string> desired_get_params(const std::vector<std::string>& ids);
+// The params of a desired delete from `ID` or `ID=VERSION` (VERSION a non-negative integer):
+// {"ID":{}} or {"ID":{"version":N}}. None, a bad identifier or version, or an ID twice is
+// Errc::usage.
+Result<std::string> desired_delete_params(const std::vector<std::string>& specs);
+// Checks the params object of a batch post (JSON object text) and returns it compacted:
+// {"properties": {"Id": [{"value": v, "time": ms}...]}, "events": {"Id": [{"value": {...},
+// "time": ms}...]}}, at least one of the two, nothing else beside them, every point an object
+// with a "value" and an optional integer "time". Errc::usage naming what does not fit.
+Result<std::string> batch_params(std::string_view params);
 
 // A message id: the decimal text of a random number in 1..4294967295 (the platform's range).
 std::string new_id();

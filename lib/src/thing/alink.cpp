@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <set>
 
@@ -81,6 +83,30 @@ std::string ntp_response_topic(std::string_view pk, std::string_view dn) {
   std::string s = "/ext/ntp/";
   s.append(pk).append("/").append(dn).append("/response");
   return s;
+}
+
+std::string property_batch_post_topic(std::string_view pk, std::string_view dn) {
+  return sys_prefix(pk, dn) + "thing/event/property/batch/post";
+}
+
+std::string desired_get_topic(std::string_view pk, std::string_view dn) {
+  return sys_prefix(pk, dn) + "thing/property/desired/get";
+}
+
+std::string desired_delete_topic(std::string_view pk, std::string_view dn) {
+  return sys_prefix(pk, dn) + "thing/property/desired/delete";
+}
+
+std::string property_batch_post_method() {
+  return "thing.event.property.batch.post";
+}
+
+std::string desired_get_method() {
+  return "thing.property.desired.get";
+}
+
+std::string desired_delete_method() {
+  return "thing.property.desired.delete";
 }
 
 std::string property_post_method() {
@@ -163,6 +189,98 @@ Result<std::string> merge_params(std::string_view base, std::string_view extra) 
     a[it.key()] = it.value();
   }
   return a.dump();
+}
+
+Result<std::string> desired_get_params(const std::vector<std::string>& ids) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& id : ids) {
+    ALIOT_TRY(check_identifier(id, "property"));
+    if (std::find(list.begin(), list.end(), id) != list.end()) {
+      return Error(Errc::usage, id + " is given twice");
+    }
+    list.push_back(id);
+  }
+  return list.dump();
+}
+
+Result<std::string> desired_delete_params(const std::vector<std::string>& specs) {
+  if (specs.empty()) {
+    return Error(Errc::usage, "no properties to delete the desired values of",
+                 "give identifiers, each as ID or ID=VERSION (Temp Power=3)");
+  }
+  nlohmann::ordered_json obj = nlohmann::ordered_json::object();
+  for (const auto& s : specs) {
+    const auto eq = s.find('=');
+    const std::string id = s.substr(0, eq);
+    ALIOT_TRY(check_identifier(id, "property"));
+    if (obj.contains(id)) {
+      return Error(Errc::usage, id + " is given twice");
+    }
+    nlohmann::ordered_json entry = nlohmann::ordered_json::object();
+    if (eq != std::string::npos) {
+      const std::string v = s.substr(eq + 1);
+      std::int64_t n = -1;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 0) {
+        return Error(Errc::usage,
+                     "the version of " + id + " is not a non-negative integer: '"
+                         + enc::printable(v) + "'",
+                     "give ID=VERSION as the version desired get printed (Temp=3)");
+      }
+      entry["version"] = n;
+    }
+    obj[id] = std::move(entry);
+  }
+  return obj.dump();
+}
+
+Result<std::string> batch_params(std::string_view params) {
+  auto j = nlohmann::ordered_json::parse(params, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(Errc::usage, "the batch is not a JSON object");
+  }
+  const std::string hint =
+      "give {\"properties\":{\"Temp\":[{\"value\":21.5,\"time\":1700000000000}]},"
+      "\"events\":{\"Alarm\":[{\"value\":{\"Level\":2},\"time\":1700000000000}]}}";
+  if (!j.contains("properties") && !j.contains("events")) {
+    return Error(Errc::usage, "the batch has neither properties nor events", hint);
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string part = it.key();
+    if (part != "properties" && part != "events") {
+      return Error(Errc::usage,
+                   "the batch holds '" + enc::printable(part)
+                       + "': only properties and events belong in it",
+                   hint);
+    }
+    if (!it->is_object()) {
+      return Error(Errc::usage, "the batch's " + part + " is not an object", hint);
+    }
+    for (auto m = it->begin(); m != it->end(); ++m) {
+      const std::string where = part + "." + enc::printable(m.key());
+      ALIOT_TRY(check_identifier(m.key(), part == "events" ? "event" : "property"));
+      if (!m->is_array() || m->empty()) {
+        return Error(Errc::usage, "the batch's " + where + " is not a non-empty list of points",
+                     hint);
+      }
+      for (const auto& point : *m) {
+        if (!point.is_object() || !point.contains("value")) {
+          return Error(Errc::usage, "a point of " + where + " is not {\"value\",\"time\"}", hint);
+        }
+        if (point.contains("time") && !point["time"].is_number_integer()) {
+          return Error(Errc::usage,
+                       "the time of a point of " + where + " is not an integer (ms since 1970)",
+                       hint);
+        }
+        if (part == "events" && !point["value"].is_object()) {
+          return Error(Errc::usage,
+                       "the value of a point of " + where + " is not an object of parameters",
+                       hint);
+        }
+      }
+    }
+  }
+  return j.dump();
 }
 
 std::string new_id() {
