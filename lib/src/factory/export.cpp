@@ -75,15 +75,23 @@ std::vector<std::string> lines_of(const std::vector<R>& records, ExportFormat fo
     return out;
   }
   std::string header;
+  // Appended piece by piece: `"," + std::string(...)` trips GCC 12's -Wrestrict false positive
+  // in optimised builds.
   for (const auto& [k, v] : to_row(R{})) {
-    header += (header.empty() ? "" : ",") + std::string(k);
+    if (!header.empty()) {
+      header += ',';
+    }
+    header += k;
   }
   out.push_back(header);
   for (const auto& r : records) {
     std::string line;
     bool first = true;
     for (const auto& [k, v] : to_row(r)) {
-      line += (first ? "" : ",") + csv_field(v);
+      if (!first) {
+        line += ',';
+      }
+      line += csv_field(v);
       first = false;
     }
     out.push_back(line);
