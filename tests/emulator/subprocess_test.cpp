@@ -69,6 +69,22 @@ TEST(Subprocess, ExitStatusInputAndOutput) {
   EXPECT_TRUE(ok->exit.ok()) << "input it does not read is fine: " << ok->exit.describe();
 }
 
+// The child closes its stdin at once and answers later: writing the input then fails with EPIPE,
+// which must not raise SIGPIPE in a program that has not ignored it (this test binary keeps the
+// default action, which would kill it).
+TEST(Subprocess, InputToAChildThatClosedItsStdinRaisesNoSigpipe) {
+  struct sigaction dfl {
+  }, old{};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, &old);
+  auto r =
+      proc::run(sh("exec 0<&-; sleep 0.3; echo done"), std::string(1 << 20, 'x'), 1024, in(30s));
+  ::sigaction(SIGPIPE, &old, nullptr);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->out, "done\n");
+  EXPECT_TRUE(r->exit.ok()) << r->exit.describe();
+}
+
 TEST(Subprocess, DeathBySignalIsReportedAsSuch) {
   auto r = proc::run(sh("kill -TERM $$"), "", 1024, in(30s));
   ASSERT_TRUE(r) << r.error().message();

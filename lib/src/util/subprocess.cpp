@@ -19,6 +19,34 @@ namespace aliot::proc {
 
 namespace {
 
+// A write to a child that has closed its stdin must not kill the host program with SIGPIPE:
+// libaliot is a library, and a program that links it need not ignore SIGPIPE as aliot does.
+// SIGPIPE is blocked in this thread for the write, and one the write raised is taken back before
+// the old mask returns (one that was already pending is left for its owner).
+ssize_t write_without_sigpipe(int fd, const char* data, std::size_t n) {
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  const ssize_t r = ::write(fd, data, n);
+  const int saved = errno;
+  if (r < 0 && saved == EPIPE && !was_pending) {
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return r;
+}
+
+} // namespace
+
+namespace {
+
 void close_fd(int& fd) {
   if (fd >= 0) {
     ::close(fd);
@@ -299,7 +327,8 @@ Result<Captured> run(Options options,
       continue;
     }
     if (child.in_fd() >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      const ssize_t n = ::write(child.in_fd(), input.data() + written, input.size() - written);
+      const ssize_t n =
+          write_without_sigpipe(child.in_fd(), input.data() + written, input.size() - written);
       if (n > 0) {
         written += static_cast<std::size_t>(n);
       }
