@@ -463,13 +463,20 @@ bool start_amqp(const AmqpOptions& o, std::string& why) {
   return true;
 }
 
-void amqp_publish(const std::string& pk, const std::string& topic, const std::string& payload) {
+namespace {
+
+// One message of product `pk` to the groups `groups` names (its consumer groups, or those that
+// asked for device status), stamped now with a fresh message id.
+void publish_to(const std::string& pk,
+                std::vector<std::string> Product::*groups,
+                const std::string& topic,
+                const std::string& payload) {
   if (g_server == nullptr) {
     return;
   }
   auto view = emu().registry().cached();
   const Product* p = view->product(pk);
-  if (p == nullptr || p->consumer_groups.empty()) {
+  if (p == nullptr || (p->*groups).empty()) {
     return;
   }
   Item item;
@@ -477,26 +484,19 @@ void amqp_publish(const std::string& pk, const std::string& topic, const std::st
   item.message_id = std::to_string(emu().next_message_id());
   item.payload = payload;
   item.generate_time = now_ms();
-  g_server->publish(p->consumer_groups, std::move(item));
+  g_server->publish(p->*groups, std::move(item));
+}
+
+} // namespace
+
+void amqp_publish(const std::string& pk, const std::string& topic, const std::string& payload) {
+  publish_to(pk, &Product::consumer_groups, topic, payload);
 }
 
 void amqp_publish_status(const std::string& pk,
                          const std::string& topic,
                          const std::string& payload) {
-  if (g_server == nullptr) {
-    return;
-  }
-  auto view = emu().registry().cached();
-  const Product* p = view->product(pk);
-  if (p == nullptr || p->status_groups.empty()) {
-    return;
-  }
-  Item item;
-  item.topic = topic;
-  item.message_id = std::to_string(emu().next_message_id());
-  item.payload = payload;
-  item.generate_time = now_ms();
-  g_server->publish(p->status_groups, std::move(item));
+  publish_to(pk, &Product::status_groups, topic, payload);
 }
 
 void stop_amqp() {
