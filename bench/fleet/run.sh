@@ -68,6 +68,7 @@ online() { curl -sS "$ALIOT_API_ENDPOINT/emu/status" | json_get online; }
 split -l "$per" -d "$work/triplets.jsonl" "$work/part-"
 fleet_rss0=$(rss "$broker_pid")
 loads=()
+fd= # each part's writing end of its load program's stdin (set by exec {fd}>)
 t0=$(date +%s%N)
 for part in "$work"/part-*; do
   mkfifo "$part.in"
@@ -118,8 +119,9 @@ for l in sys.stdin: d = json.loads(l); print(d["DeviceName"], d["DeviceSecret"])
 # 64 at a time, as the load program keeps at most 64 logins waiting: the broker's listen backlog
 # is 100, and more at once would time the kernel's SYN retransmits.
 t0=$(date +%s%N)
+# shellcheck disable=SC2016 # expanded by the inner bash, from its environment
 (cd "$work/args" && ls) | PK=$PK2 ARGS=$work/args xargs -P 64 -I{} bash -c \
-  'mapfile -t a <"$ARGS/$1"; mosquitto_sub "${a[@]}" -t "/$PK2/$1/user/get" -E -q 0 >/dev/null 2>&1 || echo "fail $1"' _ {} \
+  'mapfile -t a <"$ARGS/$1"; mosquitto_sub "${a[@]}" -t "/$PK/$1/user/get" -E -q 0 >/dev/null 2>&1 || echo "fail $1"' _ {} \
   >"$work/subs.out"
 t1=$(date +%s%N)
 sub_fail=$(grep -c fail "$work/subs.out" || true)
