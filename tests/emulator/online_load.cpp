@@ -13,9 +13,13 @@
 //
 // TRIPLETS.jsonl: one triplet JSON a line (what `aliot emulate cloud add-device --names`
 // prints). Prints one JSON object: devices, connected, seconds to log all in and logins/s,
-// messages published and acknowledged, the broker's RSS before and with all online
-// (BROKER_PID), and this program's peak RSS. Exit 0 only when every device logged in and
-// every message was acknowledged.
+// messages published and acknowledged, the broker's RSS before and with all online and its CPU
+// time during the logins and the messages (BROKER_PID), and this program's peak RSS. Exit 0
+// only when every device logged in and every message was acknowledged.
+//
+// LOAD_HOLD=1 in the environment: once every device is online and its messages acknowledged,
+// print "online N" on stderr and keep every connection (keep-alives answered) until stdin ends,
+// then disconnect them cleanly; killed meanwhile, the connections drop without a DISCONNECT.
 #include <aliot/secret.hpp>
 #include <aliot/sign.hpp>
 
@@ -24,12 +28,15 @@
 
 #include <poll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -37,6 +44,8 @@ namespace {
 
 constexpr std::size_t k_wave = 500;   // messages in flight towards the subscriber at most
 constexpr std::size_t k_pending = 64; // logins waiting for their CONNACK at most
+
+std::size_t g_settled = 0; // logins answered (CONNACK) or failed
 
 struct Device {
   std::string pk, dn;
@@ -67,6 +76,28 @@ long rss_kb(const std::string& pid, const char* field) {
     }
   }
   return -1;
+}
+
+// The CPU time (user + system) of a process so far, in seconds; -1 when it cannot be read.
+double cpu_seconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return -1;
+  }
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) {
+      utime = std::stoull(field);
+    } else if (i == 15) {
+      stime = std::stoull(field);
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -128,12 +159,6 @@ int main(int argc, char** argv) {
   const std::string broker_pid = argc > 5 ? argv[5] : "";
   const std::string sub_out = argc > 6 ? argv[6] : "";
 
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
-
   std::vector<Device> devs;
   {
     std::ifstream in(argv[3]);
@@ -152,60 +177,74 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no triplets in %s\n", argv[3]);
     return 2;
   }
+  // libmosquitto holds three descriptors a client (its socket and a socket pair to wake its
+  // loop): the soft limit goes to the hard one, and past it when the process may (root).
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    const rlim_t want = 3 * devs.size() + 256;
+    rlimit more{want, want};
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want
+        && ::setrlimit(RLIMIT_NOFILE, &more) == 0) {
+      lim = more;
+    } else if (lim.rlim_cur < lim.rlim_max) {
+      lim.rlim_cur = lim.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &lim);
+    }
+  }
   const long broker_before = broker_pid.empty() ? -1 : rss_kb(broker_pid, "VmRSS:");
+  const double broker_cpu0 = broker_pid.empty() ? -1 : cpu_seconds(broker_pid);
 
   mosquitto_lib_init();
+  // Logins start in batches, up to k_pending waiting for their CONNACK, then one pump over every
+  // socket: a pump per login would poll every socket once a login (quadratic in the fleet).
   std::size_t started = 0;
-  auto settled_count = [&] {
-    std::size_t n = 0;
-    for (const auto& d : devs) {
-      n += d.connected || d.refused ? 1U : 0U;
-    }
-    return n;
-  };
   const auto t0 = std::chrono::steady_clock::now();
-  for (auto& d : devs) {
-    // The broker listens with a backlog of 100: more connections at once than that would wait
-    // for SYN retransmits (a second each), timing the kernel's retry instead of the logins.
-    pump_until(
-        devs, [&] { return started - settled_count() < k_pending; }, 60);
-    ++started;
-    aliot::sign::MqttParams p;
-    p.product_key = d.pk;
-    p.device_name = d.dn;
-    p.timestamp = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
-    p.securemode = 3;
-    auto cred = aliot::sign::mqtt_credentials(p, d.ds);
-    if (!cred) {
-      std::fprintf(stderr, "%s: %s\n", d.dn.c_str(), cred.error().message().c_str());
-      return 1;
-    }
-    d.m = mosquitto_new(cred->client_id.c_str(), true, &d);
-    mosquitto_int_option(d.m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_username_pw_set(d.m, cred->username.c_str(), cred->password.reveal().c_str());
-    mosquitto_connect_callback_set(d.m, [](mosquitto*, void* ud, int rc) {
-      auto* dev = static_cast<Device*>(ud);
-      (rc == 0 ? dev->connected : dev->refused) = true;
-    });
-    mosquitto_publish_callback_set(
-        d.m, [](mosquitto*, void* ud, int) { ++static_cast<Device*>(ud)->acked; });
-    if (mosquitto_connect(d.m, host.c_str(), port, 60) != MOSQ_ERR_SUCCESS) {
-      d.refused = true;
-    }
-    pump(devs, 0); // keep the CONNACKs flowing while the others connect
-  }
-  auto settled = [&] {
-    for (const auto& d : devs) {
-      if (!d.connected && !d.refused) {
-        return false;
+  std::size_t next = 0;
+  std::size_t settled_before = 0;
+  auto progress = t0;
+  while (next < devs.size() || g_settled < started) {
+    while (next < devs.size() && started - g_settled < k_pending) {
+      auto& d = devs[next++];
+      ++started;
+      aliot::sign::MqttParams p;
+      p.product_key = d.pk;
+      p.device_name = d.dn;
+      p.timestamp = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+      p.securemode = 3;
+      auto cred = aliot::sign::mqtt_credentials(p, d.ds);
+      if (!cred) {
+        std::fprintf(stderr, "%s: %s\n", d.dn.c_str(), cred.error().message().c_str());
+        return 1;
+      }
+      d.m = mosquitto_new(cred->client_id.c_str(), true, &d);
+      mosquitto_int_option(d.m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+      mosquitto_username_pw_set(d.m, cred->username.c_str(), cred->password.reveal().c_str());
+      mosquitto_connect_callback_set(d.m, [](mosquitto*, void* ud, int rc) {
+        auto* dev = static_cast<Device*>(ud);
+        if (!dev->connected && !dev->refused) {
+          ++g_settled;
+        }
+        (rc == 0 ? dev->connected : dev->refused) = true;
+      });
+      mosquitto_publish_callback_set(
+          d.m, [](mosquitto*, void* ud, int) { ++static_cast<Device*>(ud)->acked; });
+      if (mosquitto_connect(d.m, host.c_str(), port, 60) != MOSQ_ERR_SUCCESS) {
+        d.refused = true;
+        ++g_settled;
       }
     }
-    return true;
-  };
-  pump_until(devs, settled, 60);
+    if (g_settled != settled_before) {
+      settled_before = g_settled;
+      progress = std::chrono::steady_clock::now();
+    } else if (seconds_since(progress) > 60) {
+      break; // no CONNACK for a minute: the rest count as not connected
+    }
+    pump(devs, 50);
+  }
   const double login_s = seconds_since(t0);
+  const double broker_cpu1 = broker_pid.empty() ? -1 : cpu_seconds(broker_pid);
   std::size_t connected = 0;
   for (const auto& d : devs) {
     connected += d.connected ? 1U : 0U;
@@ -252,6 +291,21 @@ int main(int argc, char** argv) {
     acked += static_cast<std::size_t>(d.acked);
   }
   const long broker_online = broker_pid.empty() ? -1 : rss_kb(broker_pid, "VmRSS:");
+  const double broker_cpu2 = broker_pid.empty() ? -1 : cpu_seconds(broker_pid);
+  const char* hold = std::getenv("LOAD_HOLD");
+  if (hold != nullptr && std::string(hold) == "1") {
+    std::fprintf(stderr, "online %zu\n", connected);
+    std::fflush(stderr);
+    bool input_open = true;
+    while (input_open) {
+      pump(devs, 0);
+      pollfd in{0, POLLIN, 0};
+      if (::poll(&in, 1, 50) > 0) {
+        char buf[256];
+        input_open = ::read(0, buf, sizeof buf) > 0;
+      }
+    }
+  }
 
   for (auto& d : devs) {
     if (d.connected) {
@@ -274,6 +328,8 @@ int main(int argc, char** argv) {
                      {"messages_per_second", static_cast<double>(acked) / publish_s},
                      {"broker_rss_kb_before", broker_before},
                      {"broker_rss_kb_online", broker_online},
+                     {"broker_cpu_login_seconds", broker_cpu1 - broker_cpu0},
+                     {"broker_cpu_publish_seconds", broker_cpu2 - broker_cpu1},
                      {"load_peak_rss_kb", rss_kb("self", "VmHWM:")}};
   std::cout << out.dump() << "\n";
   return connected == devs.size() && acked == devs.size() * static_cast<std::size_t>(messages) ? 0

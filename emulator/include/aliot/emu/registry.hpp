@@ -14,6 +14,7 @@
 
 #include <aliot/error.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,10 +33,31 @@ struct Category {
   bool sub = false;
 };
 
+// A flag the broker thread may set in a view's device while HTTP threads read it (a device's
+// activation, learned in place: Registry::activate).
+class SharedFlag {
+public:
+  SharedFlag(bool v = false) // NOLINT(google-explicit-constructor): used as a bool
+      : m_v(v) {}
+  SharedFlag(const SharedFlag& o)
+      : m_v(o.m_v.load(std::memory_order_relaxed)) {}
+  SharedFlag& operator=(const SharedFlag& o) {
+    m_v.store(o.m_v.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    return *this;
+  }
+  SharedFlag& operator=(bool v) {
+    m_v.store(v, std::memory_order_relaxed);
+    return *this;
+  }
+  operator bool() const { return m_v.load(std::memory_order_relaxed); } // NOLINT
+private:
+  std::atomic<bool> m_v;
+};
+
 struct Device {
   std::string secret; // empty for devices that log in with tokens only (regnwl)
   bool enabled = true;
-  bool activated = false;
+  SharedFlag activated = false;
   std::string iot_id;
   std::string nickname;
   long long created_ms = 0;
@@ -144,8 +166,15 @@ public:
   // Dynamic registration: the device's new secret.
   Result<void>
   set_device_secret(const std::string& pk, const std::string& dn, const std::string& ds);
-  // The first login with the device's secret or token.
+  // The first login with the device's secret or token. The current view learns the change in
+  // place (it is this process's own change of one row): the devices it already read stay read.
   Result<void> activate(const std::string& pk, const std::string& dn);
+  // How many products and devices the registry holds now.
+  struct Counts {
+    long long products = 0;
+    long long devices = 0;
+  };
+  Result<Counts> counts();
   // Registration without pre-registration: a (clientId, token) pair for the device, created
   // (enabled, without a secret) when missing; a device keeps its 5 newest pairs.
   Result<void> add_token(const std::string& pk,
