@@ -98,7 +98,7 @@ struct Options {
   std::size_t size = 0;                   // pub: payload bytes (when no template)
   std::string payload_template;           // pub: {dn} {seq} {ts} (ms since the epoch)
   std::chrono::milliseconds drain{10000}; // pub: wait for PUBACKs after the last publish
-  long stop_after = 0;                    // sub/rrpc: stop after this many messages in all
+  long stop_after = 0; // sub: stop after this many messages in all; rrpc: requests answered
   // rrpc
   std::optional<std::string> reply; // fixed reply; empty optional = echo
   std::chrono::milliseconds reply_delay{0};
@@ -132,10 +132,11 @@ struct Snapshot {
 // final snapshot when the run ends: pub after the last message's PUBACK (or the drain time), conn
 // after the hold, sub/rrpc after the duration or stop_after, any mode when the interrupt flag is
 // set. Every connection is closed with a DISCONNECT. Errc::usage for bad options, Errc::config when
-// the file-descriptor limit cannot hold the fleet (with the limit in the message).
+// the file-descriptor limit cannot hold the fleet (3 a device, with the limit in the message).
 Result<Snapshot> run(const Options& options, const std::function<void(const Snapshot&)>& on_tick);
 
-// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
-std::uint64_t raise_fd_limit();
+// Raises RLIMIT_NOFILE to `wanted` where the process may (past the hard limit only with
+// CAP_SYS_RESOURCE), else the soft limit to the hard one; returns the soft limit now in force.
+std::uint64_t raise_fd_limit(std::uint64_t wanted);
 
 } // namespace aliot::bench
