@@ -22,7 +22,7 @@ void add_common(CLI::App& cmd, BenchOptions& o, Context& ctx) {
       ->type_name("N");
   cmd.add_option("--rate", o.rate,
                  "Logins started per second, e.g. 500/s (default 0: no limit; "
-                 "at most 256 wait for their CONNACK at once)")
+                 "at most 64 wait for their CONNACK at once)")
       ->type_name("RATE");
   cmd.add_option("--threads", o.threads, "Worker threads, each driving its share (default 2)")
       ->type_name("N");

@@ -3,7 +3,8 @@
 # messages). One case per argument, or all:
 #   conn   2,000 devices from a `register --out`-style fleet file online at once: the broker
 #          holds 2,000 connections of 2,000 distinct client ids, bench says so, exit 0
-#   pub    1,000 devices x 20 QoS 1 messages: sent = acked = what `aliot cloud sub` received
+#   pub    1,000 devices x 20 QoS 1 messages: sent = acked = what `aliot cloud sub` received;
+#          at QoS 0 every message written is counted
 #   auth   one wrong secret in the fleet: that device under "auth", the rest online; exit 4
 #          with --max-fail 0, exit 0 with --max-fail 1
 #   sigint SIGINT mid-run: summary printed, exit 130, no connection left at the broker
@@ -134,6 +135,11 @@ for line in open(sys.argv[1]):
 want = {("bench-%d" % d, s) for d in range(1, 1001) for s in range(20)}
 sys.exit(0 if seen == want else 1)
 PY
+  # QoS 0: every message written counts (libmosquitto reports it from inside the publish call).
+  "$ALIOT" bench pub --fleet "$work/fleet.jsonl" -c 100 --tcp --count 5 --interval 100ms -q 0 \
+    -o json >"$work/pub0.out" 2>"$work/pub0.err" || { cat "$work/pub0.err"; fail "bench pub -q 0 exited $?"; }
+  [[ $(json_field "$work/pub0.out" sent) -eq 500 && $(json_field "$work/pub0.out" acked) -eq 500 ]] \
+    || fail "QoS 0: sent $(json_field "$work/pub0.out" sent), written $(json_field "$work/pub0.out" acked)"
   echo "ok"
 }
 

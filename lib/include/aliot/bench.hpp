@@ -84,8 +84,8 @@ struct Options {
   bool timestamp = true; // sign and send a timestamp
   int keepalive = 300;
   int threads = 2;
-  double rate = 0;               // logins started per second, 0 = as fast as the server answers
-  std::size_t max_pending = 256; // logins waiting for their CONNACK at most (all workers)
+  double rate = 0;              // logins started per second, 0 = as fast as the server answers
+  std::size_t max_pending = 64; // logins waiting for their CONNACK at most (all workers)
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds hold{0}; // conn: stay online this long once all are in
   // pub

@@ -217,6 +217,9 @@ struct Dev {
   long seq = 0;
   bool pub_done = false;
   std::vector<std::pair<int, Clock::time_point>> inflight;
+  bool publishing = false;  // inside mosquitto_publish
+  bool done_inline = false; // ... which wrote the message and called on_publish already
+  Clock::time_point publish_t{};
 };
 
 struct Shared {
@@ -419,6 +422,14 @@ struct Worker {
   }
 
   void puback(Dev& d, int mid) {
+    if (d.publishing) {
+      // A QoS 0 message written inside mosquitto_publish itself: its id is not yet known here.
+      d.done_inline = true;
+      acked.fetch_add(1, std::memory_order_relaxed);
+      const std::lock_guard<std::mutex> lock(mu);
+      latency_h.record(micros(Clock::now() - d.publish_t));
+      return;
+    }
     const auto it = std::find_if(d.inflight.begin(), d.inflight.end(),
                                  [mid](const auto& p) { return p.first == mid; });
     if (it == d.inflight.end()) {
@@ -598,15 +609,21 @@ struct Worker {
       }
       const std::string payload = payload_for(d);
       int mid = 0;
+      d.publishing = true;
+      d.done_inline = false;
+      d.publish_t = Clock::now();
       const int rc =
           mosquitto_publish(d.m, &mid, d.pub_topic.c_str(), static_cast<int>(payload.size()),
                             payload.data(), o().qos, false);
+      d.publishing = false;
       if (rc != MOSQ_ERR_SUCCESS) {
         pubs.emplace(now + k_offline_retry, i);
         settle(d);
         continue;
       }
-      d.inflight.emplace_back(mid, Clock::now());
+      if (!d.done_inline) {
+        d.inflight.emplace_back(mid, d.publish_t);
+      }
       sent.fetch_add(1, std::memory_order_relaxed);
       ++d.seq;
       if (o().count > 0 && d.seq >= o().count) {

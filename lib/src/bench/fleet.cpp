@@ -23,13 +23,15 @@ Result<std::vector<FleetDevice>> load_fleet(const std::string& path) {
     return Error(Errc::io, "cannot read the " + origin + ": " + std::strerror(e), // NOLINT
                  "give the JSON Lines file of `aliot register --out` or the console's batch CSV");
   }
+  // Read in pieces up to one byte past the bound: memory follows the file, not the bound.
   std::string text;
-  text.resize(k_max_fleet_bytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  char buf[1 << 16];
+  while (text.size() <= k_max_fleet_bytes && in.read(buf, sizeof buf).gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+  }
   if (in.bad()) {
     return Error(Errc::io, "cannot read the " + origin);
   }
-  text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > k_max_fleet_bytes) {
     return Error(Errc::config, "the " + origin + " is over 64 MiB",
                  "split it: a fleet of a million devices fits in about 100 MB of JSON Lines");
