@@ -26,7 +26,7 @@ void add_common(CLI::App& cmd, BenchOptions& o, Context& ctx) {
       ->type_name("RATE");
   cmd.add_option("--threads", o.threads, "Worker threads, each driving its share (default 2)")
       ->type_name("N");
-  add_duration_option(cmd, "-W,--timeout", o.timeout,
+  add_duration_option(cmd, "--timeout", o.timeout,
                       "How long a login may wait for its CONNACK (default 10s)");
   cmd.add_option("--max-fail", o.max_fail,
                  "Devices that may fail to log in with exit 0 (default 0)")
@@ -86,7 +86,7 @@ void add_bench_command(CLI::App& parent, Context& ctx) {
   pub->add_option("--count", o->count, "Messages per device (default 0: until --duration/SIGINT)")
       ->type_name("M");
   add_duration_option(*pub, "--duration", o->duration, "Publish this long");
-  pub->add_option("-s,--size", o->size, "Payload bytes: a JSON {dn,seq,ts} padded to BYTES")
+  pub->add_option("--size", o->size, "Payload bytes: a JSON {dn,seq,ts} padded to BYTES")
       ->type_name("BYTES");
   pub->add_option("-m,--message", o->message, "Payload template with {dn}, {seq}, {ts} (ms)")
       ->type_name("TEMPLATE");

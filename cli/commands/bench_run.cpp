@@ -104,7 +104,7 @@ Result<void> run_bench(Context& ctx, const BenchOptions& o) {
   if (o.mode == bench::Mode::pub) {
     bo.topic = o.topics.empty() ? "user/update" : o.topics.front();
     if (o.message && o.size) {
-      return Error(Errc::usage, "give -s BYTES or -m TEMPLATE, not both");
+      return Error(Errc::usage, "give --size BYTES or -m TEMPLATE, not both");
     }
     if (o.message) {
       bo.payload_template = *o.message;
@@ -129,6 +129,7 @@ Result<void> run_bench(Context& ctx, const BenchOptions& o) {
   } else {
     bo.topics = o.topics.empty() ? std::vector<std::string>{"user/get"} : o.topics;
   }
+  ALIOT_TRY(ctx.check_secret_file(o.fleet, "fleet file " + o.fleet));
   ALIOT_TRY_ASSIGN(auto fleet, bench::load_fleet(o.fleet));
   if (o.devices) {
     if (*o.devices < 1) {

@@ -41,7 +41,9 @@ Result<std::vector<FleetDevice>> load_fleet(const std::string& path) {
     // Its content is what is wrong (a config file of this run): exit 3, whatever the parser's
     // class for a pool import.
     const auto& e = parsed.error();
-    return Error(Errc::config, e.message(), e.hint());
+    return Error(Errc::config, e.message(),
+                 "one triplet a line (JSON Lines of `aliot register --out`) or the console's CSV "
+                 "with DeviceName and DeviceSecret columns");
   }
   std::vector<FleetDevice> out;
   out.reserve(parsed->rows.size());
