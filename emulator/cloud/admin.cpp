@@ -4,13 +4,18 @@
 #include <aliot/emu/admin.hpp>
 #include <aliot/emu/launcher.hpp>
 #include <aliot/emu/tsl.hpp>
+#include <aliot/http.hpp>
 #include <aliot/identity.hpp>
 #include <aliot/secret.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 namespace aliot::emu::admin {
 
@@ -126,6 +131,76 @@ add_thing_model(const std::string& dir, const std::string& pk, const std::string
   }
   ALIOT_TRY(config::write_file_atomic(tsl_dir + "/" + pk + ".json", text, 0600));
   return ThingModelSummary{model.properties.size(), model.events.size(), model.services.size()};
+}
+
+namespace {
+
+// The API port a running emulator wrote into DIR/mosquitto.conf (plugin_opt_api_port), 0 if none.
+int api_port_of(const std::string& dir) {
+  std::ifstream in(dir + "/mosquitto.conf");
+  std::string line;
+  const std::string key = "plugin_opt_api_port ";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) {
+      return std::atoi(line.c_str() + key.size());
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+Result<Status> status(const std::string& dir) {
+  if (dir.empty()) {
+    return Error(Errc::usage, "--dir is required",
+                 "give the emulator's state directory: --dir DIR");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/registry.db", ec)) {
+    return Error(Errc::usage, dir + " holds no emulator registry (no registry.db)",
+                 "start one there (aliot emulate cloud --dir " + dir + ") or add to it first");
+  }
+  Status st;
+  {
+    Registry reg(dir);
+    ALIOT_TRY_ASSIGN(auto c, reg.counts());
+    st.products = c.products;
+    st.devices = c.devices;
+  }
+  // Free lock: no emulator runs on the directory (the probe lets it go at once).
+  auto probe = config::InstanceLock::acquire(dir + "/emulator.lock", "--dir " + dir);
+  if (probe) {
+    return st;
+  }
+  if (probe.error().code() != Errc::usage) {
+    return std::move(probe).error();
+  }
+  const int port = api_port_of(dir);
+  if (port <= 0) {
+    return Error(Errc::config, "the emulator running on " + dir + " wrote no API port",
+                 "see " + dir + "/mosquitto.conf");
+  }
+  st.running = true;
+  st.api_endpoint = "http://127.0.0.1:" + std::to_string(port);
+  http::ClientOptions co;
+  co.connect_timeout_ms = 3000;
+  co.timeout_ms = 5000;
+  http::Client client(co);
+  http::Request req;
+  req.method = "GET";
+  req.url = st.api_endpoint + "/emu/status";
+  ALIOT_TRY_ASSIGN(auto res, client.send(req));
+  const auto j = nlohmann::json::parse(res.body, nullptr, false);
+  if (res.status != 200 || !j.is_object()) {
+    return Error(Errc::remote,
+                 "the emulator on " + dir + " answered GET /emu/status with HTTP "
+                     + std::to_string(res.status),
+                 "see " + dir + "/mosquitto.log");
+  }
+  st.online = j.value("online", 0LL);
+  st.sessions = j.value("sessions", 0LL);
+  st.fd_limit = j.value("fd_limit", 0LL);
+  return st;
 }
 
 } // namespace aliot::emu::admin

@@ -35,6 +35,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <future>
@@ -597,6 +598,37 @@ bool operator_authorized(const httplib::Request& req, httplib::Response& res) {
   return ok;
 }
 
+// GET /emu/status: the registry's products and devices, the devices online now, the broker's
+// sessions and its descriptor limit. Counts only (no names, no secrets): no AccessKey needed,
+// like /emu/health, so a load script can poll it.
+void handle_status(const httplib::Request&, httplib::Response& res) {
+  auto counts = emu().registry().counts();
+  auto live = on_broker<BrokerCounts>([] { return broker_counts(); });
+  if (!counts || !live) {
+    res.status = 503;
+    res.set_content(nlohmann::json{{"error", !counts ? counts.error().message()
+                                                     : "the broker did not answer within 3 s"}}
+                            .dump()
+                        + "\n",
+                    "application/json");
+    return;
+  }
+  rlimit fds{};
+  ::getrlimit(RLIMIT_NOFILE, &fds);
+  const auto limit = [](rlim_t v) {
+    return v == RLIM_INFINITY ? -1LL : static_cast<long long>(v);
+  };
+  res.set_content(nlohmann::json{{"products", counts->products},
+                                 {"devices", counts->devices},
+                                 {"online", live->online},
+                                 {"sessions", live->sessions},
+                                 {"fd_limit", limit(fds.rlim_cur)},
+                                 {"fd_limit_max", limit(fds.rlim_max)}}
+                          .dump()
+                      + "\n",
+                  "application/json");
+}
+
 void handle_messages(const httplib::Request& req, httplib::Response& res) {
   if (!operator_authorized(req, res)) {
     return;
@@ -770,6 +802,7 @@ bool start_http(Emu& e, std::string& why) {
     handle_api(full, res);
   });
   sv.api->Get("/emu/messages", handle_messages);
+  sv.api->Get("/emu/status", handle_status);
   sv.api->Get("/emu/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,8 +203,21 @@ std::vector<std::string> broker_environment() {
 // report lines there (plugin_opt_report_fd 1; mosquitto itself writes nothing on stdout with
 // `log_dest stderr`). It never outlives the launcher: the plugin asks for SIGTERM when its
 // parent goes (plugin_opt_launcher_pid).
+// The descriptor limit the broker inherits, its soft limit raised to the hard one: each MQTT
+// connection is a socket, and the usual soft limit of 1,024 would refuse logins past about
+// 1,000 devices online (mosquitto raises nothing itself). Best effort: a limit that cannot be
+// raised stays as it was, and the broker log says when it runs out ("Too many open files").
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 Result<proc::Child>
 start_mosquitto(const std::string& bin, const std::string& conf, const std::string& log) {
+  raise_descriptor_limit();
   proc::Options o;
   o.argv = {bin, "-c", conf};
   o.env = broker_environment();

@@ -119,6 +119,9 @@ struct Broker {
   pthread_t main_thread{};
   int wake_signal = 0;
   std::unordered_map<mosquitto*, Session> sessions;
+  // The sessions by client id (two share one for a moment at a takeover): a login asks who holds
+  // its client id without walking every session (10,000 online: a walk per CONNECT).
+  std::unordered_multimap<std::string, mosquitto*> by_client_id;
   std::map<std::string, Online> online;       // "pk/dn"
   std::map<std::string, DeviceStatus> status; // "pk/dn"
   std::vector<Kick> kicks;
@@ -127,6 +130,27 @@ struct Broker {
 Broker& broker() {
   static Broker* b = new Broker(); // never destroyed: see notes, pitfall 9
   return *b;
+}
+
+void forget_client_id(Broker& b, mosquitto* client, const std::string& cid) {
+  auto [from, to] = b.by_client_id.equal_range(cid);
+  for (auto it = from; it != to; ++it) {
+    if (it->second == client) {
+      b.by_client_id.erase(it);
+      return;
+    }
+  }
+}
+
+// A logged-in client's session (replacing one it held, if any).
+void set_session(mosquitto* client, Session s) {
+  auto& b = broker();
+  auto it = b.sessions.find(client);
+  if (it != b.sessions.end()) {
+    forget_client_id(b, client, it->second.client_id);
+  }
+  b.by_client_id.emplace(s.client_id, client);
+  b.sessions[client] = std::move(s);
 }
 
 void log(int level, const std::string& text) {
@@ -234,7 +258,7 @@ void device_logged_in(mosquitto* client,
     }
   }
   b.online[key] = {client, cid};
-  b.sessions[client] = {Kind::device, pk, dn, cid, ext_rrpc, wants_auto_subscription(cid), {}};
+  set_session(client, {Kind::device, pk, dn, cid, ext_rrpc, wants_auto_subscription(cid), {}});
   const char* addr = mosquitto_client_address(client);
   set_status(key, true, addr != nullptr ? addr : "");
   activate(pk, dn);
@@ -376,7 +400,7 @@ int dynreg_login(mosquitto* client,
   mosquitto_broker_publish_copy(cid.c_str(), topic.c_str(), static_cast<int>(payload.size()),
                                 payload.data(), 0, false, nullptr);
   auto& b = broker();
-  b.sessions[client] = {Kind::reg, pk, dn, cid, false};
+  set_session(client, {Kind::reg, pk, dn, cid, false});
   // One-shot connection: closed a while after the reply (spec 4.4: "close after ~5 s").
   b.kicks.push_back({cid, client, 0, now_ms() + 5000});
   note(MOSQ_LOG_NOTICE, std::string(nwl ? "regnwl" : "register") + " " + pk + "/" + dn + " ok");
@@ -391,10 +415,15 @@ std::optional<std::string> held_by_another(const mosquitto* client,
                                            const std::string& cid,
                                            const std::string& pk,
                                            const std::string& dn) {
-  for (const auto& [other, s] : broker().sessions) {
-    if (other == client || s.client_id != cid) {
+  auto& b = broker();
+  auto [from, to] = b.by_client_id.equal_range(cid);
+  for (auto h = from; h != to; ++h) {
+    const mosquitto* other = h->second;
+    auto found = b.sessions.find(h->second);
+    if (other == client || found == b.sessions.end()) {
       continue;
     }
+    const Session& s = found->second;
     if (s.kind != Kind::device) {
       return std::string(s.kind == Kind::reg ? "a registration" : "an operator");
     }
@@ -444,7 +473,7 @@ int on_basic_auth(int /*event*/, void* event_data, void* /*userdata*/) {
     if (it == view->access_keys.end() || !crypto::equal_ct(it->second, password)) {
       return refuse("unknown AccessKey or wrong secret for the operator login");
     }
-    broker().sessions[client] = {Kind::operator_, "", "", cid, false};
+    set_session(client, {Kind::operator_, "", "", cid, false});
     return MOSQ_ERR_SUCCESS;
   }
 
@@ -706,6 +735,7 @@ int on_disconnect(int /*event*/, void* event_data, void* /*userdata*/) {
       forward_status(it->second.pk, it->second.dn, false, last, ip);
     }
   }
+  forget_client_id(b, ed->client, it->second.client_id);
   b.sessions.erase(it);
   return MOSQ_ERR_SUCCESS;
 }
@@ -754,6 +784,14 @@ void broker_deliver(const std::string& pk,
     }
   }
   broker_publish(o->second.client_id, topic, payload, 0);
+}
+
+BrokerCounts broker_counts() {
+  const auto& b = broker();
+  BrokerCounts c;
+  c.online = b.online.size();
+  c.sessions = b.sessions.size();
+  return c;
 }
 
 std::vector<std::string> broker_online_devices(const std::string& pk) {

@@ -65,6 +65,8 @@ constexpr const char* q_set_device_secret =
     "UPDATE devices SET secret = ?3 WHERE pk = ?1 AND dn = ?2";
 constexpr const char* q_activate = "UPDATE devices SET activated = 1, activated_ms = ?3"
                                    " WHERE pk = ?1 AND dn = ?2 AND activated = 0";
+constexpr const char* q_counts =
+    "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM devices)";
 constexpr const char* q_set_tokens = "UPDATE devices SET tokens = ?3 WHERE pk = ?1 AND dn = ?2";
 
 json topics_json(const std::vector<Category>& cats) {
@@ -386,14 +388,35 @@ Registry::set_device_secret(const std::string& pk, const std::string& dn, const 
 Result<void> Registry::activate(const std::string& pk, const std::string& dn) {
   auto& st = *m->store;
   std::lock_guard lk(st.mu);
-  return st.write([&]() -> Result<bool> {
+  const bool was_dirty = st.dirty;
+  ALIOT_TRY(st.write([&]() -> Result<bool> {
     ALIOT_TRY(detail::Store::Query(st, q_activate)
                   .bind(1, pk)
                   .bind(2, dn)
                   .bind(3, now_ms())
                   .run("cannot record the activation"));
     return sqlite3_changes(st.db) > 0;
-  });
+  }));
+  // A login activates a device once: replacing the view for it would drop every device the view
+  // had read, and a fleet logging in for the first time would read the database at every login.
+  // Another process's change still shows in PRAGMA data_version and replaces the view.
+  st.dirty = was_dirty;
+  st.learn_activation(pk, dn);
+  return aliot::ok();
+}
+
+Result<Registry::Counts> Registry::counts() {
+  auto& st = *m->store;
+  std::lock_guard lk(st.mu);
+  ALIOT_TRY(st.open());
+  Counts c;
+  detail::Store::Query q(st, q_counts);
+  if (q.step() != SQLITE_ROW) {
+    return st.fail("cannot count the products and devices");
+  }
+  c.products = q.integer(0);
+  c.devices = q.integer(1);
+  return c;
 }
 
 Result<void> Registry::add_token(const std::string& pk,

@@ -87,6 +87,16 @@ Result<std::shared_ptr<const Snapshot>> Store::refresh() {
   return view;
 }
 
+void Store::learn_activation(const std::string& pk, const std::string& dn) {
+  if (!view || !view->source) {
+    return;
+  }
+  auto it = view->source->seen.find(std::pair(pk, dn));
+  if (it != view->source->seen.end() && it->second) {
+    it->second->activated = true;
+  }
+}
+
 } // namespace detail
 
 // ---- views ----

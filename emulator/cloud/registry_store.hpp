@@ -130,6 +130,9 @@ struct Store : std::enable_shared_from_this<Store> {
   // Under `mu`: the current view, a new one when anything changed since the last
   // (registry_snapshot.cpp).
   Result<std::shared_ptr<const Snapshot>> refresh();
+  // Under `mu`: the current view's copy of a device it read, marked activated (this connection
+  // just wrote it).
+  void learn_activation(const std::string& pk, const std::string& dn);
 
 private:
   Result<void> prepare_schema();

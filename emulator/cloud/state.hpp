@@ -129,6 +129,13 @@ void broker_deliver(const std::string& pk,
                     const std::string& topic,
                     const std::string& payload,
                     bool always);
+// The devices online now (one connection each) and every logged-in MQTT session (devices,
+// operators, registrations).
+struct BrokerCounts {
+  std::size_t online = 0;
+  std::size_t sessions = 0;
+};
+BrokerCounts broker_counts();
 // The DeviceNames of the product's devices online now.
 std::vector<std::string> broker_online_devices(const std::string& pk);
 // The connected clientId of a device and whether it announced custom-topic RRPC (ext bit 0).

@@ -13,9 +13,13 @@
 //
 // TRIPLETS.jsonl: one triplet JSON a line (what `aliot emulate cloud add-device --names`
 // prints). Prints one JSON object: devices, connected, seconds to log all in and logins/s,
-// messages published and acknowledged, the broker's RSS before and with all online
-// (BROKER_PID), and this program's peak RSS. Exit 0 only when every device logged in and
-// every message was acknowledged.
+// messages published and acknowledged, the broker's RSS before and with all online and its CPU
+// time during the logins and the messages (BROKER_PID), and this program's peak RSS. Exit 0
+// only when every device logged in and every message was acknowledged.
+//
+// LOAD_HOLD=1 in the environment: once every device is online and its messages acknowledged,
+// print "online N" on stderr and keep every connection (keep-alives answered) until stdin ends,
+// then disconnect them cleanly; killed meanwhile, the connections drop without a DISCONNECT.
 #include <aliot/secret.hpp>
 #include <aliot/sign.hpp>
 
@@ -24,12 +28,15 @@
 
 #include <poll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -67,6 +74,28 @@ long rss_kb(const std::string& pid, const char* field) {
     }
   }
   return -1;
+}
+
+// The CPU time (user + system) of a process so far, in seconds; -1 when it cannot be read.
+double cpu_seconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return -1;
+  }
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) {
+      utime = std::stoull(field);
+    } else if (i == 15) {
+      stime = std::stoull(field);
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -153,6 +182,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const long broker_before = broker_pid.empty() ? -1 : rss_kb(broker_pid, "VmRSS:");
+  const double broker_cpu0 = broker_pid.empty() ? -1 : cpu_seconds(broker_pid);
 
   mosquitto_lib_init();
   std::size_t started = 0;
@@ -206,6 +236,7 @@ int main(int argc, char** argv) {
   };
   pump_until(devs, settled, 60);
   const double login_s = seconds_since(t0);
+  const double broker_cpu1 = broker_pid.empty() ? -1 : cpu_seconds(broker_pid);
   std::size_t connected = 0;
   for (const auto& d : devs) {
     connected += d.connected ? 1U : 0U;
@@ -252,6 +283,21 @@ int main(int argc, char** argv) {
     acked += static_cast<std::size_t>(d.acked);
   }
   const long broker_online = broker_pid.empty() ? -1 : rss_kb(broker_pid, "VmRSS:");
+  const double broker_cpu2 = broker_pid.empty() ? -1 : cpu_seconds(broker_pid);
+  const char* hold = std::getenv("LOAD_HOLD");
+  if (hold != nullptr && std::string(hold) == "1") {
+    std::fprintf(stderr, "online %zu\n", connected);
+    std::fflush(stderr);
+    bool input_open = true;
+    while (input_open) {
+      pump(devs, 0);
+      pollfd in{0, POLLIN, 0};
+      if (::poll(&in, 1, 50) > 0) {
+        char buf[256];
+        input_open = ::read(0, buf, sizeof buf) > 0;
+      }
+    }
+  }
 
   for (auto& d : devs) {
     if (d.connected) {
@@ -274,6 +320,8 @@ int main(int argc, char** argv) {
                      {"messages_per_second", static_cast<double>(acked) / publish_s},
                      {"broker_rss_kb_before", broker_before},
                      {"broker_rss_kb_online", broker_online},
+                     {"broker_cpu_login_seconds", broker_cpu1 - broker_cpu0},
+                     {"broker_cpu_publish_seconds", broker_cpu2 - broker_cpu1},
                      {"load_peak_rss_kb", rss_kb("self", "VmHWM:")}};
   std::cout << out.dump() << "\n";
   return connected == devs.size() && acked == devs.size() * static_cast<std::size_t>(messages) ? 0

@@ -91,4 +91,19 @@ struct ThingModelSummary {
 Result<ThingModelSummary>
 add_thing_model(const std::string& dir, const std::string& pk, const std::string& path);
 
+// What `emulate cloud status` shows: the registry's counts and, while an emulator runs on the
+// directory (it holds DIR/emulator.lock), what its GET /emu/status says.
+struct Status {
+  long long products = 0;
+  long long devices = 0;
+  bool running = false;
+  long long online = 0;   // devices online now (one connection each)
+  long long sessions = 0; // MQTT logins held now: devices, operators, registrations
+  long long fd_limit = 0; // the broker's descriptor limit (-1: unlimited)
+  std::string api_endpoint;
+};
+// Errc::usage when DIR holds no registry; Errc::network when the running emulator does not
+// answer.
+Result<Status> status(const std::string& dir);
+
 } // namespace aliot::emu::admin

@@ -144,8 +144,15 @@ public:
   // Dynamic registration: the device's new secret.
   Result<void>
   set_device_secret(const std::string& pk, const std::string& dn, const std::string& ds);
-  // The first login with the device's secret or token.
+  // The first login with the device's secret or token. The current view learns the change in
+  // place (it is this process's own change of one row): the devices it already read stay read.
   Result<void> activate(const std::string& pk, const std::string& dn);
+  // How many products and devices the registry holds now.
+  struct Counts {
+    long long products = 0;
+    long long devices = 0;
+  };
+  Result<Counts> counts();
   // Registration without pre-registration: a (clientId, token) pair for the device, created
   // (enabled, without a secret) when missing; a device keeps its 5 newest pairs.
   Result<void> add_token(const std::string& pk,
