@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # `aliot bench` against a real emulator (the broker counts the logins, an AMQP consumer the
 # messages). One case per argument, or all:
-#   conn   2,000 devices from a `register --out`-style fleet file online at once: the broker
-#          holds 2,000 connections of 2,000 distinct client ids, bench says so, exit 0
+#   conn   2,000 devices from a `register --out`-style fleet file online at once: the emulator
+#          counts 2,000 online, its broker holds 2,000 connections of 2,000 distinct client ids,
+#          bench says so; back to 0 after; a run to its end exits 0
 #   pub    1,000 devices x 20 QoS 1 messages: sent = acked = what `aliot cloud sub` received;
 #          at QoS 0 every message written is counted
+#   tls    over TLS (the default) with the emulator's CA: sessions resumed, none with
+#          --no-tls-resume; a CA that did not sign the server: every login a network failure
 #   auth   one wrong secret in the fleet: that device under "auth", the rest online; exit 4
 #          with --max-fail 0, exit 0 with --max-fail 1
-#   sigint SIGINT mid-run: summary printed, exit 130, no connection left at the broker
+#   sigint SIGINT mid-run: summary printed, exit 130, the emulator's online count back to 0, every
+#          connection ended by a DISCONNECT
 #
 #   tests/bench/bench_emulator.sh ALIOT_BIN [CASE...]
 set -euo pipefail
@@ -15,7 +19,7 @@ set -euo pipefail
 ALIOT=$1
 shift
 cases=("$@")
-[[ ${#cases[@]} -gt 0 ]] || cases=(conn pub auth sigint)
+[[ ${#cases[@]} -gt 0 ]] || cases=(conn pub tls auth sigint)
 PK=a1BenchPK01
 
 work=$(mktemp -d)
@@ -46,8 +50,12 @@ seq -f "bench-%.0f" 1 2000 >"$work/names"
 [[ $(wc -l <"$work/fleet.jsonl") -eq 2000 ]] || fail "add-device gave $(wc -l <"$work/fleet.jsonl") devices"
 chmod 600 "$work/fleet.jsonl"
 
-# Connections the broker holds on its MQTT listeners (server side, established), and the client
-# ids it has logged in and not out (its log: "New client connected from ... as ID").
+# The devices the emulator counts online (`emulate cloud status`), and the connections its broker
+# holds on its MQTT listeners (server side, established, as the kernel sees them).
+online() {
+  "$ALIOT" -o json emulate cloud status --dir "$work/emu" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["online"])'
+}
 broker_conns() {
   ss -Htn state established "( sport = :$ALIOT_MQTT_TCP_PORT or sport = :$ALIOT_MQTT_PORT )" | wc -l
 }
@@ -78,6 +86,8 @@ case_conn() {
   wait_ready "$work/conn.out" "$work/conn.err"
   grep -q '"online":2000' "$work/conn.out" || { cat "$work/conn.out"; fail "ready without 2,000 online"; }
   local n
+  n=$(online)
+  [[ $n -eq 2000 ]] || fail "the emulator counts $n devices online, not 2,000"
   n=$(broker_conns)
   [[ $n -eq 2000 ]] || fail "the broker holds $n connections, not 2,000"
   # Every client id distinct: the broker logged 2,000 different ones.
@@ -90,7 +100,8 @@ case_conn() {
   [[ $rc -eq 130 ]] || { cat "$work/conn.err"; fail "conn: exit $rc after SIGINT, not 130"; }
   [[ $(json_field "$work/conn.out" connected) -eq 2000 ]] || fail "summary: not 2,000 connected"
   [[ $(json_field "$work/conn.out" failed) -eq 0 ]] || fail "summary: failures"
-  for _ in $(seq 100); do [[ $(broker_conns) -eq 0 ]] && break; sleep 0.1; done
+  for _ in $(seq 100); do [[ $(online) -eq 0 ]] && break; sleep 0.1; done
+  [[ $(online) -eq 0 ]] || fail "the emulator counts $(online) devices online after the run"
   [[ $(broker_conns) -eq 0 ]] || fail "connections left at the broker after the run"
   # A run to its end: exit 0.
   "$ALIOT" bench conn --fleet "$work/fleet.jsonl" -c 500 --tcp --rate 2000/s -o json >"$work/conn2.out" \
@@ -143,6 +154,25 @@ PY
   echo "ok"
 }
 
+case_tls() {
+  echo "--- tls: the default transport, the emulator's CA, sessions resumed"
+  "$ALIOT" bench conn --fleet "$work/fleet.jsonl" -c 50 --rate 50/s -o json >"$work/tls.out" \
+    2>"$work/tls.err" || { cat "$work/tls.err"; fail "bench conn over TLS exited $?"; }
+  [[ $(json_field "$work/tls.out" connected) -eq 50 ]] || fail "TLS: not 50 connected"
+  # The first login has a full handshake; later ones are offered its session.
+  [[ $(json_field "$work/tls.out" tls_resumed) -ge 1 ]] || fail "TLS: no session resumed"
+  "$ALIOT" bench conn --fleet "$work/fleet.jsonl" -c 5 --no-tls-resume -o json >"$work/tls2.out" \
+    2>"$work/tls2.err" || fail "bench conn --no-tls-resume exited $?"
+  [[ $(json_field "$work/tls2.out" tls_resumed) -eq 0 ]] || fail "--no-tls-resume resumed"
+  # A CA that did not sign the server's certificate: every login fails the handshake (network).
+  local rc=0
+  ALIOT_CA_FILE=/etc/ssl/certs/ca-certificates.crt "$ALIOT" bench conn --fleet "$work/fleet.jsonl" \
+    -c 3 -o json >"$work/tls3.out" 2>"$work/tls3.err" || rc=$?
+  [[ $rc -eq 5 ]] || { cat "$work/tls3.err"; fail "an untrusted server: exit $rc, not 5"; }
+  [[ $(json_field "$work/tls3.out" failures.network) -eq 3 ]] || fail "untrusted: not 3 network failures"
+  echo "ok"
+}
+
 case_auth() {
   echo "--- auth: one wrong secret"
   head -50 "$work/fleet.jsonl" >"$work/bad.jsonl"
@@ -171,7 +201,7 @@ case_sigint() {
   local pid=$!
   bg_pids+=("$pid")
   wait_ready "$work/int.out" "$work/int.err"
-  [[ $(broker_conns) -eq 300 ]] || fail "not 300 online before SIGINT"
+  [[ $(online) -eq 300 ]] || fail "the emulator counts $(online) online before SIGINT, not 300"
   sleep 2 # some messages on the way
   kill -INT "$pid"
   local rc=0
@@ -179,7 +209,8 @@ case_sigint() {
   [[ $rc -eq 130 ]] || { cat "$work/int.err"; fail "exit $rc after SIGINT, not 130"; }
   grep -q '"event":"summary"' "$work/int.out" || fail "no summary after SIGINT"
   [[ $(json_field "$work/int.out" online) -eq 0 ]] || fail "summary: devices still online"
-  for _ in $(seq 100); do [[ $(broker_conns) -eq 0 ]] && break; sleep 0.1; done
+  for _ in $(seq 100); do [[ $(online) -eq 0 ]] && break; sleep 0.1; done
+  [[ $(online) -eq 0 ]] || fail "the emulator counts $(online) devices online after SIGINT"
   [[ $(broker_conns) -eq 0 ]] || fail "connections left at the broker after SIGINT"
   # Each was closed by a DISCONNECT, not dropped: the broker logs no "closed its connection".
   if grep -q "Client ${PK}\.bench-[0-9]*|.* closed its connection" "$work/emu/mosquitto.log"; then

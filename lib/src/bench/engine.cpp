@@ -696,11 +696,20 @@ struct Worker {
         if (d.m == nullptr || d.sock < 0) {
           continue;
         }
+        int rc = MOSQ_ERR_SUCCESS;
+        errno = 0;
         if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) {
-          mosquitto_loop_read(d.m, 16);
+          rc = mosquitto_loop_read(d.m, 16);
         }
-        if ((ev & EPOLLOUT) != 0 && !d.close_now && d.m != nullptr && mosquitto_socket(d.m) >= 0) {
-          mosquitto_loop_write(d.m, 16);
+        if (rc == MOSQ_ERR_SUCCESS && (ev & EPOLLOUT) != 0 && !d.close_now
+            && mosquitto_socket(d.m) >= 0) {
+          rc = mosquitto_loop_write(d.m, 16);
+        }
+        if (rc != MOSQ_ERR_SUCCESS && !d.close_now) {
+          // An error libmosquitto returned without reporting a disconnect (a TLS handshake
+          // that failed inside loop_read/loop_write leaves its socket open): the same as a loss.
+          d.last_errno = errno;
+          gone(d, rc);
         }
         settle(d);
       }
