@@ -16,7 +16,7 @@ _aliot_commands() {
   'pool') REPLY='init import status' ;;
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
-  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model' ;;
+  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model status' ;;
   'bench') REPLY='conn pub sub rrpc' ;;
   *) REPLY='' ;;
   esac
@@ -61,6 +61,7 @@ _aliot_options() {
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
   'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group --device-status' ;;
   'emulate cloud add-thing-model') REPLY='--dir --product-key -k' ;;
+  'emulate cloud status') REPLY='--dir' ;;
   'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
   'bench conn') REPLY='--fleet --devices -c --rate --threads --timeout --max-fail --interval-report --sign-method --keepalive --region --instance --host --port --tcp --ca-file --insecure --no-tls-resume --hold' ;;
   'bench pub') REPLY='--fleet --devices -c --rate --threads --timeout --max-fail --interval-report --sign-method --keepalive --region --instance --host --port --tcp --ca-file --insecure --no-tls-resume --topic -t --qos -q --interval --count --duration --size --message -m --no-limit --max-loss --drain' ;;
@@ -605,6 +606,7 @@ _aliot_value() {
   'emulate cloud add-consumer-group|--device-status') REPLY='none' ;;
   'emulate cloud add-thing-model|--dir') REPLY='directory' ;;
   'emulate cloud add-thing-model|--product-key'|'emulate cloud add-thing-model|-k') REPLY='text' ;;
+  'emulate cloud status|--dir') REPLY='directory' ;;
   'emulate switch|--link') REPLY='file' ;;
   'emulate switch|--dialect') REPLY='choice:alsw1 smartliving' ;;
   'emulate switch|--state') REPLY='file' ;;

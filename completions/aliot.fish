@@ -27,7 +27,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
-            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model
+            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model status
         case 'aliot bench'
             printf '%s\n' conn pub sub rrpc
     end
@@ -634,6 +634,7 @@ complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-access-key' -d
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-topic' -d 'Add a custom topic category to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-consumer-group' -d 'Add an AMQP consumer group to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-thing-model' -d 'Give a product its thing model (TSL JSON) to check against'
+complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'status' -d 'Show the registry\'s counts and the devices online'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dynamic-registration -x -a 'on off' -d 'Whether one-type-one-secret registration is on (default on)'
@@ -657,6 +658,7 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-consumer-group\'' -l 
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud add-thing-model\'' -F
+complete -c aliot -n '__aliot_in \'aliot emulate cloud status\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l link -r -F -d 'Create the pty and a symlink to it at PATH'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l dialect -x -a 'alsw1 smartliving' -d 'Firmware to simulate: alsw1 or smartliving'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state -r -F -d 'Keep the unit\'s identity and flash (A/B slots, lock) in FILE across restarts'
