@@ -193,6 +193,7 @@ constexpr std::array k_commands{
     Command{"pool", add_pool_command, false},
     Command{"journal", add_journal_command, false},
     Command{"emulate", add_emulate_command, false},
+    Command{"bench", add_bench_command, false},
     Command{"help", add_help_command, false}, // `help CMD` builds CMD (see run())
     Command{"completion", add_completion_command, true},
     Command{"__gen-docs", add_gen_docs_command, true}, // hidden

@@ -5,7 +5,7 @@
 # The subcommands of a command path ('' is aliot itself).
 _aliot_commands() {
   case "$1" in
-  '') REPLY='sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate help completion' ;;
+  '') REPLY='sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate bench help completion' ;;
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'prop') REPLY='post batch-post get-desired delete-desired' ;;
@@ -17,6 +17,7 @@ _aliot_commands() {
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
   'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model status' ;;
+  'bench') REPLY='conn pub sub rrpc' ;;
   *) REPLY='' ;;
   esac
 }
@@ -62,6 +63,10 @@ _aliot_options() {
   'emulate cloud add-thing-model') REPLY='--dir --product-key -k' ;;
   'emulate cloud status') REPLY='--dir' ;;
   'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
+  'bench conn') REPLY='--fleet --devices -c --rate --threads --timeout --max-fail --interval-report --sign-method --keepalive --region --instance --host --port --tcp --ca-file --insecure --no-tls-resume --hold' ;;
+  'bench pub') REPLY='--fleet --devices -c --rate --threads --timeout --max-fail --interval-report --sign-method --keepalive --region --instance --host --port --tcp --ca-file --insecure --no-tls-resume --topic -t --qos -q --interval --count --duration --size --message -m --no-limit --max-loss --drain' ;;
+  'bench sub') REPLY='--fleet --devices -c --rate --threads --timeout --max-fail --interval-report --sign-method --keepalive --region --instance --host --port --tcp --ca-file --insecure --no-tls-resume --topic -t --qos -q --duration --count -C' ;;
+  'bench rrpc') REPLY='--fleet --devices -c --rate --threads --timeout --max-fail --interval-report --sign-method --keepalive --region --instance --host --port --tcp --ca-file --insecure --no-tls-resume --reply --delay --duration --count -C' ;;
   *) REPLY='' ;;
   esac
 }
@@ -615,6 +620,93 @@ _aliot_value() {
   'emulate switch|--units') REPLY='file' ;;
   'emulate switch|--state-dir') REPLY='directory' ;;
   'emulate switch|--replug-ms') REPLY='text' ;;
+  'bench conn|--fleet') REPLY='text' ;;
+  'bench conn|--devices'|'bench conn|-c') REPLY='text' ;;
+  'bench conn|--rate') REPLY='text' ;;
+  'bench conn|--threads') REPLY='text' ;;
+  'bench conn|--timeout') REPLY='text' ;;
+  'bench conn|--max-fail') REPLY='text' ;;
+  'bench conn|--interval-report') REPLY='none' ;;
+  'bench conn|--sign-method') REPLY='text' ;;
+  'bench conn|--keepalive') REPLY='text' ;;
+  'bench conn|--region') REPLY='text' ;;
+  'bench conn|--instance') REPLY='text' ;;
+  'bench conn|--host') REPLY='text' ;;
+  'bench conn|--port') REPLY='text' ;;
+  'bench conn|--tcp') REPLY='none' ;;
+  'bench conn|--ca-file') REPLY='file' ;;
+  'bench conn|--insecure') REPLY='none' ;;
+  'bench conn|--no-tls-resume') REPLY='none' ;;
+  'bench conn|--hold') REPLY='text' ;;
+  'bench pub|--fleet') REPLY='text' ;;
+  'bench pub|--devices'|'bench pub|-c') REPLY='text' ;;
+  'bench pub|--rate') REPLY='text' ;;
+  'bench pub|--threads') REPLY='text' ;;
+  'bench pub|--timeout') REPLY='text' ;;
+  'bench pub|--max-fail') REPLY='text' ;;
+  'bench pub|--interval-report') REPLY='none' ;;
+  'bench pub|--sign-method') REPLY='text' ;;
+  'bench pub|--keepalive') REPLY='text' ;;
+  'bench pub|--region') REPLY='text' ;;
+  'bench pub|--instance') REPLY='text' ;;
+  'bench pub|--host') REPLY='text' ;;
+  'bench pub|--port') REPLY='text' ;;
+  'bench pub|--tcp') REPLY='none' ;;
+  'bench pub|--ca-file') REPLY='file' ;;
+  'bench pub|--insecure') REPLY='none' ;;
+  'bench pub|--no-tls-resume') REPLY='none' ;;
+  'bench pub|--topic'|'bench pub|-t') REPLY='text' ;;
+  'bench pub|--qos'|'bench pub|-q') REPLY='text' ;;
+  'bench pub|--interval') REPLY='text' ;;
+  'bench pub|--count') REPLY='text' ;;
+  'bench pub|--duration') REPLY='text' ;;
+  'bench pub|--size') REPLY='text' ;;
+  'bench pub|--message'|'bench pub|-m') REPLY='text' ;;
+  'bench pub|--no-limit') REPLY='none' ;;
+  'bench pub|--max-loss') REPLY='text' ;;
+  'bench pub|--drain') REPLY='text' ;;
+  'bench sub|--fleet') REPLY='text' ;;
+  'bench sub|--devices'|'bench sub|-c') REPLY='text' ;;
+  'bench sub|--rate') REPLY='text' ;;
+  'bench sub|--threads') REPLY='text' ;;
+  'bench sub|--timeout') REPLY='text' ;;
+  'bench sub|--max-fail') REPLY='text' ;;
+  'bench sub|--interval-report') REPLY='none' ;;
+  'bench sub|--sign-method') REPLY='text' ;;
+  'bench sub|--keepalive') REPLY='text' ;;
+  'bench sub|--region') REPLY='text' ;;
+  'bench sub|--instance') REPLY='text' ;;
+  'bench sub|--host') REPLY='text' ;;
+  'bench sub|--port') REPLY='text' ;;
+  'bench sub|--tcp') REPLY='none' ;;
+  'bench sub|--ca-file') REPLY='file' ;;
+  'bench sub|--insecure') REPLY='none' ;;
+  'bench sub|--no-tls-resume') REPLY='none' ;;
+  'bench sub|--topic'|'bench sub|-t') REPLY='text' ;;
+  'bench sub|--qos'|'bench sub|-q') REPLY='text' ;;
+  'bench sub|--duration') REPLY='text' ;;
+  'bench sub|--count'|'bench sub|-C') REPLY='text' ;;
+  'bench rrpc|--fleet') REPLY='text' ;;
+  'bench rrpc|--devices'|'bench rrpc|-c') REPLY='text' ;;
+  'bench rrpc|--rate') REPLY='text' ;;
+  'bench rrpc|--threads') REPLY='text' ;;
+  'bench rrpc|--timeout') REPLY='text' ;;
+  'bench rrpc|--max-fail') REPLY='text' ;;
+  'bench rrpc|--interval-report') REPLY='none' ;;
+  'bench rrpc|--sign-method') REPLY='text' ;;
+  'bench rrpc|--keepalive') REPLY='text' ;;
+  'bench rrpc|--region') REPLY='text' ;;
+  'bench rrpc|--instance') REPLY='text' ;;
+  'bench rrpc|--host') REPLY='text' ;;
+  'bench rrpc|--port') REPLY='text' ;;
+  'bench rrpc|--tcp') REPLY='none' ;;
+  'bench rrpc|--ca-file') REPLY='file' ;;
+  'bench rrpc|--insecure') REPLY='none' ;;
+  'bench rrpc|--no-tls-resume') REPLY='none' ;;
+  'bench rrpc|--reply') REPLY='text' ;;
+  'bench rrpc|--delay') REPLY='text' ;;
+  'bench rrpc|--duration') REPLY='text' ;;
+  'bench rrpc|--count'|'bench rrpc|-C') REPLY='text' ;;
   *) REPLY=unknown ;;
   esac
 }
@@ -633,7 +725,7 @@ _aliot_positional() {
   'pool import') REPLY='file' ;;
   'journal check') REPLY='file' ;;
   'emulate cloud add-thing-model') REPLY='file' ;;
-  'help') REPLY='choice:sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate' ;;
+  'help') REPLY='choice:sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate bench' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac
