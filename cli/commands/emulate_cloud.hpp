@@ -17,5 +17,7 @@ CLI::Option* emulate_cloud_dir_option(CLI::App* cmd, std::string& dir, Context& 
 std::optional<std::string> env_of(const Context& ctx, const std::string& name);
 // The add-product, add-device, add-access-key, add-topic and add-consumer-group verbs.
 void add_emulate_cloud_registry_verbs(CLI::App& cloud, Context& ctx);
+// add-firmware (emulate_cloud_ota.cpp).
+void add_emulate_cloud_ota_verbs(CLI::App& cloud, Context& ctx);
 
 } // namespace aliot::cli
