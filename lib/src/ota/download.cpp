@@ -195,8 +195,11 @@ Result<DownloadResult> download(const File& file,
                                 const std::string& path,
                                 const DownloadOptions& options,
                                 const Logger& logger) {
-  const std::string part = path + ".part";
-  Fd f(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  // A name of its own beside `path`: several devices (processes) may download the same firmware
+  // into one directory at once.
+  std::string tmpl = path + ".XXXXXX";
+  Fd f(::mkostemp(tmpl.data(), O_CLOEXEC));
+  const std::string part = tmpl;
   if (f.fd < 0) {
     return io_error("cannot create", part);
   }
