@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <thread>
 
@@ -40,34 +39,17 @@ struct PushFlags {
   std::vector<std::string> devices;
   std::vector<std::string> from_versions;
   std::optional<std::string> firmware_id;
+  std::optional<std::string> version;
+  std::string module;
   int timeout_minutes = 0;
 };
 
 struct StatusFlags {
   ApiFlags api;
   std::string job_id;
-  bool wait = false;
-  std::optional<Duration> wait_for;
+  std::optional<Duration> wait;
   Duration interval = duration_of(std::chrono::seconds(2));
 };
-
-Result<std::string> read_file(const std::string& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    return Error(Errc::io, "cannot read " + path + ": " + ec.message());
-  }
-  if (size == 0 || size > ota::k_max_firmware_bytes) {
-    return Error(Errc::usage,
-                 path + " is " + std::to_string(size) + " bytes: a firmware is 1 byte to 1000 MB");
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(size, '\0');
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
-    return Error(Errc::io, "cannot read " + path);
-  }
-  return bytes;
-}
 
 Result<void> run_upload(Context& ctx, const UploadFlags& f) {
   ALIOT_TRY(validate_product_key(f.product_key));
@@ -79,7 +61,7 @@ Result<void> run_upload(Context& ctx, const UploadFlags& f) {
     return Error(Errc::usage, "--dry-run is not available for upload (three requests)");
   }
   ALIOT_TRY_ASSIGN(auto method, ota::parse_sign_method(f.sign_method));
-  ALIOT_TRY_ASSIGN(auto bytes, read_file(f.file));
+  ALIOT_TRY_ASSIGN(auto bytes, ota::cloud::read_firmware(f.file));
   ALIOT_TRY_ASSIGN(auto setup, resolve_api(f.api, ctx));
   openapi::Client api(setup.config, setup.http, ctx.out.logger());
   const std::string base = std::filesystem::path(f.file).filename().string();
@@ -111,18 +93,27 @@ Result<void> run_push(Context& ctx, const PushFlags& f) {
   for (const auto& d : f.devices) {
     ALIOT_TRY(validate_device_name(d));
   }
-  if (!f.firmware_id) {
-    return Error(Errc::usage, "no firmware given",
-                 "give --firmware-id ID (printed by `aliot cloud ota upload`)");
+  if (f.firmware_id.has_value() == f.version.has_value()) {
+    return Error(Errc::usage, "give the firmware by --version V or --firmware-id ID (one of them)");
   }
   ota::cloud::Job job;
   job.product_key = f.product_key;
-  job.firmware_id = *f.firmware_id;
+  ALIOT_TRY_ASSIGN(auto setup, resolve_api(f.api, ctx));
+  if (f.version) {
+    ALIOT_TRY(ota::check_version(*f.version, "--version"));
+    if (f.api.dry_run) {
+      return Error(Errc::usage, "--dry-run needs --firmware-id (--version is looked up first)");
+    }
+    openapi::Client api(setup.config, setup.http, ctx.out.logger());
+    ALIOT_TRY_ASSIGN(job.firmware_id,
+                     ota::cloud::find_firmware(api, f.product_key, *f.version, f.module));
+  } else {
+    job.firmware_id = *f.firmware_id;
+  }
   job.device_names = f.devices;
   job.src_versions = f.from_versions;
   job.timeout_minutes = f.timeout_minutes;
   ALIOT_TRY_ASSIGN(auto params, ota::cloud::static_job_params(job));
-  ALIOT_TRY_ASSIGN(auto setup, resolve_api(f.api, ctx));
   ALIOT_TRY_ASSIGN(auto body,
                    call_or_print(ctx, f.api, setup, "CreateOTAStaticUpgradeJob", params));
   if (!body) {
@@ -206,9 +197,9 @@ Result<void> run_status(Context& ctx, const StatusFlags& f) {
       ctx.out.note("job " + f.job_id + ": " + summary.counts);
       return summary.outcome;
     }
-    if (f.wait_for && std::chrono::steady_clock::now() - start >= f.wait_for->value) {
+    if (std::chrono::steady_clock::now() - start >= f.wait->value) {
       return Error(Errc::timeout,
-                   "job " + f.job_id + " did not finish within " + fmt_duration(f.wait_for->value));
+                   "job " + f.job_id + " did not finish within " + fmt_duration(f.wait->value));
     }
     for (auto waited = std::chrono::milliseconds(0); waited < f.interval.value;
          waited += std::chrono::milliseconds(50)) {
@@ -237,8 +228,9 @@ void add_cloud_ota_command(CLI::App& cloud, Context& ctx) {
   up->add_option("--file", u->file, "The firmware file")->type_name("FILE")->required();
   up->add_option("--module", u->module, "Its module (default: the default module)")->type_name("M");
   up->add_option("--name", u->name, "FirmwareName (default: the file's name)")->type_name("NAME");
-  auto* sm = up->add_option("--sign-method", u->sign_method, "md5 (default) or sha256")
-                 ->type_name("METHOD");
+  auto* sm =
+      up->add_option("--sign-method", u->sign_method, "The sign method: md5 (default) or sha256")
+          ->type_name("METHOD");
   ctx.docs.completes_to(sm, {"md5", "sha256"});
   add_api_options(*up, u->api, ctx);
   ctx.docs.attach(
@@ -260,6 +252,9 @@ void add_cloud_ota_command(CLI::App& cloud, Context& ctx) {
       ->type_name("V");
   push->add_option("--firmware-id", p->firmware_id, "The firmware (from `cloud ota upload`)")
       ->type_name("ID");
+  push->add_option("--version", p->version, "The firmware by its version (ListOTAFirmware)")
+      ->type_name("V");
+  push->add_option("--module", p->module, "With --version: the firmware's module")->type_name("M");
   push->add_option("--task-timeout", p->timeout_minutes,
                    "Minutes a device has for its upgrade (TimeoutInMinutes; default none)")
       ->type_name("MINUTES");
@@ -267,8 +262,11 @@ void add_cloud_ota_command(CLI::App& cloud, Context& ctx) {
   ctx.docs.attach(
       push,
       {"CreateOTAStaticUpgradeJob: the devices given with -d (TargetSelection SPECIFIC) or the "
-       "product's devices reporting a --from-version (ALL with SrcVersion). Prints the JobId.",
+       "product's devices reporting a --from-version (ALL with SrcVersion), of the firmware given "
+       "by "
+       "--firmware-id or by --version (looked up with ListOTAFirmware). Prints the JobId.",
        {{"aliot cloud ota push -k PK -d dev1 -d dev2 --firmware-id ID", "Two devices"},
+        {"aliot cloud ota push -k PK -d dev1 --version 1.1.0", "The firmware by its version"},
         {"aliot cloud ota push -k PK --from-version 1.0.0 --firmware-id ID", "By version"}},
        {"aliot-cloud-ota-status"}});
   push->callback([&ctx, p] { set_action(ctx, p, run_push); });
@@ -276,17 +274,18 @@ void add_cloud_ota_command(CLI::App& cloud, Context& ctx) {
   auto s = std::make_shared<StatusFlags>();
   auto* st = ota->add_subcommand("status", "The job's per-device tasks");
   st->add_option("JOB", s->job_id, "The JobId")->type_name("JOB")->required();
-  st->add_flag("--wait", s->wait, "Follow the job until every task is final; exit by outcome");
-  add_duration_option(*st, "-W,--timeout", s->wait_for, "With --wait: give up (exit 6) after");
+  add_duration_option(*st, "-W,--wait", s->wait,
+                      "Follow the job until every task is final, at most DURATION (then exit 6)");
   add_duration_option(*st, "--interval", s->interval, "With --wait: poll every (default 2s)");
   add_api_options(*st, s->api, ctx);
   ctx.docs.attach(
       st, {"ListOTATaskByJob: one line per device (status, progress %, description); under -o json "
            "one JSON line per task {ts, job_id, device_name, status, progress, src_version, "
-           "dest_version, desc}. With --wait it polls: a refreshing table on a terminal, a line "
+           "dest_version, desc}. With -W/--wait DURATION it polls: a refreshing table on a "
+           "terminal, a line "
            "per change otherwise; exits 0 when every task SUCCEEDED, 7 when any FAILED or was "
-           "CANCELED, 6 when any TIMEOUT or -W passed.",
-           {{"aliot cloud ota status JOB --wait -W 10m", "Follow a job in CI"}},
+           "CANCELED, 6 when any TIMEOUT or DURATION passed.",
+           {{"aliot cloud ota status JOB -W 10m", "Follow a job in CI (at most 10 minutes)"}},
            {"aliot-cloud-ota-push", "aliot-ota-watch"}});
   st->callback([&ctx, s] { set_action(ctx, s, run_status); });
 }

@@ -220,7 +220,7 @@ void add_ota_command(CLI::App& parent, Context& ctx) {
       ->required();
   report->add_option("--module", r->module, "The module (default: the default module)")
       ->type_name("M");
-  add_duration_option(*report, "-W,--timeout", r->timeout,
+  add_duration_option(*report, "--timeout", r->timeout,
                       "Time for CONNACK and the PUBACK (default 10s)");
   add_device_options(*report, r->device, ctx);
   ctx.docs.attach(

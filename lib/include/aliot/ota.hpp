@@ -112,7 +112,7 @@ struct DownloadResult {
   std::uint64_t bytes = 0;
   int resumes = 0; // how many times it went on from an offset with Range
 };
-// Downloads `file` to `path` (written as `path`.part, renamed once its size and signature are
+// Downloads `file` to `path` (written as `path`.XXXXXX, renamed once its size and signature are
 // checked). A dropped connection is resumed with `Range: bytes=N-` up to max_retries times (a
 // server that answers 200 instead of 206 starts it over). Errors: Errc::network when the
 // connection failed past the retries, Errc::remote for an HTTP status other than 200/206 or a 206
@@ -209,6 +209,9 @@ openapi::Params create_firmware_params(const Firmware& f);
 // Data.FirmwareId.
 Result<std::string> parse_firmware_id(std::string_view body);
 
+// A firmware file's bytes: Errc::io when it cannot be read, Errc::usage when it is empty or over
+// the platform's 1000 MB.
+Result<std::string> read_firmware(const std::string& path);
 // The lower-case hex digest of bytes in memory.
 Result<std::string> digest(std::string_view bytes, SignMethod method);
 // The platform's upload of a firmware: GenerateOTAUploadURL, the file to its Host by OSS
@@ -221,6 +224,22 @@ Result<std::string> upload(openapi::Client& api,
                            std::string_view file_name,
                            std::string_view content,
                            const Logger& logger = {});
+
+// The FirmwareId of the product's firmware of `version` (and `module`): ListOTAFirmware with
+// DestVersion. Errc::usage when there is none, or more than one (give --firmware-id then).
+Result<std::string> find_firmware(openapi::Client& api,
+                                  std::string_view product_key,
+                                  std::string_view version,
+                                  std::string_view module);
+// The body of ListOTAFirmware: FirmwareInfo.SimpleFirmwareInfo[] (FirmwareId, ProductKey,
+// DestVersion, ModuleName), top-level or under Data.
+struct FirmwareRef {
+  std::string id;
+  std::string product_key;
+  std::string version;
+  std::string module;
+};
+Result<std::vector<FirmwareRef>> parse_firmware_list(std::string_view body);
 
 struct Job {
   std::string product_key;

@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 namespace aliot::ota::cloud {
@@ -122,6 +124,24 @@ Result<std::string> parse_firmware_id(std::string_view body) {
   return id;
 }
 
+Result<std::string> read_firmware(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    return Error(Errc::io, "cannot read " + path + ": " + ec.message());
+  }
+  if (size == 0 || size > k_max_firmware_bytes) {
+    return Error(Errc::usage,
+                 path + " is " + std::to_string(size) + " bytes: a firmware is 1 byte to 1000 MB");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(size, '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
+    return Error(Errc::io, "cannot read " + path);
+  }
+  return bytes;
+}
+
 Result<std::string> digest(std::string_view bytes, SignMethod method) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   std::size_t len = 0;
@@ -167,6 +187,74 @@ Result<std::string> upload(openapi::Client& api,
   f.url = u.firmware_url;
   ALIOT_TRY_ASSIGN(auto created, api.call("CreateOTAFirmware", create_firmware_params(f)));
   return parse_firmware_id(created);
+}
+
+Result<std::vector<FirmwareRef>> parse_firmware_list(std::string_view body) {
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error(Errc::remote, "OpenAPI ListOTAFirmware: the reply is not JSON");
+  }
+  const json* holder = &j;
+  if (!j.contains("FirmwareInfo") && j.contains("Data") && j["Data"].is_object()) {
+    holder = &j["Data"];
+  }
+  std::vector<FirmwareRef> out;
+  auto info = holder->find("FirmwareInfo");
+  if (info == holder->end() || !info->is_object()) {
+    return out;
+  }
+  auto list = info->find("SimpleFirmwareInfo");
+  if (list == info->end()) {
+    return out;
+  }
+  std::vector<json> items;
+  if (list->is_array()) {
+    items.assign(list->begin(), list->end());
+  } else if (list->is_object()) {
+    items.push_back(*list);
+  }
+  for (const auto& e : items) {
+    if (e.is_object()) {
+      out.push_back({text(e, "FirmwareId"), text(e, "ProductKey"), text(e, "DestVersion"),
+                     text(e, "ModuleName")});
+    }
+  }
+  return out;
+}
+
+Result<std::string> find_firmware(openapi::Client& api,
+                                  std::string_view product_key,
+                                  std::string_view version,
+                                  std::string_view module) {
+  std::vector<std::string> ids;
+  for (int page = 1; page <= 50; ++page) {
+    openapi::Params p{{"CurrentPage", std::to_string(page)},
+                      {"PageSize", "200"},
+                      {"DestVersion", std::string(version)}};
+    ALIOT_TRY_ASSIGN(auto body, api.call("ListOTAFirmware", p));
+    ALIOT_TRY_ASSIGN(auto list, parse_firmware_list(body));
+    for (const auto& f : list) {
+      const bool default_module = f.module.empty() || f.module == "default";
+      if (f.product_key == product_key && f.version == version
+          && (module.empty() ? default_module : f.module == module)) {
+        ids.push_back(f.id);
+      }
+    }
+    if (list.size() < 200) {
+      break;
+    }
+  }
+  const std::string what = "firmware " + std::string(version)
+                           + (module.empty() ? "" : " of module " + std::string(module))
+                           + " of product " + std::string(product_key);
+  if (ids.empty()) {
+    return Error(Errc::usage, "no " + what, "upload it first: aliot cloud ota upload");
+  }
+  if (ids.size() > 1) {
+    return Error(Errc::usage, std::to_string(ids.size()) + " of " + what,
+                 "give the one to push with --firmware-id");
+  }
+  return ids.front();
 }
 
 Result<openapi::Params> static_job_params(const Job& j) {
