@@ -18,7 +18,7 @@ _aliot_commands() {
   'pool') REPLY='init import status' ;;
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
-  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model' ;;
+  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model add-firmware' ;;
   *) REPLY='' ;;
   esac
 }
@@ -42,7 +42,7 @@ _aliot_options() {
   'event post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --wait -W --timeout' ;;
   'ntp') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --timeout' ;;
-  'ota report') REPLY='--version --module --timeout -W --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
+  'ota report') REPLY='--version --module --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'ota watch') REPLY='--version --module --exec --simulate --fail-at --dir --wait -W --timeout --exec-timeout --count -C --retries --proxy --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --verbose-topic --no-reconnect --dry-run --timestamp' ;;
@@ -52,8 +52,8 @@ _aliot_options() {
   'cloud events') REPLY='--start --end --limit --asc --type --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud broadcast') REPLY='--product-key -k --topic -t --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud ota upload') REPLY='--product-key -k --version --file --module --name --sign-method --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'cloud ota push') REPLY='--product-key -k --device-name -d --from-version --firmware-id --task-timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'cloud ota status') REPLY='--wait --timeout -W --interval --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
+  'cloud ota push') REPLY='--product-key -k --device-name -d --from-version --firmware-id --version --module --task-timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
+  'cloud ota status') REPLY='--wait -W --interval --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'burn') REPLY='--port --baud --dialect --triplet --pool --register --product-key -k --product-secret-file --name-template --lock --no-reboot --loop --low-water --crc --journal --station --operator' ;;
   'pool init') REPLY='--pool --station-role' ;;
   'pool import') REPLY='--pool --csv --product-key -k --journal' ;;
@@ -67,6 +67,7 @@ _aliot_options() {
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
   'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group --device-status' ;;
   'emulate cloud add-thing-model') REPLY='--dir --product-key -k' ;;
+  'emulate cloud add-firmware') REPLY='--dir --product-key -k --version --file --module --sign-method --name' ;;
   'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
   *) REPLY='' ;;
   esac
@@ -431,7 +432,7 @@ _aliot_value() {
   'ntp|--timeout') REPLY='text' ;;
   'ota report|--version') REPLY='text' ;;
   'ota report|--module') REPLY='text' ;;
-  'ota report|--timeout'|'ota report|-W') REPLY='text' ;;
+  'ota report|--timeout') REPLY='text' ;;
   'ota report|--product-key'|'ota report|-k') REPLY='text' ;;
   'ota report|--device-name'|'ota report|-d') REPLY='text' ;;
   'ota report|--device-secret') REPLY='text' ;;
@@ -623,6 +624,8 @@ _aliot_value() {
   'cloud ota push|--device-name'|'cloud ota push|-d') REPLY='text' ;;
   'cloud ota push|--from-version') REPLY='text' ;;
   'cloud ota push|--firmware-id') REPLY='text' ;;
+  'cloud ota push|--version') REPLY='text' ;;
+  'cloud ota push|--module') REPLY='text' ;;
   'cloud ota push|--task-timeout') REPLY='text' ;;
   'cloud ota push|--access-key-id') REPLY='text' ;;
   'cloud ota push|--access-key-secret-file') REPLY='file' ;;
@@ -634,8 +637,7 @@ _aliot_value() {
   'cloud ota push|--dry-run') REPLY='none' ;;
   'cloud ota push|--nonce') REPLY='text' ;;
   'cloud ota push|--timestamp') REPLY='text' ;;
-  'cloud ota status|--wait') REPLY='none' ;;
-  'cloud ota status|--timeout'|'cloud ota status|-W') REPLY='text' ;;
+  'cloud ota status|--wait'|'cloud ota status|-W') REPLY='text' ;;
   'cloud ota status|--interval') REPLY='text' ;;
   'cloud ota status|--access-key-id') REPLY='text' ;;
   'cloud ota status|--access-key-secret-file') REPLY='file' ;;
@@ -704,6 +706,13 @@ _aliot_value() {
   'emulate cloud add-consumer-group|--device-status') REPLY='none' ;;
   'emulate cloud add-thing-model|--dir') REPLY='directory' ;;
   'emulate cloud add-thing-model|--product-key'|'emulate cloud add-thing-model|-k') REPLY='text' ;;
+  'emulate cloud add-firmware|--dir') REPLY='directory' ;;
+  'emulate cloud add-firmware|--product-key'|'emulate cloud add-firmware|-k') REPLY='text' ;;
+  'emulate cloud add-firmware|--version') REPLY='text' ;;
+  'emulate cloud add-firmware|--file') REPLY='file' ;;
+  'emulate cloud add-firmware|--module') REPLY='text' ;;
+  'emulate cloud add-firmware|--sign-method') REPLY='text' ;;
+  'emulate cloud add-firmware|--name') REPLY='text' ;;
   'emulate switch|--link') REPLY='file' ;;
   'emulate switch|--dialect') REPLY='choice:alsw1 smartliving' ;;
   'emulate switch|--state') REPLY='file' ;;

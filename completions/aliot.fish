@@ -31,7 +31,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
-            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model
+            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model add-firmware
     end
 end
 
@@ -461,7 +461,7 @@ complete -c aliot -n '__aliot_at \'aliot ota\'' -a 'report' -d 'Report the devic
 complete -c aliot -n '__aliot_at \'aliot ota\'' -a 'watch' -d 'Wait for a firmware push and take the upgrade'
 complete -c aliot -n '__aliot_in \'aliot ota report\'' -l version -x -d 'The running firmware version'
 complete -c aliot -n '__aliot_in \'aliot ota report\'' -l module -x -d 'The module (default: the default module)'
-complete -c aliot -n '__aliot_in \'aliot ota report\'' -s W -l timeout -x -d 'Time for CONNACK and the PUBACK (default 10s)'
+complete -c aliot -n '__aliot_in \'aliot ota report\'' -l timeout -x -d 'Time for CONNACK and the PUBACK (default 10s)'
 complete -c aliot -n '__aliot_in \'aliot ota report\'' -s k -l product-key -x -d 'ProductKey of the device'
 complete -c aliot -n '__aliot_in \'aliot ota report\'' -s d -l device-name -x -d 'DeviceName of the device'
 complete -c aliot -n '__aliot_in \'aliot ota report\'' -l device-secret -x -d 'DeviceSecret given inline (visible to other users; prefer a file or the environment)'
@@ -650,7 +650,7 @@ complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l version -x -d 'T
 complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l file -x -d 'The firmware file'
 complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l module -x -d 'Its module (default: the default module)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l name -x -d 'FirmwareName (default: the file\'s name)'
-complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l sign-method -x -a 'md5 sha256' -d 'md5 (default) or sha256'
+complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l sign-method -x -a 'md5 sha256' -d 'The sign method: md5 (default) or sha256'
 complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l access-key-id -x -d 'AccessKey id for the cloud OpenAPI (also ALIOT_ACCESS_KEY_ID)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l access-key-secret-file -r -F -d 'Read the AccessKey secret from a file (\'-\' for standard input; also ALIOT_ACCESS_KEY_SECRET)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota upload\'' -l region -x -d 'Region id (default cn-shanghai)'
@@ -665,6 +665,8 @@ complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -s k -l product-key -
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -s d -l device-name -x -d 'A device to upgrade (repeatable, up to 100)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l from-version -x -d 'Upgrade the product\'s devices running this version (repeatable)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l firmware-id -x -d 'The firmware (from `cloud ota upload`)'
+complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l version -x -d 'The firmware by its version (ListOTAFirmware)'
+complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l module -x -d 'With --version: the firmware\'s module'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l task-timeout -x -d 'Minutes a device has for its upgrade (TimeoutInMinutes; default none)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l access-key-id -x -d 'AccessKey id for the cloud OpenAPI (also ALIOT_ACCESS_KEY_ID)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l access-key-secret-file -r -F -d 'Read the AccessKey secret from a file (\'-\' for standard input; also ALIOT_ACCESS_KEY_SECRET)'
@@ -676,8 +678,7 @@ complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l http-method -x -a 
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l dry-run -d 'Print the signed request instead of sending it'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l nonce -x -d 'SignatureNonce to sign (default: a fresh random UUID)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota push\'' -l timestamp -x -d 'Timestamp to sign, ISO 8601 UTC like 2024-01-01T00:00:00Z (default: now)'
-complete -c aliot -n '__aliot_in \'aliot cloud ota status\'' -l wait -d 'Follow the job until every task is final; exit by outcome'
-complete -c aliot -n '__aliot_in \'aliot cloud ota status\'' -s W -l timeout -x -d 'With --wait: give up (exit 6) after'
+complete -c aliot -n '__aliot_in \'aliot cloud ota status\'' -s W -l wait -x -d 'Follow the job until every task is final, at most DURATION (then exit 6)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota status\'' -l interval -x -d 'With --wait: poll every (default 2s)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota status\'' -l access-key-id -x -d 'AccessKey id for the cloud OpenAPI (also ALIOT_ACCESS_KEY_ID)'
 complete -c aliot -n '__aliot_in \'aliot cloud ota status\'' -l access-key-secret-file -r -F -d 'Read the AccessKey secret from a file (\'-\' for standard input; also ALIOT_ACCESS_KEY_SECRET)'
@@ -739,6 +740,7 @@ complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-access-key' -d
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-topic' -d 'Add a custom topic category to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-consumer-group' -d 'Add an AMQP consumer group to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-thing-model' -d 'Give a product its thing model (TSL JSON) to check against'
+complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-firmware' -d 'Add a firmware package for OTA upgrade jobs'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dynamic-registration -x -a 'on off' -d 'Whether one-type-one-secret registration is on (default on)'
@@ -762,6 +764,13 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-consumer-group\'' -l 
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud add-thing-model\'' -F
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -s k -l product-key -x -d 'ProductKey of the package\'s product'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l version -x -d 'The version the package upgrades to'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l file -r -F -d 'The firmware file (at most 256 MiB)'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l module -x -d 'The OTA module it upgrades (default: the whole device)'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l sign-method -x -d 'MD5 (default) or SHA256'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l name -x -d 'The package\'s FirmwareName (default PK-VERSION)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l link -r -F -d 'Create the pty and a symlink to it at PATH'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l dialect -x -a 'alsw1 smartliving' -d 'Firmware to simulate: alsw1 or smartliving'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state -r -F -d 'Keep the unit\'s identity and flash (A/B slots, lock) in FILE across restarts'
