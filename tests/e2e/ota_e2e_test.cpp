@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <memory>
 
 using namespace aliot::test;
@@ -118,4 +119,52 @@ TEST(OtaE2E, UploadPushToThreeTwoSucceedOneFailsStatusWaitAndAmqpProgress) {
   EXPECT_EQ(*got, 0) << backend->out() << backend->err();
   EXPECT_NE(backend->out().find("/ota/device/progress/"), std::string::npos) << backend->out();
   EXPECT_NE(backend->out().find("\\\"step\\\":\\\"-1\\\""), std::string::npos) << backend->out();
+}
+
+// The download through a CONNECT proxy to the emulator's HTTPS server, of a firmware whose bytes
+// changed after the upload: the device refuses it (exit 9) and the platform marks its task FAILED
+// with the verify step -3.
+TEST(OtaE2E, AlteredFirmwareThroughAProxyIsRefusedAndTheTaskFailsWithMinus3) {
+  Emulator emu;
+  ASSERT_EQ(emu.add_product(k_pk, "ps-secret-ota").status, 0);
+  ASSERT_EQ(emu.add_device(k_pk, "otaDev9", k_secret).status, 0);
+  ASSERT_EQ(emu.add_access_key(k_ak, k_ak_secret).status, 0);
+  const Env env = env_of(emu);
+  TempDir dir;
+  ASSERT_EQ(sh("head -c 100000 /dev/urandom > '" + dir.file("fw.bin") + "'").status, 0);
+  auto up = run_aliot({"cloud", "ota", "upload", "-k", k_pk, "--version", "2.0.0", "--file",
+                       dir.file("fw.bin"), "--sign-method", "sha256", "-o", "json"},
+                      {.env = env});
+  ASSERT_EQ(up.status, 0) << up.err;
+  const auto fw = json::parse(up.out);
+  // The stored file changes behind the platform's back (same size, other bytes).
+  const std::string url = fw["url"];
+  const std::string stored = emu.dir() + "/ota/files/" + url.substr(url.rfind('/') + 1);
+  ASSERT_EQ(sh("test -f '" + stored + "' && head -c 100000 /dev/urandom > '" + stored + "'").status,
+            0);
+
+  Background proxy({"python3", std::string(ALIOT_SOURCE_DIR) + "/tests/cloud/http_proxy.py"});
+  auto port = proxy.read_line(std::chrono::seconds(10));
+  ASSERT_TRUE(port) << proxy.err();
+  Background device({aliot_bin(), "ota", "watch", "-k", k_pk, "-d", "otaDev9", "--version", "1.0.0",
+                     "--simulate", "--dir", dir.path(), "-W", "60s", "--proxy",
+                     "http://127.0.0.1:" + *port},
+                    {.env = env});
+  ASSERT_TRUE(device.wait_for_err("ready", std::chrono::seconds(20))) << device.err();
+  auto job = run_aliot(
+      {"cloud", "ota", "push", "-k", k_pk, "-d", "otaDev9", "--firmware-id", fw["firmware_id"]},
+      {.env = env});
+  ASSERT_EQ(job.status, 0) << job.err;
+  auto code = device.wait(std::chrono::seconds(60));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 9) << device.err();
+  EXPECT_NE(device.err().find("SHA256 of the firmware is"), std::string::npos) << device.err();
+  EXPECT_TRUE(proxy.wait_for("CONNECT 127.0.0.1:", std::chrono::seconds(5))) << proxy.out();
+  auto status = run_aliot({"cloud", "ota", "status", trim(job.out), "--wait", "30s", "--interval",
+                           "200ms", "-o", "json"},
+                          {.env = env});
+  EXPECT_EQ(status.status, 7) << status.err;
+  EXPECT_NE(status.out.find("\"status\":\"FAILED\",\"progress\":\"-3\""), std::string::npos)
+      << status.out;
+  EXPECT_FALSE(std::ifstream(dir.file("firmware-2.0.0.bin")).good());
 }
