@@ -156,6 +156,7 @@ void add_cloud_command(CLI::App& parent, Context& ctx) {
   add_cloud_prop_command(*cmd, ctx);
   add_cloud_invoke_command(*cmd, ctx);
   add_cloud_broadcast_command(*cmd, ctx);
+  add_cloud_ota_command(*cmd, ctx);
 }
 
 } // namespace aliot::cli

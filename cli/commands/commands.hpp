@@ -31,6 +31,7 @@ void add_event_command(CLI::App& parent, Context& ctx);
 void add_thing_command(CLI::App& parent, Context& ctx);
 void add_ntp_command(CLI::App& parent, Context& ctx);
 void add_bench_command(CLI::App& parent, Context& ctx);
+void add_ota_command(CLI::App& parent, Context& ctx);
 
 // Nested verbs implemented in their own files (called by their parent command).
 void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);
@@ -40,5 +41,6 @@ void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx);
 void add_cloud_prop_command(CLI::App& cloud, Context& ctx);
 void add_cloud_invoke_command(CLI::App& cloud, Context& ctx); // invoke and events
 void add_cloud_broadcast_command(CLI::App& cloud, Context& ctx);
+void add_cloud_ota_command(CLI::App& cloud, Context& ctx);
 
 } // namespace aliot::cli

@@ -137,6 +137,7 @@ void add_emulate_cloud_command(CLI::App& emulate, Context& ctx) {
 
   add_emulate_cloud_registry_verbs(*cmd, ctx);
   add_emulate_cloud_status_verb(*cmd, ctx);
+  add_emulate_cloud_ota_verbs(*cmd, ctx);
 }
 
 } // namespace aliot::cli

@@ -19,5 +19,7 @@ std::optional<std::string> env_of(const Context& ctx, const std::string& name);
 void add_emulate_cloud_registry_verbs(CLI::App& cloud, Context& ctx);
 // The status verb (emulate_cloud_status.cpp).
 void add_emulate_cloud_status_verb(CLI::App& cloud, Context& ctx);
+// add-firmware (emulate_cloud_ota.cpp).
+void add_emulate_cloud_ota_verbs(CLI::App& cloud, Context& ctx);
 
 } // namespace aliot::cli

@@ -561,7 +561,7 @@ void handle_api(const httplib::Request& req, httplib::Response& res) {
     action_device_status(c, false);
   } else if (action == "QueryProductTopic") {
     action_query_product_topic(c);
-  } else if (thing_action(action, c)) {
+  } else if (thing_action(action, c) || ota_action(action, c)) {
     // SetDeviceProperty, InvokeThingService, QueryDeviceProperty*, QueryDeviceEventData,
     // PubBroadcast (http_thing.cpp)
   } else {
@@ -807,6 +807,7 @@ bool start_http(Emu& e, std::string& why) {
     res.set_content("ok\n", "text/plain");
   });
   sv.reg->Post("/auth/register/device", handle_register);
+  ota_routes(*sv.reg, e.dir);
   if (!bind_server(*sv.api, e.api_port, why, "OpenAPI")
       || !bind_server(*sv.reg, e.https_port, why, "HTTPS registration")) {
     return false;

@@ -66,5 +66,10 @@ std::optional<T> on_broker(std::function<T()> fn) {
 
 // The thing-model actions (http_thing.cpp): false when `action` is none of them.
 bool thing_action(const std::string& action, Call& c);
+// The OTA actions (http_ota.cpp): false when `action` is none of them.
+bool ota_action(const std::string& action, Call& c);
+// The firmware upload (POST /ota/upload) and download (GET /ota/files/NAME, with Range) on the
+// HTTPS server.
+void ota_routes(httplib::SSLServer& sv, const std::string& dir);
 
 } // namespace aliot::emu

@@ -51,6 +51,7 @@
 // with a real-time signal (pthread_kill(SIGRTMIN+3) interrupts epoll_wait), so a job runs
 // within microseconds instead of at the next 100 ms tick.
 #include "amqp_server.hpp"
+#include "ota.hpp"
 #include "state.hpp"
 #include "thing.hpp"
 
@@ -665,9 +666,17 @@ int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
     }
     broker().status[key_of(s.pk, s.dn)].last_ms = now_ms(); // lastTime of its status messages
     bool forwarded = false;
-    if (topic.starts_with("/sys/" + s.pk + "/" + s.dn + "/thing/")
-        || topic == "/ext/ntp/" + s.pk + "/" + s.dn + "/request") {
-      const std::string pk = s.pk, dn = s.dn; // `s` may not outlive a publish
+    const std::string opk = s.pk, odn = s.dn; // `s` may not outlive a publish
+    auto ota = ota_device_message(emu().dir, opk, odn, topic, payload, now_ms());
+    for (const auto& o : ota.replies) {
+      broker_deliver(opk, odn, o.topic, o.payload, false);
+    }
+    if (ota.handled) {
+      // Version reports and progress reach the consumer groups as the device sent them.
+    } else if (topic.starts_with("/sys/" + opk + "/" + odn + "/thing/")
+               || topic == "/ext/ntp/" + opk + "/" + odn + "/request") {
+      const std::string& pk = opk;
+      const std::string& dn = odn;
       auto outcome =
           thing_device_message(emu().dir, pk, dn, iot_id_of(pk, dn), topic, payload, now_ms());
       for (const auto& o : outcome.replies) {
@@ -680,7 +689,7 @@ int on_message(int /*event*/, void* event_data, void* /*userdata*/) {
       forwarded = outcome.handled;
     }
     if (!forwarded) {
-      amqp_publish(s.pk, topic, payload); // server-side subscription (consumer groups)
+      amqp_publish(opk, topic, payload); // server-side subscription (consumer groups)
     }
   }
   emu().messages.add({0, now_ms(), topic, ed->qos, std::move(payload), client});

@@ -130,7 +130,8 @@ bool device_allowed(const std::vector<Category>& cats,
   if (topic.starts_with("/ext/ntp/" + tail + "/")) {
     return !pub || topic != "/ext/ntp/" + tail + "/response";
   }
-  if (topic == "/shadow/update/" + tail || topic == "/ota/device/inform/" + tail) {
+  if (topic == "/shadow/update/" + tail || topic == "/ota/device/inform/" + tail
+      || topic == "/ota/device/progress/" + tail) {
     return true;
   }
   if (topic == "/shadow/get/" + tail || topic == "/ota/device/upgrade/" + tail) {

@@ -96,7 +96,8 @@ TEST(EmuRules, ADeviceMayNotPublishOnItsDownlinkTopics) {
        {"/sys/pk1/dn1/rrpc/response/889455942124347392",
         "/sys/pk1/dn1/thing/service/property/set_reply", "/sys/pk1/dn1/thing/service/reboot_reply",
         "/sys/pk1/dn1/thing/event/property/post", "/sys/pk1/dn1/thing/model/up_raw",
-        "/ext/ntp/pk1/dn1/request", "/shadow/update/pk1/dn1", "/ota/device/inform/pk1/dn1"}) {
+        "/ext/ntp/pk1/dn1/request", "/shadow/update/pk1/dn1", "/ota/device/inform/pk1/dn1",
+        "/ota/device/progress/pk1/dn1", "/sys/pk1/dn1/thing/ota/firmware/get"}) {
     EXPECT_TRUE(pub(t)) << t;
   }
   EXPECT_TRUE(sub("/sys/pk1/dn1/thing/service/+"));

@@ -42,11 +42,12 @@ std::string url_encode(const std::string& s) {
 
 } // namespace
 
-Emulator::Emulator()
+Emulator::Emulator(const Env& extra)
     : m_dir(std::make_unique<TempDir>())
     , m_state(m_dir->path() + "/state") {
   m_proc = std::make_unique<Background>(
-      std::vector<std::string>{aliot_bin(), "emulate", "cloud", "--dir", m_state});
+      std::vector<std::string>{aliot_bin(), "emulate", "cloud", "--dir", m_state},
+      RunOptions{.env = extra});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

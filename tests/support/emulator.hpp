@@ -22,7 +22,8 @@ class Emulator {
 public:
   // Starts `aliot emulate cloud --dir <TempDir>` in the background and waits (<= 20 s) for the
   // ALIOT_API_ENDPOINT export line. On failure throws std::runtime_error carrying its stderr.
-  Emulator();
+  // `extra`: variables added to the emulator's environment (ALIOT_EMU_OTA_MINUTE_MS).
+  explicit Emulator(const Env& extra = {});
   ~Emulator();
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;

@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,8 @@ struct ClientOptions {
   // most 256 KB of payload, Base64-encoded), so anything past this is not the platform.
   std::size_t max_body_bytes = 1024 * 1024;
   std::string user_agent; // empty: "aliot/<version>"
+  // A proxy URL (http://HOST:PORT) for this client; empty: libcurl's from the environment.
+  std::string proxy;
   // When set and it becomes true (SIGINT/SIGTERM), a request in flight is abandoned within
   // about 50 ms with Errc::interrupted.
   const std::atomic<bool>* stop = nullptr;
@@ -34,18 +38,24 @@ struct ClientOptions {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+struct Response {
+  long status = 0;
+  std::string content_type;
+  std::string body;
+  Headers headers; // of the final reply, as sent (kept only for a request with a body_sink)
+};
+
 struct Request {
   std::string method = "POST"; // GET or POST
   std::string url;
   Headers headers; // e.g. {"Content-Type", "application/x-www-form-urlencoded"}
   std::string body;
   long timeout_ms = 0; // 0: the client's default
-};
-
-struct Response {
-  long status = 0;
-  std::string content_type;
-  std::string body;
+  // When set, the reply's body goes here in pieces instead of into Response::body, and
+  // max_body_bytes does not apply (the sink bounds it): `head` carries the status and headers.
+  // Returning false stops the transfer; send() then fails with Errc::remote "stopped by the
+  // receiver" (the sink knows why).
+  std::function<bool(const Response& head, std::string_view bytes)> body_sink;
 };
 
 // Errors: Errc::network (DNS, connect, TLS handshake, certificate verification, connection

@@ -26,14 +26,33 @@ void global_init() {
 
 // Where a reply's body goes: kept up to `limit` bytes; past that the transfer is stopped (the
 // write callback returns a short count) and `over` says why.
+// With a request's body_sink the bytes go there instead (the status and heads first).
 struct BodySink {
   std::string* out;
   std::size_t limit;
   bool over = false;
+  const Request* req = nullptr;
+  Response* resp = nullptr;
+  const Headers* heads = nullptr;
+  CURL* curl = nullptr;
+  bool started = false;
+  bool refused = false; // the body_sink said stop
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* sink = static_cast<BodySink*>(user);
+  if (sink->req != nullptr && sink->req->body_sink) {
+    if (!sink->started) {
+      sink->started = true;
+      curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &sink->resp->status);
+      sink->resp->headers = *sink->heads;
+    }
+    if (!sink->req->body_sink(*sink->resp, std::string_view(data, size * n))) {
+      sink->refused = true;
+      return 0;
+    }
+    return size * n;
+  }
   if (sink->out->size() + size * n > sink->limit) {
     sink->over = true;
     return 0;
@@ -52,14 +71,31 @@ constexpr std::size_t k_max_head_bytes = 100 * 1024;
 struct HeadSink {
   std::size_t bytes = 0;
   bool over = false;
+  bool keep = false; // keep the lines of the latest head (requests with a body_sink)
+  Headers lines;
 };
 
-std::size_t on_header(char* /*data*/, std::size_t size, std::size_t n, void* user) {
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto* sink = static_cast<HeadSink*>(user);
   sink->bytes += size * n;
   if (sink->bytes > k_max_head_bytes) {
     sink->over = true;
     return 0;
+  }
+  if (sink->keep) {
+    std::string_view line(data, size * n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+      line.remove_suffix(1);
+    }
+    if (line.starts_with("HTTP/")) {
+      sink->lines.clear(); // a new head (after a 1xx one)
+    } else if (const std::size_t colon = line.find(':'); colon != std::string_view::npos) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+        value.remove_prefix(1);
+      }
+      sink->lines.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    }
   }
   return size * n;
 }
@@ -429,12 +465,22 @@ Result<Response> Client::send(const Request& req) {
   if (!o.ca_file.empty()) {
     curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   }
+  if (!o.proxy.empty()) {
+    curl_easy_setopt(c, CURLOPT_PROXY, o.proxy.c_str());
+  }
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  BodySink sink{&resp.body, o.max_body_bytes};
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   HeadSink head;
+  head.keep = static_cast<bool>(req.body_sink);
+  BodySink sink{&resp.body, o.max_body_bytes};
+  sink.req = &req;
+  sink.resp = &resp;
+  sink.heads = &head.lines;
+  sink.curl = c;
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  if (!req.body_sink) {
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));
+  }
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
   // The stop flag, looked at by libcurl too (and by perform() between its waits).
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -476,6 +522,9 @@ Result<Response> Client::send(const Request& req) {
   if (!finished) {
     return failure_error(Fail::interrupted, what, "", o);
   }
+  if (rc != CURLE_OK && sink.refused) {
+    return Error(Errc::remote, what + ": stopped by the receiver");
+  }
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
     while (!why.empty() && (why.back() == '\n' || why.back() == '.')) {
@@ -489,6 +538,9 @@ Result<Response> Client::send(const Request& req) {
     return failure_error(failure_kind(rc, sent > 0, sink, head, why), what, why, o);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  if (req.body_sink) {
+    resp.headers = head.lines;
+  }
   char* ct = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != nullptr) {
     resp.content_type = ct;
