@@ -337,16 +337,22 @@ TEST_F(OtaTest, CancelAndTimeout) {
   inform("dev6", "1.0.0"); // a canceled task is not pushed
   EXPECT_EQ(task_of(cancel_job, "dev6")["TaskStatus"], "CANCELED");
 
+  // dev10 is notified but never reports progress: its timeout never starts.
+  const std::string idle = static_job(fid, "dev10", {"TimeoutInMinutes=1"});
+  inform("dev10", "1.0.0");
+  ASSERT_EQ(task_of(idle, "dev10")["TaskStatus"], "NOTIFIED");
   const std::string job = static_job(fid, "dev7", {"TimeoutInMinutes=1"});
   inform("dev7", "1.0.0");
-  progress("dev7", "10");
-  ASSERT_EQ(task_of(job, "dev7")["TaskStatus"], "IN_PROGRESS");
+  progress("dev7", "10"); // the timeout counts from here
   std::string status;
   for (int i = 0; i < 100 && status != "TIMEOUT"; ++i) { // one emulated minute is 300 ms
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     status = task_of(job, "dev7")["TaskStatus"];
   }
   EXPECT_EQ(status, "TIMEOUT");
+  EXPECT_NE(task_of(job, "dev7")["TaskDesc"].get<std::string>().find("1 minutes"),
+            std::string::npos);
+  EXPECT_EQ(task_of(idle, "dev10")["TaskStatus"], "NOTIFIED");
   // A late success does not undo a timeout.
   inform("dev7", "5.0.0");
   EXPECT_EQ(task_of(job, "dev7")["TaskStatus"], "TIMEOUT");
