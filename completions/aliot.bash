@@ -16,7 +16,7 @@ _aliot_commands() {
   'pool') REPLY='init import status' ;;
   'journal') REPLY='export check' ;;
   'emulate') REPLY='cloud switch' ;;
-  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model' ;;
+  'emulate cloud') REPLY='add-product add-device add-access-key add-topic add-consumer-group add-thing-model add-firmware' ;;
   *) REPLY='' ;;
   esac
 }
@@ -60,6 +60,7 @@ _aliot_options() {
   'emulate cloud add-topic') REPLY='--dir --product-key -k --topic --access' ;;
   'emulate cloud add-consumer-group') REPLY='--dir --product-key -k --consumer-group --device-status' ;;
   'emulate cloud add-thing-model') REPLY='--dir --product-key -k' ;;
+  'emulate cloud add-firmware') REPLY='--dir --product-key -k --version --file --module --sign-method --name' ;;
   'emulate switch') REPLY='--link --dialect --state --faults --seed --wire-time --baud --boot-ms --commit-ms --cmd-ms --units --state-dir --replug-ms' ;;
   *) REPLY='' ;;
   esac
@@ -600,6 +601,13 @@ _aliot_value() {
   'emulate cloud add-consumer-group|--device-status') REPLY='none' ;;
   'emulate cloud add-thing-model|--dir') REPLY='directory' ;;
   'emulate cloud add-thing-model|--product-key'|'emulate cloud add-thing-model|-k') REPLY='text' ;;
+  'emulate cloud add-firmware|--dir') REPLY='directory' ;;
+  'emulate cloud add-firmware|--product-key'|'emulate cloud add-firmware|-k') REPLY='text' ;;
+  'emulate cloud add-firmware|--version') REPLY='text' ;;
+  'emulate cloud add-firmware|--file') REPLY='file' ;;
+  'emulate cloud add-firmware|--module') REPLY='text' ;;
+  'emulate cloud add-firmware|--sign-method') REPLY='text' ;;
+  'emulate cloud add-firmware|--name') REPLY='text' ;;
   'emulate switch|--link') REPLY='file' ;;
   'emulate switch|--dialect') REPLY='choice:alsw1 smartliving' ;;
   'emulate switch|--state') REPLY='file' ;;

@@ -27,7 +27,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
-            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model
+            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model add-firmware
     end
 end
 
@@ -42,7 +42,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --args --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --end --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --limit --link --low-water --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --params --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --start --state --state-dir --station --station-role --timeout --timestamp --topic --topic-classes --triplet --type --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --args --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --end --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --limit --link --low-water --message --module --mqtt-port --mqtts-port --name --name-template --names --nonce --operator --out --output --params --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --start --state --state-dir --station --station-role --timeout --timestamp --topic --topic-classes --triplet --type --units --until --version --via --wait -C -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -631,6 +631,7 @@ complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-access-key' -d
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-topic' -d 'Add a custom topic category to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-consumer-group' -d 'Add an AMQP consumer group to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-thing-model' -d 'Give a product its thing model (TSL JSON) to check against'
+complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-firmware' -d 'Add a firmware package for OTA upgrade jobs'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dynamic-registration -x -a 'on off' -d 'Whether one-type-one-secret registration is on (default on)'
@@ -654,6 +655,13 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-consumer-group\'' -l 
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud add-thing-model\'' -F
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -s k -l product-key -x -d 'ProductKey of the package\'s product'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l version -x -d 'The version the package upgrades to'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l file -r -F -d 'The firmware file (at most 256 MiB)'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l module -x -d 'The OTA module it upgrades (default: the whole device)'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l sign-method -x -d 'MD5 (default) or SHA256'
+complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l name -x -d 'The package\'s FirmwareName (default PK-VERSION)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l link -r -F -d 'Create the pty and a symlink to it at PATH'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l dialect -x -a 'alsw1 smartliving' -d 'Firmware to simulate: alsw1 or smartliving'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state -r -F -d 'Keep the unit\'s identity and flash (A/B slots, lock) in FILE across restarts'
