@@ -4,7 +4,7 @@
 //    plus the operator endpoints GET /emu/messages (HTTP Basic with an AccessKey id and secret)
 //    and GET /emu/health;
 //  - HTTPS on 127.0.0.1:<https_port>: POST /auth/register/device (dynamic registration with
-//    pre-registration, spec 4.3).
+//    pre-registration, spec 4.3), and the OTA firmware upload and files (http_ota.cpp).
 //
 // Errors. Gateway (POP) envelope, JSON {"RequestId","HostId","Code","Message","Recommend"}:
 //   400 MissingParameter / Missing<Name>, 400 SignatureDoesNotMatch (Message carries the server's

@@ -684,6 +684,8 @@ void ota_routes(httplib::SSLServer& sv, const std::string& dir) {
   (void)::mkdir((dir + "/ota").c_str(), 0700);
   (void)::mkdir(ota::files_dir(dir).c_str(), 0700);
   sv.set_mount_point("/ota/files", ota::files_dir(dir));
+  // An upload is read whole: bounded by the largest firmware file plus its form.
+  sv.set_payload_max_length(ota::k_max_file + (1U << 20));
   sv.Post("/ota/upload", [dir](const httplib::Request& req, httplib::Response& res) {
     auto fail = [&res](int status, const std::string& code, const std::string& msg) {
       res.status = status;

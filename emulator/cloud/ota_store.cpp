@@ -224,12 +224,12 @@ Digests bytes_digests(std::string_view bytes) {
 }
 
 std::string new_id(json& state, const std::string& suffix) {
-  auto r = crypto::random_alnum(18);
+  auto r = crypto::random_alnum(22);
   const long long n = state.value("next", 1LL);
   state["next"] = n + 1;
   // The platform's ids are 26 alphanumerics ending in a kind (0100 firmware, 0200 job); a
   // counter keeps them unique even without randomness.
-  std::string base = r ? *r : std::string(18, 'x');
+  std::string base = r ? *r : std::string(22, 'x');
   std::string num = std::to_string(n);
   return base.substr(0, 22 - std::min<std::size_t>(num.size(), 8)) + num.substr(0, 8) + suffix;
 }

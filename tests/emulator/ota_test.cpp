@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 using aliot::test::Background;
@@ -72,6 +73,9 @@ protected:
       ASSERT_EQ(emu->add_device(k_pk, "dev" + std::to_string(i), k_ds).status, 0);
     }
     ASSERT_EQ(emu->add_access_key(k_ak, k_aks).status, 0);
+    auto g = run_aliot({"emulate", "cloud", "add-consumer-group", "--dir", emu->dir(), "-k", k_pk,
+                        "--consumer-group", "OTAG"});
+    ASSERT_EQ(g.status, 0) << g.err;
     fw = emu->dir() + "/fw.bin";
     std::ofstream f(fw, std::ios::binary);
     for (int i = 0; i < 5000; ++i) {
@@ -337,16 +341,22 @@ TEST_F(OtaTest, CancelAndTimeout) {
   inform("dev6", "1.0.0"); // a canceled task is not pushed
   EXPECT_EQ(task_of(cancel_job, "dev6")["TaskStatus"], "CANCELED");
 
+  // dev10 is notified but never reports progress: its timeout never starts.
+  const std::string idle = static_job(fid, "dev10", {"TimeoutInMinutes=1"});
+  inform("dev10", "1.0.0");
+  ASSERT_EQ(task_of(idle, "dev10")["TaskStatus"], "NOTIFIED");
   const std::string job = static_job(fid, "dev7", {"TimeoutInMinutes=1"});
   inform("dev7", "1.0.0");
-  progress("dev7", "10");
-  ASSERT_EQ(task_of(job, "dev7")["TaskStatus"], "IN_PROGRESS");
+  progress("dev7", "10"); // the timeout counts from here
   std::string status;
   for (int i = 0; i < 100 && status != "TIMEOUT"; ++i) { // one emulated minute is 300 ms
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     status = task_of(job, "dev7")["TaskStatus"];
   }
   EXPECT_EQ(status, "TIMEOUT");
+  EXPECT_NE(task_of(job, "dev7")["TaskDesc"].get<std::string>().find("1 minutes"),
+            std::string::npos);
+  EXPECT_EQ(task_of(idle, "dev10")["TaskStatus"], "NOTIFIED");
   // A late success does not undo a timeout.
   inform("dev7", "5.0.0");
   EXPECT_EQ(task_of(job, "dev7")["TaskStatus"], "TIMEOUT");
@@ -420,6 +430,36 @@ TEST_F(OtaTest, GarbageFromDevicesChangesNothingAndCrashesNothing) {
   EXPECT_EQ(task_of(job, "dev9")["TaskStatus"], "NOTIFIED");
   progress("dev9", "-2");
   EXPECT_EQ(task_of(job, "dev9")["TaskStatus"], "FAILED");
+}
+
+// What the backend sees: the device's version reports and progress reach the product's consumer
+// groups (read with `aliot cloud sub`), as the device sent them.
+TEST_F(OtaTest, VersionReportsAndProgressReachTheConsumerGroup) {
+  if (emu->env().count("ALIOT_AMQP_ENDPOINT") == 0) {
+    GTEST_SKIP() << "built without the AMQP endpoint";
+  }
+  inform("dev11", "1.0.0");
+  progress("dev11", "30", "half way");
+  auto e = emu->env();
+  e["ALIOT_ACCESS_KEY_ID"] = k_ak;
+  e["ALIOT_ACCESS_KEY_SECRET"] = k_aks;
+  auto r = run_aliot({"cloud", "sub", "--consumer-group", "OTAG", "-C", "2", "-W", "20", "-o",
+                      "json", "-t", "/ota/device/+/" + k_pk + "/dev11"},
+                     {.env = e, .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<json> got;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("topic")) {
+      got.push_back(j);
+    }
+  }
+  ASSERT_EQ(got.size(), 2U) << r.out;
+  EXPECT_EQ(got[0]["topic"], "/ota/device/inform/" + k_pk + "/dev11");
+  EXPECT_EQ(json::parse(got[0]["payload"].get<std::string>())["params"]["version"], "1.0.0");
+  EXPECT_EQ(got[1]["topic"], "/ota/device/progress/" + k_pk + "/dev11");
+  EXPECT_EQ(json::parse(got[1]["payload"].get<std::string>())["params"]["step"], "30");
 }
 
 } // namespace
