@@ -187,6 +187,7 @@ constexpr std::array k_commands{
     Command{"event", add_event_command, false},
     Command{"thing", add_thing_command, false},
     Command{"ntp", add_ntp_command, false},
+    Command{"shell", add_shell_command, false},
     Command{"cloud", add_cloud_command, false},
     Command{"burn", add_burn_command, false},
     Command{"ports", add_ports_command, false},

@@ -30,6 +30,7 @@ void add_prop_command(CLI::App& parent, Context& ctx);
 void add_event_command(CLI::App& parent, Context& ctx);
 void add_thing_command(CLI::App& parent, Context& ctx);
 void add_ntp_command(CLI::App& parent, Context& ctx);
+void add_shell_command(CLI::App& parent, Context& ctx);
 
 // Nested verbs implemented in their own files (called by their parent command).
 void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);

@@ -1,0 +1,501 @@
+// The commands typed inside `aliot shell` (help text: k_help below).
+#include "commands/device_session.hpp"
+#include "commands/shell_state.hpp"
+
+#include <aliot/encoding.hpp>
+#include <aliot/openapi_client.hpp>
+#include <aliot/rrpc.hpp>
+#include <aliot/time.hpp>
+#include <aliot/topic.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace aliot::cli {
+
+namespace {
+
+constexpr const char* k_help =
+    "device (as the logged-in device):\n"
+    "  sub TOPIC [-q 0|1]            subscribe (relative topics are under /PK/DN/)\n"
+    "  unsub TOPIC                   unsubscribe\n"
+    "  pub TOPIC MESSAGE [-q 0|1]    publish; or pub TOPIC -f FILE\n"
+    "  rrpc [--echo | --reply TEXT]  answer RRPC: by typing each reply (the prompt counts the\n"
+    "                                8 s down), echoing the request, or a fixed TEXT\n"
+    "  rrpc off                      stop answering\n"
+    "  subs                          what is subscribed\n"
+    "  status                        connected, since, keep-alive, messages in/out\n"
+    "  reconnect                     log in again (subscriptions kept)\n"
+    "cloud (with an AccessKey):\n"
+    "  cloud pub TOPIC MESSAGE [-q 0|1]   the cloud sends to the device (OpenAPI Pub)\n"
+    "  rrpc call MESSAGE [--timeout DURATION]  the cloud asks the device (OpenAPI RRpc)\n"
+    "other:\n"
+    "  sleep DURATION                keep receiving for DURATION (scripts)\n"
+    "  help, exit (or Ctrl-D)\n";
+
+const std::vector<std::string> k_commands = {"sub",  "unsub",  "pub",       "rrpc",
+                                             "subs", "status", "reconnect", "help",
+                                             "exit", "cloud",  "sleep",     "quit"};
+
+// Words of a line as a POSIX shell splits them: blanks separate, '...' and "..." quote,
+// backslash escapes (outside single quotes).
+Result<std::vector<std::string>> split_words(std::string_view line) {
+  std::vector<std::string> words;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote == '\'') {
+      if (c == '\'') {
+        quote = 0;
+      } else {
+        cur.push_back(c);
+      }
+    } else if (c == '\\' && i + 1 < line.size()) {
+      cur.push_back(line[++i]);
+      in_word = true;
+    } else if (quote == '"') {
+      if (c == '"') {
+        quote = 0;
+      } else {
+        cur.push_back(c);
+      }
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      if (in_word) {
+        words.push_back(std::move(cur));
+        cur.clear();
+        in_word = false;
+      }
+    } else {
+      cur.push_back(c);
+      in_word = true;
+    }
+  }
+  if (quote != 0) {
+    return Error(Errc::usage, std::string("unterminated ") + quote + " quote");
+  }
+  if (in_word) {
+    words.push_back(std::move(cur));
+  }
+  return words;
+}
+
+// A command's words after its name: positional arguments and the few options it takes.
+struct Args {
+  std::vector<std::string> pos;
+  std::optional<std::string> qos;
+  std::optional<std::string> file;
+  std::optional<std::string> reply;
+  std::optional<std::string> timeout;
+  bool echo = false;
+};
+
+Result<Args>
+parse_args(const std::string& cmd, const std::vector<std::string>& w, std::size_t from) {
+  Args a;
+  for (std::size_t i = from; i < w.size(); ++i) {
+    const std::string& s = w[i];
+    auto value = [&](std::optional<std::string>& out) -> Result<void> {
+      if (i + 1 >= w.size()) {
+        return Error(Errc::usage, cmd + ": " + s + " needs a value");
+      }
+      out = w[++i];
+      return ok();
+    };
+    if (s == "-q" || s == "--qos") {
+      ALIOT_TRY(value(a.qos));
+    } else if (s == "-f" || s == "--file") {
+      ALIOT_TRY(value(a.file));
+    } else if (s == "--reply") {
+      ALIOT_TRY(value(a.reply));
+    } else if (s == "--timeout") {
+      ALIOT_TRY(value(a.timeout));
+    } else if (s == "--echo") {
+      a.echo = true;
+    } else if (s.size() > 1 && s[0] == '-' && s != "-") {
+      return Error(Errc::usage, cmd + ": unknown option " + s, "type `help`");
+    } else {
+      a.pos.push_back(s);
+    }
+  }
+  return a;
+}
+
+Result<int> qos_of(const Args& a) {
+  if (!a.qos || *a.qos == "0") {
+    return 0;
+  }
+  if (*a.qos == "1") {
+    return 1;
+  }
+  if (*a.qos == "2") {
+    return Error(Errc::usage, "QoS 2 is not supported: the platform has QoS 0 and 1 only");
+  }
+  return Error(Errc::usage, "QoS '" + *a.qos + "' is not valid: use 0 or 1");
+}
+
+Result<void> need(const std::string& cmd, const Args& a, std::size_t n, const char* usage) {
+  if (a.pos.size() != n) {
+    return Error(Errc::usage, cmd + ": expected " + usage);
+  }
+  return ok();
+}
+
+Result<std::string> payload_of(const std::string& cmd, const Args& a, std::size_t at) {
+  if (a.file && a.pos.size() == at) {
+    std::ifstream in(*a.file, std::ios::binary);
+    if (!in) {
+      return Error(Errc::io, cmd + ": cannot read " + *a.file);
+    }
+    std::string data;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      data.append(buf, static_cast<std::size_t>(in.gcount()));
+      if (data.size() > topic::k_max_payload) {
+        return Error(Errc::usage, cmd + ": " + *a.file + " is over the platform's 256 KB");
+      }
+    }
+    return data;
+  }
+  if (a.file || a.pos.size() != at + 1) {
+    return Error(Errc::usage, cmd + ": give the message, or -f FILE");
+  }
+  if (a.pos[at].size() > topic::k_max_payload) {
+    return Error(Errc::usage, cmd + ": the message is over the platform's 256 KB");
+  }
+  return a.pos[at];
+}
+
+std::string local_time(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+Result<std::string> device_topic(ShellState& st, const std::string& t, topic::Use use) {
+  std::string full = topic::expand(t, st.pk, st.dn);
+  ALIOT_TRY(topic::validate(full, use, st.pk, st.dn));
+  st.topics.insert(t);
+  return full;
+}
+
+Result<ApiSetup> api_setup(ShellState& st) {
+  ApiFlags f = st.api;
+  f.region = st.device.region;
+  f.instance = st.device.instance;
+  f.ca_file = st.device.ca_file;
+  f.insecure = st.device.insecure;
+  auto r = resolve_api(f, st.ctx);
+  if (!r && r.error().code() == Errc::config) {
+    return Error(Errc::config, "the cloud side needs an AccessKey: " + r.error().message(),
+                 "start the shell with --access-key-id and ALIOT_ACCESS_KEY_SECRET (or a "
+                 "profile's access_key_id/access_key_secret)");
+  }
+  return r;
+}
+
+// Starts `action` on a thread; `finish` turns its body into output once it is done.
+Result<void> start_cloud(ShellState& st,
+                         ApiSetup setup,
+                         std::string action,
+                         openapi::Params params,
+                         std::function<Result<void>(const Result<std::string>&)> finish) {
+  auto task = std::make_unique<CloudTask>();
+  task->finish = std::move(finish);
+  CloudTask* t = task.get();
+  Logger log = st.ctx.out.logger();
+  task->thread = std::thread([t, setup = std::move(setup), action = std::move(action),
+                              params = std::move(params), log]() mutable {
+    openapi::Client client(setup.config, setup.http, log);
+    t->result = client.call(action, params);
+    t->done = true;
+  });
+  st.task = std::move(task);
+  return ok();
+}
+
+Result<void> cmd_cloud_pub(ShellState& st, const Args& a) {
+  if (a.pos.empty()) {
+    return Error(Errc::usage, "cloud pub: expected TOPIC MESSAGE (or TOPIC -f FILE)");
+  }
+  ALIOT_TRY_ASSIGN(const int qos, qos_of(a));
+  const std::string full = topic::expand(a.pos[0], st.pk, st.dn);
+  ALIOT_TRY(topic::validate_shape(full, topic::Use::publish));
+  st.topics.insert(a.pos[0]);
+  ALIOT_TRY_ASSIGN(auto payload, payload_of("cloud pub", a, 1));
+  ALIOT_TRY_ASSIGN(auto setup, api_setup(st));
+  openapi::PubRequest r{st.pk, full, payload, qos};
+  mqtt::Message shown{full, payload, qos, false};
+  return start_cloud(st, std::move(setup), "Pub", openapi::pub_params(r),
+                     [&st, shown](const Result<std::string>& body) -> Result<void> {
+                       if (!body) {
+                         return body.error();
+                       }
+                       ALIOT_TRY_ASSIGN(auto res, openapi::parse_pub(*body));
+                       show_message(st, "↓ cloud→", shown);
+                       st.ctx.out.info("cloud pub: MessageId " + res.message_id);
+                       return ok();
+                     });
+}
+
+Result<void> cmd_rrpc_call(ShellState& st, const Args& a) {
+  ALIOT_TRY_ASSIGN(auto payload, payload_of("rrpc call", a, 0));
+  openapi::RrpcRequest r;
+  r.product_key = st.pk;
+  r.device_name = st.dn;
+  r.payload = payload;
+  if (a.timeout) {
+    ALIOT_TRY_ASSIGN(auto d, parse_duration(*a.timeout, "--timeout"));
+    ALIOT_TRY(check_duration(d, "--timeout", std::chrono::seconds(1), std::chrono::seconds(8),
+                             "the platform's RRpc API waits 1s to 8s for the device"));
+    r.timeout_ms = static_cast<int>(d.value.count());
+  }
+  ALIOT_TRY_ASSIGN(auto setup, api_setup(st));
+  setup.http.timeout_ms = r.timeout_ms + 15000;
+  show_message(st, "↓ cloud→", mqtt::Message{"RRpc " + st.pk + "/" + st.dn, payload, 0, false});
+  return start_cloud(st, std::move(setup), "RRpc", openapi::rrpc_params(r),
+                     [&st](const Result<std::string>& body) -> Result<void> {
+                       if (!body) {
+                         return body.error();
+                       }
+                       ALIOT_TRY_ASSIGN(auto res, openapi::parse_rrpc(*body));
+                       if (res.rrpc_code == "SUCCESS") {
+                         show_message(
+                             st, "↑ device→",
+                             mqtt::Message{"RRpc reply " + res.message_id, res.payload, 0, false});
+                         return ok();
+                       }
+                       return Error(res.rrpc_code == "TIMEOUT" ? Errc::timeout : Errc::remote,
+                                    "rrpc call: RrpcCode " + res.rrpc_code);
+                     });
+}
+
+Result<void> cmd_rrpc(ShellState& st, const Args& a) {
+  if (!a.pos.empty() && a.pos[0] == "off") {
+    ALIOT_TRY(st.console.set_rrpc(false, st.deadline()));
+    st.rrpc = RrpcMode::off;
+    st.to_answer.clear();
+    st.print("rrpc: not answering\n");
+    return ok();
+  }
+  ALIOT_TRY(need("rrpc", a, 0, "rrpc [--echo | --reply TEXT | off]"));
+  if (a.echo && a.reply) {
+    return Error(Errc::usage, "rrpc: give --echo or --reply TEXT, not both");
+  }
+  RrpcMode mode = a.echo ? RrpcMode::echo : (a.reply ? RrpcMode::reply : RrpcMode::ask);
+  if (!a.echo && !a.reply && st.rrpc != RrpcMode::off) {
+    mode = RrpcMode::off; // a bare `rrpc` toggles
+  }
+  ALIOT_TRY(st.console.set_rrpc(mode != RrpcMode::off, st.deadline()));
+  st.rrpc = mode;
+  st.rrpc_reply = a.reply.value_or("");
+  const char* what = mode == RrpcMode::off    ? "not answering"
+                     : mode == RrpcMode::ask  ? "answering: type the reply to each request"
+                     : mode == RrpcMode::echo ? "answering with each request's payload"
+                                              : "answering with the --reply text";
+  st.print(std::string("rrpc: ") + what + "\n");
+  return ok();
+}
+
+Result<void> cmd_status(ShellState& st) {
+  const auto s = st.console.status();
+  std::ostringstream o;
+  if (st.ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["connected"] = s.connected;
+    j["since"] = utc_iso8601(s.since, true);
+    j["host"] = s.host;
+    j["port"] = s.port;
+    j["keepalive"] = s.keepalive;
+    j["messages_in"] = s.messages_in;
+    j["messages_out"] = s.messages_out;
+    j["connects"] = s.connects;
+    st.print(j.dump() + "\n");
+    return ok();
+  }
+  o << "connected:    " << (s.connected ? "yes" : "no") << "\n"
+    << "since:        " << local_time(s.since) << "\n"
+    << "broker:       " << s.host << ":" << s.port << "\n"
+    << "keep-alive:   " << s.keepalive << " s\n"
+    << "messages in:  " << s.messages_in << "\n"
+    << "messages out: " << s.messages_out << "\n";
+  st.print(o.str());
+  return ok();
+}
+
+Result<void> dispatch(ShellState& st, const std::vector<std::string>& w) {
+  const std::string& cmd = w[0];
+  if (cmd == "cloud" || (cmd == "rrpc" && w.size() > 1 && w[1] == "call")) {
+    const std::string name = cmd == "cloud" ? "cloud " + (w.size() > 1 ? w[1] : "") : "rrpc call";
+    ALIOT_TRY_ASSIGN(auto a, parse_args(name, w, 2));
+    if (name == "rrpc call") {
+      return cmd_rrpc_call(st, a);
+    }
+    if (name == "cloud pub") {
+      return cmd_cloud_pub(st, a);
+    }
+    return Error(Errc::usage, "unknown command: " + name,
+                 "the cloud side has `cloud pub` and `rrpc call`");
+  }
+  ALIOT_TRY_ASSIGN(auto a, parse_args(cmd, w, 1));
+  if (cmd == "sub") {
+    ALIOT_TRY(need(cmd, a, 1, "sub TOPIC [-q 0|1]"));
+    ALIOT_TRY_ASSIGN(const int qos, qos_of(a));
+    ALIOT_TRY_ASSIGN(auto full, device_topic(st, a.pos[0], topic::Use::subscribe));
+    ALIOT_TRY(st.console.subscribe(full, qos, st.deadline()));
+    st.ctx.out.info("subscribed to " + full);
+    return ok();
+  }
+  if (cmd == "unsub") {
+    ALIOT_TRY(need(cmd, a, 1, "unsub TOPIC"));
+    const std::string full = topic::expand(a.pos[0], st.pk, st.dn);
+    return st.console.unsubscribe(full, st.deadline());
+  }
+  if (cmd == "pub") {
+    if (a.pos.empty()) {
+      return Error(Errc::usage, "pub: expected TOPIC MESSAGE (or TOPIC -f FILE)");
+    }
+    ALIOT_TRY_ASSIGN(const int qos, qos_of(a));
+    ALIOT_TRY_ASSIGN(auto full, device_topic(st, a.pos[0], topic::Use::publish));
+    ALIOT_TRY_ASSIGN(auto payload, payload_of(cmd, a, 1));
+    ALIOT_TRY(st.console.publish(full, payload, qos, st.deadline()));
+    show_message(st, "↑ device→", mqtt::Message{full, payload, qos, false});
+    return ok();
+  }
+  if (cmd == "rrpc") {
+    return cmd_rrpc(st, a);
+  }
+  if (cmd == "subs") {
+    ALIOT_TRY(need(cmd, a, 0, "subs"));
+    std::string out;
+    for (const auto& [f, q] : st.console.subscriptions()) {
+      out += f + " (QoS " + std::to_string(q) + ")\n";
+    }
+    st.print(out);
+    return ok();
+  }
+  if (cmd == "status") {
+    return cmd_status(st);
+  }
+  if (cmd == "reconnect") {
+    ALIOT_TRY(st.console.reconnect(st.deadline()));
+    st.print("reconnected to " + st.console.status().host + "\n");
+    return ok();
+  }
+  if (cmd == "sleep") {
+    ALIOT_TRY(need(cmd, a, 1, "sleep DURATION"));
+    ALIOT_TRY_ASSIGN(auto d, parse_duration(a.pos[0], "sleep"));
+    ALIOT_TRY(check_duration(d, "sleep", std::chrono::milliseconds(0), std::chrono::hours(24)));
+    st.sleeping = mqtt::after(d.value);
+    return ok();
+  }
+  if (cmd == "help") {
+    st.print(k_help);
+    return ok();
+  }
+  if (cmd == "exit" || cmd == "quit") {
+    st.quit = true;
+    return ok();
+  }
+  return Error(Errc::usage, "unknown command: " + cmd, "type `help`");
+}
+
+} // namespace
+
+Result<void> run_shell_line(ShellState& st, const std::string& line) {
+  ALIOT_TRY_ASSIGN(auto words, split_words(line));
+  if (words.empty() || words[0][0] == '#') {
+    return ok();
+  }
+  return dispatch(st, words);
+}
+
+void show_message(ShellState& st, std::string_view dir, const mqtt::Message& m) {
+  // One place for the look of a message (the shared TTY rendering replaces this body).
+  if (st.ctx.out.json()) {
+    nlohmann::ordered_json j;
+    j["ts"] = rfc3339_now();
+    j["direction"] = dir.substr(0, dir.find(' ')) == "↑" ? "up" : "down";
+    j["topic"] = m.topic;
+    j["qos"] = m.qos;
+    put_payload(j, m.payload);
+    st.print(j.dump() + "\n");
+    return;
+  }
+  const auto now = std::chrono::system_clock::now();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms.count()));
+  const std::string t = local_time(now).substr(11) + frac;
+  st.print(t + " " + std::string(dir) + " q" + std::to_string(m.qos) + " " + enc::printable(m.topic)
+           + " " + enc::printable(m.payload) + "\n");
+}
+
+void on_incoming(ShellState& st, mqtt::Incoming in) {
+  show_message(st, in.rrpc ? "↓ rrpc" : "↓", in.message);
+  if (!in.rrpc || st.rrpc == RrpcMode::off) {
+    return;
+  }
+  if (st.rrpc == RrpcMode::ask) {
+    st.to_answer.push_back(std::move(in));
+    return;
+  }
+  const std::string answer = st.rrpc == RrpcMode::echo ? in.message.payload : st.rrpc_reply;
+  if (auto r = st.console.answer(in, answer, st.deadline()); !r) {
+    st.print_error(r.error());
+    return;
+  }
+  show_message(st, "↑ rrpc", mqtt::Message{in.rrpc->reply_topic, answer, 0, false});
+}
+
+std::vector<std::string> shell_completions(const ShellState& st, std::string_view line, int start) {
+  if (line.substr(0, static_cast<std::size_t>(start)).find_first_not_of(" \t")
+      == std::string_view::npos) {
+    return k_commands;
+  }
+  const std::string_view first = line.substr(0, line.find(' '));
+  if (first == "cloud") {
+    if (line.substr(0, static_cast<std::size_t>(start)).find_first_not_of(" \t", 5)
+        == std::string_view::npos) {
+      return {"pub"};
+    }
+  }
+  if (first == "rrpc") {
+    return {"call", "off", "--echo", "--reply"};
+  }
+  std::vector<std::string> out(st.topics.begin(), st.topics.end());
+  for (const char* t : {"user/get", "user/update", "user/"}) {
+    if (!st.topics.count(t)) {
+      out.emplace_back(t);
+    }
+  }
+  if (first == "unsub") {
+    for (const auto& [f, q] : st.console.subscriptions()) {
+      out.push_back(f);
+    }
+  }
+  return out;
+}
+
+Result<void> reap_task(ShellState& st) {
+  if (!st.task || !st.task->done) {
+    return ok();
+  }
+  st.task->thread.join();
+  auto task = std::move(st.task);
+  return task->finish(task->result);
+}
+
+} // namespace aliot::cli
