@@ -17,7 +17,13 @@ void add_flags(CLI::App& cmd, Flags& flags, Context& ctx, bool verbose_topic) {
                              "Print each message as mosquitto_sub -F FORMAT does: %t topic, %p "
                              "payload, %q QoS, %r retained, %l length, %m message id, %I ISO "
                              "8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n")
-                  ->type_name("FORMAT");
+                  ->type_name("FORMAT")
+                  ->check(
+                      [](const std::string& f) {
+                        const auto e = format_error(f);
+                        return e.empty() ? e : e + " (mosquitto_sub -F letters: see the man page)";
+                      },
+                      "FORMAT");
   fmt->excludes(pretty);
   fmt->excludes(raw);
   if (verbose_topic) {

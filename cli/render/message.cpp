@@ -797,6 +797,59 @@ std::string Renderer::render(const Message& m) const {
   return {};
 }
 
+std::string format_error(std::string_view f) {
+  const std::size_t len = f.size();
+  const std::string incomplete = "incomplete format specifier at the end";
+  auto shown = [](char c) {
+    return enc::printable(std::string_view(&c, 1));
+  };
+  for (std::size_t i = 0; i < len; ++i) {
+    if (f[i] == '%') {
+      if (i == len - 1) {
+        return incomplete;
+      }
+      if (f[i + 1] == '0' || f[i + 1] == '-') {
+        if (++i == len - 1) {
+          return incomplete;
+        }
+      }
+      while (f[i + 1] >= '0' && f[i + 1] <= '9') {
+        if (++i == len - 1) {
+          return incomplete;
+        }
+      }
+      if (f[i + 1] == '.') {
+        if (++i == len - 1) {
+          return incomplete;
+        }
+        while (f[i + 1] >= '0' && f[i + 1] <= '9') {
+          if (++i == len - 1) {
+            return incomplete;
+          }
+        }
+      }
+      if (std::string_view("%ACDEFIlmPpqRSrtjJUxX").find(f[i + 1]) == std::string_view::npos) {
+        return "invalid format specifier '%" + shown(f[i + 1]) + "'";
+      }
+      ++i;
+    } else if (f[i] == '@') {
+      if (i == len - 1) {
+        return incomplete;
+      }
+      ++i;
+    } else if (f[i] == '\\') {
+      if (i == len - 1) {
+        return "incomplete escape at the end";
+      }
+      if (std::string_view("\\0aenrtv").find(f[i + 1]) == std::string_view::npos) {
+        return "invalid escape '\\" + shown(f[i + 1]) + "'";
+      }
+      ++i;
+    }
+  }
+  return {};
+}
+
 std::string abbreviate_topic(std::string_view topic, std::string_view pk, std::string_view dn) {
   if (pk.empty() || dn.empty()) {
     return std::string(topic);

@@ -67,6 +67,10 @@ private:
   Options m_options;
 };
 
+// Why mosquitto_sub would refuse this -F string ("invalid format specifier '%Z'", an incomplete
+// one, an unknown escape), or empty when it is valid.
+std::string format_error(std::string_view format);
+
 // The topic as pretty mode shows it: the device part of pk/dn's topics as "…".
 std::string abbreviate_topic(std::string_view topic, std::string_view pk, std::string_view dn);
 

@@ -195,8 +195,19 @@ TEST_F(Render, FormatLetters) {
   EXPECT_EQ(f("[%5l][%-5l][%05l][%8t][%-8t|][%.3t][%6.2t]", msg("topic", "abc")),
             "[    3][3    ][00003][   topic][topic   |][top][    to]\n");
   EXPECT_EQ(f("[%6p][%-6p][%2p]", msg("t", "abc")), "[   abc][abc   ][ab]\n");
-  // An unknown letter, a dangling % or \ print nothing.
+  // An unknown letter, a dangling % or \ print nothing (and are refused by format_error).
   EXPECT_EQ(f("a%Zb%", m), "ab\n");
+}
+
+TEST_F(Render, FormatErrorsAreMosquittoSubs) {
+  EXPECT_EQ(format_error("%t %p %-10.3t %05l %% @H \\n\\0 %j %J %U %I %x %X %A %P"), "");
+  EXPECT_NE(format_error("%Z").find("'%Z'"), std::string::npos);
+  EXPECT_NE(format_error("abc%").find("incomplete"), std::string::npos);
+  EXPECT_NE(format_error("%-").find("incomplete"), std::string::npos);
+  EXPECT_NE(format_error("%10").find("incomplete"), std::string::npos);
+  EXPECT_NE(format_error("x@").find("incomplete"), std::string::npos);
+  EXPECT_NE(format_error("\\q").find("'\\q'"), std::string::npos);
+  EXPECT_NE(format_error("\\").find("incomplete"), std::string::npos);
 }
 
 TEST_F(Render, FormatJWarnsOnAPayloadThatIsNotJson) {
