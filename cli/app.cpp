@@ -382,6 +382,7 @@ int run(CLI::App& root, int argc, const char* const* argv, Context& ctx) {
   }
 
   o.format = ctx.globals.output == "json" ? Format::json : Format::text;
+  ctx.globals.output_given = root.get_option("--output")->count() > 0;
   o.verbosity = ctx.globals.verbose;
   o.quiet = ctx.globals.quiet;
   o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()

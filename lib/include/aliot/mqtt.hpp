@@ -59,6 +59,7 @@ struct Message {
   std::string payload; // raw bytes
   int qos = 0;
   bool retain = false;
+  int mid = 0; // the PUBLISH packet id (QoS 1); 0 for QoS 0
 };
 
 // Connection state changes, for "reconnected" reports on stderr.

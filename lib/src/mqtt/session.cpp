@@ -207,6 +207,7 @@ struct Session::Impl {
     }
     m.qos = msg->qos;
     m.retain = msg->retain;
+    m.mid = msg->mid;
     s.log.trace(
         fmt::format("PUBLISH received on {} ({} bytes, QoS {})", m.topic, m.payload.size(), m.qos));
     s.queue.push_back(std::move(m));
