@@ -5,6 +5,7 @@
 #include "commands/device_session.hpp"
 #include "commands/shell_line.hpp"
 #include "commands/shell_state.hpp"
+#include "render/flags.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@ namespace {
 struct ShellOptions {
   DeviceFlags device;
   ApiFlags api;
+  render::Flags render;
   Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
@@ -84,7 +86,8 @@ Result<void> run_shell(Context& ctx, const ShellOptions& o) {
   ALIOT_TRY(
       check_duration(o.timeout, "--timeout", std::chrono::milliseconds(1), std::chrono::hours(1)));
   ALIOT_TRY_ASSIGN(auto dc, resolve_device(o.device, ctx));
-  ShellState st(ctx, dc.identity.product_key, dc.identity.device_name);
+  ShellState st(ctx, dc.identity.product_key, dc.identity.device_name,
+                render::make(ctx, o.render, dc.identity.product_key, dc.identity.device_name));
   st.timeout = o.timeout.value;
   st.device = o.device;
   st.api = o.api;
@@ -176,7 +179,7 @@ Result<void> run_shell(Context& ctx, const ShellOptions& o) {
         if (auto r = st.console.answer(req, line, st.deadline()); !r) {
           failed(r.error());
         } else {
-          show_message(st, "↑ rrpc", mqtt::Message{req.rrpc->reply_topic, line, 0, false});
+          show_message(st, Way::up, req.rrpc->reply_topic, line, 0, "rrpc reply");
         }
         continue;
       }
@@ -252,6 +255,7 @@ void add_shell_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("--access-key-secret-file", opts->api.access_key_secret_file,
                   "File holding the AccessKey secret (- = stdin); else ALIOT_ACCESS_KEY_SECRET")
       ->type_name("FILE");
+  render::add_flags(*cmd, opts->render, ctx);
   add_duration_option(*cmd, "--timeout", opts->timeout,
                       "How long to wait for CONNACK, SUBACK and PUBACK (default 10s)");
   ctx.docs.attach(

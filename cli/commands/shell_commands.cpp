@@ -236,14 +236,13 @@ Result<void> cmd_cloud_pub(ShellState& st, const Args& a) {
   ALIOT_TRY_ASSIGN(auto payload, payload_of("cloud pub", a, 1));
   ALIOT_TRY_ASSIGN(auto setup, api_setup(st));
   openapi::PubRequest r{st.pk, full, payload, qos};
-  mqtt::Message shown{full, payload, qos, false};
   return start_cloud(st, std::move(setup), "Pub", openapi::pub_params(r),
-                     [&st, shown](const Result<std::string>& body) -> Result<void> {
+                     [&st, full, payload, qos](const Result<std::string>& body) -> Result<void> {
                        if (!body) {
                          return body.error();
                        }
                        ALIOT_TRY_ASSIGN(auto res, openapi::parse_pub(*body));
-                       show_message(st, "↓ cloud→", shown);
+                       show_message(st, Way::down, full, payload, qos, "cloud pub");
                        st.ctx.out.info("cloud pub: MessageId " + res.message_id);
                        return ok();
                      });
@@ -263,7 +262,8 @@ Result<void> cmd_rrpc_call(ShellState& st, const Args& a) {
   }
   ALIOT_TRY_ASSIGN(auto setup, api_setup(st));
   setup.http.timeout_ms = r.timeout_ms + 15000;
-  show_message(st, "↓ cloud→", mqtt::Message{"RRpc " + st.pk + "/" + st.dn, payload, 0, false});
+  show_message(st, Way::down, "/sys/" + st.pk + "/" + st.dn + "/rrpc/request/…", payload, 0,
+               "rrpc call");
   return start_cloud(st, std::move(setup), "RRpc", openapi::rrpc_params(r),
                      [&st](const Result<std::string>& body) -> Result<void> {
                        if (!body) {
@@ -271,9 +271,10 @@ Result<void> cmd_rrpc_call(ShellState& st, const Args& a) {
                        }
                        ALIOT_TRY_ASSIGN(auto res, openapi::parse_rrpc(*body));
                        if (res.rrpc_code == "SUCCESS") {
-                         show_message(
-                             st, "↑ device→",
-                             mqtt::Message{"RRpc reply " + res.message_id, res.payload, 0, false});
+                         show_message(st, Way::up,
+                                      "/sys/" + st.pk + "/" + st.dn + "/rrpc/response/"
+                                          + res.message_id,
+                                      res.payload, 0, "rrpc reply from the device");
                          return ok();
                        }
                        return Error(res.rrpc_code == "TIMEOUT" ? Errc::timeout : Errc::remote,
@@ -370,7 +371,7 @@ Result<void> dispatch(ShellState& st, const std::vector<std::string>& w) {
     ALIOT_TRY_ASSIGN(auto full, device_topic(st, a.pos[0], topic::Use::publish));
     ALIOT_TRY_ASSIGN(auto payload, payload_of(cmd, a, 1));
     ALIOT_TRY(st.console.publish(full, payload, qos, st.deadline()));
-    show_message(st, "↑ device→", mqtt::Message{full, payload, qos, false});
+    show_message(st, Way::up, full, payload, qos, "pub");
     return ok();
   }
   if (cmd == "rrpc") {
@@ -421,30 +422,30 @@ Result<void> run_shell_line(ShellState& st, const std::string& line) {
   return dispatch(st, words);
 }
 
-void show_message(ShellState& st, std::string_view dir, const mqtt::Message& m) {
-  // One place for the look of a message (the shared TTY rendering replaces this body).
-  if (st.ctx.out.json()) {
-    nlohmann::ordered_json j;
-    j["ts"] = rfc3339_now();
-    j["direction"] = dir.substr(0, dir.find(' ')) == "↑" ? "up" : "down";
-    j["topic"] = m.topic;
-    j["qos"] = m.qos;
-    put_payload(j, m.payload);
-    st.print(j.dump() + "\n");
-    return;
+void show_message(ShellState& st,
+                  Way way,
+                  const std::string& topic,
+                  const std::string& payload,
+                  int qos,
+                  std::string note) {
+  const bool outgoing = way == Way::up || note == "cloud pub" || note == "rrpc call";
+  if (outgoing && note != "rrpc reply from the device"
+      && st.renderer.options().mode != render::Mode::pretty) {
+    return; // a script's output is what arrived, as sub's: its own sends are not echoed
   }
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms.count()));
-  const std::string t = local_time(now).substr(11) + frac;
-  st.print(t + " " + std::string(dir) + " q" + std::to_string(m.qos) + " " + enc::printable(m.topic)
-           + " " + enc::printable(m.payload) + "\n");
+  render::Message rm;
+  rm.topic = topic;
+  rm.payload = payload;
+  rm.qos = qos;
+  rm.direction =
+      way == Way::up ? render::Direction::device_to_cloud : render::Direction::cloud_to_device;
+  rm.note = std::move(note);
+  st.print(st.renderer.render(rm));
 }
 
 void on_incoming(ShellState& st, mqtt::Incoming in) {
-  show_message(st, in.rrpc ? "↓ rrpc" : "↓", in.message);
+  show_message(st, Way::down, in.message.topic, in.message.payload, in.message.qos,
+               in.rrpc ? "rrpc request " + in.rrpc->id : "");
   if (!in.rrpc || st.rrpc == RrpcMode::off) {
     return;
   }
@@ -457,7 +458,7 @@ void on_incoming(ShellState& st, mqtt::Incoming in) {
     st.print_error(r.error());
     return;
   }
-  show_message(st, "↑ rrpc", mqtt::Message{in.rrpc->reply_topic, answer, 0, false});
+  show_message(st, Way::up, in.rrpc->reply_topic, answer, 0, "rrpc reply");
 }
 
 std::vector<std::string> shell_completions(const ShellState& st, std::string_view line, int start) {

@@ -5,6 +5,7 @@
 #include "commands/cloud_common.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "render/message.hpp"
 
 #include <aliot/mqtt/console.hpp>
 
@@ -41,6 +42,7 @@ enum class RrpcMode { off, ask, echo, reply };
 struct ShellState {
   Context& ctx;
   mqtt::Console console;
+  render::Renderer renderer; // how a message looks (the mode sub would choose)
   std::string pk;
   std::string dn;
   std::chrono::milliseconds timeout{10000};
@@ -58,9 +60,10 @@ struct ShellState {
   // Prints an error the same way (stderr, `aliot: error: ...`).
   std::function<void(const Error&)> print_error;
 
-  ShellState(Context& c, std::string product_key, std::string device_name)
+  ShellState(Context& c, std::string product_key, std::string device_name, render::Renderer r)
       : ctx(c)
       , console(product_key, device_name, c.out.logger())
+      , renderer(std::move(r))
       , pk(std::move(product_key))
       , dn(std::move(device_name)) {}
 
@@ -70,9 +73,15 @@ struct ShellState {
 
 // Runs one line typed at the prompt (or read from a script); an error is the command's.
 Result<void> run_shell_line(ShellState& st, const std::string& line);
-// Prints a message that arrived (or went out) through the shared rendering: `dir` is "↓" for
-// what came to the device, "↑" for what the device sent.
-void show_message(ShellState& st, std::string_view dir, const mqtt::Message& m);
+// Which way a message went: down to the device (↓), up from it (↑).
+enum class Way { down, up };
+// Prints a message through the shared renderer; `note` says what it was ("pub", "rrpc reply").
+void show_message(ShellState& st,
+                  Way way,
+                  const std::string& topic,
+                  const std::string& payload,
+                  int qos,
+                  std::string note = {});
 // Handles a message that arrived: printed, and an RRPC request answered per the mode.
 void on_incoming(ShellState& st, mqtt::Incoming in);
 // What the completion offers for the word at `start` of `line`.
