@@ -5,7 +5,7 @@
 # The subcommands of a command path ('' is aliot itself).
 _aliot_commands() {
   case "$1" in
-  '') REPLY='sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate help completion' ;;
+  '') REPLY='sign config connect pub sub register rrpc prop event thing ntp shell cloud burn ports pool journal emulate help completion' ;;
   'config') REPLY='show' ;;
   'rrpc') REPLY='call serve' ;;
   'prop') REPLY='post batch-post get-desired delete-desired' ;;
@@ -29,7 +29,7 @@ _aliot_options() {
   'config show') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
   'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout --topic-classes' ;;
-  'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
+  'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --pretty --raw --format -F --verbose-topic --timeout' ;;
   'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --show-secrets --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --wait -W --timeout' ;;
@@ -40,8 +40,9 @@ _aliot_options() {
   'event post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --wait -W --timeout' ;;
   'ntp') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --timeout' ;;
+  'shell') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --access-key-id --access-key-secret-file --pretty --raw --format -F --verbose-topic --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --verbose-topic --no-reconnect --dry-run --timestamp' ;;
+  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --pretty --raw --format -F --verbose-topic --no-reconnect --dry-run --timestamp' ;;
   'cloud prop set') REPLY='--params --file -f --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud prop get') REPLY='--history --start --end --limit --asc --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud invoke') REPLY='--args --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
@@ -194,6 +195,9 @@ _aliot_value() {
   'sub|--count'|'sub|-C') REPLY='text' ;;
   'sub|--wait'|'sub|-W') REPLY='text' ;;
   'sub|--until') REPLY='text' ;;
+  'sub|--pretty') REPLY='none' ;;
+  'sub|--raw') REPLY='none' ;;
+  'sub|--format'|'sub|-F') REPLY='text' ;;
   'sub|--verbose-topic') REPLY='none' ;;
   'sub|--timeout') REPLY='text' ;;
   'register|--product-key'|'register|-k') REPLY='text' ;;
@@ -422,6 +426,32 @@ _aliot_value() {
   'ntp|--keepalive') REPLY='text' ;;
   'ntp|--clean-session') REPLY='text' ;;
   'ntp|--timeout') REPLY='text' ;;
+  'shell|--product-key'|'shell|-k') REPLY='text' ;;
+  'shell|--device-name'|'shell|-d') REPLY='text' ;;
+  'shell|--device-secret') REPLY='text' ;;
+  'shell|--device-secret-file') REPLY='file' ;;
+  'shell|--device-token') REPLY='text' ;;
+  'shell|--triplet') REPLY='file' ;;
+  'shell|--client-id') REPLY='text' ;;
+  'shell|--region') REPLY='text' ;;
+  'shell|--instance') REPLY='text' ;;
+  'shell|--host') REPLY='text' ;;
+  'shell|--port') REPLY='text' ;;
+  'shell|--tcp') REPLY='none' ;;
+  'shell|--ca-file') REPLY='file' ;;
+  'shell|--insecure') REPLY='none' ;;
+  'shell|--sign-method') REPLY='choice:hmacsha256 hmacsha1 hmacmd5' ;;
+  'shell|--timestamp') REPLY='text' ;;
+  'shell|--no-timestamp') REPLY='none' ;;
+  'shell|--keepalive') REPLY='text' ;;
+  'shell|--clean-session') REPLY='text' ;;
+  'shell|--access-key-id') REPLY='text' ;;
+  'shell|--access-key-secret-file') REPLY='text' ;;
+  'shell|--pretty') REPLY='none' ;;
+  'shell|--raw') REPLY='none' ;;
+  'shell|--format'|'shell|-F') REPLY='text' ;;
+  'shell|--verbose-topic') REPLY='none' ;;
+  'shell|--timeout') REPLY='text' ;;
   'cloud pub|--topic'|'cloud pub|-t') REPLY='text' ;;
   'cloud pub|--qos'|'cloud pub|-q') REPLY='text' ;;
   'cloud pub|--product-key'|'cloud pub|-k') REPLY='text' ;;
@@ -456,6 +486,9 @@ _aliot_value() {
   'cloud sub|--wait'|'cloud sub|-W') REPLY='text' ;;
   'cloud sub|--until') REPLY='text' ;;
   'cloud sub|--from-now') REPLY='none' ;;
+  'cloud sub|--pretty') REPLY='none' ;;
+  'cloud sub|--raw') REPLY='none' ;;
+  'cloud sub|--format'|'cloud sub|-F') REPLY='text' ;;
   'cloud sub|--verbose-topic') REPLY='none' ;;
   'cloud sub|--no-reconnect') REPLY='none' ;;
   'cloud sub|--dry-run') REPLY='none' ;;
@@ -631,7 +664,7 @@ _aliot_positional() {
   'pool import') REPLY='file' ;;
   'journal check') REPLY='file' ;;
   'emulate cloud add-thing-model') REPLY='file' ;;
-  'help') REPLY='choice:sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate' ;;
+  'help') REPLY='choice:sign config connect pub sub register rrpc prop event thing ntp shell cloud burn ports pool journal emulate' ;;
   'completion') REPLY='choice:bash zsh fish' ;;
   *) REPLY=none ;;
   esac
