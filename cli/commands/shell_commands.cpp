@@ -1,9 +1,8 @@
 // The commands typed inside `aliot shell` (help text: k_help below).
 #include "commands/device_session.hpp"
+#include "commands/shell_args.hpp"
 #include "commands/shell_state.hpp"
 
-#include <aliot/encoding.hpp>
-#include <aliot/openapi_client.hpp>
 #include <aliot/rrpc.hpp>
 #include <aliot/time.hpp>
 #include <aliot/topic.hpp>
@@ -11,8 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace aliot::cli {
@@ -41,139 +38,6 @@ const std::vector<std::string> k_commands = {"sub",  "unsub",  "pub",       "rrp
                                              "subs", "status", "reconnect", "help",
                                              "exit", "cloud",  "sleep",     "quit"};
 
-// Words of a line as a POSIX shell splits them: blanks separate, '...' and "..." quote,
-// backslash escapes (outside single quotes).
-Result<std::vector<std::string>> split_words(std::string_view line) {
-  std::vector<std::string> words;
-  std::string cur;
-  bool in_word = false;
-  char quote = 0;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quote == '\'') {
-      if (c == '\'') {
-        quote = 0;
-      } else {
-        cur.push_back(c);
-      }
-    } else if (c == '\\' && i + 1 < line.size()) {
-      cur.push_back(line[++i]);
-      in_word = true;
-    } else if (quote == '"') {
-      if (c == '"') {
-        quote = 0;
-      } else {
-        cur.push_back(c);
-      }
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\r') {
-      if (in_word) {
-        words.push_back(std::move(cur));
-        cur.clear();
-        in_word = false;
-      }
-    } else {
-      cur.push_back(c);
-      in_word = true;
-    }
-  }
-  if (quote != 0) {
-    return Error(Errc::usage, std::string("unterminated ") + quote + " quote");
-  }
-  if (in_word) {
-    words.push_back(std::move(cur));
-  }
-  return words;
-}
-
-// A command's words after its name: positional arguments and the few options it takes.
-struct Args {
-  std::vector<std::string> pos;
-  std::optional<std::string> qos;
-  std::optional<std::string> file;
-  std::optional<std::string> reply;
-  std::optional<std::string> timeout;
-  bool echo = false;
-};
-
-Result<Args>
-parse_args(const std::string& cmd, const std::vector<std::string>& w, std::size_t from) {
-  Args a;
-  for (std::size_t i = from; i < w.size(); ++i) {
-    const std::string& s = w[i];
-    auto value = [&](std::optional<std::string>& out) -> Result<void> {
-      if (i + 1 >= w.size()) {
-        return Error(Errc::usage, cmd + ": " + s + " needs a value");
-      }
-      out = w[++i];
-      return ok();
-    };
-    if (s == "-q" || s == "--qos") {
-      ALIOT_TRY(value(a.qos));
-    } else if (s == "-f" || s == "--file") {
-      ALIOT_TRY(value(a.file));
-    } else if (s == "--reply") {
-      ALIOT_TRY(value(a.reply));
-    } else if (s == "--timeout") {
-      ALIOT_TRY(value(a.timeout));
-    } else if (s == "--echo") {
-      a.echo = true;
-    } else if (s.size() > 1 && s[0] == '-' && s != "-") {
-      return Error(Errc::usage, cmd + ": unknown option " + s, "type `help`");
-    } else {
-      a.pos.push_back(s);
-    }
-  }
-  return a;
-}
-
-Result<int> qos_of(const Args& a) {
-  if (!a.qos || *a.qos == "0") {
-    return 0;
-  }
-  if (*a.qos == "1") {
-    return 1;
-  }
-  if (*a.qos == "2") {
-    return Error(Errc::usage, "QoS 2 is not supported: the platform has QoS 0 and 1 only");
-  }
-  return Error(Errc::usage, "QoS '" + *a.qos + "' is not valid: use 0 or 1");
-}
-
-Result<void> need(const std::string& cmd, const Args& a, std::size_t n, const char* usage) {
-  if (a.pos.size() != n) {
-    return Error(Errc::usage, cmd + ": expected " + usage);
-  }
-  return ok();
-}
-
-Result<std::string> payload_of(const std::string& cmd, const Args& a, std::size_t at) {
-  if (a.file && a.pos.size() == at) {
-    std::ifstream in(*a.file, std::ios::binary);
-    if (!in) {
-      return Error(Errc::io, cmd + ": cannot read " + *a.file);
-    }
-    std::string data;
-    char buf[65536];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-      data.append(buf, static_cast<std::size_t>(in.gcount()));
-      if (data.size() > topic::k_max_payload) {
-        return Error(Errc::usage, cmd + ": " + *a.file + " is over the platform's 256 KB");
-      }
-    }
-    return data;
-  }
-  if (a.file || a.pos.size() != at + 1) {
-    return Error(Errc::usage, cmd + ": give the message, or -f FILE");
-  }
-  if (a.pos[at].size() > topic::k_max_payload) {
-    return Error(Errc::usage, cmd + ": the message is over the platform's 256 KB");
-  }
-  return a.pos[at];
-}
-
 std::string local_time(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -188,98 +52,6 @@ Result<std::string> device_topic(ShellState& st, const std::string& t, topic::Us
   ALIOT_TRY(topic::validate(full, use, st.pk, st.dn));
   st.topics.insert(t);
   return full;
-}
-
-Result<ApiSetup> api_setup(ShellState& st) {
-  ApiFlags f = st.api;
-  f.region = st.device.region;
-  f.instance = st.device.instance;
-  f.ca_file = st.device.ca_file;
-  f.insecure = st.device.insecure;
-  auto r = resolve_api(f, st.ctx);
-  if (!r && r.error().code() == Errc::config) {
-    return Error(Errc::config, "the cloud side needs an AccessKey: " + r.error().message(),
-                 "start the shell with --access-key-id and ALIOT_ACCESS_KEY_SECRET (or a "
-                 "profile's access_key_id/access_key_secret)");
-  }
-  return r;
-}
-
-// Starts `action` on a thread; `finish` turns its body into output once it is done.
-Result<void> start_cloud(ShellState& st,
-                         ApiSetup setup,
-                         std::string action,
-                         openapi::Params params,
-                         std::function<Result<void>(const Result<std::string>&)> finish) {
-  auto task = std::make_unique<CloudTask>();
-  task->finish = std::move(finish);
-  CloudTask* t = task.get();
-  Logger log = st.ctx.out.logger();
-  task->thread = std::thread([t, setup = std::move(setup), action = std::move(action),
-                              params = std::move(params), log]() mutable {
-    openapi::Client client(setup.config, setup.http, log);
-    t->result = client.call(action, params);
-    t->done = true;
-  });
-  st.task = std::move(task);
-  return ok();
-}
-
-Result<void> cmd_cloud_pub(ShellState& st, const Args& a) {
-  if (a.pos.empty()) {
-    return Error(Errc::usage, "cloud pub: expected TOPIC MESSAGE (or TOPIC -f FILE)");
-  }
-  ALIOT_TRY_ASSIGN(const int qos, qos_of(a));
-  const std::string full = topic::expand(a.pos[0], st.pk, st.dn);
-  ALIOT_TRY(topic::validate_shape(full, topic::Use::publish));
-  st.topics.insert(a.pos[0]);
-  ALIOT_TRY_ASSIGN(auto payload, payload_of("cloud pub", a, 1));
-  ALIOT_TRY_ASSIGN(auto setup, api_setup(st));
-  openapi::PubRequest r{st.pk, full, payload, qos};
-  return start_cloud(st, std::move(setup), "Pub", openapi::pub_params(r),
-                     [&st, full, payload, qos](const Result<std::string>& body) -> Result<void> {
-                       if (!body) {
-                         return body.error();
-                       }
-                       ALIOT_TRY_ASSIGN(auto res, openapi::parse_pub(*body));
-                       show_message(st, Way::down, full, payload, qos, "cloud pub");
-                       st.ctx.out.info("cloud pub: MessageId " + res.message_id);
-                       return ok();
-                     });
-}
-
-Result<void> cmd_rrpc_call(ShellState& st, const Args& a) {
-  ALIOT_TRY_ASSIGN(auto payload, payload_of("rrpc call", a, 0));
-  openapi::RrpcRequest r;
-  r.product_key = st.pk;
-  r.device_name = st.dn;
-  r.payload = payload;
-  if (a.timeout) {
-    ALIOT_TRY_ASSIGN(auto d, parse_duration(*a.timeout, "--timeout"));
-    ALIOT_TRY(check_duration(d, "--timeout", std::chrono::seconds(1), std::chrono::seconds(8),
-                             "the platform's RRpc API waits 1s to 8s for the device"));
-    r.timeout_ms = static_cast<int>(d.value.count());
-  }
-  ALIOT_TRY_ASSIGN(auto setup, api_setup(st));
-  setup.http.timeout_ms = r.timeout_ms + 15000;
-  show_message(st, Way::down, "/sys/" + st.pk + "/" + st.dn + "/rrpc/request/…", payload, 0,
-               "rrpc call");
-  return start_cloud(st, std::move(setup), "RRpc", openapi::rrpc_params(r),
-                     [&st](const Result<std::string>& body) -> Result<void> {
-                       if (!body) {
-                         return body.error();
-                       }
-                       ALIOT_TRY_ASSIGN(auto res, openapi::parse_rrpc(*body));
-                       if (res.rrpc_code == "SUCCESS") {
-                         show_message(st, Way::up,
-                                      "/sys/" + st.pk + "/" + st.dn + "/rrpc/response/"
-                                          + res.message_id,
-                                      res.payload, 0, "rrpc reply from the device");
-                         return ok();
-                       }
-                       return Error(res.rrpc_code == "TIMEOUT" ? Errc::timeout : Errc::remote,
-                                    "rrpc call: RrpcCode " + res.rrpc_code);
-                     });
 }
 
 Result<void> cmd_rrpc(ShellState& st, const Args& a) {
@@ -488,15 +260,6 @@ std::vector<std::string> shell_completions(const ShellState& st, std::string_vie
     }
   }
   return out;
-}
-
-Result<void> reap_task(ShellState& st) {
-  if (!st.task || !st.task->done) {
-    return ok();
-  }
-  st.task->thread.join();
-  auto task = std::move(st.task);
-  return task->finish(task->result);
 }
 
 } // namespace aliot::cli

@@ -86,6 +86,11 @@ void show_message(ShellState& st,
 void on_incoming(ShellState& st, mqtt::Incoming in);
 // What the completion offers for the word at `start` of `line`.
 std::vector<std::string> shell_completions(const ShellState& st, std::string_view line, int start);
+struct Args;
+// `cloud pub TOPIC MESSAGE [-q]` and `rrpc call MESSAGE [--timeout]` (shell_cloud.cpp): started on
+// a thread; reap_task() prints the outcome.
+Result<void> cmd_cloud_pub(ShellState& st, const Args& a);
+Result<void> cmd_rrpc_call(ShellState& st, const Args& a);
 // Finishes the cloud call once its thread is done; the finish's error, if any.
 Result<void> reap_task(ShellState& st);
 
