@@ -188,6 +188,7 @@ constexpr std::array k_commands{
     Command{"thing", add_thing_command, false},
     Command{"ntp", add_ntp_command, false},
     Command{"ota", add_ota_command, false},
+    Command{"shell", add_shell_command, false},
     Command{"cloud", add_cloud_command, false},
     Command{"burn", add_burn_command, false},
     Command{"ports", add_ports_command, false},
@@ -383,6 +384,7 @@ int run(CLI::App& root, int argc, const char* const* argv, Context& ctx) {
   }
 
   o.format = ctx.globals.output == "json" ? Format::json : Format::text;
+  ctx.globals.output_given = root.get_option("--output")->count() > 0;
   o.verbosity = ctx.globals.verbose;
   o.quiet = ctx.globals.quiet;
   o.color = !ctx.globals.no_color && ctx.env.find("NO_COLOR") == ctx.env.end()

@@ -18,6 +18,7 @@ namespace aliot::cli {
 
 struct GlobalOptions {
   std::string output = "text";
+  bool output_given = false; // -o given (-o text: mosquitto_sub's bytes even on a terminal)
   int verbose = 0;
   bool quiet = false;
   bool no_color = false;

@@ -61,10 +61,11 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends: computed by dpkg-shlibdeps from the libraries the binaries link, and libcurl, which
-# aliot loads with dlopen() when a command speaks HTTPS (dpkg-shlibdeps does not see it).
-# CURLOPT_PROTOCOLS_STR is libcurl 7.85.
+# aliot loads with dlopen() when a command speaks HTTPS (dpkg-shlibdeps does not see it), and
+# libedit, which `aliot shell` loads the same way at a terminal. CURLOPT_PROTOCOLS_STR is
+# libcurl 7.85.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.85.0)")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.85.0), libedit2")
 # libaliot's shlibs entry, and the ldconfig trigger Debian wants of a package that ships a shared
 # library in the linker's path (CPack also adds postinst/postrm scripts that call ldconfig).
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)

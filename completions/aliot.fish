@@ -5,7 +5,7 @@
 function __aliot_subcommands --description 'The subcommands of a command path'
     switch "$argv[1]"
         case 'aliot'
-            printf '%s\n' sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate help completion
+            printf '%s\n' sign config connect pub sub register rrpc prop event thing ntp shell cloud burn ports pool journal emulate help completion
         case 'aliot config'
             printf '%s\n' show
         case 'aliot rrpc'
@@ -27,7 +27,7 @@ function __aliot_subcommands --description 'The subcommands of a command path'
         case 'aliot emulate'
             printf '%s\n' cloud switch
         case 'aliot emulate cloud'
-            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model add-firmware
+            printf '%s\n' add-product add-device add-access-key add-topic add-consumer-group add-thing-model
     end
 end
 
@@ -42,7 +42,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --args --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --end --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --limit --link --low-water --message --module --mqtt-port --mqtts-port --name --name-template --names --nonce --operator --out --output --params --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --start --state --state-dir --station --station-role --timeout --timestamp --topic --topic-classes --triplet --type --units --until --version --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --args --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --end --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --limit --link --low-water --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --params --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --start --state --state-dir --station --station-role --timeout --timestamp --topic --topic-classes --triplet --type --units --until --via --wait -C -F -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -90,6 +90,7 @@ complete -c aliot -n '__aliot_at \'aliot\'' -a 'prop' -d 'Report the device\'s t
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'event' -d 'Report the device\'s thing-model events'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'thing' -d 'Be a thing-model device that answers the cloud'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'ntp' -d 'Ask the platform for the time: clock offset and round trip'
+complete -c aliot -n '__aliot_at \'aliot\'' -a 'shell' -d 'Keep a device session open at a prompt'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'cloud' -d 'Act as the backend: send messages to devices'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'burn' -d 'Burn a triplet into the switch on a serial port and verify it'
 complete -c aliot -n '__aliot_at \'aliot\'' -a 'ports' -d 'List the serial ports of this machine'
@@ -216,7 +217,10 @@ complete -c aliot -n '__aliot_in \'aliot sub\'' -s q -l qos -x -a '0 1' -d 'Subs
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s C -l count -x -d 'Stop after N messages'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s W -l wait -x -d 'Stop after DURATION (30s, 2m; a bare number is seconds); exit 6 if nothing arrived (or fewer than -C, or no payload matched --until)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'
-complete -c aliot -n '__aliot_in \'aliot sub\'' -l verbose-topic -d 'Print the topic before each payload'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -s F -l format -x -d 'Print each message as mosquitto_sub -F FORMAT does: %t topic, %p payload, %q QoS, %r retained, %l length, %m message id, %I ISO 8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -l verbose-topic -d 'Print the topic before each payload (mosquitto_sub -v)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l timeout -x -d 'How long to wait for CONNACK and SUBACK (default 10s)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -s k -l product-key -x -d 'ProductKey of the product'
 complete -c aliot -n '__aliot_in \'aliot register\'' -s d -l device-name -x -d 'DeviceName to register (repeatable)'
@@ -452,6 +456,32 @@ complete -c aliot -n '__aliot_in \'aliot ntp\'' -l no-timestamp -d 'Sign and sen
 complete -c aliot -n '__aliot_in \'aliot ntp\'' -l keepalive -x -d 'MQTT keepalive in seconds, 30-1200 (default 300)'
 complete -c aliot -n '__aliot_in \'aliot ntp\'' -l clean-session -x -d 'MQTT clean session (default true)'
 complete -c aliot -n '__aliot_in \'aliot ntp\'' -l timeout -x -d 'Seconds to wait for CONNACK, SUBACK and the response (default 10)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -s k -l product-key -x -d 'ProductKey of the device'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -s d -l device-name -x -d 'DeviceName of the device'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l device-secret -x -d 'DeviceSecret given inline (visible to other users; prefer a file or the environment)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l device-secret-file -r -F -d 'Read the DeviceSecret from a file (\'-\' for standard input)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l device-token -x -d 'DeviceToken from registration without pre-registration (use with --client-id)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l triplet -r -F -d 'The console\'s device JSON {ProductKey, DeviceName, DeviceSecret} (\'-\' for standard input)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l client-id -x -d 'Custom client id (default: ${pk}.${dn})'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l region -x -d 'Region id (default cn-shanghai)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l instance -x -d 'IotInstanceId of a new public or Enterprise instance'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l host -x -d 'MQTT host (overrides region and instance)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l port -x -d 'MQTT port (default 1883)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l tcp -d 'Plain MQTT without TLS (securemode=3)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l ca-file -r -F -d 'Trust this CA bundle instead of the system store (also ALIOT_CA_FILE)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l insecure -d 'Do not verify the server certificate (testing only)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l sign-method -x -a 'hmacsha256 hmacsha1 hmacmd5' -d 'Signature method (default hmacsha256)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l timestamp -x -d 'Timestamp in milliseconds to sign (default: now)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l no-timestamp -d 'Sign and send no timestamp'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l keepalive -x -d 'MQTT keepalive in seconds, 30-1200 (default 300)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l clean-session -x -d 'MQTT clean session (default true)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l access-key-id -x -d 'AccessKey id for the cloud side (cloud pub, rrpc call)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l access-key-secret-file -x -d 'File holding the AccessKey secret (- = stdin); else ALIOT_ACCESS_KEY_SECRET'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -s F -l format -x -d 'Print each message as mosquitto_sub -F FORMAT does: %t topic, %p payload, %q QoS, %r retained, %l length, %m message id, %I ISO 8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l verbose-topic -d 'Print the topic before each payload (mosquitto_sub -v)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l timeout -x -d 'How long to wait for CONNACK, SUBACK and PUBACK (default 10s)'
 complete -c aliot -n '__aliot_at \'aliot cloud\'' -a 'pub' -d 'Send a message to a device topic from the cloud (OpenAPI Pub)'
 complete -c aliot -n '__aliot_at \'aliot cloud\'' -a 'sub' -d 'Receive the product\'s device messages as the backend (AMQP server-side subscription)'
 complete -c aliot -n '__aliot_at \'aliot cloud\'' -a 'prop' -d 'Set and read a device\'s thing-model properties'
@@ -492,7 +522,10 @@ complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s C -l count -x -d 'Stop 
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s W -l wait -x -d 'Stop with exit 6 if not all expected messages arrived within DURATION (30s, 2m; a bare number is seconds)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l from-now -d 'Skip the group\'s backlog: consume without printing or counting every message the platform generated before this command started'
-complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l verbose-topic -d 'Print the topic before each payload'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s F -l format -x -d 'Print each message as mosquitto_sub -F FORMAT does: %t topic, %p payload, %q QoS, %r retained, %l length, %m message id, %I ISO 8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l verbose-topic -d 'Print the topic before each payload (mosquitto_sub -v)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l no-reconnect -d 'Exit 5 when the connection is lost'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l dry-run -d 'Print the SASL user name and password and exit'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l timestamp -x -d 'Timestamp to sign with --dry-run, in milliseconds (default: now)'
@@ -631,7 +664,6 @@ complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-access-key' -d
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-topic' -d 'Add a custom topic category to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-consumer-group' -d 'Add an AMQP consumer group to a product'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-thing-model' -d 'Give a product its thing model (TSL JSON) to check against'
-complete -c aliot -n '__aliot_at \'aliot emulate cloud\'' -a 'add-firmware' -d 'Add a firmware package for OTA upgrade jobs'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-product\'' -l dynamic-registration -x -a 'on off' -d 'Whether one-type-one-secret registration is on (default on)'
@@ -655,13 +687,6 @@ complete -c aliot -n '__aliot_in \'aliot emulate cloud add-consumer-group\'' -l 
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
 complete -c aliot -n '__aliot_in \'aliot emulate cloud add-thing-model\'' -s k -l product-key -x -d 'ProductKey'
 complete -c aliot -n '__aliot_at \'aliot emulate cloud add-thing-model\'' -F
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l dir -x -a '(__fish_complete_directories)' -d 'The emulator\'s state directory (registry, certificates); required'
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -s k -l product-key -x -d 'ProductKey of the package\'s product'
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l version -x -d 'The version the package upgrades to'
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l file -r -F -d 'The firmware file (at most 256 MiB)'
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l module -x -d 'The OTA module it upgrades (default: the whole device)'
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l sign-method -x -d 'MD5 (default) or SHA256'
-complete -c aliot -n '__aliot_in \'aliot emulate cloud add-firmware\'' -l name -x -d 'The package\'s FirmwareName (default PK-VERSION)'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l link -r -F -d 'Create the pty and a symlink to it at PATH'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l dialect -x -a 'alsw1 smartliving' -d 'Firmware to simulate: alsw1 or smartliving'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state -r -F -d 'Keep the unit\'s identity and flash (A/B slots, lock) in FILE across restarts'
@@ -675,5 +700,5 @@ complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l cmd-ms -x -d 'Time
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l units -r -F -d 'A fixture fed unit after unit: one {"seed":N[,"mac":MAC][,"faults":PLAN]} a line'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l state-dir -x -a '(__fish_complete_directories)' -d 'With --units: keep each unit\'s flash in DIR/<MAC>.json'
 complete -c aliot -n '__aliot_in \'aliot emulate switch\'' -l replug-ms -x -d 'Time the link is away when a unit is unplugged or swapped (default 300)'
-complete -c aliot -n '__aliot_at \'aliot help\'' -a 'sign config connect pub sub register rrpc prop event thing ntp cloud burn ports pool journal emulate'
+complete -c aliot -n '__aliot_at \'aliot help\'' -a 'sign config connect pub sub register rrpc prop event thing ntp shell cloud burn ports pool journal emulate'
 complete -c aliot -n '__aliot_at \'aliot completion\'' -a 'bash zsh fish'

@@ -12,6 +12,7 @@ packages=(
   socat groff-base man-db bash-completion zsh fish python3 clang-format
   clang libclang-rt-14-dev
   libpq-dev
+  libedit-dev
   hyperfine
   postgresql
 )

@@ -6,6 +6,7 @@
 #include "commands/device_session.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "render/flags.hpp"
 #include "stream_limits.hpp"
 
 #include <aliot/amqp.hpp>
@@ -13,8 +14,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -39,31 +38,17 @@ struct CloudSubOptions {
   std::optional<Duration> wait;
   std::optional<std::string> until;
   bool from_now = false;
-  bool verbose_topic = false;
+  render::Flags render;
   bool no_reconnect = false;
   bool dry_run = false;
   std::optional<std::string> timestamp;
 };
 
-std::string default_client_id() {
-  char host[64] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
-    std::snprintf(host, sizeof host, "aliot");
-  }
-  std::string id = std::string(host).substr(0, 40) + "-" + std::to_string(::getpid());
-  for (char& c : id) {
-    if (c == '|' || c == ',' || c == '=' || c == ' ') {
-      c = '_';
-    }
-  }
-  return id;
-}
-
 Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   const auto start = amqp::Clock::now();
-  const auto start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+  const auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
   if (o.idle_timeout_s < 30 || o.idle_timeout_s > 300) {
     return Error(Errc::usage, "--idle-timeout must be 30-300 seconds (the platform's range)");
   }
@@ -87,19 +72,15 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   auto& p = co.params;
   p.access_key_id = std::move(key.id);
   p.consumer_group = o.consumer_group;
-  p.client_id = o.client_id.value_or(default_client_id());
+  p.client_id = o.client_id.value_or(amqp::default_client_id());
   p.instance_id = settings.text("instance");
   p.method = method;
   co.access_key_secret = std::move(key.secret);
   ALIOT_TRY(amqp::validate_params(p));
 
   if (o.dry_run) {
-    p.timestamp =
-        o.timestamp.value_or(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count()));
-    ALIOT_TRY_ASSIGN(const auto signed_in, amqp::credentials(p, co.access_key_secret));
-    const auto& c = signed_in;
+    p.timestamp = o.timestamp.value_or(std::to_string(start_ms));
+    ALIOT_TRY_ASSIGN(const auto c, amqp::credentials(p, co.access_key_secret));
     if (ctx.out.json()) {
       nlohmann::ordered_json j;
       j["username"] = c.username;
@@ -124,6 +105,9 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
   co.ca_file = settings.text("ca_file").value_or("");
   co.idle_timeout_s = o.idle_timeout_s;
   co.count = o.count;
+  if (o.from_now) {
+    co.skip_generated_before = start_ms; // the group's backlog: consumed, never printed
+  }
   if (o.wait) {
     co.deadline = start + o.wait->value;
   }
@@ -158,16 +142,9 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
                    "group of its own, not one a backend reads");
   }
 
+  const auto renderer = render::make(ctx, o.render);
   long printed = 0;
   auto handler = [&](const amqp::Message& m) -> Result<amqp::Step> {
-    if (o.from_now && m.generate_time && *m.generate_time < start_unix_ms) {
-      // The group's backlog: generated before this command started. Consumed (accepted), so it
-      // is not offered again, but neither printed nor counted.
-      ctx.out.info("skipped a message on " + m.topic + " generated "
-                   + std::to_string(start_unix_ms - *m.generate_time)
-                   + " ms before the start (--from-now)");
-      return amqp::Step::skip;
-    }
     bool wanted = o.filters.empty();
     for (const auto& f : o.filters) {
       wanted = wanted || topic::matches(f, m.topic);
@@ -176,7 +153,7 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
       ctx.out.info("released a message on " + m.topic + " (-t does not match it) to the group");
       return amqp::Step::release; // never accepted: the group's other consumers get it
     }
-    if (ctx.out.json()) {
+    if (ctx.out.json() && !o.render.format) {
       nlohmann::ordered_json j;
       j["ts"] = rfc3339_now();
       j["topic"] = m.topic;
@@ -187,10 +164,13 @@ Result<void> run_cloud_sub(Context& ctx, const CloudSubOptions& o) {
         j["delivery_count"] = m.delivery_count;
       }
       ctx.out.line(j.dump());
-    } else if (o.verbose_topic) {
-      ctx.out.raw(m.topic + " " + m.payload + "\n");
     } else {
-      ctx.out.raw(m.payload + "\n");
+      render::Message rm;
+      rm.topic = m.topic;
+      rm.payload = m.payload;
+      rm.direction = render::Direction::device_to_cloud;
+      rm.note = m.delivery_count > 0 ? "redelivered" : "";
+      ctx.out.raw(renderer.render(rm));
     }
     if (std::ferror(stdout) != 0) {
       return Error(Errc::io, "cannot write to standard output"); // not accepted: redelivered
@@ -259,7 +239,7 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
   cmd->add_flag("--from-now", opts->from_now,
                 "Skip the group's backlog: consume without printing or counting every message "
                 "the platform generated before this command started");
-  cmd->add_flag("--verbose-topic", opts->verbose_topic, "Print the topic before each payload");
+  render::add_flags(*cmd, opts->render, ctx);
   cmd->add_flag("--no-reconnect", opts->no_reconnect, "Exit 5 when the connection is lost");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the SASL user name and password and exit");
   cmd->add_option("--timestamp", opts->timestamp,

@@ -32,6 +32,7 @@ void add_thing_command(CLI::App& parent, Context& ctx);
 void add_ntp_command(CLI::App& parent, Context& ctx);
 void add_bench_command(CLI::App& parent, Context& ctx);
 void add_ota_command(CLI::App& parent, Context& ctx);
+void add_shell_command(CLI::App& parent, Context& ctx);
 
 // Nested verbs implemented in their own files (called by their parent command).
 void add_emulate_cloud_command(CLI::App& emulate, Context& ctx);

@@ -3,6 +3,7 @@
 #include "commands/device_session.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "render/flags.hpp"
 #include "stream_limits.hpp"
 
 #include <aliot/mqtt.hpp>
@@ -24,7 +25,7 @@ struct SubOptions {
   std::optional<long> count;
   std::optional<Duration> wait;
   std::optional<std::string> until;
-  bool verbose_topic = false;
+  render::Flags render;
   Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
@@ -75,6 +76,8 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
     return e;
   };
 
+  const auto renderer =
+      render::make(ctx, o.render, dc.identity.product_key, dc.identity.device_name);
   auto s = device_session(ctx);
   long received = 0;
   bool matched = false;
@@ -106,19 +109,14 @@ Result<void> run_sub(Context& ctx, const SubOptions& o) {
       return;
     }
     ++received;
-    bool written = true;
-    if (ctx.out.json()) {
-      nlohmann::ordered_json j;
-      j["ts"] = rfc3339_now();
-      j["topic"] = m.topic;
-      j["qos"] = m.qos;
-      put_payload(j, m.payload);
-      written = ctx.out.line(j.dump());
-    } else if (o.verbose_topic) {
-      written = ctx.out.raw(m.topic + " " + m.payload + "\n");
-    } else {
-      written = ctx.out.raw(m.payload + "\n");
-    }
+    render::Message rm;
+    rm.topic = m.topic;
+    rm.payload = m.payload;
+    rm.qos = m.qos;
+    rm.retained = m.retain;
+    rm.mid = m.mid;
+    rm.direction = render::Direction::cloud_to_device;
+    const bool written = ctx.out.raw(renderer.render(rm));
     if (!written) {
       reader_gone = true;
       return;
@@ -200,7 +198,7 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
                       "nothing arrived (or fewer than -C, or no payload matched --until)");
   cmd->add_option("--until", opts->until, "Stop (exit 0) at the first payload matching REGEX")
       ->type_name("REGEX");
-  cmd->add_flag("--verbose-topic", opts->verbose_topic, "Print the topic before each payload");
+  render::add_flags(*cmd, opts->render, ctx);
   add_duration_option(*cmd, "--timeout", opts->timeout,
                       "How long to wait for CONNACK and SUBACK (default 10s)");
   ctx.docs.attach(

@@ -44,7 +44,7 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-mul
   ok "file name $(basename "$deb")" || fail "file name $(basename "$deb") is not aliot_${version}_${arch}.deb"
 [[ $(field Package) == aliot ]] || fail "Package: $(field Package)"
 depends=$(field Depends)
-for lib in libc6 libstdc++6 libmosquitto1 libssl3 libcurl4 libsqlite3-0 libqpid-proton-cpp12; do
+for lib in libc6 libstdc++6 libmosquitto1 libssl3 libcurl4 libsqlite3-0 libqpid-proton-cpp12 libedit2; do
   [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] || fail "Depends lacks $lib: $depends"
 done
 [[ $(field Recommends) == *mosquitto* ]] || fail "Recommends lacks mosquitto: $(field Recommends)"

@@ -62,6 +62,10 @@ struct UserName {
 // Errc::auth for anything that is not `id|k=v,...|`.
 Result<UserName> parse_username(std::string_view username);
 
+// A client id for a consumer started without one: this host's name (at most 40 characters) and
+// the process id, with the characters the user name reserves ('|', ',', '=', ' ') as '_'.
+std::string default_client_id();
+
 // Checks client id length and characters, consumer group and instance id (Errc::usage).
 Result<void> validate_params(const CredentialParams& p);
 
@@ -98,6 +102,12 @@ struct ConsumerOptions {
   // messages still wanted, so nothing extra is taken from the group.
   std::optional<long> count;
   std::optional<Clock::time_point> deadline; // Errc::timeout when it passes
+  // A consumer group hands its backlog over first. Messages whose platform generateTime (ms since
+  // the epoch) is before this are accepted (taken from the group) without reaching the handler,
+  // and counted in ConsumeStats::skipped; a message without a generateTime is new. `cloud sub
+  // --from-now` sets it to the start of the command (the cut compares the platform's clock with
+  // this host's).
+  std::optional<std::int64_t> skip_generated_before;
   // Reconnect with backoff (1 s doubling to 30 s) after a lost connection; a first connection
   // that fails is always reported (Errc::network).
   bool reconnect = true;

@@ -59,6 +59,7 @@ struct Message {
   std::string payload; // raw bytes
   int qos = 0;
   bool retain = false;
+  int mid = 0; // the PUBLISH packet id (QoS 1); 0 for QoS 0
 };
 
 // Connection state changes, for "reconnected" reports on stderr.
@@ -117,6 +118,18 @@ public:
   // and subscribed again after a reconnect. Returns the granted QoS per filter.
   Result<std::vector<int>>
   subscribe(const std::vector<std::string>& filters, int qos, Deadline deadline);
+
+  // UNSUBSCRIBE each filter and wait for its UNSUBACK; the filter is no longer subscribed again
+  // after a reconnect.
+  Result<void> unsubscribe(const std::vector<std::string>& filters, Deadline deadline);
+  // The filters subscribed (and subscribed again after a reconnect), in order.
+  const std::vector<std::string>& filters() const;
+  // Closes the connection (if any), logs in again with the parameters of connect() and
+  // subscribes the filters again; errors as connect() and subscribe().
+  Result<void> reconnect(Deadline deadline);
+  // The next queued incoming message without waiting, for a caller that runs the loop itself
+  // with step_with().
+  std::optional<Message> take_message();
 
   // Queues a PUBLISH and returns its message id without waiting.
   Result<int> publish_async(std::string_view topic, std::string_view payload, int qos);

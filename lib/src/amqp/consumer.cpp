@@ -14,6 +14,7 @@
 #include <aliot/amqp.hpp>
 #include <aliot/config.hpp>
 #include <aliot/crypto.hpp>
+#include <aliot/encoding.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -223,6 +224,19 @@ public:
     if (m_sh.seen.contains(msg.message_id)) {
       ++m_sh.stats.duplicates;
       d.accept();
+      top_up();
+      return;
+    }
+    if (const auto& cut = m_sh.o.skip_generated_before;
+        cut && msg.generate_time && *msg.generate_time < *cut) {
+      // The group's backlog: consumed (accepted), so it is not offered again, but not handled.
+      if (m_sh.o.log) {
+        m_sh.o.log("skipped a message on " + enc::printable(msg.topic) + " generated "
+                   + std::to_string(*cut - *msg.generate_time) + " ms before the start");
+      }
+      m_sh.seen.insert(msg.message_id);
+      d.accept();
+      ++m_sh.stats.skipped;
       top_up();
       return;
     }

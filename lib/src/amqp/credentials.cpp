@@ -3,6 +3,9 @@
 #include <aliot/crypto.hpp>
 #include <aliot/encoding.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 
 namespace aliot::amqp {
@@ -89,6 +92,20 @@ Result<UserName> parse_username(std::string_view u) {
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
   }
   return out;
+}
+
+std::string default_client_id() {
+  char host[64] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::snprintf(host, sizeof host, "aliot");
+  }
+  std::string id = std::string(host).substr(0, 40) + "-" + std::to_string(::getpid());
+  for (char& c : id) {
+    if (c == '|' || c == ',' || c == '=' || c == ' ') {
+      c = '_';
+    }
+  }
+  return id;
 }
 
 Result<void> validate_params(const CredentialParams& p) {

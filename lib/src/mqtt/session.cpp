@@ -153,6 +153,8 @@ struct Session::Impl {
   std::set<int> early_done;   // on_publish before publish() returned the mid
   int sub_mid = -1;
   std::optional<std::vector<int>> sub_granted;
+  int unsub_mid = -1;
+  bool unsub_acked = false;
   std::deque<Message> queue;
   std::vector<std::string> filters; // for resubscribing
   int filter_qos = 0;
@@ -205,6 +207,7 @@ struct Session::Impl {
     }
     m.qos = msg->qos;
     m.retain = msg->retain;
+    m.mid = msg->mid;
     s.log.trace(
         fmt::format("PUBLISH received on {} ({} bytes, QoS {})", m.topic, m.payload.size(), m.qos));
     s.queue.push_back(std::move(m));
@@ -213,6 +216,12 @@ struct Session::Impl {
     auto& s = self(obj);
     if (mid == s.sub_mid) {
       s.sub_granted = std::vector<int>(granted, granted + count);
+    }
+  }
+  static void cb_unsubscribe(mosquitto* /*m*/, void* obj, int mid) {
+    auto& s = self(obj);
+    if (mid == s.unsub_mid) {
+      s.unsub_acked = true;
     }
   }
   static void cb_log(mosquitto* /*m*/, void* obj, int level, const char* text) {
@@ -372,6 +381,7 @@ struct Session::Impl {
     mosquitto_publish_callback_set(mosq, cb_publish);
     mosquitto_message_callback_set(mosq, cb_message);
     mosquitto_subscribe_callback_set(mosq, cb_subscribe);
+    mosquitto_unsubscribe_callback_set(mosq, cb_unsubscribe);
     mosquitto_log_callback_set(mosq, cb_log);
     if (!params.username.empty() || !params.password.empty()) {
       const int rc = mosquitto_username_pw_set(mosq, params.username.c_str(),
@@ -682,6 +692,53 @@ Session::subscribe(const std::vector<std::string>& filters, int qos, Deadline de
     m_impl->filter_qos = qos;
   }
   return r;
+}
+
+Result<void> Session::unsubscribe(const std::vector<std::string>& filters, Deadline deadline) {
+  auto& s = *m_impl;
+  if (s.mosq == nullptr || !s.connected) {
+    return s.lost_error();
+  }
+  for (const auto& f : filters) {
+    s.unsub_acked = false;
+    int mid = 0;
+    const int rc = mosquitto_unsubscribe(s.mosq, &mid, f.c_str());
+    if (rc != MOSQ_ERR_SUCCESS) {
+      return s.mosq_error(rc, "unsubscribing from " + f);
+    }
+    s.unsub_mid = mid;
+    ALIOT_TRY(s.wait_until([&s] { return s.unsub_acked; }, deadline,
+                           [&f] { return "unsubscribing from " + f + ": no UNSUBACK in time"; }));
+    std::erase(s.filters, f);
+  }
+  return ok();
+}
+
+const std::vector<std::string>& Session::filters() const {
+  return m_impl->filters;
+}
+
+Result<void> Session::reconnect(Deadline deadline) {
+  auto& s = *m_impl;
+  if (!s.have_params) {
+    return Error(Errc::internal, "reconnect before connect");
+  }
+  const auto filters = s.filters;
+  ALIOT_TRY(s.connect(deadline));
+  if (!filters.empty()) {
+    ALIOT_TRY(s.subscribe(filters, s.filter_qos, deadline));
+  }
+  return ok();
+}
+
+std::optional<Message> Session::take_message() {
+  auto& s = *m_impl;
+  if (s.queue.empty()) {
+    return std::nullopt;
+  }
+  Message m = std::move(s.queue.front());
+  s.queue.pop_front();
+  return m;
 }
 
 Result<int> Session::publish_async(std::string_view topic, std::string_view payload, int qos) {
