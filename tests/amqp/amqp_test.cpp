@@ -550,8 +550,7 @@ TEST_F(AmqpEmu, CloudSubSaysReadyFirstAndFromNowSkipsTheBacklog) {
   EXPECT_EQ(ready["client_id"], "fresh");
   EXPECT_EQ(ready["from_now"], true);
   // Both backlog messages are taken (and skipped) before the new one is published.
-  ASSERT_TRUE(stderr_has(c, "ms before the start", 2, std::chrono::seconds(20)))
-      << c.err();
+  ASSERT_TRUE(stderr_has(c, "ms before the start", 2, std::chrono::seconds(20))) << c.err();
   publish("after-start");
   ASSERT_EQ(c.wait(std::chrono::seconds(30)), 0) << c.err();
   const auto lines = after_ready(c.out());
