@@ -29,10 +29,10 @@ _aliot_options() {
   'config show') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'connect') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --check-sub --hold --timeout' ;;
   'pub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --message -m --file -f --stdin -s --lines -l --hex --base64 --qos -q --repeat --interval --rate --timeout --topic-classes' ;;
-  'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --verbose-topic --timeout' ;;
+  'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --pretty --raw --format -F --verbose-topic --timeout' ;;
   'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --show-secrets --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --wait -W --timeout' ;;
+  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --pretty --raw --wait -W --timeout' ;;
   'prop post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'prop batch-post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'prop get-desired') REPLY='--qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
@@ -41,7 +41,7 @@ _aliot_options() {
   'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --wait -W --timeout' ;;
   'ntp') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --verbose-topic --no-reconnect --dry-run --timestamp' ;;
+  'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --pretty --raw --format -F --verbose-topic --no-reconnect --dry-run --timestamp' ;;
   'cloud prop set') REPLY='--params --file -f --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud prop get') REPLY='--history --start --end --limit --asc --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud invoke') REPLY='--args --product-key -k --device-name -d --timeout --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
@@ -194,6 +194,9 @@ _aliot_value() {
   'sub|--count'|'sub|-C') REPLY='text' ;;
   'sub|--wait'|'sub|-W') REPLY='text' ;;
   'sub|--until') REPLY='text' ;;
+  'sub|--pretty') REPLY='none' ;;
+  'sub|--raw') REPLY='none' ;;
+  'sub|--format'|'sub|-F') REPLY='text' ;;
   'sub|--verbose-topic') REPLY='none' ;;
   'sub|--timeout') REPLY='text' ;;
   'register|--product-key'|'register|-k') REPLY='text' ;;
@@ -261,6 +264,8 @@ _aliot_value() {
   'rrpc serve|--exec') REPLY='text' ;;
   'rrpc serve|--custom') REPLY='text' ;;
   'rrpc serve|--count'|'rrpc serve|-C') REPLY='text' ;;
+  'rrpc serve|--pretty') REPLY='none' ;;
+  'rrpc serve|--raw') REPLY='none' ;;
   'rrpc serve|--wait'|'rrpc serve|-W') REPLY='text' ;;
   'rrpc serve|--timeout') REPLY='text' ;;
   'prop post|--params') REPLY='text' ;;
@@ -456,6 +461,9 @@ _aliot_value() {
   'cloud sub|--wait'|'cloud sub|-W') REPLY='text' ;;
   'cloud sub|--until') REPLY='text' ;;
   'cloud sub|--from-now') REPLY='none' ;;
+  'cloud sub|--pretty') REPLY='none' ;;
+  'cloud sub|--raw') REPLY='none' ;;
+  'cloud sub|--format'|'cloud sub|-F') REPLY='text' ;;
   'cloud sub|--verbose-topic') REPLY='none' ;;
   'cloud sub|--no-reconnect') REPLY='none' ;;
   'cloud sub|--dry-run') REPLY='none' ;;

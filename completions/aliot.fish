@@ -42,7 +42,7 @@ function __aliot_path --description 'The command path before the cursor'
         end
         switch $t
             case '--*=*'
-            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --args --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --end --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --limit --link --low-water --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --params --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --start --state --state-dir --station --station-role --timeout --timestamp --topic --topic-classes --triplet --type --units --until --via --wait -C -W -d -f -j -k -m -o -q -t
+            case --access --access-key-id --access-key-secret-file --amqp-endpoint --amqp-port --api-port --args --base64 --baud --boot-ms --ca-file --check-sub --clean-session --client-id --cmd-ms --commit-ms --config --consumer-group --count --crc --csv --custom --device-name --device-secret --device-secret-file --device-token --dialect --dir --dynamic-registration --end --exec --faults --file --for --format --head --hex --hold --host --http-method --https-port --idle-timeout --instance --interval --jobs --journal --keepalive --limit --link --low-water --message --mqtt-port --mqtts-port --name-template --names --nonce --operator --out --output --params --pool --port --product-key --product-secret-file --profile --qos --random --rate --region --repeat --replug-ms --reply --securemode --seed --sign-method --since --start --state --state-dir --station --station-role --timeout --timestamp --topic --topic-classes --triplet --type --units --until --via --wait -C -F -W -d -f -j -k -m -o -q -t
                 set skip 1
             case '-*'
             case '*'
@@ -216,7 +216,10 @@ complete -c aliot -n '__aliot_in \'aliot sub\'' -s q -l qos -x -a '0 1' -d 'Subs
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s C -l count -x -d 'Stop after N messages'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -s W -l wait -x -d 'Stop after DURATION (30s, 2m; a bare number is seconds); exit 6 if nothing arrived (or fewer than -C, or no payload matched --until)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'
-complete -c aliot -n '__aliot_in \'aliot sub\'' -l verbose-topic -d 'Print the topic before each payload'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -s F -l format -x -d 'Print each message as mosquitto_sub -F FORMAT does: %t topic, %p payload, %q QoS, %r retained, %l length, %m message id, %I ISO 8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n'
+complete -c aliot -n '__aliot_in \'aliot sub\'' -l verbose-topic -d 'Print the topic before each payload (mosquitto_sub -v)'
 complete -c aliot -n '__aliot_in \'aliot sub\'' -l timeout -x -d 'How long to wait for CONNACK and SUBACK (default 10s)'
 complete -c aliot -n '__aliot_in \'aliot register\'' -s k -l product-key -x -d 'ProductKey of the product'
 complete -c aliot -n '__aliot_in \'aliot register\'' -s d -l device-name -x -d 'DeviceName to register (repeatable)'
@@ -285,6 +288,8 @@ complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l echo -d 'Answer with t
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l exec -x -d 'Run CMD (sh -c) per request: request payload on its stdin, reply from its stdout, ALIOT_RRPC_ID and ALIOT_RRPC_TOPIC in its environment, the secrets\' variables (ALIOT_DEVICE_SECRET, ...) left out'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l custom -x -d 'Also answer custom-topic RRPC for TOPIC (subscribes /ext/rrpc/+TOPIC, announces ext=1; repeatable)'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s C -l count -x -d 'Stop after N requests'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -s W -l wait -x -d 'Stop after DURATION (30s, 2m; a bare number is seconds); exit 6 if no request arrived (or fewer than -C)'
 complete -c aliot -n '__aliot_in \'aliot rrpc serve\'' -l timeout -x -d 'How long to wait for CONNACK, SUBACK and each reply\'s send (default 10s)'
 complete -c aliot -n '__aliot_at \'aliot prop\'' -a 'post' -d 'Post property values and wait for the platform\'s reply'
@@ -492,7 +497,10 @@ complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s C -l count -x -d 'Stop 
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s W -l wait -x -d 'Stop with exit 6 if not all expected messages arrived within DURATION (30s, 2m; a bare number is seconds)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l until -x -d 'Stop (exit 0) at the first payload matching REGEX'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l from-now -d 'Skip the group\'s backlog: consume without printing or counting every message the platform generated before this command started'
-complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l verbose-topic -d 'Print the topic before each payload'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -s F -l format -x -d 'Print each message as mosquitto_sub -F FORMAT does: %t topic, %p payload, %q QoS, %r retained, %l length, %m message id, %I ISO 8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n'
+complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l verbose-topic -d 'Print the topic before each payload (mosquitto_sub -v)'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l no-reconnect -d 'Exit 5 when the connection is lost'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l dry-run -d 'Print the SASL user name and password and exit'
 complete -c aliot -n '__aliot_in \'aliot cloud sub\'' -l timestamp -x -d 'Timestamp to sign with --dry-run, in milliseconds (default: now)'
