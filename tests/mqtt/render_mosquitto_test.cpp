@@ -262,4 +262,28 @@ TEST_F(SubOutput, RrpcServePrettyShowsRequestAndReply) {
   }
 }
 
+// thing serve: the property/set request (its params) and the reply in the readable form (80
+// columns when piped: the request's note goes under a header it does not fit after).
+TEST_F(SubOutput, ThingServePrettyShowsRequestAndReply) {
+  Background serve(cat({aliot_bin(), "thing", "serve", "-C", "1", "-W", "20", "--no-echo",
+                        "--pretty", "--no-color"},
+                       b.device_args("devSub")),
+                   {.env = b.env()});
+  ASSERT_TRUE(serve.wait_for_err("ready", std::chrono::seconds(20))) << serve.err();
+  const std::string base = std::string("/sys/") + k_pk + "/devSub/";
+  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.tcp_port()), "-u",
+                "operator", "-P", "operator-pass", "-t", base + "thing/service/property/set", "-m",
+                R"({"method":"thing.service.property.set","id":"11","params":{"Temp":25}})"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = finish(serve);
+  EXPECT_NE(out.find(" ↓ q0 /sys/…/thing/service/property/set\n  request property/set 11 async\n"
+                     "  {\n    \"Temp\": 25\n  }\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(
+      out.find(" ↑ q0 /sys/…/thing/service/property/set_reply reply\n  {\n    \"id\": \"11\""),
+      std::string::npos)
+      << out;
+}
+
 } // namespace
