@@ -38,7 +38,7 @@ _aliot_options() {
   'prop get-desired') REPLY='--qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'prop delete-desired') REPLY='--qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'event post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
-  'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --wait -W --timeout' ;;
+  'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --pretty --raw --wait -W --timeout' ;;
   'ntp') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
   'cloud sub') REPLY='--consumer-group --access-key-id --access-key-secret-file --client-id --instance --sign-method --amqp-endpoint --ca-file --idle-timeout --topic -t --count -C --wait -W --until --from-now --pretty --raw --format -F --verbose-topic --no-reconnect --dry-run --timestamp' ;;
@@ -405,6 +405,8 @@ _aliot_value() {
   'thing serve|--exec') REPLY='text' ;;
   'thing serve|--no-echo') REPLY='none' ;;
   'thing serve|--count'|'thing serve|-C') REPLY='text' ;;
+  'thing serve|--pretty') REPLY='none' ;;
+  'thing serve|--raw') REPLY='none' ;;
   'thing serve|--wait'|'thing serve|-W') REPLY='text' ;;
   'thing serve|--timeout') REPLY='text' ;;
   'ntp|--product-key'|'ntp|-k') REPLY='text' ;;

@@ -435,6 +435,8 @@ complete -c aliot -n '__aliot_in \'aliot thing serve\'' -l reply -x -d 'Answer s
 complete -c aliot -n '__aliot_in \'aliot thing serve\'' -l exec -x -d 'Answer NAME by running CMD (sh -c): the request on its stdin, the answer JSON from its stdout; ALIOT_THING_NAME, ALIOT_THING_ID, ALIOT_THING_SYNC set, the secrets\' variables left out (repeatable)'
 complete -c aliot -n '__aliot_in \'aliot thing serve\'' -l no-echo -d 'Do not post the values of an accepted property/set back as properties'
 complete -c aliot -n '__aliot_in \'aliot thing serve\'' -s C -l count -x -d 'Stop after N requests'
+complete -c aliot -n '__aliot_in \'aliot thing serve\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
+complete -c aliot -n '__aliot_in \'aliot thing serve\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'
 complete -c aliot -n '__aliot_in \'aliot thing serve\'' -s W -l wait -x -d 'Stop after SECONDS; exit 6 if no request arrived (or fewer than -C)'
 complete -c aliot -n '__aliot_in \'aliot thing serve\'' -l timeout -x -d 'Seconds to wait for CONNACK, SUBACK and each reply\'s write (default 10)'
 complete -c aliot -n '__aliot_in \'aliot ntp\'' -s k -l product-key -x -d 'ProductKey of the device'
