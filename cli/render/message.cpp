@@ -59,16 +59,18 @@ void put_blank(std::string& out, char pad, int width) {
   out.append(static_cast<std::size_t>(std::max(width, 0)), pad);
 }
 
+// printf's %d, %-Nd, %0Nd and %Nd (the width is at most 4096: render_format bounds it).
 void put_int(std::string& out, int value, char align, char pad, int width) {
-  char buf[64];
+  char buf[4200];
+  const int w = std::min(width, 4096);
   if (width == 0) {
     std::snprintf(buf, sizeof buf, "%d", value);
   } else if (align == '-') {
-    std::snprintf(buf, sizeof buf, "%-*d", std::min(width, 40), value);
+    std::snprintf(buf, sizeof buf, "%-*d", w, value);
   } else if (pad == '0') {
-    std::snprintf(buf, sizeof buf, "%0*d", std::min(width, 40), value);
+    std::snprintf(buf, sizeof buf, "%0*d", w, value);
   } else {
-    std::snprintf(buf, sizeof buf, "%*d", std::min(width, 40), value);
+    std::snprintf(buf, sizeof buf, "%*d", w, value);
   }
   out += buf;
 }

@@ -237,6 +237,7 @@ TEST_F(Render, FormatLetters) {
   EXPECT_EQ(f("[%5l][%-5l][%05l][%8t][%-8t|][%.3t][%6.2t]", msg("topic", "abc")),
             "[    3][3    ][00003][   topic][topic   |][top][    to]\n");
   EXPECT_EQ(f("[%6p][%-6p][%2p]", msg("t", "abc")), "[   abc][abc   ][ab]\n");
+  EXPECT_EQ(f("%060l", msg("t", "abc")), std::string(59, '0') + "3\n");
   // An unknown letter, a dangling % or \ print nothing (and are refused by format_error).
   EXPECT_EQ(f("a%Zb%", m), "ab\n");
 }
