@@ -32,13 +32,13 @@ _aliot_options() {
   'sub') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --topic -t --qos -q --count -C --wait -W --until --pretty --raw --format -F --verbose-topic --timeout' ;;
   'register') REPLY='--product-key -k --device-name -d --names --product-secret-file --via --no-preregister --out --show-secrets --jobs -j --dry-run --random --sign-method --client-id --securemode --region --instance --host --port --ca-file --insecure --allow-insecure-http --timeout' ;;
   'rrpc call') REPLY='--product-key -k --device-name -d --timeout --topic --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
-  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --wait -W --timeout' ;;
+  'rrpc serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --echo --exec --custom --count -C --pretty --raw --wait -W --timeout' ;;
   'prop post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'prop batch-post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'prop get-desired') REPLY='--qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'prop delete-desired') REPLY='--qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
   'event post') REPLY='--params --file -f --no-ack --qos -q --timeout --product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session' ;;
-  'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --wait -W --timeout' ;;
+  'thing serve') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --reply --exec --no-echo --count -C --pretty --raw --wait -W --timeout' ;;
   'ntp') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --timeout' ;;
   'shell') REPLY='--product-key -k --device-name -d --device-secret --device-secret-file --device-token --triplet --client-id --region --instance --host --port --tcp --ca-file --insecure --sign-method --timestamp --no-timestamp --keepalive --clean-session --access-key-id --access-key-secret-file --pretty --raw --format -F --verbose-topic --timeout' ;;
   'cloud pub') REPLY='--topic -t --qos -q --product-key -k --device-name -d --timeout --message -m --file -f --stdin -s --hex --base64 --access-key-id --access-key-secret-file --region --instance --ca-file --insecure --http-method --dry-run --nonce --timestamp' ;;
@@ -265,6 +265,8 @@ _aliot_value() {
   'rrpc serve|--exec') REPLY='text' ;;
   'rrpc serve|--custom') REPLY='text' ;;
   'rrpc serve|--count'|'rrpc serve|-C') REPLY='text' ;;
+  'rrpc serve|--pretty') REPLY='none' ;;
+  'rrpc serve|--raw') REPLY='none' ;;
   'rrpc serve|--wait'|'rrpc serve|-W') REPLY='text' ;;
   'rrpc serve|--timeout') REPLY='text' ;;
   'prop post|--params') REPLY='text' ;;
@@ -404,6 +406,8 @@ _aliot_value() {
   'thing serve|--exec') REPLY='text' ;;
   'thing serve|--no-echo') REPLY='none' ;;
   'thing serve|--count'|'thing serve|-C') REPLY='text' ;;
+  'thing serve|--pretty') REPLY='none' ;;
+  'thing serve|--raw') REPLY='none' ;;
   'thing serve|--wait'|'thing serve|-W') REPLY='text' ;;
   'thing serve|--timeout') REPLY='text' ;;
   'ntp|--product-key'|'ntp|-k') REPLY='text' ;;

@@ -239,7 +239,7 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
   cmd->add_flag("--from-now", opts->from_now,
                 "Skip the group's backlog: consume without printing or counting every message "
                 "the platform generated before this command started");
-  render::add_flags(*cmd, opts->render, ctx);
+  render::add_flags(*cmd, opts->render);
   cmd->add_flag("--no-reconnect", opts->no_reconnect, "Exit 5 when the connection is lost");
   cmd->add_flag("--dry-run", opts->dry_run, "Print the SASL user name and password and exit");
   cmd->add_option("--timestamp", opts->timestamp,
@@ -250,8 +250,10 @@ void add_cloud_sub_command(CLI::App& parent, Context& ctx) {
       {"Connects to the platform's AMQP 1.0 endpoint over TLS as a consumer of the consumer "
        "group (SASL PLAIN, the user name signed with the AccessKey secret from "
        "ALIOT_ACCESS_KEY_SECRET, --access-key-secret-file or the profile) and prints every "
-       "message the product's devices publish: the payload on a line (with --verbose-topic the "
-       "device topic first), or under -o json one line per message {\"ts\",\"topic\","
+       "message the product's devices publish: piped, the payload on a line (with "
+       "--verbose-topic the device topic first; --raw, -F FORMAT and --pretty as for aliot "
+       "sub; on a terminal the readable form, marked ↑ device to cloud), or under -o json one line "
+       "per message {\"ts\",\"topic\","
        "\"message_id\",\"generate_time\",\"payload\"} (\"payload_base64\" for payloads that are "
        "not UTF-8; \"delivery_count\" on a redelivery).\n\n"
        "Each message is acknowledged only after it has been written out, so a consumer that "

@@ -3,6 +3,7 @@
 #include "commands/device_session.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "render/flags.hpp"
 
 #include <aliot/mqtt.hpp>
 #include <aliot/rrpc.hpp>
@@ -22,10 +23,14 @@ struct ServeOptions {
   std::vector<std::string> custom;
   std::optional<long> count;
   std::optional<Duration> wait;
+  render::Flags render;
   Duration timeout = duration_of(std::chrono::seconds(10));
 };
 
+// Each request and reply: a JSON line, a text line `EVENT ID TOPIC PAYLOAD`, or (on a terminal,
+// --pretty) the message rendered, marked with its direction and "request ID" / "reply ID".
 void log_event(Context& ctx,
+               const render::Renderer& renderer,
                const char* event,
                const std::string& id,
                const std::string& topic_name,
@@ -48,6 +53,16 @@ void log_event(Context& ctx,
   }
   if (error != nullptr) {
     ctx.out.warn("rrpc " + id + ": " + *error);
+    return;
+  }
+  if (renderer.options().mode == render::Mode::pretty && payload != nullptr) {
+    render::Message m;
+    m.topic = topic_name;
+    m.payload = *payload;
+    const bool request = std::string_view(event) == "request";
+    m.direction = request ? render::Direction::cloud_to_device : render::Direction::device_to_cloud;
+    m.note = std::string(event) + " " + id;
+    ctx.out.raw(renderer.render(m));
     return;
   }
   ctx.out.raw(std::string(event) + " " + id + " " + topic_name + " "
@@ -96,6 +111,7 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
                  "check that the caller (aliot rrpc call, the backend) calls this device: " + pk
                      + "/" + dn);
   };
+  const auto renderer = render::make(ctx, o.render, pk, dn);
   auto s = device_session(ctx);
   std::optional<Error> fatal;
   bool ready = false;
@@ -124,7 +140,7 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
     const std::string& id = req->id;
     const std::string& reply_topic = req->reply_topic;
     ++served;
-    log_event(ctx, "request", id, m.topic, &m.payload, nullptr);
+    log_event(ctx, renderer, "request", id, m.topic, &m.payload, nullptr);
     std::string answer;
     if (o.reply) {
       answer = *o.reply;
@@ -134,7 +150,7 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
       auto r = rrpc::run_command(*o.exec, m.payload, ctx.env, *req, m.topic);
       if (!r) {
         const std::string msg = "--exec: " + r.error().message();
-        log_event(ctx, "error", id, m.topic, nullptr, &msg);
+        log_event(ctx, renderer, "error", id, m.topic, nullptr, &msg);
         return;
       }
       answer = std::move(*r);
@@ -145,10 +161,10 @@ Result<void> run_serve(Context& ctx, const ServeOptions& o) {
         fatal = p.error();
       }
       const std::string msg = "reply not sent: " + p.error().message();
-      log_event(ctx, "error", id, reply_topic, nullptr, &msg);
+      log_event(ctx, renderer, "error", id, reply_topic, nullptr, &msg);
       return;
     }
-    log_event(ctx, "reply", id, reply_topic, &answer, nullptr);
+    log_event(ctx, renderer, "reply", id, reply_topic, &answer, nullptr);
   });
   ALIOT_TRY_ASSIGN(const auto params, connect_params(dc));
   // A step that fails at -W's deadline is "nothing arrived within -W" (as `sub -W`).
@@ -215,6 +231,7 @@ void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx) {
                   "ext=1; repeatable)")
       ->type_name("TOPIC");
   cmd->add_option("-C,--count", opts->count, "Stop after N requests")->type_name("N");
+  render::add_flags(*cmd, opts->render, false);
   add_duration_option(*cmd, "-W,--wait", opts->wait,
                       "Stop after DURATION (30s, 2m; a bare number is seconds); exit 6 if no "
                       "request arrived (or fewer than -C)");
@@ -229,7 +246,9 @@ void add_rrpc_serve_command(CLI::App& rrpc, Context& ctx) {
        "deadline "
        "is reported (no reply is sent, the cloud sees TIMEOUT) and the server keeps serving.\n\n"
        "Each request and reply is logged on stdout: text lines `request ID TOPIC PAYLOAD` and "
-       "`reply ID TOPIC PAYLOAD`, or under -o json one line per event {\"ts\",\"event\":"
+       "`reply ID TOPIC PAYLOAD` (on a terminal, or with --pretty, each request and reply in "
+       "aliot sub's readable form, ↓ request and ↑ reply; --raw keeps the lines), or under "
+       "-o json one line per event {\"ts\",\"event\":"
        "\"request\"|\"reply\"|\"error\",\"id\",\"topic\",\"payload\"|\"payload_base64\"|\"error\"}."
        " "
        "Once subscribed (after the SUBACK) it says so: under -o json the first line is "

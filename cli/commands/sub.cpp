@@ -198,15 +198,36 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
                       "nothing arrived (or fewer than -C, or no payload matched --until)");
   cmd->add_option("--until", opts->until, "Stop (exit 0) at the first payload matching REGEX")
       ->type_name("REGEX");
-  render::add_flags(*cmd, opts->render, ctx);
+  render::add_flags(*cmd, opts->render);
   add_duration_option(*cmd, "--timeout", opts->timeout,
                       "How long to wait for CONNACK and SUBACK (default 10s)");
   ctx.docs.attach(
       cmd,
-      {"Logs in as the device, subscribes, and prints each message as it arrives: the payload on "
-       "a line (with --verbose-topic the topic first), or under -o json one line per message "
-       "{\"ts\",\"topic\",\"qos\",\"payload\"} (\"payload_base64\" for payloads that are not "
-       "UTF-8). Output is flushed after every message.\n\n"
+      {"Logs in as the device, subscribes, and prints each message as it arrives, flushed after "
+       "every message.\n\n"
+       "Piped (or with -o text, or --raw) it prints exactly what mosquitto_sub prints: the "
+       "payload and a newline (nothing for an empty payload), with --verbose-topic what "
+       "mosquitto_sub -v prints (`TOPIC PAYLOAD`, `TOPIC (null)` for an empty payload). Under "
+       "-o json one line per message {\"ts\",\"topic\",\"qos\",\"payload\"} "
+       "(\"payload_base64\" for payloads that are not UTF-8).\n\n"
+       "On a terminal (or with --pretty) each message is shown for a person: the local time "
+       "with milliseconds, ↓ (cloud to device), the QoS, the topic with this device's part as "
+       "… (/PK/DN/user/get as /…/user/get, /sys/PK/DN/... as /sys/…/...), `retained`, and the "
+       "payload: JSON objects and arrays indented and coloured, other text as it is, binary "
+       "(not UTF-8, or control bytes) as a hex dump with its length; long lines are folded to "
+       "the terminal's width, control characters shown escaped, and a payload is cut after "
+       "16 KB (200 lines, 512 bytes of hex) with how much more there was. Colour is off with "
+       "--no-color or NO_COLOR.\n\n"
+       "-F FORMAT prints each message as mosquitto_sub -F does (and refuses what it refuses): "
+       "%t topic, %p payload, %q QoS, %r retained (0/1), %l payload length, %m message id, "
+       "%x/%X payload in hex, %I ISO 8601 local time, %U Unix time with nanoseconds, %j the "
+       "message as JSON (payload as a string), %J the same with a JSON payload parsed "
+       "(a warning when it is not JSON), @X strftime's %X of the local time and @N its "
+       "nanoseconds, %%, @@, and the escapes \\n \\t \\r \\v \\a \\e \\0 \\\\; flags, width "
+       "and precision (%-20t, %05l, %.10t) as mosquitto_sub has them. The MQTT 5 property letters "
+       "(%A %C %D %E %F %P %R %S) print nothing (the platform speaks MQTT 3.1.1). Where aliot "
+       "differs: a NUL in a payload is \\u0000 in %j (mosquitto_sub ends the string there); "
+       "there is no --pretty for %j and no -N (each message ends with a newline).\n\n"
        "Once subscribed (after the SUBACK) it says so: under -o json the first line is "
        "{\"event\":\"ready\",\"ts\",\"product_key\",\"device_name\",\"topics\",\"qos\"}, in text "
        "one line `aliot: ready: ...` on stderr (not under --quiet). A script starts `aliot sub "
@@ -220,6 +241,13 @@ void add_sub_command(CLI::App& parent, Context& ctx) {
        "When standard output is closed by its reader (`aliot sub ... | head -1`), sub stops at "
        "the first write that fails and exits 0, as mosquitto_sub does.",
        {{"aliot sub --triplet device.json -t user/get", "Print what the cloud sends to the device"},
+        {"aliot sub --triplet device.json -t user/get -t /sys/${productKey}/${deviceName}/thing/# "
+         "--verbose-topic | tee log.txt",
+         "The topic and payload of each message, as mosquitto_sub -v prints them"},
+        {"aliot sub --triplet device.json -t user/get -F '%I %t %q %l %p'",
+         "Time, topic, QoS, length and payload on one line, as mosquitto_sub -F"},
+        {"aliot sub --triplet device.json -t user/get --pretty --no-color | less",
+         "The terminal's readable form into a pager"},
         {"aliot sub --triplet device.json -t user/get -C 1 -W 30 -o json",
          "Wait at most 30 s for one message, as JSON (exit 6 if none)"},
         {"aliot sub --triplet device.json -t user/get --until '\"status\":\"ok\"' -W 60",

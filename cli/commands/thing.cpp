@@ -4,6 +4,7 @@
 #include "commands/device_session.hpp"
 #include "context.hpp"
 #include "options.hpp"
+#include "render/flags.hpp"
 #include "stream_limits.hpp"
 
 #include <aliot/rrpc.hpp>
@@ -26,6 +27,7 @@ struct ServeFlags {
   std::optional<long> count;
   std::optional<double> wait_s;
   double timeout_s = 10;
+  render::Flags render;
 };
 
 struct Handler {
@@ -73,7 +75,7 @@ nlohmann::ordered_json json_or_text(const std::string& text) {
   return j.is_discarded() ? nlohmann::ordered_json(enc::printable(text)) : j;
 }
 
-void report(Context& ctx, const thing::ServeEvent& e) {
+void report(Context& ctx, const render::Renderer& renderer, const thing::ServeEvent& e) {
   using K = thing::ServeEvent::Kind;
   const char* names[] = {"ready", "request", "reply", "echo", "error"};
   const auto* req = e.request;
@@ -110,6 +112,20 @@ void report(Context& ctx, const thing::ServeEvent& e) {
     ctx.out.line(j.dump());
     return;
   }
+  if (renderer.options().mode == render::Mode::pretty && e.kind != K::error) {
+    // On a terminal: the request's params (↓) and what was published back (↑), readable.
+    render::Message m;
+    m.topic = e.topic;
+    m.payload = e.kind == K::request ? req->params : e.payload;
+    m.direction = e.kind == K::request ? render::Direction::cloud_to_device
+                                       : render::Direction::device_to_cloud;
+    m.note = names[static_cast<int>(e.kind)];
+    if (e.kind == K::request) {
+      m.note += " " + req->name + " " + req->id + (req->sync ? " sync" : " async");
+    }
+    ctx.out.raw(renderer.render(m));
+    return;
+  }
   switch (e.kind) {
   case K::ready: break; // printed above
   case K::request:
@@ -142,8 +158,10 @@ Result<void> run_serve(Context& ctx, const ServeFlags& f) {
   if (f.wait_s) {
     so.run.deadline = start + std::chrono::milliseconds(static_cast<long>(*f.wait_s * 1000));
   }
-  so.report = [&ctx](const thing::ServeEvent& e) {
-    report(ctx, e);
+  const auto renderer =
+      render::make(ctx, f.render, dc.identity.product_key, dc.identity.device_name);
+  so.report = [&ctx, &renderer](const thing::ServeEvent& e) {
+    report(ctx, renderer, e);
   };
   so.handle = [&](const thing::Incoming& req) -> Result<thing::Answer> {
     auto it = handlers.find(req.name);
@@ -216,6 +234,7 @@ void add_thing_command(CLI::App& parent, Context& ctx) {
   cmd->add_flag("--no-echo", opts->no_echo,
                 "Do not post the values of an accepted property/set back as properties");
   cmd->add_option("-C,--count", opts->count, "Stop after N requests")->type_name("N");
+  render::add_flags(*cmd, opts->render, false);
   cmd->add_option("-W,--wait", opts->wait_s,
                   "Stop after SECONDS; exit 6 if no request arrived (or fewer than -C)")
       ->type_name("SECONDS");
@@ -238,7 +257,9 @@ void add_thing_command(CLI::App& parent, Context& ctx) {
        "Once subscribed it says so: under -o json the first line is "
        "{\"event\":\"ready\",\"ts\",\"topics\"}, in text one line on stderr. Each request, reply "
        "and echo is a line on stdout: text `request NAME ID sync|async PARAMS`, `reply TOPIC "
-       "PAYLOAD`, `echo TOPIC PAYLOAD`; under -o json {\"ts\",\"event\",\"name\",\"sync\",\"id\","
+       "PAYLOAD`, `echo TOPIC PAYLOAD` (on a terminal, or with --pretty, each in aliot sub's "
+       "readable form: ↓ the request's params, ↑ what was published back; --raw keeps the "
+       "lines); under -o json {\"ts\",\"event\",\"name\",\"sync\",\"id\","
        "\"topic\",\"params\"|\"payload\"|\"error\"}. Without -C or -W it runs until SIGINT "
        "(exit 0), reconnecting with backoff.",
        {{"aliot thing serve --triplet device.json", "Accept every property set"},

@@ -6,31 +6,31 @@
 
 namespace aliot::cli::render {
 
-void add_flags(CLI::App& cmd, Flags& flags, Context& ctx, bool verbose_topic) {
+void add_flags(CLI::App& cmd, Flags& flags, bool mosquitto_sub_like) {
   auto* pretty = cmd.add_flag("--pretty", flags.pretty,
                               "Print for a person (time, QoS, short topic, indented and coloured "
                               "JSON, hex dumps) even when standard output is not a terminal");
   auto* raw =
       cmd.add_flag("--raw", flags.raw, "Print the bytes mosquitto_sub prints even on a terminal");
   pretty->excludes(raw);
+  if (!mosquitto_sub_like) {
+    return;
+  }
   auto* fmt = cmd.add_option("-F,--format", flags.format,
                              "Print each message as mosquitto_sub -F FORMAT does: %t topic, %p "
                              "payload, %q QoS, %r retained, %l length, %m message id, %I ISO "
                              "8601 time, %U Unix time, %j/%J JSON, %x/%X hex, @H strftime, \\n")
                   ->type_name("FORMAT")
-                  ->check(
-                      [](const std::string& f) {
+                  ->check(CLI::Validator(
+                      [](std::string& f) {
                         const auto e = format_error(f);
                         return e.empty() ? e : e + " (mosquitto_sub -F letters: see the man page)";
                       },
-                      "FORMAT");
+                      "", ""));
   fmt->excludes(pretty);
   fmt->excludes(raw);
-  if (verbose_topic) {
-    cmd.add_flag("--verbose-topic", flags.verbose_topic,
-                 "Print the topic before each payload (mosquitto_sub -v)");
-  }
-  (void)ctx;
+  cmd.add_flag("--verbose-topic", flags.verbose_topic,
+               "Print the topic before each payload (mosquitto_sub -v)");
 }
 
 Renderer

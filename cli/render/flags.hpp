@@ -21,8 +21,9 @@ struct Flags {
   bool verbose_topic = false;
 };
 
-// --pretty, --raw, -F/--format (and --verbose-topic unless the command has its own).
-void add_flags(CLI::App& cmd, Flags& flags, Context& ctx, bool verbose_topic = true);
+// --pretty and --raw; with `mosquitto_sub_like` also -F/--format and --verbose-topic (the
+// commands whose text output is mosquitto_sub's).
+void add_flags(CLI::App& cmd, Flags& flags, bool mosquitto_sub_like = true);
 
 // The renderer for stdout: the mode by choose_mode(), colour and width from the terminal, the
 // device pk/dn abbreviated in pretty topics (empty: whole topics); %J's complaints as warnings.

@@ -59,16 +59,18 @@ void put_blank(std::string& out, char pad, int width) {
   out.append(static_cast<std::size_t>(std::max(width, 0)), pad);
 }
 
+// printf's %d, %-Nd, %0Nd and %Nd (the width is at most 4096: render_format bounds it).
 void put_int(std::string& out, int value, char align, char pad, int width) {
-  char buf[64];
+  char buf[4200];
+  const int w = std::min(width, 4096);
   if (width == 0) {
     std::snprintf(buf, sizeof buf, "%d", value);
   } else if (align == '-') {
-    std::snprintf(buf, sizeof buf, "%-*d", std::min(width, 40), value);
+    std::snprintf(buf, sizeof buf, "%-*d", w, value);
   } else if (pad == '0') {
-    std::snprintf(buf, sizeof buf, "%0*d", std::min(width, 40), value);
+    std::snprintf(buf, sizeof buf, "%0*d", w, value);
   } else {
-    std::snprintf(buf, sizeof buf, "%*d", std::min(width, 40), value);
+    std::snprintf(buf, sizeof buf, "%*d", w, value);
   }
   out += buf;
 }
@@ -688,11 +690,24 @@ std::string render_pretty(const Options& opt, const Message& m) {
   if (m.retained) {
     head.push_back({k_literal, " retained"});
   }
+  auto columns_of_line = [](const Line& l) {
+    std::size_t n = 0;
+    for (const auto& s : l) {
+      n += columns_of(s.text);
+    }
+    return n;
+  };
+  std::vector<Line> body;
   if (!m.note.empty()) {
-    head.push_back({k_dim, " " + enc::printable(m.note)});
+    // After the topic when it fits, else on a line of its own under the header.
+    const std::string note = enc::printable(m.note);
+    if (columns_of_line(head) + 1 + columns_of(note) <= width) {
+      head.push_back({k_dim, " " + note});
+    } else {
+      body.push_back(Line{{nullptr, std::string(k_indent, ' ')}, {k_dim, note}});
+    }
   }
 
-  std::vector<Line> body;
   std::string tail; // "… N more bytes" when cut
   const std::string_view p = m.payload;
   if (p.empty()) {
@@ -703,7 +718,8 @@ std::string render_pretty(const Options& opt, const Message& m) {
                            || p[p.find_first_not_of(" \t\r\n")] == '['))
                           ? parse_json(p)
                           : std::nullopt) {
-    body = JsonLines(k_indent).take(*j);
+    auto lines = JsonLines(k_indent).take(*j);
+    body.insert(body.end(), lines.begin(), lines.end());
   } else if (is_text(p)) {
     const auto shown_bytes = utf8_prefix(p, opt.max_bytes);
     if (shown_bytes.size() < p.size()) {
@@ -726,14 +742,8 @@ std::string render_pretty(const Options& opt, const Message& m) {
     if (texts.size() > 1 && texts.back().empty()) {
       texts.pop_back(); // a final newline ends the last line
     }
-    const std::size_t head_cols = [&] {
-      std::size_t n = 0;
-      for (const auto& s : head) {
-        n += columns_of(s.text);
-      }
-      return n;
-    }();
-    if (texts.size() == 1 && tail.empty() && head_cols + 2 + columns_of(texts[0]) <= width) {
+    if (texts.size() == 1 && tail.empty() && body.empty()
+        && columns_of_line(head) + 2 + columns_of(texts[0]) <= width) {
       head.push_back({nullptr, "  " + texts[0]}); // a short one-line payload: on the header line
     } else {
       for (auto& t : texts) {

@@ -277,6 +277,25 @@ TEST_F(AmqpEmu, DevicePubReachesCloudSub) {
   EXPECT_EQ(r.status, 6) << r.out << r.err;
 }
 
+// cloud sub prints through sub's renderer: -F as mosquitto_sub -F, --pretty marks the message
+// as the device's (↑) with the whole topic (the consumer is no device: nothing abbreviated).
+TEST_F(AmqpEmu, CloudSubFormatAndPretty) {
+  const std::string topic = std::string("/") + k_pk + "/" + k_dn + "/user/update";
+  publish("{\"n\":1}");
+  auto r = run_aliot(
+      {"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20", "-F", "%t|%q|%r|%l|%p|%x"},
+      {.env = env(), .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, topic + "|0|0|7|{\"n\":1}|7b226e223a317d\n");
+  publish("{\"n\":2}");
+  r = run_aliot(
+      {"cloud", "sub", "--consumer-group", "G1", "-C", "1", "-W", "20", "--pretty", "--no-color"},
+      {.env = env(), .timeout_s = 30});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(" ↑ q0 " + topic + "\n  {\n    \"n\": 2\n  }\n"), std::string::npos)
+      << r.out;
+}
+
 TEST_F(AmqpEmu, TopicFilterAndUntil) {
   publish("one");
   publish("two");
@@ -550,8 +569,7 @@ TEST_F(AmqpEmu, CloudSubSaysReadyFirstAndFromNowSkipsTheBacklog) {
   EXPECT_EQ(ready["client_id"], "fresh");
   EXPECT_EQ(ready["from_now"], true);
   // Both backlog messages are taken (and skipped) before the new one is published.
-  ASSERT_TRUE(stderr_has(c, "ms before the start", 2, std::chrono::seconds(20)))
-      << c.err();
+  ASSERT_TRUE(stderr_has(c, "ms before the start", 2, std::chrono::seconds(20))) << c.err();
   publish("after-start");
   ASSERT_EQ(c.wait(std::chrono::seconds(30)), 0) << c.err();
   const auto lines = after_ready(c.out());

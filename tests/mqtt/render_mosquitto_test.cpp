@@ -232,4 +232,58 @@ TEST_F(SubOutput, OnATerminalThePrettyFormIsTheDefault) {
   EXPECT_NE(piped.out.find("  {\n    \"temp\": 21.5,\n"), std::string::npos) << piped.out;
 }
 
+// rrpc serve: each request and reply in the readable form with --pretty (the same renderer),
+// the `request ID TOPIC PAYLOAD` lines piped without it.
+TEST_F(SubOutput, RrpcServePrettyShowsRequestAndReply) {
+  for (const bool pretty : {true, false}) {
+    std::vector<std::string> argv{aliot_bin(), "rrpc", "serve", "--reply", "pong",
+                                  "-C",        "1",    "-W",    "20",      "--no-color"};
+    if (pretty) {
+      argv.emplace_back("--pretty");
+    }
+    Background serve(cat(argv, b.device_args("devSub")), {.env = b.env()});
+    ASSERT_TRUE(serve.wait_for_err("ready", std::chrono::seconds(20))) << serve.err();
+    const std::string req = std::string("/sys/") + k_pk + "/devSub/rrpc/request/4711";
+    auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.tcp_port()), "-u",
+                  "operator", "-P", "operator-pass", "-t", req, "-m", "{\"ping\":1}"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto out = finish(serve);
+    if (pretty) {
+      EXPECT_NE(
+          out.find(" ↓ q0 /sys/…/rrpc/request/4711 request 4711\n  {\n    \"ping\": 1\n  }\n"),
+          std::string::npos)
+          << out;
+      EXPECT_NE(out.find(" ↑ q0 /sys/…/rrpc/response/4711 reply 4711  pong\n"), std::string::npos)
+          << out;
+    } else {
+      EXPECT_EQ(out, "request 4711 " + req + " {\"ping\":1}\nreply 4711 /sys/" + k_pk
+                         + "/devSub/rrpc/response/4711 pong\n");
+    }
+  }
+}
+
+// thing serve: the property/set request (its params) and the reply in the readable form (80
+// columns when piped: the request's note goes under a header it does not fit after).
+TEST_F(SubOutput, ThingServePrettyShowsRequestAndReply) {
+  Background serve(cat({aliot_bin(), "thing", "serve", "-C", "1", "-W", "20", "--no-echo",
+                        "--pretty", "--no-color"},
+                       b.device_args("devSub")),
+                   {.env = b.env()});
+  ASSERT_TRUE(serve.wait_for_err("ready", std::chrono::seconds(20))) << serve.err();
+  const std::string base = std::string("/sys/") + k_pk + "/devSub/";
+  auto r = run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.tcp_port()), "-u",
+                "operator", "-P", "operator-pass", "-t", base + "thing/service/property/set", "-m",
+                R"({"method":"thing.service.property.set","id":"11","params":{"Temp":25}})"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = finish(serve);
+  EXPECT_NE(out.find(" ↓ q0 /sys/…/thing/service/property/set\n  request property/set 11 async\n"
+                     "  {\n    \"Temp\": 25\n  }\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(
+      out.find(" ↑ q0 /sys/…/thing/service/property/set_reply reply\n  {\n    \"id\": \"11\""),
+      std::string::npos)
+      << out;
+}
+
 } // namespace

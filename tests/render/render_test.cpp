@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -141,6 +142,47 @@ TEST_F(Render, PrettyBoundsHugeAndDeepPayloads) {
   EXPECT_NE(many.find("800 more lines"), std::string::npos) << many.substr(0, 200);
 }
 
+// Random bytes as payloads, topics and -F strings, in every mode and width: no crash, no
+// exception, and pretty output never carries a control byte but the newline.
+TEST_F(Render, RandomBytesInEveryMode) {
+  std::mt19937 rng(29);
+  auto bytes = [&](std::size_t max, bool jsonish) {
+    std::string s(std::uniform_int_distribution<std::size_t>(0, max)(rng), '\0');
+    const std::string alphabet = "{}[]\":,\\ 0123456789.eEtrufalsn\xc2\x9b\xe4\xb8\xad\x1b\n";
+    for (auto& c : s) {
+      c = jsonish
+              ? alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)]
+              : static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+    }
+    return s;
+  };
+  const std::string letters = "%tpqrlmxXIUjJ@HN\\n-0123.AaZ";
+  for (int round = 0; round < 3000; ++round) {
+    Message m = msg(round % 3 == 0 ? bytes(40, false) : "/a1FakePK/dev1/user/get",
+                    bytes(round % 10 == 0 ? 5000 : 300, round % 2 == 0), round % 2);
+    m.retained = round % 5 == 0;
+    m.note = round % 7 == 0 ? bytes(20, false) : "";
+    Options o = pretty(round % 4 == 0, 20 + round % 150);
+    EXPECT_NO_THROW({
+      const auto out = Renderer(o).render(m);
+      for (const char ch : out) {
+        const auto c = static_cast<unsigned char>(ch);
+        ASSERT_TRUE(c >= 0x20 || c == '\n' || (o.color && c == 0x1b)) << int(c);
+      }
+    });
+    std::string f;
+    for (int k = 0; k < 12; ++k) {
+      f += letters[std::uniform_int_distribution<std::size_t>(0, letters.size() - 1)(rng)];
+    }
+    for (const Mode mode : {Mode::payload, Mode::verbose, Mode::format, Mode::json}) {
+      Options fo;
+      fo.mode = mode;
+      fo.format = f;
+      EXPECT_NO_THROW((void)Renderer(fo).render(m)) << f;
+    }
+  }
+}
+
 TEST_F(Render, TopicAbbreviation) {
   EXPECT_EQ(abbreviate_topic("/a1FakePK/dev1/user/get", "a1FakePK", "dev1"), "/…/user/get");
   EXPECT_EQ(abbreviate_topic("/sys/a1FakePK/dev1/rrpc/request/1", "a1FakePK", "dev1"),
@@ -195,6 +237,7 @@ TEST_F(Render, FormatLetters) {
   EXPECT_EQ(f("[%5l][%-5l][%05l][%8t][%-8t|][%.3t][%6.2t]", msg("topic", "abc")),
             "[    3][3    ][00003][   topic][topic   |][top][    to]\n");
   EXPECT_EQ(f("[%6p][%-6p][%2p]", msg("t", "abc")), "[   abc][abc   ][ab]\n");
+  EXPECT_EQ(f("%060l", msg("t", "abc")), std::string(59, '0') + "3\n");
   // An unknown letter, a dangling % or \ print nothing (and are refused by format_error).
   EXPECT_EQ(f("a%Zb%", m), "ab\n");
 }
