@@ -18,7 +18,7 @@ namespace {
 const std::map<std::string, std::string> k_short_flags = {
     {"k", "product-key"}, {"d", "device-name"}, {"t", "topic"}, {"m", "message"}, {"f", "file"},
     {"s", "stdin"},       {"l", "lines"},       {"q", "qos"},   {"C", "count"},   {"W", "wait"},
-    {"o", "output"},      {"v", "verbose"},     {"j", "jobs"},  {"c", "devices"},
+    {"o", "output"},      {"v", "verbose"},     {"j", "jobs"},  {"c", "devices"}, {"F", "format"},
 };
 
 class Policy : public ::testing::Test {
