@@ -255,7 +255,7 @@ void add_shell_command(CLI::App& parent, Context& ctx) {
   cmd->add_option("--access-key-secret-file", opts->api.access_key_secret_file,
                   "File holding the AccessKey secret (- = stdin); else ALIOT_ACCESS_KEY_SECRET")
       ->type_name("FILE");
-  render::add_flags(*cmd, opts->render, ctx);
+  render::add_flags(*cmd, opts->render);
   add_duration_option(*cmd, "--timeout", opts->timeout,
                       "How long to wait for CONNACK, SUBACK and PUBACK (default 10s)");
   ctx.docs.attach(
