@@ -542,7 +542,7 @@ complete -c aliot -n '__aliot_in \'aliot shell\'' -l timestamp -x -d 'Timestamp 
 complete -c aliot -n '__aliot_in \'aliot shell\'' -l no-timestamp -d 'Sign and send no timestamp'
 complete -c aliot -n '__aliot_in \'aliot shell\'' -l keepalive -x -d 'MQTT keepalive in seconds, 30-1200 (default 300)'
 complete -c aliot -n '__aliot_in \'aliot shell\'' -l clean-session -x -d 'MQTT clean session (default true)'
-complete -c aliot -n '__aliot_in \'aliot shell\'' -l access-key-id -x -d 'AccessKey id for the cloud side (cloud pub, rrpc call)'
+complete -c aliot -n '__aliot_in \'aliot shell\'' -l access-key-id -x -d 'AccessKey id for the cloud side (cloud pub, rrpc call, watch)'
 complete -c aliot -n '__aliot_in \'aliot shell\'' -l access-key-secret-file -x -d 'File holding the AccessKey secret (- = stdin); else ALIOT_ACCESS_KEY_SECRET'
 complete -c aliot -n '__aliot_in \'aliot shell\'' -l pretty -d 'Print for a person (time, QoS, short topic, indented and coloured JSON, hex dumps) even when standard output is not a terminal'
 complete -c aliot -n '__aliot_in \'aliot shell\'' -l raw -d 'Print the bytes mosquitto_sub prints even on a terminal'

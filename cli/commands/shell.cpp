@@ -213,6 +213,9 @@ Result<void> run_shell(Context& ctx, const ShellOptions& o) {
     if (auto r = reap_task(st); !r) {
       failed(r.error());
     }
+    if (auto r = reap_watch(st); !r) {
+      failed(r.error());
+    }
     if (st.sleeping && mqtt::Clock::now() >= *st.sleeping) {
       st.sleeping.reset();
     }
@@ -226,6 +229,7 @@ Result<void> run_shell(Context& ctx, const ShellOptions& o) {
       editor->set_prompt(prompt_of(st, who));
     }
   }
+  stop_watch(st);
   if (st.task && st.task->thread.joinable()) {
     st.task->thread.join(); // a cloud call in flight ends within its HTTP timeout
   }
@@ -250,7 +254,7 @@ void add_shell_command(CLI::App& parent, Context& ctx) {
   auto* cmd = parent.add_subcommand("shell", "Keep a device session open at a prompt");
   add_device_options(*cmd, opts->device, ctx);
   cmd->add_option("--access-key-id", opts->api.access_key_id,
-                  "AccessKey id for the cloud side (cloud pub, rrpc call)")
+                  "AccessKey id for the cloud side (cloud pub, rrpc call, watch)")
       ->type_name("ID");
   cmd->add_option("--access-key-secret-file", opts->api.access_key_secret_file,
                   "File holding the AccessKey secret (- = stdin); else ALIOT_ACCESS_KEY_SECRET")
@@ -270,8 +274,12 @@ void add_shell_command(CLI::App& parent, Context& ctx) {
        "rrpc off), subs, status (connected, since, keep-alive, messages in/out), reconnect, "
        "sleep DURATION, help, exit. With an AccessKey (--access-key-id and "
        "ALIOT_ACCESS_KEY_SECRET, or a profile) the cloud side too: cloud pub TOPIC MESSAGE and "
-       "rrpc call MESSAGE, so both directions show in one terminal (↓ what reaches the device, ↑ "
-       "what it sends).\n\n"
+       "rrpc call MESSAGE, and watch [--group ID] (the product's device messages as the backend "
+       "gets them through the AMQP subscription, as cloud sub: consumer group DEFAULT_GROUP "
+       "unless --group, ALIOT_AMQP_ENDPOINT or the profile's amqp_endpoint; what the group kept "
+       "from before is consumed unprinted, so give watch a group of its own, not one a backend "
+       "reads; watch off stops), so both directions show in one terminal (↓ what reaches the "
+       "device, ↑ what it sends).\n\n"
        "History is kept in $XDG_STATE_HOME/aliot/history (else ~/.local/state/aliot/history), "
        "mode 0600; a line with a secret flag (--*secret*, --*token*, --password) or a "
        "*SECRET*= assignment is never written to it.\n\n"

@@ -72,6 +72,8 @@ parse_args(const std::string& cmd, const std::vector<std::string>& w, std::size_
       ALIOT_TRY(value(a.reply));
     } else if (s == "--timeout") {
       ALIOT_TRY(value(a.timeout));
+    } else if (s == "--group") {
+      ALIOT_TRY(value(a.group));
     } else if (s == "--echo") {
       a.echo = true;
     } else if (s.size() > 1 && s[0] == '-' && s != "-") {

@@ -22,6 +22,7 @@ struct Args {
   std::optional<std::string> file;
   std::optional<std::string> reply;
   std::optional<std::string> timeout;
+  std::optional<std::string> group;
   bool echo = false;
 };
 

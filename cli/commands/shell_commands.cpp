@@ -30,13 +30,16 @@ constexpr const char* k_help =
     "cloud (with an AccessKey):\n"
     "  cloud pub TOPIC MESSAGE [-q 0|1]   the cloud sends to the device (OpenAPI Pub)\n"
     "  rrpc call MESSAGE [--timeout DURATION]  the cloud asks the device (OpenAPI RRpc)\n"
+    "  watch [--group ID]            print the product's device messages as the backend gets\n"
+    "                                them (AMQP, consumer group DEFAULT_GROUP), marked ↑\n"
+    "  watch off                     stop\n"
     "other:\n"
     "  sleep DURATION                keep receiving for DURATION (scripts)\n"
     "  help, exit (or Ctrl-D)\n";
 
-const std::vector<std::string> k_commands = {"sub",  "unsub",  "pub",       "rrpc",
-                                             "subs", "status", "reconnect", "help",
-                                             "exit", "cloud",  "sleep",     "quit"};
+const std::vector<std::string> k_commands = {"sub",    "unsub",     "pub",  "rrpc", "subs",
+                                             "status", "reconnect", "help", "exit", "cloud",
+                                             "sleep",  "quit",      "watch"};
 
 std::string local_time(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -173,6 +176,9 @@ Result<void> dispatch(ShellState& st, const std::vector<std::string>& w) {
     st.sleeping = mqtt::after(d.value);
     return ok();
   }
+  if (cmd == "watch") {
+    return cmd_watch(st, a);
+  }
   if (cmd == "help") {
     st.print(k_help);
     return ok();
@@ -247,6 +253,9 @@ std::vector<std::string> shell_completions(const ShellState& st, std::string_vie
   }
   if (first == "rrpc") {
     return {"call", "off", "--echo", "--reply"};
+  }
+  if (first == "watch") {
+    return {"on", "off", "--group"};
   }
   std::vector<std::string> out(st.topics.begin(), st.topics.end());
   for (const char* t : {"user/get", "user/update", "user/"}) {

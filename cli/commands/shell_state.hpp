@@ -7,12 +7,14 @@
 #include "options.hpp"
 #include "render/message.hpp"
 
+#include <aliot/amqp.hpp>
 #include <aliot/mqtt/console.hpp>
 
 #include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,6 +39,26 @@ struct CloudTask {
   }
 };
 
+// `watch`: the product's device messages through an AMQP consumer (the backend's view) on its own
+// thread; the main loop takes what arrived (reap_watch) and prints it with the device's messages.
+struct Watch {
+  std::thread thread;
+  std::string group;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> attached{false};
+  std::atomic<bool> done{false};
+  bool said_ready = false; // main loop only
+  std::mutex mu;
+  std::deque<amqp::Message> arrived; // guarded by mu
+  Result<amqp::ConsumeStats> result = Error(Errc::internal, "not finished");
+  ~Watch() {
+    stop = true;
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+};
+
 enum class RrpcMode { off, ask, echo, reply };
 
 struct ShellState {
@@ -53,6 +75,7 @@ struct ShellState {
   std::string rrpc_reply;                 // --reply TEXT
   std::deque<mqtt::Incoming> to_answer;   // requests waiting for a typed answer (ask mode)
   std::unique_ptr<CloudTask> task;        // the cloud call under way
+  std::unique_ptr<Watch> watch;           // `watch` on
   std::optional<mqtt::Deadline> sleeping; // `sleep DURATION` under way
   bool quit = false;
   // Prints whole lines of results (stdout) without breaking the line being edited.
@@ -68,7 +91,10 @@ struct ShellState {
       , dn(std::move(device_name)) {}
 
   mqtt::Deadline deadline() const { return mqtt::after(timeout); }
-  bool busy() const { return task != nullptr || sleeping.has_value(); }
+  // A script's next line waits for these (a `watch` until its consumer is attached).
+  bool busy() const {
+    return task != nullptr || sleeping.has_value() || (watch && !watch->said_ready);
+  }
 };
 
 // Runs one line typed at the prompt (or read from a script); an error is the command's.
@@ -93,5 +119,11 @@ Result<void> cmd_cloud_pub(ShellState& st, const Args& a);
 Result<void> cmd_rrpc_call(ShellState& st, const Args& a);
 // Finishes the cloud call once its thread is done; the finish's error, if any.
 Result<void> reap_task(ShellState& st);
+// `watch [on|off] [--group ID]` (shell_watch.cpp).
+Result<void> cmd_watch(ShellState& st, const Args& a);
+// Prints what the watch received since the last call; its error once the consumer stopped.
+Result<void> reap_watch(ShellState& st);
+// Stops the watch and waits for its consumer to close.
+void stop_watch(ShellState& st);
 
 } // namespace aliot::cli

@@ -7,7 +7,8 @@ Scenarios: sub_pub (a message printed above the prompt while a line is half type
 there after), rrpc (a request answered by typing the reply; `aliot rrpc call` gets it), history
 (written 0600, no line that held a secret), completion (tab completes a topic used before),
 script (`aliot shell < file`: exit 0, and the first failure's code with the lines after it not
-run). Each waits for what it expects with a bound (a failure, never a timing assertion).
+run), watch (`watch` in a script: the device's own publish comes back through the AMQP
+subscription, marked as the device's; without an AccessKey exit 3). Each waits for what it expects with a bound (a failure, never a timing assertion).
 """
 import fcntl
 import json
@@ -283,6 +284,41 @@ def scenario_script(emu):
                         timeout=BOUND)
     if rr.returncode != 0 or rr.stdout.splitlines()[-1:] != ["marco"]:
         fail(f"rrpc call in a script: {rr.returncode} {rr.stdout!r} {rr.stderr}")
+
+
+def scenario_watch(emu):
+    emu.admin("add-consumer-group", "-k", PK, "--consumer-group", "DEFAULT_GROUP")
+    if not emu.env.get("ALIOT_AMQP_ENDPOINT"):
+        fail("the emulator exported no ALIOT_AMQP_ENDPOINT")
+    # The device publishes (not subscribed to it, so nothing comes down); the watch prints what
+    # the backend gets. --verbose-topic: the line carries the whole device topic.
+    w = subprocess.run([ALIOT, "shell", "-k", PK, "-d", DN, "--tcp", "--verbose-topic"],
+                       env=emu.env, text=True,
+                       input="watch\npub user/update watched-msg-1 -q 1\nsleep 2s\nwatch off\n",
+                       capture_output=True, timeout=BOUND * 2)
+    if w.returncode != 0:
+        fail(f"watch script exit {w.returncode}: {w.stderr}")
+    lines = w.stdout.splitlines()
+    if f"/{PK}/{DN}/user/update watched-msg-1" not in lines:
+        fail("the watched message is not on stdout: " + repr(w.stdout) + " " + w.stderr)
+    if "watch: stopped watching group 'DEFAULT_GROUP'" not in lines:
+        fail("watch off said nothing: " + repr(w.stdout))
+    # Pretty form (as on a terminal): marked as the device's message (↑).
+    p = subprocess.run([ALIOT, "shell", "-k", PK, "-d", DN, "--tcp", "--pretty"],
+                       env=emu.env, text=True,
+                       input="watch\npub user/update watched-msg-2\nsleep 2s\n",
+                       capture_output=True, timeout=BOUND * 2)
+    if p.returncode != 0 or not re.search(r"↑ .*user/update.*\n(.*\n)*.*watched-msg-2", p.stdout):
+        fail(f"pretty watch: {p.returncode} {p.stdout!r} {p.stderr}")
+    # Without an AccessKey: config (3), one error line saying so, the next line not run.
+    env3 = dict(emu.env)
+    env3.pop("ALIOT_ACCESS_KEY_ID")
+    cfg = subprocess.run([ALIOT, "shell", "-k", PK, "-d", DN, "--tcp"], env=env3, text=True,
+                         input="watch\nstatus\n", capture_output=True, timeout=BOUND)
+    if cfg.returncode != 3 or "watch needs an AccessKey" not in cfg.stderr:
+        fail(f"expected exit 3, got {cfg.returncode}: {cfg.stderr}")
+    if "connected:" in cfg.stdout:
+        fail("a line after the failure ran: " + cfg.stdout)
 
 
 def main():
