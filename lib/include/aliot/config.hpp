@@ -27,6 +27,10 @@ struct Key {
 // Every setting aliot knows, in display order.
 std::span<const Key> keys();
 const Key* find_key(std::string_view name);
+// Whether the environment variable `name` carries a secret (DeviceSecret, device token,
+// ProductSecret, AccessKey secret): such variables stay out of the commands aliot runs for a
+// user (rrpc serve --exec, thing serve --exec, ota watch --exec).
+bool is_secret_env(std::string_view name);
 
 using Env = std::map<std::string, std::string, std::less<>>;
 

@@ -66,6 +66,15 @@ const Key* find_key(std::string_view name) {
   return nullptr;
 }
 
+bool is_secret_env(std::string_view name) {
+  for (const auto& k : k_keys) {
+    if (k.secret && !k.env.empty() && name == k.env) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<Value> Settings::get(std::string_view key) const {
   auto it = m_values.find(key);
   if (it == m_values.end()) {

@@ -122,15 +122,6 @@ Result<Upgrade> wait_push(mqtt::Session& s,
   }
 }
 
-bool holds_secret(std::string_view name) {
-  for (const auto& k : config::keys()) {
-    if (k.secret && !k.env.empty() && name == k.env) {
-      return true;
-    }
-  }
-  return false;
-}
-
 } // namespace
 
 Result<void> exec_apply(const std::string& command,
@@ -143,7 +134,7 @@ Result<void> exec_apply(const std::string& command,
   o.argv.insert(o.argv.end(), files.begin(), files.end());
   o.env.emplace();
   for (const auto& [name, value] : env) {
-    if (!name.starts_with("ALIOT_OTA_") && !holds_secret(name)) {
+    if (!name.starts_with("ALIOT_OTA_") && !config::is_secret_env(name)) {
       o.env->push_back(name + "=" + value);
     }
   }

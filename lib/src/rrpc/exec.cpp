@@ -18,17 +18,6 @@ std::string deadline_text(std::chrono::milliseconds limit) {
   return std::string("its ") + buf + " s deadline";
 }
 
-// The command answers a request; it is not the device: the variables that carry a secret
-// (DeviceSecret, device token, ProductSecret, AccessKey secret) stay out of its environment.
-bool holds_secret(std::string_view name) {
-  for (const auto& k : config::keys()) {
-    if (k.secret && !k.env.empty() && name == k.env) {
-      return true;
-    }
-  }
-  return false;
-}
-
 } // namespace
 
 Result<std::string> run_command(const std::string& command,
@@ -41,7 +30,7 @@ Result<std::string> run_command(const std::string& command,
   o.argv = {"/bin/sh", "-c", command};
   o.env.emplace();
   for (const auto& [name, value] : env) {
-    if (name != "ALIOT_RRPC_ID" && name != "ALIOT_RRPC_TOPIC" && !holds_secret(name)) {
+    if (name != "ALIOT_RRPC_ID" && name != "ALIOT_RRPC_TOPIC" && !config::is_secret_env(name)) {
       o.env->push_back(name + "=" + value);
     }
   }

@@ -17,17 +17,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-// The command answers a request; it is not the device: the variables that carry a secret stay
-// out of its environment.
-bool holds_secret(std::string_view name) {
-  for (const auto& k : config::keys()) {
-    if (k.secret && !k.env.empty() && name == k.env) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) {
@@ -127,7 +116,7 @@ Result<Answer> run_handler(const std::string& command,
   o.argv = {"/bin/sh", "-c", command};
   o.env.emplace();
   for (const auto& [name, value] : env) {
-    if (!name.starts_with("ALIOT_THING_") && !holds_secret(name)) {
+    if (!name.starts_with("ALIOT_THING_") && !config::is_secret_env(name)) {
       o.env->push_back(name + "=" + value);
     }
   }
