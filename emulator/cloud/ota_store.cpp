@@ -42,35 +42,11 @@ json empty_state() {
 
 Result<json> read_unlocked(const std::string& dir) {
   const std::string path = ota_dir(dir) + "/ota.json";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      return empty_state();
-    }
-    return Error{Errc::io, "cannot open " + path + ": " + std::strerror(errno)};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    return empty_state();
   }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return Error{Errc::io, "cannot read " + path + ": " + std::strerror(err)};
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > k_max_state) {
-      ::close(fd);
-      return Error{Errc::io, path + " is over 64 MiB: not an OTA state this emulator wrote"};
-    }
-  }
-  ::close(fd);
+  ALIOT_TRY_ASSIGN(auto text, config::read_bounded(path, k_max_state, path, Errc::io));
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return Error{Errc::io, path + " is not valid JSON: move it away to start with no firmware"};
