@@ -58,9 +58,27 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$san_logs/ubsan \
 ctest_status=${PIPESTATUS[0]}
 set -e
 [ "$ctest_status" = 0 ] || status=1
-if compgen -G "$san_logs/*" >/dev/null; then
+# A log that holds nothing but LeakSanitizer's own crash while it stopped a process's threads
+# at exit ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal error") is not a
+# finding about aliot: that process simply got no leak check. It is shown as a warning; every
+# other log (a leak, an ASan or UBSan report) fails the run.
+tracer_crash_only() {
+  ! grep -v -e '^Tracer caught signal' -e 'LeakSanitizer has encountered a fatal error' \
+    -e '^==[0-9]*==HINT:' -e '^[[:space:]]*$' "$1" | grep -q .
+}
+reports=()
+for f in "$san_logs"/*; do
+  [ -e "$f" ] || continue
+  if tracer_crash_only "$f"; then
+    echo "== warning: LeakSanitizer crashed stopping the threads of one process (no leak check for it): $f"
+    cat "$f"
+  else
+    reports+=("$f")
+  fi
+done
+if [ "${#reports[@]}" -gt 0 ]; then
   echo "== sanitizer reports (each fails the run):"
-  for f in "$san_logs"/*; do
+  for f in "${reports[@]}"; do
     echo "--- $f"
     head -c 20000 "$f"
   done
