@@ -115,13 +115,22 @@ openapi::Params create_firmware_params(const Firmware& f) {
   return p;
 }
 
-Result<std::string> parse_firmware_id(std::string_view body) {
-  ALIOT_TRY_ASSIGN(auto d, data_of(body, "CreateOTAFirmware"));
-  std::string id = text(d, "FirmwareId");
+namespace {
+
+// The id a create action's reply names in its Data: an empty or missing one is a malformed reply.
+Result<std::string> created_id(std::string_view body, const char* action, const char* field) {
+  ALIOT_TRY_ASSIGN(auto d, data_of(body, action));
+  std::string id = text(d, field);
   if (id.empty()) {
-    return Error(Errc::remote, "OpenAPI CreateOTAFirmware: the reply has no FirmwareId");
+    return Error(Errc::remote, std::string("OpenAPI ") + action + ": the reply has no " + field);
   }
   return id;
+}
+
+} // namespace
+
+Result<std::string> parse_firmware_id(std::string_view body) {
+  return created_id(body, "CreateOTAFirmware", "FirmwareId");
 }
 
 Result<std::string> read_firmware(const std::string& path) {
@@ -286,12 +295,7 @@ Result<openapi::Params> static_job_params(const Job& j) {
 }
 
 Result<std::string> parse_job_id(std::string_view body) {
-  ALIOT_TRY_ASSIGN(auto d, data_of(body, "CreateOTAStaticUpgradeJob"));
-  std::string id = text(d, "JobId");
-  if (id.empty()) {
-    return Error(Errc::remote, "OpenAPI CreateOTAStaticUpgradeJob: the reply has no JobId");
-  }
-  return id;
+  return created_id(body, "CreateOTAStaticUpgradeJob", "JobId");
 }
 
 openapi::Params query_job_params(std::string_view job_id) {
